@@ -1,0 +1,61 @@
+//! # gradus-tensor
+//!
+//! n-dimensional tensors for the gradus training library: row-major storage
+//! shared between clones, strided views, NumPy broadcasting, reductions,
+//! softmax, indexing, and matrix products and decompositions through
+//! [faer](https://docs.rs/faer).
+//!
+//! ```
+//! use gradus_tensor::Tensor;
+//!
+//! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+//! let w = Tensor::from_vec(vec![0.5f32, -1.0, 0.25], &[3, 1]).unwrap();
+//! let b = Tensor::scalar(1.0f32);
+//! let z = x.matmul(&w) + &b; // [2, 1]
+//! assert_eq!(z.to_vec(), vec![0.25, -0.5]);
+//! let p = x.softmax(-1);
+//! assert!((p.sum(.., false).item() - 2.0).abs() < 1e-6);
+//! ```
+//!
+//! Elements are generic: every view and indexing operation works for any
+//! [`Element`] (`f32`, `f64`, `bool` masks, `usize` indices); arithmetic needs
+//! [`Float`]. Operations that get a programmer's error (shapes that cannot
+//! broadcast, an axis out of range) panic with a message naming the operation
+//! and the shapes; their `try_` forms return [`TensorError`].
+//!
+//! This crate is *not* an autodiff engine: it computes values only. Gradients
+//! live in `gradus-autodiff`, which records these operations on a tape.
+
+#![warn(missing_docs)]
+
+mod axes;
+mod binary;
+mod compare;
+mod create;
+mod display;
+mod element;
+mod error;
+mod float;
+mod index;
+mod kernel;
+mod layout;
+mod linalg;
+mod matmul;
+mod reduce;
+mod softmax;
+mod storage;
+mod tensor;
+pub mod testing;
+mod unary;
+mod view;
+
+pub use axes::Axes;
+pub use element::Element;
+pub use error::{Result, TensorError};
+pub use float::Float;
+pub use kernel::PARALLEL_THRESHOLD;
+pub use layout::{broadcast_shapes, contiguous_strides, resolve_axis};
+pub use matmul::{DEFAULT_PARALLEL_MATMUL_FLOPS, set_parallel_matmul_threshold};
+pub use storage::{Pool, PoolStats, clear_pool, pool_stats, set_pool_limit};
+pub use tensor::Tensor;
+pub use unary::sigmoid;

@@ -1,0 +1,268 @@
+//! Reference-counted buffers and the size-bucketed pool that recycles them.
+//!
+//! Touching a fresh 4 KiB page costs ~1.6 µs on our machines, and glibc hands
+//! blocks above its mmap threshold back to the OS on every free, so a training
+//! step that allocates its activations afresh spends more time faulting pages
+//! than computing. Large buffers are therefore returned to a per-type pool
+//! when their last tensor drops and handed out again by the next allocation
+//! of a similar size: in the steady state a step reuses last step's memory.
+
+use crate::Element;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Buffers smaller than this (in bytes) go straight to the allocator, which
+/// serves them from its arenas without page faults.
+const MIN_POOLED_BYTES: usize = 64 * 1024;
+/// Default cap on the bytes the pool of one element type keeps cached.
+const DEFAULT_LIMIT_BYTES: usize = 2 << 30;
+/// Each power-of-two range is split into this many size classes, so a pooled
+/// buffer wastes at most 1/8 of its capacity.
+const CLASSES_PER_OCTAVE: usize = 8;
+
+/// The storage behind one or more tensors: a buffer that goes back to its
+/// pool when dropped.
+pub(crate) struct Storage<T: Element> {
+    data: Vec<T>,
+}
+
+impl<T: Element> Storage<T> {
+    pub(crate) fn new(data: Vec<T>) -> Self {
+        Self { data }
+    }
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[T] {
+        &self.data
+    }
+    #[inline]
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+    pub(crate) fn into_vec(mut self) -> Vec<T> {
+        std::mem::take(&mut self.data)
+    }
+}
+
+impl<T: Element> Drop for Storage<T> {
+    fn drop(&mut self) {
+        if let Some(pool) = T::pool() {
+            pool.put(std::mem::take(&mut self.data));
+        }
+    }
+}
+
+/// A buffer of `len` initialised elements, recycled from the pool when one
+/// of a fitting size is cached. Its contents are unspecified: callers
+/// overwrite every element.
+pub(crate) fn alloc<T: Element>(len: usize) -> Vec<T> {
+    if let Some(pool) = T::pool()
+        && let Some(mut buf) = pool.take(len)
+    {
+        if buf.len() >= len {
+            buf.truncate(len);
+        } else {
+            buf.resize(len, T::default());
+        }
+        return buf;
+    }
+    let mut buf = Vec::with_capacity(class_capacity_for::<T>(len));
+    buf.resize(len, T::default());
+    buf
+}
+
+/// A buffer of `len` zeros (or `false`), recycled when possible.
+pub(crate) fn alloc_filled<T: Element>(len: usize, value: T) -> Vec<T> {
+    let mut buf = alloc(len);
+    buf.fill(value);
+    buf
+}
+
+fn pooled<T>(len: usize) -> bool {
+    len * size_of::<T>() >= MIN_POOLED_BYTES
+}
+
+/// The class of the largest size-class capacity not above `cap`.
+fn class_floor(cap: usize) -> usize {
+    let octave = usize::BITS - 1 - cap.leading_zeros();
+    let step = (1usize << octave) / CLASSES_PER_OCTAVE;
+    if step == 0 { cap } else { cap / step * step }
+}
+
+/// The capacity of the smallest size class that holds `len`.
+fn class_ceil(len: usize) -> usize {
+    let octave = usize::BITS - 1 - len.leading_zeros();
+    let step = (1usize << octave) / CLASSES_PER_OCTAVE;
+    if step == 0 {
+        len
+    } else {
+        len.div_ceil(step) * step
+    }
+}
+
+fn class_capacity_for<T>(len: usize) -> usize {
+    if pooled::<T>(len) {
+        class_ceil(len)
+    } else {
+        len
+    }
+}
+
+/// A cache of large buffers of one element type, keyed by size class.
+///
+/// One pool per element type lives for the whole program; see
+/// [`pool_stats`](crate::pool_stats) and [`set_pool_limit`](crate::set_pool_limit).
+pub struct Pool<T> {
+    buckets: Mutex<Option<HashMap<usize, Vec<Vec<T>>>>>,
+    cached_bytes: AtomicUsize,
+    limit_bytes: AtomicUsize,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+}
+
+impl<T: Element> Pool<T> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            buckets: Mutex::new(None),
+            cached_bytes: AtomicUsize::new(0),
+            limit_bytes: AtomicUsize::new(DEFAULT_LIMIT_BYTES),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+        }
+    }
+
+    fn take(&self, len: usize) -> Option<Vec<T>> {
+        if !pooled::<T>(len) {
+            return None;
+        }
+        let class = class_ceil(len);
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let found = guard
+            .as_mut()
+            .and_then(|b| b.get_mut(&class))
+            .and_then(Vec::pop);
+        drop(guard);
+        match found {
+            Some(buf) => {
+                self.cached_bytes
+                    .fetch_sub(buf.capacity() * size_of::<T>(), Ordering::Relaxed);
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Some(buf)
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    fn put(&self, buf: Vec<T>) {
+        let cap = buf.capacity();
+        if !pooled::<T>(cap) {
+            return;
+        }
+        let bytes = cap * size_of::<T>();
+        let limit = self.limit_bytes.load(Ordering::Relaxed);
+        if self.cached_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > limit {
+            self.cached_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            return;
+        }
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .get_or_insert_with(HashMap::new)
+            .entry(class_floor(cap))
+            .or_default()
+            .push(buf);
+    }
+
+    fn clear(&self) {
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(buckets) = guard.take() {
+            let bytes: usize = buckets
+                .values()
+                .flatten()
+                .map(|b| b.capacity() * size_of::<T>())
+                .sum();
+            self.cached_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
+
+    fn stats(&self) -> PoolStats {
+        PoolStats {
+            cached_bytes: self.cached_bytes.load(Ordering::Relaxed),
+            limit_bytes: self.limit_bytes.load(Ordering::Relaxed),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counters of one element type's buffer pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Bytes held in cached buffers now.
+    pub cached_bytes: usize,
+    /// The most bytes the pool keeps.
+    pub limit_bytes: usize,
+    /// Large allocations served from the cache.
+    pub hits: usize,
+    /// Large allocations that went to the system allocator.
+    pub misses: usize,
+}
+
+/// Statistics of the buffer pool of element type `T` (`None` for types
+/// without a pool: `bool`, `usize`).
+///
+/// # Examples
+/// ```
+/// let stats = gradus_tensor::pool_stats::<f32>().unwrap();
+/// assert!(stats.cached_bytes <= stats.limit_bytes);
+/// ```
+pub fn pool_stats<T: Element>() -> Option<PoolStats> {
+    T::pool().map(Pool::stats)
+}
+
+/// Sets the most bytes the pool of `T` caches (default 2 GiB); `0` disables
+/// caching. Buffers already cached stay until reused or [`clear_pool`].
+pub fn set_pool_limit<T: Element>(bytes: usize) {
+    if let Some(pool) = T::pool() {
+        pool.limit_bytes.store(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Frees every buffer the pool of `T` has cached.
+pub fn clear_pool<T: Element>() {
+    if let Some(pool) = T::pool() {
+        pool.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_classes_bound_the_waste() {
+        for len in [1usize, 7, 8, 100, 4096, 16_385, 1_000_000, 10_000_000] {
+            let ceil = class_ceil(len);
+            assert!(
+                ceil >= len && ceil - len <= len / CLASSES_PER_OCTAVE + 1,
+                "{len} -> {ceil}"
+            );
+            assert_eq!(class_floor(ceil), ceil, "a class capacity is its own floor");
+            assert!(class_floor(len) <= len);
+        }
+    }
+
+    #[test]
+    fn a_dropped_buffer_is_reused() {
+        // A length no other test uses, so parallel tests do not steal it.
+        let len = 123_457;
+        let buf: Vec<f64> = alloc(len);
+        let ptr = buf.as_ptr();
+        drop(Storage::new(buf));
+        let again: Vec<f64> = alloc(len - 3);
+        assert_eq!(again.as_ptr(), ptr);
+        assert_eq!(again.len(), len - 3);
+    }
+}

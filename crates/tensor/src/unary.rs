@@ -1,0 +1,131 @@
+//! Element-wise functions of one float tensor: exp, ln, tanh, sigmoid, erf …
+
+use crate::{Float, Tensor};
+
+macro_rules! unary {
+    ($($(#[$doc:meta])* $name:ident => |$x:ident| $body:expr;)*) => {
+        impl<T: Float> Tensor<T> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> Self {
+                    self.map(|$x: T| $body)
+                }
+            )*
+        }
+    };
+}
+
+unary! {
+    /// eˣ.
+    exp => |x| x.exp();
+    /// Natural logarithm.
+    ln => |x| x.ln();
+    /// ln(1 + x), accurate for small x.
+    log1p => |x| x.ln_1p();
+    /// eˣ − 1, accurate for small x.
+    expm1 => |x| x.exp_m1();
+    /// Square root.
+    sqrt => |x| x.sqrt();
+    /// Absolute value.
+    abs => |x| x.abs();
+    /// −1, 0 or 1 by the sign (0 for ±0, NaN for NaN), as `torch.sign`.
+    sign => |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x };
+    /// 1/x.
+    recip => |x| x.recip();
+    /// Sine.
+    sin => |x| x.sin();
+    /// Cosine.
+    cos => |x| x.cos();
+    /// Hyperbolic tangent.
+    tanh => |x| x.tanh();
+    /// The logistic function σ(x) = 1/(1 + e^−x), computed without overflow
+    /// for large |x|.
+    sigmoid => |x| sigmoid(x);
+    /// The error function (GELU needs it).
+    erf => |x| x.erf();
+    /// x².
+    square => |x| x * x;
+    /// Rounds down.
+    floor => |x| x.floor();
+    /// Rounds up.
+    ceil => |x| x.ceil();
+    /// Rounds half away from zero.
+    round => |x| x.round();
+}
+
+/// σ(x) = 1/(1 + e^−x), evaluated on the side where the exponential cannot
+/// overflow.
+#[inline]
+pub fn sigmoid<T: Float>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// xⁿ for an integer n.
+    pub fn powi(&self, n: i32) -> Self {
+        self.map(|x| x.powi(n))
+    }
+
+    /// xᵖ for a float p.
+    pub fn powf(&self, p: T) -> Self {
+        self.map(|x| x.powf(p))
+    }
+
+    /// Clamps into `[min, max]` (NaN stays NaN), as `torch.clamp`.
+    ///
+    /// # Panics
+    /// If `min > max`.
+    #[track_caller]
+    pub fn clamp(&self, min: T, max: T) -> Self {
+        assert!(!(min > max), "clamp: min {min} is greater than max {max}");
+        self.map(|x| {
+            if x < min {
+                min
+            } else if x > max {
+                max
+            } else {
+                x
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_is_finite_at_the_extremes() {
+        for x in [-1000.0f64, -80.0, 0.0, 80.0, 1000.0] {
+            let s = sigmoid(x);
+            assert!(
+                s.is_finite() && (0.0..=1.0).contains(&s),
+                "sigmoid({x}) = {s}"
+            );
+        }
+        assert_eq!(sigmoid(0.0f32), 0.5);
+        assert!(sigmoid(-100.0f32) > 0.0);
+    }
+
+    #[test]
+    fn erf_matches_known_values() {
+        let t = Tensor::from_vec(vec![0.0f64, 0.5, 1.0, -2.0], &[4])
+            .unwrap()
+            .erf()
+            .to_vec();
+        let expected = [
+            0.0,
+            0.5204998778130465,
+            0.8427007929497149,
+            -0.9953222650189527,
+        ];
+        for (a, b) in t.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+        }
+    }
+}
