@@ -1,12 +1,13 @@
 //! Broadcasting arithmetic: add, sub, mul, div, maximum, minimum, pow, and
 //! the `+ - * /` operators for owned and borrowed tensors and scalars.
 
-use crate::error::Result;
+use crate::error::{Result, or_panic};
+use crate::kernel::Cost;
 use crate::{Float, Tensor};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 macro_rules! binary {
-    ($($(#[$doc:meta])* $name:ident, $try_name:ident => |$a:ident, $b:ident| $body:expr;)*) => {
+    ($($(#[$doc:meta])* $name:ident, $try_name:ident [$cost:ident] => |$a:ident, $b:ident| $body:expr;)*) => {
         impl<T: Float> Tensor<T> {
             $(
                 $(#[$doc])*
@@ -15,7 +16,7 @@ macro_rules! binary {
                 /// If the shapes cannot be broadcast together.
                 #[track_caller]
                 pub fn $name(&self, other: &Self) -> Self {
-                    self.zip_map(other, stringify!($name), |$a: T, $b: T| $body)
+                    or_panic(self.$try_name(other))
                 }
 
                 #[doc = concat!("[`Tensor::", stringify!($name), "`], returning an error instead of panicking.")]
@@ -24,7 +25,7 @@ macro_rules! binary {
                 /// [`TensorError::Broadcast`](crate::TensorError::Broadcast) if
                 /// the shapes cannot be broadcast together.
                 pub fn $try_name(&self, other: &Self) -> Result<Self> {
-                    self.try_zip_map(other, stringify!($name), |$a: T, $b: T| $body)
+                    self.try_zip_map_with(other, stringify!($name), Cost::$cost, |$a: T, $b: T| $body)
                 }
             )*
         }
@@ -33,19 +34,19 @@ macro_rules! binary {
 
 binary! {
     /// `self + other`, broadcasting.
-    add, try_add => |a, b| a + b;
+    add, try_add [Cheap] => |a, b| a + b;
     /// `self - other`, broadcasting.
-    sub, try_sub => |a, b| a - b;
+    sub, try_sub [Cheap] => |a, b| a - b;
     /// `self * other` element by element, broadcasting.
-    mul, try_mul => |a, b| a * b;
+    mul, try_mul [Cheap] => |a, b| a * b;
     /// `self / other`, broadcasting.
-    div, try_div => |a, b| a / b;
+    div, try_div [Cheap] => |a, b| a / b;
     /// The larger of the two, NaN if either is NaN (as `torch.maximum`).
-    maximum, try_maximum => |a, b| if a.is_nan() || b.is_nan() { T::nan() } else if a >= b { a } else { b };
+    maximum, try_maximum [Cheap] => |a, b| if a.is_nan() || b.is_nan() { T::nan() } else if a >= b { a } else { b };
     /// The smaller of the two, NaN if either is NaN (as `torch.minimum`).
-    minimum, try_minimum => |a, b| if a.is_nan() || b.is_nan() { T::nan() } else if a <= b { a } else { b };
+    minimum, try_minimum [Cheap] => |a, b| if a.is_nan() || b.is_nan() { T::nan() } else if a <= b { a } else { b };
     /// `self` to the power `other`, broadcasting.
-    pow, try_pow => |a, b| a.powf(b);
+    pow, try_pow [Heavy] => |a, b| a.powf(b);
 }
 
 macro_rules! operator {
@@ -81,13 +82,13 @@ macro_rules! operator {
         impl<T: Float> $trait<T> for &Tensor<T> {
             type Output = Tensor<T>;
             fn $method(self, rhs: T) -> Tensor<T> {
-                self.map(|a| a $op rhs)
+                self.map_with(Cost::Cheap, |a| a $op rhs)
             }
         }
         impl<T: Float> $trait<T> for Tensor<T> {
             type Output = Tensor<T>;
             fn $method(self, rhs: T) -> Tensor<T> {
-                self.map(|a| a $op rhs)
+                self.map_with(Cost::Cheap, |a| a $op rhs)
             }
         }
         operator!(@scalar_lhs $trait, $method, $op, f32);
@@ -97,13 +98,13 @@ macro_rules! operator {
         impl $trait<&Tensor<$t>> for $t {
             type Output = Tensor<$t>;
             fn $method(self, rhs: &Tensor<$t>) -> Tensor<$t> {
-                rhs.map(|b| self $op b)
+                rhs.map_with(Cost::Cheap, |b| self $op b)
             }
         }
         impl $trait<Tensor<$t>> for $t {
             type Output = Tensor<$t>;
             fn $method(self, rhs: Tensor<$t>) -> Tensor<$t> {
-                rhs.map(|b| self $op b)
+                rhs.map_with(Cost::Cheap, |b| self $op b)
             }
         }
     };
@@ -117,14 +118,14 @@ operator!(Div, div, /);
 impl<T: Float> Neg for &Tensor<T> {
     type Output = Tensor<T>;
     fn neg(self) -> Tensor<T> {
-        self.map(|a| -a)
+        self.map_with(Cost::Cheap, |a| -a)
     }
 }
 
 impl<T: Float> Neg for Tensor<T> {
     type Output = Tensor<T>;
     fn neg(self) -> Tensor<T> {
-        self.map(|a| -a)
+        self.map_with(Cost::Cheap, |a| -a)
     }
 }
 

@@ -2,6 +2,7 @@
 //! `masked_fill`.
 
 use crate::error::{Result, or_panic};
+use crate::kernel::Cost;
 use crate::layout::{broadcast_shapes, walk};
 use crate::storage::alloc;
 use crate::{Element, Float, Tensor};
@@ -16,7 +17,7 @@ macro_rules! comparison {
                 /// If the shapes cannot be broadcast together.
                 #[track_caller]
                 pub fn $name(&self, other: &Self) -> Tensor<bool> {
-                    self.zip_map(other, stringify!($name), |a, b| a $op b)
+                    or_panic(self.try_zip_map_with(other, stringify!($name), Cost::Cheap, |a, b| a $op b))
                 }
             )*
         }
@@ -41,22 +42,22 @@ comparison! {
 impl<T: Float> Tensor<T> {
     /// Mask of `self > value`.
     pub fn gt_scalar(&self, value: T) -> Tensor<bool> {
-        self.map(|a| a > value)
+        self.map_with(Cost::Cheap, |a| a > value)
     }
 
     /// Mask of `self < value`.
     pub fn lt_scalar(&self, value: T) -> Tensor<bool> {
-        self.map(|a| a < value)
+        self.map_with(Cost::Cheap, |a| a < value)
     }
 
     /// Mask of the NaN elements.
     pub fn isnan(&self) -> Tensor<bool> {
-        self.map(|a| a.is_nan())
+        self.map_with(Cost::Cheap, |a| a.is_nan())
     }
 
     /// Mask of the finite elements.
     pub fn isfinite(&self) -> Tensor<bool> {
-        self.map(|a| a.is_finite())
+        self.map_with(Cost::Cheap, |a| a.is_finite())
     }
 }
 
@@ -118,7 +119,7 @@ impl Tensor<bool> {
 
     /// Element-wise not.
     pub fn not(&self) -> Self {
-        self.map(|m| !m)
+        self.map_with(Cost::Cheap, |m| !m)
     }
 
     /// Whether any element is set.
@@ -133,7 +134,7 @@ impl Tensor<bool> {
 
     /// The mask as 0.0 / 1.0 floats.
     pub fn to_float<T: Float>(&self) -> Tensor<T> {
-        self.map(|m| if m { T::one() } else { T::zero() })
+        self.map_with(Cost::Cheap, |m| if m { T::one() } else { T::zero() })
     }
 }
 

@@ -136,7 +136,7 @@ impl<T: Float> Tensor<T> {
     /// The same values as another float type (`f32` ↔ `f64`), rounding to
     /// nearest when narrowing.
     pub fn cast<U: Float>(&self) -> Tensor<U> {
-        self.map(|x| U::of(x.as_f64()))
+        self.map_with(crate::kernel::Cost::Cheap, |x| U::of(x.as_f64()))
     }
 }
 

@@ -53,7 +53,7 @@ pub use axes::Axes;
 pub use element::Element;
 pub use error::{Result, TensorError};
 pub use float::Float;
-pub use kernel::PARALLEL_THRESHOLD;
+pub use kernel::{PARALLEL_THRESHOLD, PARALLEL_THRESHOLD_CHEAP};
 pub use layout::{broadcast_shapes, contiguous_strides, resolve_axis};
 pub use matmul::{DEFAULT_PARALLEL_MATMUL_FLOPS, set_parallel_matmul_threshold};
 pub use storage::{Pool, PoolStats, clear_pool, pool_stats, set_pool_limit};

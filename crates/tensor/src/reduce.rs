@@ -51,7 +51,7 @@ where
         let blocks = run.len().div_ceil(BLOCK);
         let partial =
             |b: usize| fold_block(b * BLOCK, &run[b * BLOCK..((b + 1) * BLOCK).min(run.len())]);
-        if run.len() >= crate::PARALLEL_THRESHOLD {
+        if run.len() >= crate::kernel::PARALLEL_THRESHOLD_CHEAP {
             (0..blocks)
                 .into_par_iter()
                 .map(partial)

@@ -1,14 +1,15 @@
 //! Element-wise functions of one float tensor: exp, ln, tanh, sigmoid, erf …
 
+use crate::kernel::Cost;
 use crate::{Float, Tensor};
 
 macro_rules! unary {
-    ($($(#[$doc:meta])* $name:ident => |$x:ident| $body:expr;)*) => {
+    ($($(#[$doc:meta])* $name:ident [$cost:ident] => |$x:ident| $body:expr;)*) => {
         impl<T: Float> Tensor<T> {
             $(
                 $(#[$doc])*
                 pub fn $name(&self) -> Self {
-                    self.map(|$x: T| $body)
+                    self.map_with(Cost::$cost, |$x: T| $body)
                 }
             )*
         }
@@ -17,40 +18,40 @@ macro_rules! unary {
 
 unary! {
     /// eˣ.
-    exp => |x| x.exp();
+    exp [Heavy] => |x| x.exp();
     /// Natural logarithm.
-    ln => |x| x.ln();
+    ln [Heavy] => |x| x.ln();
     /// ln(1 + x), accurate for small x.
-    log1p => |x| x.ln_1p();
+    log1p [Heavy] => |x| x.ln_1p();
     /// eˣ − 1, accurate for small x.
-    expm1 => |x| x.exp_m1();
+    expm1 [Heavy] => |x| x.exp_m1();
     /// Square root.
-    sqrt => |x| x.sqrt();
+    sqrt [Cheap] => |x| x.sqrt();
     /// Absolute value.
-    abs => |x| x.abs();
+    abs [Cheap] => |x| x.abs();
     /// −1, 0 or 1 by the sign (0 for ±0, NaN for NaN), as `torch.sign`.
-    sign => |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x };
+    sign [Cheap] => |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x };
     /// 1/x.
-    recip => |x| x.recip();
+    recip [Cheap] => |x| x.recip();
     /// Sine.
-    sin => |x| x.sin();
+    sin [Heavy] => |x| x.sin();
     /// Cosine.
-    cos => |x| x.cos();
+    cos [Heavy] => |x| x.cos();
     /// Hyperbolic tangent.
-    tanh => |x| x.tanh();
+    tanh [Heavy] => |x| x.tanh();
     /// The logistic function σ(x) = 1/(1 + e^−x), computed without overflow
     /// for large |x|.
-    sigmoid => |x| sigmoid(x);
+    sigmoid [Heavy] => |x| sigmoid(x);
     /// The error function (GELU needs it).
-    erf => |x| x.erf();
+    erf [Heavy] => |x| x.erf();
     /// x².
-    square => |x| x * x;
+    square [Cheap] => |x| x * x;
     /// Rounds down.
-    floor => |x| x.floor();
+    floor [Cheap] => |x| x.floor();
     /// Rounds up.
-    ceil => |x| x.ceil();
+    ceil [Cheap] => |x| x.ceil();
     /// Rounds half away from zero.
-    round => |x| x.round();
+    round [Cheap] => |x| x.round();
 }
 
 /// σ(x) = 1/(1 + e^−x), evaluated on the side where the exponential cannot
@@ -68,12 +69,12 @@ pub fn sigmoid<T: Float>(x: T) -> T {
 impl<T: Float> Tensor<T> {
     /// xⁿ for an integer n.
     pub fn powi(&self, n: i32) -> Self {
-        self.map(|x| x.powi(n))
+        self.map_with(Cost::Heavy, |x| x.powi(n))
     }
 
     /// xᵖ for a float p.
     pub fn powf(&self, p: T) -> Self {
-        self.map(|x| x.powf(p))
+        self.map_with(Cost::Heavy, |x| x.powf(p))
     }
 
     /// Clamps into `[min, max]` (NaN stays NaN), as `torch.clamp`.
@@ -83,7 +84,7 @@ impl<T: Float> Tensor<T> {
     #[track_caller]
     pub fn clamp(&self, min: T, max: T) -> Self {
         assert!(!(min > max), "clamp: min {min} is greater than max {max}");
-        self.map(|x| {
+        self.map_with(Cost::Cheap, |x| {
             if x < min {
                 min
             } else if x > max {
