@@ -6,8 +6,4 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(
-    benchmarks::matmul::benches,
-    benchmarks::elementwise::benches,
-    benchmarks::reduce::benches
-);
+criterion::criterion_main!(benchmarks::matmul::benches, benchmarks::elementwise::benches, benchmarks::reduce::benches);

@@ -16,16 +16,11 @@ fn bench_type<T: Float>(c: &mut Criterion) {
     for n in SIZES {
         let a = Tensor::<T>::uniform(&[n], -T::one(), T::one(), &mut rng);
         let b = Tensor::<T>::uniform(&[n], -T::one(), T::one(), &mut rng);
-        let (sa, sb) = (
-            a.as_slice().unwrap().to_vec(),
-            b.as_slice().unwrap().to_vec(),
-        );
+        let (sa, sb) = (a.as_slice().unwrap().to_vec(), b.as_slice().unwrap().to_vec());
         let elem = size_of::<T>() as u64;
 
         group.throughput(Throughput::Bytes(3 * n as u64 * elem));
-        group.bench_function(BenchmarkId::new("add/gradus", n), |bench| {
-            bench.iter(|| black_box(&a + &b))
-        });
+        group.bench_function(BenchmarkId::new("add/gradus", n), |bench| bench.iter(|| black_box(&a + &b)));
         let mut out = vec![T::zero(); n];
         group.bench_function(BenchmarkId::new("add/loop_reused_output", n), |bench| {
             bench.iter(|| {
@@ -40,9 +35,7 @@ fn bench_type<T: Float>(c: &mut Criterion) {
         });
 
         group.throughput(Throughput::Bytes(2 * n as u64 * elem));
-        group.bench_function(BenchmarkId::new("tanh/gradus", n), |bench| {
-            bench.iter(|| black_box(a.tanh()))
-        });
+        group.bench_function(BenchmarkId::new("tanh/gradus", n), |bench| bench.iter(|| black_box(a.tanh())));
         group.bench_function(BenchmarkId::new("tanh/loop_reused_output", n), |bench| {
             bench.iter(|| {
                 for (o, &x) in out.iter_mut().zip(&sa) {

@@ -9,15 +9,10 @@ use rand::SeedableRng;
 use std::hint::black_box;
 
 /// (m, k, n): the products of a 784-256-10 MLP at batch 128, and 1024³.
-pub const SHAPES: [(usize, usize, usize); 3] =
-    [(128, 784, 256), (128, 256, 128), (1024, 1024, 1024)];
+pub const SHAPES: [(usize, usize, usize); 3] = [(128, 784, 256), (128, 256, 128), (1024, 1024, 1024)];
 
 fn par_for(m: usize, k: usize, n: usize) -> Par {
-    if m * k * n >= DEFAULT_PARALLEL_MATMUL_FLOPS {
-        Par::rayon(0)
-    } else {
-        Par::Seq
-    }
+    if m * k * n >= DEFAULT_PARALLEL_MATMUL_FLOPS { Par::rayon(0) } else { Par::Seq }
 }
 
 fn bench_type<T: Float>(c: &mut Criterion) {
@@ -28,9 +23,7 @@ fn bench_type<T: Float>(c: &mut Criterion) {
         group.throughput(Throughput::Elements((2 * m * n * k) as u64));
         let a = Tensor::<T>::normal(&[m, k], T::zero(), T::one(), &mut rng);
         let b = Tensor::<T>::normal(&[k, n], T::zero(), T::one(), &mut rng);
-        group.bench_function(BenchmarkId::new("gradus", &label), |bench| {
-            bench.iter(|| black_box(a.matmul(&b)))
-        });
+        group.bench_function(BenchmarkId::new("gradus", &label), |bench| bench.iter(|| black_box(a.matmul(&b))));
         let bt = b.t().contiguous(); // [n, k]; bt.t() is a strided [k, n] view
         group.bench_function(BenchmarkId::new("gradus_transposed_rhs", &label), |bench| {
             bench.iter(|| black_box(a.matmul(&bt.t())))
@@ -43,14 +36,7 @@ fn bench_type<T: Float>(c: &mut Criterion) {
         let mut out = Mat::<T>::zeros(m, n);
         group.bench_function(BenchmarkId::new("faer_direct", &label), |bench| {
             bench.iter(|| {
-                matmul(
-                    out.as_mut(),
-                    Accum::Replace,
-                    fa.as_ref(),
-                    fb.as_ref(),
-                    T::one(),
-                    par,
-                );
+                matmul(out.as_mut(), Accum::Replace, fa.as_ref(), fb.as_ref(), T::one(), par);
                 black_box(&mut out);
             })
         });

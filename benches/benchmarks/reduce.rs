@@ -16,18 +16,10 @@ fn bench_type<T: Float>(c: &mut Criterion) {
         let x = Tensor::<T>::normal(&[r, cols], T::zero(), T::one(), &mut rng);
         let label = format!("{r}x{cols}");
         group.throughput(Throughput::Bytes((r * cols * size_of::<T>()) as u64));
-        group.bench_function(BenchmarkId::new("sum_all", &label), |b| {
-            b.iter(|| black_box(x.sum(.., false)))
-        });
-        group.bench_function(BenchmarkId::new("sum_rows", &label), |b| {
-            b.iter(|| black_box(x.sum(-1, false)))
-        });
-        group.bench_function(BenchmarkId::new("sum_cols", &label), |b| {
-            b.iter(|| black_box(x.sum(0, false)))
-        });
-        group.bench_function(BenchmarkId::new("softmax_rows", &label), |b| {
-            b.iter(|| black_box(x.softmax(-1)))
-        });
+        group.bench_function(BenchmarkId::new("sum_all", &label), |b| b.iter(|| black_box(x.sum(.., false))));
+        group.bench_function(BenchmarkId::new("sum_rows", &label), |b| b.iter(|| black_box(x.sum(-1, false))));
+        group.bench_function(BenchmarkId::new("sum_cols", &label), |b| b.iter(|| black_box(x.sum(0, false))));
+        group.bench_function(BenchmarkId::new("softmax_rows", &label), |b| b.iter(|| black_box(x.softmax(-1))));
         let plain = x.as_slice().unwrap().to_vec();
         group.bench_function(BenchmarkId::new("sum_all/loop", &label), |b| {
             b.iter(|| black_box(plain.iter().copied().fold(T::zero(), |a, v| a + v)))

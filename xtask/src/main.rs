@@ -1,1 +1,51 @@
-fn main() {}
+//! `cargo xtask <task>`: the workspace's automation, in Rust so it runs
+//! wherever cargo does.
+//!
+//! Tasks: `ci` (format check, clippy with warnings denied, the test suite —
+//! the README's test command) and `tidy` (file-size cap, `//!` on every
+//! module, the crate dependency graph of ARCHITECTURE.md; also a `#[test]`).
+
+mod ci;
+mod tidy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  ci      cargo fmt --check, clippy -D warnings, the whole test suite
+  tidy    file sizes, module docs, crate dependency graph";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&root, &args[1..]),
+        Some("tidy") => tidy::run(&root).map_err(|problems| {
+            for p in &problems {
+                eprintln!("tidy: {p}");
+            }
+            format!("{} tidy problem(s)", problems.len())
+        }),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+        None => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("xtask: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    dir.parent().expect("xtask lives in the workspace root").to_path_buf()
+}

@@ -138,17 +138,11 @@ mod tests {
         let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
         let b = Tensor::from_vec(vec![10.0f32, 20.0, 30.0], &[3]).unwrap();
         assert_eq!((&a + &b).to_vec(), vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
-        assert_eq!(
-            (2.0 * &a - 1.0).to_vec(),
-            vec![1.0, 3.0, 5.0, 7.0, 9.0, 11.0]
-        );
+        assert_eq!((2.0 * &a - 1.0).to_vec(), vec![1.0, 3.0, 5.0, 7.0, 9.0, 11.0]);
         assert_eq!((1.0 / a.narrow(1, 0, 1)).to_vec(), vec![1.0, 0.25]);
         assert_eq!((-(a.clone() / b.clone())).shape(), &[2, 3]);
         let col = Tensor::from_vec(vec![1.0f32, 2.0], &[2, 1]).unwrap();
-        assert_eq!(
-            (&col * &b).to_vec(),
-            vec![10.0, 20.0, 30.0, 20.0, 40.0, 60.0]
-        );
+        assert_eq!((&col * &b).to_vec(), vec![10.0, 20.0, 30.0, 20.0, 40.0, 60.0]);
     }
 
     #[test]
@@ -156,15 +150,9 @@ mod tests {
         let a = Tensor::<f64>::zeros(&[2, 3]);
         let b = Tensor::<f64>::zeros(&[2]);
         let err = a.try_mul(&b).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "mul: shapes [2, 3] and [2] cannot be broadcast together"
-        );
+        assert_eq!(err, "mul: shapes [2, 3] and [2] cannot be broadcast together");
         let panic = std::panic::catch_unwind(|| &a + &b).unwrap_err();
-        assert_eq!(
-            panic.downcast_ref::<String>().unwrap(),
-            "add: shapes [2, 3] and [2] cannot be broadcast together"
-        );
+        assert_eq!(panic.downcast_ref::<String>().unwrap(), "add: shapes [2, 3] and [2] cannot be broadcast together");
     }
 
     #[test]

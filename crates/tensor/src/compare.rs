@@ -84,32 +84,16 @@ impl Tensor<bool> {
     ///
     /// # Errors
     /// If the shapes cannot be broadcast together.
-    pub fn try_select<T: Element>(
-        &self,
-        on_true: &Tensor<T>,
-        on_false: &Tensor<T>,
-    ) -> Result<Tensor<T>> {
+    pub fn try_select<T: Element>(&self, on_true: &Tensor<T>, on_false: &Tensor<T>) -> Result<Tensor<T>> {
         let op = "select";
-        let shape = broadcast_shapes(
-            op,
-            &broadcast_shapes(op, self.shape(), on_true.shape())?,
-            on_false.shape(),
-        )?;
+        let shape = broadcast_shapes(op, &broadcast_shapes(op, self.shape(), on_true.shape())?, on_false.shape())?;
         let ms = self.layout.broadcast_strides(op, &shape)?;
         let ts = on_true.layout.broadcast_strides(op, &shape)?;
         let fs = on_false.layout.broadcast_strides(op, &shape)?;
-        let (m, t, f) = (
-            self.storage.as_slice(),
-            on_true.storage.as_slice(),
-            on_false.storage.as_slice(),
-        );
+        let (m, t, f) = (self.storage.as_slice(), on_true.storage.as_slice(), on_false.storage.as_slice());
         let mut out = alloc(shape.iter().product());
         let mut i = 0;
-        let offsets = [
-            self.layout.offset,
-            on_true.layout.offset,
-            on_false.layout.offset,
-        ];
+        let offsets = [self.layout.offset, on_true.layout.offset, on_false.layout.offset];
         walk(&shape, [&ms, &ts, &fs], offsets, |[a, b, c]| {
             out[i] = if m[a] { t[b] } else { f[c] };
             i += 1;
@@ -162,10 +146,7 @@ mod tests {
         assert_eq!(neg.to_vec(), vec![false, true, false, true]);
         assert_eq!(x.masked_fill(&neg, 0.0).to_vec(), vec![1.0, 0.0, 3.0, 0.0]);
         let row = Tensor::from_vec(vec![true, false], &[2]).unwrap();
-        assert_eq!(
-            x.masked_fill(&row, 9.0).to_vec(),
-            vec![9.0, -2.0, 9.0, -4.0]
-        );
+        assert_eq!(x.masked_fill(&row, 9.0).to_vec(), vec![9.0, -2.0, 9.0, -4.0]);
         assert_eq!(x.ge(&x.t()).to_vec(), vec![true, false, true, true]);
         assert!(neg.any() && !neg.all());
         assert_eq!(neg.to_float::<f32>().to_vec(), vec![0.0, 1.0, 0.0, 1.0]);

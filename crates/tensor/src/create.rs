@@ -39,22 +39,15 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(Tensor::arange(0.0f32, 1.0, 0.25).unwrap().to_vec(), vec![0.0, 0.25, 0.5, 0.75]);
     /// ```
     pub fn arange(start: T, end: T, step: T) -> Result<Self> {
-        let bad = |reason: String| TensorError::InvalidArgument {
-            op: "arange",
-            reason,
-        };
+        let bad = |reason: String| TensorError::InvalidArgument { op: "arange", reason };
         if !(start.is_finite() && end.is_finite() && step.is_finite()) {
-            return Err(bad(format!(
-                "bounds and step must be finite, got start={start}, end={end}, step={step}"
-            )));
+            return Err(bad(format!("bounds and step must be finite, got start={start}, end={end}, step={step}")));
         }
         if step == T::zero() || (end - start) * step < T::zero() {
             return Err(bad(format!("step {step} cannot go from {start} to {end}")));
         }
         let n = ((end - start) / step).ceil().to_usize().unwrap_or(0);
-        let data = (0..n)
-            .map(|i| start + T::of(i as f64) * step)
-            .collect::<Vec<_>>();
+        let data = (0..n).map(|i| start + T::of(i as f64) * step).collect::<Vec<_>>();
         Ok(Self::from_parts(data, &[n]))
     }
 
@@ -123,13 +116,9 @@ impl<T: Float> Tensor<T> {
     /// If `std` is negative or not finite.
     #[track_caller]
     pub fn normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Self {
-        assert!(
-            std >= T::zero() && std.is_finite(),
-            "normal: std must be finite and >= 0, got {std}"
-        );
+        assert!(std >= T::zero() && std.is_finite(), "normal: std must be finite and >= 0, got {std}");
         let mut data = alloc(shape.iter().product());
-        data.iter_mut()
-            .for_each(|x| *x = mean + std * T::sample_standard_normal(rng));
+        data.iter_mut().for_each(|x| *x = mean + std * T::sample_standard_normal(rng));
         Self::from_parts(data, shape)
     }
 
@@ -156,10 +145,7 @@ mod tests {
     fn arange_rejects_a_wrong_step() {
         assert!(Tensor::arange(0.0f64, 1.0, -0.5).is_err());
         assert!(Tensor::arange(0.0f64, 1.0, 0.0).is_err());
-        assert_eq!(
-            Tensor::arange(3.0f64, 0.0, -1.0).unwrap().to_vec(),
-            vec![3.0, 2.0, 1.0]
-        );
+        assert_eq!(Tensor::arange(3.0f64, 0.0, -1.0).unwrap().to_vec(), vec![3.0, 2.0, 1.0]);
     }
 
     #[test]

@@ -13,11 +13,7 @@ const EDGE_ITEMS: usize = 3;
 /// The indices of one axis to print; `None` stands for the `...` gap.
 fn shown(len: usize, summarise: bool) -> Vec<Option<usize>> {
     if summarise && len > 2 * EDGE_ITEMS {
-        (0..EDGE_ITEMS)
-            .map(Some)
-            .chain([None])
-            .chain((len - EDGE_ITEMS..len).map(Some))
-            .collect()
+        (0..EDGE_ITEMS).map(Some).chain([None]).chain((len - EDGE_ITEMS..len).map(Some)).collect()
     } else {
         (0..len).map(Some).collect()
     }
@@ -37,27 +33,14 @@ impl<T: Element> Printer<'_, T> {
         let mut visible = Vec::new();
         collect(tensor, summarise, &mut vec![], &mut visible);
         let (precision, scientific) = T::print_style(&visible);
-        let width = visible
-            .iter()
-            .map(|v| v.format_value(precision, scientific).len())
-            .max()
-            .unwrap_or(0);
-        Printer {
-            tensor,
-            summarise,
-            precision,
-            scientific,
-            width,
-        }
+        let width = visible.iter().map(|v| v.format_value(precision, scientific).len()).max().unwrap_or(0);
+        Printer { tensor, summarise, precision, scientific, width }
     }
 
     fn write(&self, out: &mut String, index: &mut Vec<usize>, indent: usize) {
         let axis = index.len();
         if axis == self.tensor.rank() {
-            let text = self
-                .tensor
-                .get(index)
-                .format_value(self.precision, self.scientific);
+            let text = self.tensor.get(index).format_value(self.precision, self.scientific);
             out.push_str(&format!("{text:>width$}", width = self.width));
             return;
         }
@@ -93,10 +76,7 @@ fn collect<T: Element>(t: &Tensor<T>, summarise: bool, index: &mut Vec<usize>, o
         out.push(t.get(index));
         return;
     }
-    for i in shown(t.shape()[index.len()], summarise)
-        .into_iter()
-        .flatten()
-    {
+    for i in shown(t.shape()[index.len()], summarise).into_iter().flatten() {
         index.push(i);
         collect(t, summarise, index, out);
         index.pop();
@@ -127,10 +107,7 @@ mod tests {
     #[test]
     fn prints_aligned_like_pytorch() {
         let t = Tensor::from_vec(vec![1.0f32, -2.5, 3.0, 40.0], &[2, 2]).unwrap();
-        assert_eq!(
-            t.to_string(),
-            "tensor([[ 1.0000, -2.5000],\n        [ 3.0000, 40.0000]])"
-        );
+        assert_eq!(t.to_string(), "tensor([[ 1.0000, -2.5000],\n        [ 3.0000, 40.0000]])");
         let i = Tensor::from_vec(vec![1.0f64, 2.0], &[2]).unwrap();
         assert_eq!(format!("{i:?}"), "tensor([1., 2.], shape=[2], dtype=f64)");
         assert_eq!(Tensor::scalar(0.5f32).to_string(), "tensor(0.5000)");
@@ -143,10 +120,7 @@ mod tests {
     #[test]
     fn summarises_large_tensors() {
         let t = Tensor::<f32>::arange(0.0, 2000.0, 1.0).unwrap();
-        assert_eq!(
-            t.to_string(),
-            "tensor([   0.,    1.,    2., ..., 1997., 1998., 1999.])"
-        );
+        assert_eq!(t.to_string(), "tensor([   0.,    1.,    2., ..., 1997., 1998., 1999.])");
         let m = Tensor::<f32>::zeros(&[100, 100]).to_string();
         assert_eq!(m.lines().count(), 7, "{m}");
     }

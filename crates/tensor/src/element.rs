@@ -61,10 +61,7 @@ macro_rules! float_element {
                 }
                 if integral && max < 1e8 {
                     (0, false)
-                } else if max >= 1e8
-                    || min_nonzero < 1e-4
-                    || max / min_nonzero > 1e3 && min_nonzero < 1e-2
-                {
+                } else if max >= 1e8 || min_nonzero < 1e-4 || max / min_nonzero > 1e3 && min_nonzero < 1e-2 {
                     (4, true)
                 } else {
                     (4, false)
@@ -80,11 +77,7 @@ macro_rules! float_element {
                     let text = format!("{:.*e}", precision, self);
                     let (mantissa, exp) = text.split_once('e').expect("LowerExp has an exponent");
                     let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
-                    format!(
-                        "{mantissa}e{}{:02}",
-                        if exp < 0 { '-' } else { '+' },
-                        exp.abs()
-                    )
+                    format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
                 } else if precision == 0 {
                     format!("{self:.0}.")
                 } else {

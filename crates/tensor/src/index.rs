@@ -7,16 +7,7 @@ use crate::storage::alloc;
 use crate::{Element, Float, Tensor};
 
 fn check_index(op: &'static str, index: usize, axis: usize, size: usize) -> Result<()> {
-    if index >= size {
-        Err(TensorError::IndexOutOfRange {
-            op,
-            index,
-            axis,
-            size,
-        })
-    } else {
-        Ok(())
-    }
+    if index >= size { Err(TensorError::IndexOutOfRange { op, index, axis, size }) } else { Ok(()) }
 }
 
 impl<T: Element> Tensor<T> {
@@ -59,21 +50,11 @@ impl<T: Element> Tensor<T> {
         let outer_shape = &self.shape()[..a];
         let outer_strides = &self.strides()[..a];
         let _ = outer;
-        walk(
-            outer_shape,
-            [outer_strides],
-            [self.layout.offset],
-            |[base]| {
-                for &i in &idx {
-                    walk(
-                        inner_shape,
-                        [inner_strides],
-                        [base + i * self.strides()[a]],
-                        |[o]| out.push(data[o]),
-                    );
-                }
-            },
-        );
+        walk(outer_shape, [outer_strides], [self.layout.offset], |[base]| {
+            for &i in &idx {
+                walk(inner_shape, [inner_strides], [base + i * self.strides()[a]], |[o]| out.push(data[o]));
+            }
+        });
         Ok(Tensor::from_parts(out, &shape))
     }
 
@@ -105,25 +86,15 @@ impl<T: Element> Tensor<T> {
         // with the gathered axis at 0.
         let mut base_strides = self.strides().to_vec();
         base_strides[a] = 0;
-        walk(
-            index.shape(),
-            [index.strides(), &base_strides],
-            [index.layout.offset, self.layout.offset],
-            |[i, b]| {
-                let j = idx[i];
-                if j >= self.shape()[a] {
-                    failure.get_or_insert(TensorError::IndexOutOfRange {
-                        op,
-                        index: j,
-                        axis: a,
-                        size: self.shape()[a],
-                    });
-                } else {
-                    out[k] = data[b + j * self.strides()[a]];
-                }
-                k += 1;
-            },
-        );
+        walk(index.shape(), [index.strides(), &base_strides], [index.layout.offset, self.layout.offset], |[i, b]| {
+            let j = idx[i];
+            if j >= self.shape()[a] {
+                failure.get_or_insert(TensorError::IndexOutOfRange { op, index: j, axis: a, size: self.shape()[a] });
+            } else {
+                out[k] = data[b + j * self.strides()[a]];
+            }
+            k += 1;
+        });
         match failure {
             Some(err) => Err(err),
             None => Ok(Tensor::from_parts(out, index.shape())),
@@ -145,18 +116,11 @@ impl<T: Element> Tensor<T> {
     /// If `tensors` is empty, ranks differ, or other dims differ.
     pub fn try_concat(tensors: &[Self], axis: isize) -> Result<Self> {
         let op = "concat";
-        let first = tensors.first().ok_or(TensorError::InvalidArgument {
-            op,
-            reason: "no tensors given".into(),
-        })?;
+        let first = tensors.first().ok_or(TensorError::InvalidArgument { op, reason: "no tensors given".into() })?;
         let a = resolve_axis(op, axis, first.shape())?;
         for t in tensors {
             let same = t.rank() == first.rank()
-                && t.shape()
-                    .iter()
-                    .zip(first.shape())
-                    .enumerate()
-                    .all(|(d, (x, y))| d == a || x == y);
+                && t.shape().iter().zip(first.shape()).enumerate().all(|(d, (x, y))| d == a || x == y);
             if !same {
                 return Err(TensorError::ShapeMismatch {
                     op,
@@ -173,14 +137,9 @@ impl<T: Element> Tensor<T> {
         let mut start = 0;
         for t in tensors {
             let data = t.storage.as_slice();
-            walk(
-                t.shape(),
-                [t.strides(), &out_strides],
-                [t.layout.offset, start * out_strides[a]],
-                |[i, o]| {
-                    out[o] = data[i];
-                },
-            );
+            walk(t.shape(), [t.strides(), &out_strides], [t.layout.offset, start * out_strides[a]], |[i, o]| {
+                out[o] = data[i];
+            });
             start += t.shape()[a];
         }
         Ok(Tensor::from_parts(out, &shape))
@@ -201,10 +160,7 @@ impl<T: Element> Tensor<T> {
     /// If `tensors` is empty or the shapes differ.
     pub fn try_stack(tensors: &[Self], axis: isize) -> Result<Self> {
         let op = "stack";
-        let first = tensors.first().ok_or(TensorError::InvalidArgument {
-            op,
-            reason: "no tensors given".into(),
-        })?;
+        let first = tensors.first().ok_or(TensorError::InvalidArgument { op, reason: "no tensors given".into() })?;
         let a = resolve_axis_rank(op, axis, first.rank() + 1, first.shape())?;
         if let Some(t) = tensors.iter().find(|t| t.shape() != first.shape()) {
             return Err(TensorError::ShapeMismatch {
@@ -228,10 +184,7 @@ impl<T: Element> Tensor<T> {
         assert!(size > 0, "split: size must be positive");
         let a = or_panic(resolve_axis("split", axis, self.shape()));
         let n = self.shape()[a];
-        (0..n)
-            .step_by(size)
-            .map(|start| self.narrow(a as isize, start, size.min(n - start)))
-            .collect()
+        (0..n).step_by(size).map(|start| self.narrow(a as isize, start, size.min(n - start))).collect()
     }
 
     /// Splits along `axis` into views of the given sizes, which must add up
@@ -272,18 +225,8 @@ impl<T: Element> Tensor<T> {
     }
 }
 
-fn check_gather_shapes(
-    op: &'static str,
-    src: &[usize],
-    index: &[usize],
-    axis: usize,
-) -> Result<()> {
-    let ok = src.len() == index.len()
-        && index
-            .iter()
-            .zip(src)
-            .enumerate()
-            .all(|(d, (i, s))| d == axis || i <= s);
+fn check_gather_shapes(op: &'static str, src: &[usize], index: &[usize], axis: usize) -> Result<()> {
+    let ok = src.len() == index.len() && index.iter().zip(src).enumerate().all(|(d, (i, s))| d == axis || i <= s);
     if ok {
         Ok(())
     } else {
@@ -291,9 +234,7 @@ fn check_gather_shapes(
             op,
             lhs: src.to_vec(),
             rhs: index.to_vec(),
-            reason: format!(
-                "index must have the same rank and no larger dims than the source except on axis {axis}"
-            ),
+            reason: format!("index must have the same rank and no larger dims than the source except on axis {axis}"),
         })
     }
 }
@@ -392,23 +333,11 @@ mod tests {
     #[test]
     fn index_select_and_gather() {
         let a = iota(&[3, 2]);
-        assert_eq!(
-            a.index_select(0, &idx(&[2, 0, 2], &[3])).to_vec(),
-            vec![4.0, 5.0, 0.0, 1.0, 4.0, 5.0]
-        );
-        assert_eq!(
-            a.index_select(1, &idx(&[1], &[1])).to_vec(),
-            vec![1.0, 3.0, 5.0]
-        );
-        assert_eq!(
-            a.gather(1, &idx(&[1, 0, 0], &[3, 1])).to_vec(),
-            vec![1.0, 2.0, 4.0]
-        );
+        assert_eq!(a.index_select(0, &idx(&[2, 0, 2], &[3])).to_vec(), vec![4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
+        assert_eq!(a.index_select(1, &idx(&[1], &[1])).to_vec(), vec![1.0, 3.0, 5.0]);
+        assert_eq!(a.gather(1, &idx(&[1, 0, 0], &[3, 1])).to_vec(), vec![1.0, 2.0, 4.0]);
         let err = a.try_gather(1, &idx(&[2, 0, 0], &[3, 1])).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "gather: index 2 is out of range for axis 1 of size 2"
-        );
+        assert_eq!(err.to_string(), "gather: index 2 is out of range for axis 1 of size 2");
     }
 
     #[test]
@@ -416,36 +345,21 @@ mod tests {
         let base = Tensor::<f64>::zeros(&[2, 3]);
         let index = idx(&[2, 2, 0, 1], &[2, 2]);
         let src = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
-        assert_eq!(
-            base.scatter_add(1, &index, &src).to_vec(),
-            vec![0.0, 0.0, 3.0, 3.0, 4.0, 0.0]
-        );
+        assert_eq!(base.scatter_add(1, &index, &src).to_vec(), vec![0.0, 0.0, 3.0, 3.0, 4.0, 0.0]);
     }
 
     #[test]
     fn concat_stack_split() {
         let a = iota(&[2, 2]);
         let b = iota(&[2, 1]);
-        assert_eq!(
-            Tensor::concat(&[a.clone(), b.clone()], 1).to_vec(),
-            vec![0.0, 1.0, 0.0, 2.0, 3.0, 1.0]
-        );
+        assert_eq!(Tensor::concat(&[a.clone(), b.clone()], 1).to_vec(), vec![0.0, 1.0, 0.0, 2.0, 3.0, 1.0]);
         assert_eq!(Tensor::stack(&[a.clone(), a.t()], 0).shape(), &[2, 2, 2]);
-        assert_eq!(
-            Tensor::stack(&[b.clone(), b.clone()], -1).to_vec(),
-            vec![0.0, 0.0, 1.0, 1.0]
-        );
+        assert_eq!(Tensor::stack(&[b.clone(), b.clone()], -1).to_vec(), vec![0.0, 0.0, 1.0, 1.0]);
         assert!(Tensor::try_concat(&[a.clone(), b.t()], 1).is_err());
         let parts = iota(&[5]).split(2, 0);
-        assert_eq!(
-            parts.iter().map(|p| p.numel()).collect::<Vec<_>>(),
-            vec![2, 2, 1]
-        );
+        assert_eq!(parts.iter().map(|p| p.numel()).collect::<Vec<_>>(), vec![2, 2, 1]);
         assert_eq!(iota(&[5]).chunk(2, 0)[1].to_vec(), vec![3.0, 4.0]);
-        assert_eq!(
-            iota(&[5]).split_sizes(&[1, 4], 0)[1].to_vec(),
-            vec![1.0, 2.0, 3.0, 4.0]
-        );
+        assert_eq!(iota(&[5]).split_sizes(&[1, 4], 0)[1].to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     }
 
     #[test]

@@ -41,12 +41,7 @@ impl Cost {
 
 /// Fills `out[i] = f(input[i])`, in parallel when large.
 #[inline]
-pub(crate) fn map_slice<A: Element, B: Element>(
-    input: &[A],
-    out: &mut [B],
-    cost: Cost,
-    f: impl Fn(A) -> B + Sync,
-) {
+pub(crate) fn map_slice<A: Element, B: Element>(input: &[A], out: &mut [B], cost: Cost, f: impl Fn(A) -> B + Sync) {
     if out.len() >= cost.parallel_from() {
         out.par_chunks_mut(CHUNK)
             .zip(input.par_chunks(CHUNK))
@@ -101,15 +96,10 @@ impl<T: Element> Tensor<T> {
             None => {
                 let data = self.storage.as_slice();
                 let mut i = 0;
-                walk(
-                    self.shape(),
-                    [self.strides()],
-                    [self.layout.offset],
-                    |[o]| {
-                        out[i] = f(data[o]);
-                        i += 1;
-                    },
-                );
+                walk(self.shape(), [self.strides()], [self.layout.offset], |[o]| {
+                    out[i] = f(data[o]);
+                    i += 1;
+                });
             }
         }
         Tensor::from_parts(out, self.shape())
@@ -175,15 +165,10 @@ impl<T: Element> Tensor<T> {
         let (ld, rd) = (self.storage.as_slice(), other.storage.as_slice());
         let mut out = alloc(shape.iter().product());
         let mut i = 0;
-        walk(
-            &shape,
-            [&ls, &rs],
-            [self.layout.offset, other.layout.offset],
-            |[a, b]| {
-                out[i] = f(ld[a], rd[b]);
-                i += 1;
-            },
-        );
+        walk(&shape, [&ls, &rs], [self.layout.offset, other.layout.offset], |[a, b]| {
+            out[i] = f(ld[a], rd[b]);
+            i += 1;
+        });
         Ok(Tensor::from_parts(out, &shape))
     }
 }

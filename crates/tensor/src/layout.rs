@@ -22,26 +22,14 @@ pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Resul
     let rank = lhs.len().max(rhs.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let l = if i < rank - lhs.len() {
-            1
-        } else {
-            lhs[i - (rank - lhs.len())]
-        };
-        let r = if i < rank - rhs.len() {
-            1
-        } else {
-            rhs[i - (rank - rhs.len())]
-        };
+        let l = if i < rank - lhs.len() { 1 } else { lhs[i - (rank - lhs.len())] };
+        let r = if i < rank - rhs.len() { 1 } else { rhs[i - (rank - rhs.len())] };
         out[i] = match (l, r) {
             (a, b) if a == b => a,
             (1, b) => b,
             (a, 1) => a,
             _ => {
-                return Err(TensorError::Broadcast {
-                    op,
-                    lhs: lhs.to_vec(),
-                    rhs: rhs.to_vec(),
-                });
+                return Err(TensorError::Broadcast { op, lhs: lhs.to_vec(), rhs: rhs.to_vec() });
             }
         };
     }
@@ -55,20 +43,10 @@ pub fn resolve_axis(op: &'static str, axis: isize, shape: &[usize]) -> Result<us
 
 /// Resolves an axis against `rank` (which may exceed `shape.len()`, e.g. for
 /// `unsqueeze` and `stack`, which insert an axis).
-pub(crate) fn resolve_axis_rank(
-    op: &'static str,
-    axis: isize,
-    rank: usize,
-    shape: &[usize],
-) -> Result<usize> {
+pub(crate) fn resolve_axis_rank(op: &'static str, axis: isize, rank: usize, shape: &[usize]) -> Result<usize> {
     let resolved = if axis < 0 { axis + rank as isize } else { axis };
     if resolved < 0 || resolved >= rank as isize {
-        return Err(TensorError::AxisOutOfRange {
-            op,
-            axis,
-            rank: shape.len(),
-            shape: shape.to_vec(),
-        });
+        return Err(TensorError::AxisOutOfRange { op, axis, rank: shape.len(), shape: shape.to_vec() });
     }
     Ok(resolved as usize)
 }
@@ -84,11 +62,7 @@ pub struct Layout {
 impl Layout {
     /// A contiguous row-major layout of `shape` at offset 0.
     pub fn contiguous(shape: &[usize]) -> Self {
-        Self {
-            shape: shape.to_vec(),
-            strides: contiguous_strides(shape),
-            offset: 0,
-        }
+        Self { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
     }
 
     /// The number of elements.
@@ -111,26 +85,17 @@ impl Layout {
 
     /// The storage range `offset..offset + numel` if contiguous.
     pub(crate) fn contiguous_range(&self) -> Option<std::ops::Range<usize>> {
-        self.is_contiguous()
-            .then(|| self.offset..self.offset + self.numel())
+        self.is_contiguous().then(|| self.offset..self.offset + self.numel())
     }
 
     /// Strides of this layout seen as `shape` (which it broadcasts to): new
     /// leading dims and expanded size-1 dims get stride 0.
-    pub(crate) fn broadcast_strides(
-        &self,
-        op: &'static str,
-        shape: &[usize],
-    ) -> Result<Vec<usize>> {
-        let extra =
-            shape
-                .len()
-                .checked_sub(self.shape.len())
-                .ok_or_else(|| TensorError::Broadcast {
-                    op,
-                    lhs: self.shape.clone(),
-                    rhs: shape.to_vec(),
-                })?;
+    pub(crate) fn broadcast_strides(&self, op: &'static str, shape: &[usize]) -> Result<Vec<usize>> {
+        let extra = shape.len().checked_sub(self.shape.len()).ok_or_else(|| TensorError::Broadcast {
+            op,
+            lhs: self.shape.clone(),
+            rhs: shape.to_vec(),
+        })?;
         let mut strides = vec![0; shape.len()];
         for (i, (&dim, &stride)) in self.shape.iter().zip(&self.strides).enumerate() {
             let target = shape[i + extra];
@@ -139,11 +104,7 @@ impl Layout {
             } else if dim == 1 {
                 0
             } else {
-                return Err(TensorError::Broadcast {
-                    op,
-                    lhs: self.shape.clone(),
-                    rhs: shape.to_vec(),
-                });
+                return Err(TensorError::Broadcast { op, lhs: self.shape.clone(), rhs: shape.to_vec() });
             };
         }
         Ok(strides)
@@ -157,13 +118,8 @@ impl Layout {
         }
         // Group old dims into chunks that are contiguous among themselves and
         // match them to runs of new dims with the same element count.
-        let old: Vec<(usize, usize)> = self
-            .shape
-            .iter()
-            .zip(&self.strides)
-            .filter(|(d, _)| **d != 1)
-            .map(|(d, s)| (*d, *s))
-            .collect();
+        let old: Vec<(usize, usize)> =
+            self.shape.iter().zip(&self.strides).filter(|(d, _)| **d != 1).map(|(d, s)| (*d, *s)).collect();
         let mut new_strides = vec![0; shape.len()];
         let (mut oi, mut ni) = (0, 0);
         while oi < old.len() {
@@ -258,16 +214,10 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(
-            broadcast_shapes("t", &[3, 1, 5], &[4, 1]).unwrap(),
-            vec![3, 4, 5]
-        );
+        assert_eq!(broadcast_shapes("t", &[3, 1, 5], &[4, 1]).unwrap(), vec![3, 4, 5]);
         assert_eq!(broadcast_shapes("t", &[], &[2, 3]).unwrap(), vec![2, 3]);
         let err = broadcast_shapes("add", &[2, 3], &[4]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "add: shapes [2, 3] and [4] cannot be broadcast together"
-        );
+        assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
     }
 
     #[test]
@@ -281,18 +231,10 @@ mod tests {
     fn reshape_of_a_narrowed_view_keeps_strides() {
         // A [4, 6] tensor narrowed to columns 0..6 of rows 1..3 is contiguous
         // rows; splitting the last dim is a view.
-        let layout = Layout {
-            shape: vec![2, 6],
-            strides: vec![6, 1],
-            offset: 6,
-        };
+        let layout = Layout { shape: vec![2, 6], strides: vec![6, 1], offset: 6 };
         assert_eq!(layout.reshape_strides(&[2, 2, 3]), Some(vec![6, 3, 1]));
         // A transposed matrix cannot be flattened without a copy.
-        let t = Layout {
-            shape: vec![3, 2],
-            strides: vec![1, 3],
-            offset: 0,
-        };
+        let t = Layout { shape: vec![3, 2], strides: vec![1, 3], offset: 0 };
         assert_eq!(t.reshape_strides(&[6]), None);
         assert_eq!(t.reshape_strides(&[3, 1, 2]), Some(vec![1, 6, 3]));
     }

@@ -2,11 +2,12 @@
 //! eigendecomposition (for Newton's method and Hessian analysis).
 
 use crate::error::{Result, TensorError};
+use crate::simd_state::after_faer;
 use crate::{Float, Tensor};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef, Side};
 
-fn square<'a, T: Float>(op: &'static str, a: &'a Tensor<T>) -> Result<(Tensor<T>, usize)> {
+fn square<T: Float>(op: &'static str, a: &Tensor<T>) -> Result<(Tensor<T>, usize)> {
     if a.rank() != 2 || a.shape()[0] != a.shape()[1] {
         return Err(TensorError::InvalidArgument {
             op,
@@ -66,12 +67,10 @@ impl<T: Float> Tensor<T> {
             return Err(TensorError::Singular { op, pivot });
         }
         let x: Mat<T> = lu.solve(view(&b, n, k));
+        after_faer(faer::get_global_parallelism());
         let x = to_tensor(x.as_ref(), b.shape());
         if x.to_vec().iter().any(|v| !v.is_finite()) {
-            return Err(TensorError::Singular {
-                op,
-                pivot: n.saturating_sub(1),
-            });
+            return Err(TensorError::Singular { op, pivot: n.saturating_sub(1) });
         }
         Ok(x)
     }
@@ -85,9 +84,9 @@ impl<T: Float> Tensor<T> {
     pub fn cholesky(&self) -> Result<Self> {
         let op = "cholesky";
         let (a, n) = square(op, self)?;
-        let llt = view(&a, n, n)
-            .llt(Side::Lower)
-            .map_err(|_| TensorError::NotPositiveDefinite { op })?;
+        let llt = view(&a, n, n).llt(Side::Lower);
+        after_faer(faer::get_global_parallelism());
+        let llt = llt.map_err(|_| TensorError::NotPositiveDefinite { op })?;
         Ok(to_tensor(llt.L(), &[n, n]))
     }
 
@@ -113,14 +112,11 @@ impl<T: Float> Tensor<T> {
         if a.to_vec().iter().any(|v| !v.is_finite()) {
             return Err(TensorError::NoConvergence { op });
         }
-        let evd = view(&a, n, n)
-            .self_adjoint_eigen(Side::Lower)
-            .map_err(|_| TensorError::NoConvergence { op })?;
+        let evd = view(&a, n, n).self_adjoint_eigen(Side::Lower);
+        after_faer(faer::get_global_parallelism());
+        let evd = evd.map_err(|_| TensorError::NoConvergence { op })?;
         let values: Vec<T> = (0..n).map(|i| evd.S()[i]).collect();
-        Ok((
-            Tensor::from_parts(values, &[n]),
-            to_tensor(evd.U(), &[n, n]),
-        ))
+        Ok((Tensor::from_parts(values, &[n]), to_tensor(evd.U(), &[n, n])))
     }
 }
 
@@ -138,20 +134,14 @@ mod tests {
         }
         assert_eq!(l.get(&[0, 1]), 0.0);
         let saddle = Tensor::from_vec(vec![2.0f64, 0.0, 0.0, -2.0], &[2, 2]).unwrap();
-        assert_eq!(
-            saddle.cholesky().unwrap_err().to_string(),
-            "cholesky: matrix is not positive definite"
-        );
+        assert_eq!(saddle.cholesky().unwrap_err().to_string(), "cholesky: matrix is not positive definite");
     }
 
     #[test]
     fn solve_reports_singular_and_bad_shapes() {
         let a = Tensor::from_vec(vec![1.0f64, 2.0, 2.0, 4.0], &[2, 2]).unwrap();
         let b = Tensor::from_vec(vec![1.0f64, 1.0], &[2]).unwrap();
-        assert!(matches!(
-            a.solve(&b),
-            Err(crate::TensorError::Singular { .. })
-        ));
+        assert!(matches!(a.solve(&b), Err(crate::TensorError::Singular { .. })));
         assert!(a.solve(&Tensor::ones(&[3])).is_err());
         assert!(Tensor::<f64>::ones(&[2, 3]).solve(&b).is_err());
     }

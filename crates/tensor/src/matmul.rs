@@ -5,6 +5,7 @@
 
 use crate::error::{Result, TensorError, or_panic};
 use crate::layout::{Layout, broadcast_shapes, walk};
+use crate::simd_state::after_faer;
 use crate::storage::alloc;
 use crate::{Float, Tensor};
 use faer::linalg::matmul::matmul as faer_matmul;
@@ -40,24 +41,9 @@ fn parallelism(m: usize, n: usize, k: usize) -> Par {
 ///
 /// # Safety
 /// Every element `offset + i·rs + j·cs` (i < rows, j < cols) must lie in `data`.
-unsafe fn mat_ref<T>(
-    data: &[T],
-    offset: usize,
-    rows: usize,
-    cols: usize,
-    rs: usize,
-    cs: usize,
-) -> MatRef<'_, T> {
+unsafe fn mat_ref<T>(data: &[T], offset: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> MatRef<'_, T> {
     // SAFETY: the caller guarantees the view stays inside `data`.
-    unsafe {
-        MatRef::from_raw_parts(
-            data.as_ptr().add(offset),
-            rows,
-            cols,
-            rs as isize,
-            cs as isize,
-        )
-    }
+    unsafe { MatRef::from_raw_parts(data.as_ptr().add(offset), rows, cols, rs as isize, cs as isize) }
 }
 
 impl<T: Float> Tensor<T> {
@@ -98,16 +84,8 @@ impl<T: Float> Tensor<T> {
         if self.rank() == 0 || rhs.rank() == 0 {
             return Err(mismatch("both operands need at least one dimension".into()));
         }
-        let lhs2 = if self.rank() == 1 {
-            self.unsqueeze(0)
-        } else {
-            self.clone()
-        };
-        let rhs2 = if rhs.rank() == 1 {
-            rhs.unsqueeze(1)
-        } else {
-            rhs.clone()
-        };
+        let lhs2 = if self.rank() == 1 { self.unsqueeze(0) } else { self.clone() };
+        let rhs2 = if rhs.rank() == 1 { rhs.unsqueeze(1) } else { rhs.clone() };
         let (lr, rr) = (lhs2.rank(), rhs2.rank());
         let (m, k) = (lhs2.shape()[lr - 2], lhs2.shape()[lr - 1]);
         let (k2, n) = (rhs2.shape()[rr - 2], rhs2.shape()[rr - 1]);
@@ -130,14 +108,7 @@ impl<T: Float> Tensor<T> {
     }
 }
 
-fn batched_matmul<T: Float>(
-    lhs: &Tensor<T>,
-    rhs: &Tensor<T>,
-    batch: &[usize],
-    m: usize,
-    k: usize,
-    n: usize,
-) -> Vec<T> {
+fn batched_matmul<T: Float>(lhs: &Tensor<T>, rhs: &Tensor<T>, batch: &[usize], m: usize, k: usize, n: usize) -> Vec<T> {
     let b: usize = batch.iter().product();
     let mut out = alloc(b * m * n);
     if out.is_empty() {
@@ -149,14 +120,8 @@ fn batched_matmul<T: Float>(
     }
     let strides_of = |t: &Tensor<T>| -> Vec<usize> {
         let r = t.rank();
-        let layout = Layout {
-            shape: t.shape()[..r - 2].to_vec(),
-            strides: t.strides()[..r - 2].to_vec(),
-            offset: 0,
-        };
-        layout
-            .broadcast_strides("matmul", batch)
-            .expect("batch shape checked")
+        let layout = Layout { shape: t.shape()[..r - 2].to_vec(), strides: t.strides()[..r - 2].to_vec(), offset: 0 };
+        layout.broadcast_strides("matmul", batch).expect("batch shape checked")
     };
     let (ls, rs) = (strides_of(lhs), strides_of(rhs));
     let (lr, rr) = (lhs.rank(), rhs.rank());
@@ -168,58 +133,32 @@ fn batched_matmul<T: Float>(
     // merge into one: a single (b·m) × k product, like a linear layer on
     // [batch, seq, features].
     if b > 1 && rs.iter().all(|&s| s == 0) {
-        let merged = Layout {
-            shape: vec![b, m],
-            strides: [&ls[..], &[lrs]].concat(),
-            offset: 0,
-        };
-        let merged = Layout {
-            shape: [batch, &[m]].concat(),
-            strides: merged.strides,
-            offset: 0,
-        };
+        let merged = Layout { shape: vec![b, m], strides: [&ls[..], &[lrs]].concat(), offset: 0 };
+        let merged = Layout { shape: [batch, &[m]].concat(), strides: merged.strides, offset: 0 };
         if let Some(st) = merged.reshape_strides(&[b * m]) {
             // SAFETY: the merged view covers exactly the elements of `lhs`,
             // and `rhs` is one matrix of its own layout.
             let (l, r) = unsafe {
-                (
-                    mat_ref(ld, lhs.layout.offset, b * m, k, st[0], lcs),
-                    mat_ref(rd, rhs.layout.offset, k, n, rrs, rcs),
-                )
+                (mat_ref(ld, lhs.layout.offset, b * m, k, st[0], lcs), mat_ref(rd, rhs.layout.offset, k, n, rrs, rcs))
             };
             let dst = MatMut::from_row_major_slice_mut(&mut out, b * m, n);
-            faer_matmul(
-                dst,
-                Accum::Replace,
-                l,
-                r,
-                T::one(),
-                parallelism(b * m, n, k),
-            );
+            let par = parallelism(b * m, n, k);
+            faer_matmul(dst, Accum::Replace, l, r, T::one(), par);
+            after_faer(par);
             return out;
         }
     }
 
     let par = parallelism(m, n, k);
     let mut chunks = out.chunks_mut(m * n);
-    walk(
-        batch,
-        [&ls, &rs],
-        [lhs.layout.offset, rhs.layout.offset],
-        |[lo, ro]| {
-            // SAFETY: `lo`/`ro` come from the tensors' own layouts, so every
-            // element of the m×k and k×n views lies in their storage.
-            let (l, r) = unsafe {
-                (
-                    mat_ref(ld, lo, m, k, lrs, lcs),
-                    mat_ref(rd, ro, k, n, rrs, rcs),
-                )
-            };
-            let dst =
-                MatMut::from_row_major_slice_mut(chunks.next().expect("one chunk per batch"), m, n);
-            faer_matmul(dst, Accum::Replace, l, r, T::one(), par);
-        },
-    );
+    walk(batch, [&ls, &rs], [lhs.layout.offset, rhs.layout.offset], |[lo, ro]| {
+        // SAFETY: `lo`/`ro` come from the tensors' own layouts, so every
+        // element of the m×k and k×n views lies in their storage.
+        let (l, r) = unsafe { (mat_ref(ld, lo, m, k, lrs, lcs), mat_ref(rd, ro, k, n, rrs, rcs)) };
+        let dst = MatMut::from_row_major_slice_mut(chunks.next().expect("one chunk per batch"), m, n);
+        faer_matmul(dst, Accum::Replace, l, r, T::one(), par);
+    });
+    after_faer(par);
     out
 }
 
@@ -230,8 +169,7 @@ mod tests {
     #[test]
     fn worked_example_wx_plus_b() {
         // ALGORITHMS.md §3: W = [[1,2,−1,−2],[3,4,−3,4]], x = (1,2,3,4), b = (5,6).
-        let w =
-            Tensor::from_vec(vec![1.0f64, 2.0, -1.0, -2.0, 3.0, 4.0, -3.0, 4.0], &[2, 4]).unwrap();
+        let w = Tensor::from_vec(vec![1.0f64, 2.0, -1.0, -2.0, 3.0, 4.0, -3.0, 4.0], &[2, 4]).unwrap();
         let x = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[4]).unwrap();
         let b = Tensor::from_vec(vec![5.0f64, 6.0], &[2]).unwrap();
         assert_eq!((w.matmul(&x) + b).to_vec(), vec![-1.0, 24.0]);
@@ -246,14 +184,8 @@ mod tests {
         let a = Tensor::<f32>::ones(&[2, 0]);
         let b = Tensor::<f32>::ones(&[0, 3]);
         assert_eq!(a.matmul(&b).to_vec(), vec![0.0; 6]);
-        let err = v
-            .try_matmul(&Tensor::ones(&[2, 2]))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "matmul: incompatible shapes [3] and [2, 2]: inner dimensions differ (3 vs 2)"
-        );
+        let err = v.try_matmul(&Tensor::ones(&[2, 2])).unwrap_err().to_string();
+        assert_eq!(err, "matmul: incompatible shapes [3] and [2, 2]: inner dimensions differ (3 vs 2)");
     }
 
     #[test]

@@ -29,72 +29,41 @@ where
     C: Fn(A, A) -> A + Sync,
 {
     pub(crate) fn new(init: A, fold: F, combine: C) -> Self {
-        Self {
-            init,
-            fold,
-            combine,
-            _t: std::marker::PhantomData,
-        }
+        Self { init, fold, combine, _t: std::marker::PhantomData }
     }
 
     /// Folds a contiguous run whose first element has index `base` along the
     /// reduced axes.
     fn fold_run(&self, run: &[T], base: usize) -> A {
         let fold_block = |start: usize, block: &[T]| {
-            block.iter().enumerate().fold(self.init, |acc, (i, &x)| {
-                (self.fold)(acc, x, base + start + i)
-            })
+            block.iter().enumerate().fold(self.init, |acc, (i, &x)| (self.fold)(acc, x, base + start + i))
         };
         if run.len() <= BLOCK {
             return fold_block(0, run);
         }
         let blocks = run.len().div_ceil(BLOCK);
-        let partial =
-            |b: usize| fold_block(b * BLOCK, &run[b * BLOCK..((b + 1) * BLOCK).min(run.len())]);
+        let partial = |b: usize| fold_block(b * BLOCK, &run[b * BLOCK..((b + 1) * BLOCK).min(run.len())]);
         if run.len() >= crate::kernel::PARALLEL_THRESHOLD_CHEAP {
-            (0..blocks)
-                .into_par_iter()
-                .map(partial)
-                .reduce(|| self.init, |a, b| (self.combine)(a, b))
+            (0..blocks).into_par_iter().map(partial).reduce(|| self.init, |a, b| (self.combine)(a, b))
         } else {
-            (0..blocks)
-                .map(partial)
-                .fold(self.init, |a, b| (self.combine)(a, b))
+            (0..blocks).map(partial).fold(self.init, |a, b| (self.combine)(a, b))
         }
     }
 
     /// Reduces `t` over `axes`; returns the accumulators in row-major order
     /// of the kept axes, the output shape with reduced axes kept as 1, and
     /// the number of elements each accumulator folded.
-    pub(crate) fn run(
-        &self,
-        op: &'static str,
-        t: &Tensor<T>,
-        axes: &Axes,
-    ) -> Result<(Vec<A>, Vec<usize>, usize)> {
+    pub(crate) fn run(&self, op: &'static str, t: &Tensor<T>, axes: &Axes) -> Result<(Vec<A>, Vec<usize>, usize)> {
         let mask = axes.mask(op, t.shape())?;
-        let kept: Vec<usize> = t
-            .shape()
-            .iter()
-            .zip(&mask)
-            .map(|(&d, &r)| if r { 1 } else { d })
-            .collect();
-        let count: usize = t
-            .shape()
-            .iter()
-            .zip(&mask)
-            .filter(|(_, r)| **r)
-            .map(|(d, _)| d)
-            .product();
+        let kept: Vec<usize> = t.shape().iter().zip(&mask).map(|(&d, &r)| if r { 1 } else { d }).collect();
+        let count: usize = t.shape().iter().zip(&mask).filter(|(_, r)| **r).map(|(d, _)| d).product();
         let out_len: usize = kept.iter().product();
         let suffix = mask.iter().skip_while(|r| !**r).all(|r| *r);
         if suffix && let Some(data) = t.as_slice() {
             let accs = if count == 0 {
                 vec![self.init; out_len]
             } else {
-                data.chunks(count)
-                    .map(|run| self.fold_run(run, 0))
-                    .collect()
+                data.chunks(count).map(|run| self.fold_run(run, 0)).collect()
             };
             return Ok((accs, kept, count));
         }
@@ -113,14 +82,9 @@ where
         }
         let mut accs = vec![self.init; out_len];
         let data = t.storage.as_slice();
-        walk(
-            t.shape(),
-            [t.strides(), &out_strides, &pos_strides],
-            [t.layout.offset, 0, 0],
-            |[i, o, p]| {
-                accs[o] = (self.fold)(accs[o], data[i], p);
-            },
-        );
+        walk(t.shape(), [t.strides(), &out_strides, &pos_strides], [t.layout.offset, 0, 0], |[i, o, p]| {
+            accs[o] = (self.fold)(accs[o], data[i], p);
+        });
         Ok((accs, kept, count))
     }
 }
@@ -141,15 +105,8 @@ pub(crate) fn finish<A, U: Element>(
     let shape: Vec<usize> = if keepdim {
         kept.to_vec()
     } else {
-        let mask = mask_shape
-            .1
-            .mask("reduce", mask_shape.0)
-            .expect("axes validated by run");
-        kept.iter()
-            .zip(mask)
-            .filter(|(_, r)| !r)
-            .map(|(&d, _)| d)
-            .collect()
+        let mask = mask_shape.1.mask("reduce", mask_shape.0).expect("axes validated by run");
+        kept.iter().zip(mask).filter(|(_, r)| !r).map(|(&d, _)| d).collect()
     };
     Tensor::from_parts(out, &shape)
 }
@@ -164,9 +121,7 @@ impl<T: Float> Tensor<T> {
         finish_with: impl Fn(A, usize) -> T,
     ) -> Result<Self> {
         let (accs, kept, count) = reducer.run(op, self, &axes)?;
-        Ok(finish(accs, &kept, (self.shape(), &axes), keepdim, |a| {
-            finish_with(a, count)
-        }))
+        Ok(finish(accs, &kept, (self.shape(), &axes), keepdim, |a| finish_with(a, count)))
     }
 
     /// Sum over `axes` (`..` for all), keeping reduced axes as length 1 if
@@ -222,19 +177,17 @@ impl<T: Float> Tensor<T> {
         let r = Reducer::new(T::zero(), |a, x, _| a + x, |a, b| a + b);
         let sq = (self - &mean).square();
         let dof = |n: usize| {
-            if n > correction {
-                T::of((n - correction) as f64)
-            } else {
-                T::zero()
-            }
+            if n > correction { T::of((n - correction) as f64) } else { T::zero() }
         };
-        or_panic(sq.reduce_float("var", axes, keepdim, r, |a, n| {
-            if dof(n) > T::zero() {
-                a / dof(n)
-            } else {
-                T::nan()
-            }
-        }))
+        or_panic(sq.reduce_float(
+            "var",
+            axes,
+            keepdim,
+            r,
+            |a, n| {
+                if dof(n) > T::zero() { a / dof(n) } else { T::nan() }
+            },
+        ))
     }
 
     /// Standard deviation: the square root of [`Tensor::var`].
@@ -310,19 +263,13 @@ impl<T: Float> Tensor<T> {
         let pick = move |a: (T, usize), b: (T, usize)| {
             if a.1 == usize::MAX || a.0.is_nan() {
                 if a.1 == usize::MAX { b } else { a }
-            } else if b.1 != usize::MAX
-                && (b.0.is_nan() || better(b.0, a.0) || (b.0 == a.0 && b.1 < a.1))
-            {
+            } else if b.1 != usize::MAX && (b.0.is_nan() || better(b.0, a.0) || (b.0 == a.0 && b.1 < a.1)) {
                 b
             } else {
                 a
             }
         };
-        let r = Reducer::new(
-            (T::zero(), usize::MAX),
-            move |a, x, i| pick(a, (x, i)),
-            pick,
-        );
+        let r = Reducer::new((T::zero(), usize::MAX), move |a, x, i| pick(a, (x, i)), pick);
         let (accs, kept, count) = r.run(op, self, &axes)?;
         if count == 0 {
             return Err(TensorError::InvalidArgument {
@@ -350,9 +297,7 @@ impl<T: Float> Tensor<T> {
         } else if p == T::neg_infinity() {
             self.abs().min(axes, keepdim)
         } else if p == T::zero() {
-            self.ne(&Tensor::scalar(T::zero()))
-                .to_float::<T>()
-                .sum(axes, keepdim)
+            self.ne(&Tensor::scalar(T::zero())).to_float::<T>().sum(axes, keepdim)
         } else if p == T::one() {
             self.abs().sum(axes, keepdim)
         } else if p == T::of(2.0) {

@@ -12,10 +12,7 @@ use rayon::prelude::*;
 /// all −∞ give −∞ / 0 probabilities instead of NaN (as PyTorch).
 #[inline]
 fn shift<T: Float>(row: &[T]) -> T {
-    let m = row.iter().copied().fold(
-        T::neg_infinity(),
-        |m, x| if x > m || x.is_nan() { x } else { m },
-    );
+    let m = row.iter().copied().fold(T::neg_infinity(), |m, x| if x > m || x.is_nan() { x } else { m });
     if m.is_infinite() { T::zero() } else { m }
 }
 
@@ -29,31 +26,19 @@ fn along_axis<T: Float>(
 ) -> Tensor<T> {
     let a = or_panic(resolve_axis(op, axis, t.shape()));
     let last = t.rank() - 1;
-    let moved = if a == last {
-        t.contiguous()
-    } else {
-        t.transpose(a as isize, last as isize).contiguous()
-    };
+    let moved = if a == last { t.contiguous() } else { t.transpose(a as isize, last as isize).contiguous() };
     let n = moved.shape()[last];
     let input = moved.as_slice().expect("made contiguous");
     let mut out = alloc(input.len());
     if n > 0 {
         if input.len() >= crate::PARALLEL_THRESHOLD {
-            out.par_chunks_mut(n)
-                .zip(input.par_chunks(n))
-                .for_each(|(o, i)| row_fn(i, o));
+            out.par_chunks_mut(n).zip(input.par_chunks(n)).for_each(|(o, i)| row_fn(i, o));
         } else {
-            out.chunks_mut(n)
-                .zip(input.chunks(n))
-                .for_each(|(o, i)| row_fn(i, o));
+            out.chunks_mut(n).zip(input.chunks(n)).for_each(|(o, i)| row_fn(i, o));
         }
     }
     let result = Tensor::from_parts(out, moved.shape());
-    if a == last {
-        result
-    } else {
-        result.transpose(a as isize, last as isize).contiguous()
-    }
+    if a == last { result } else { result.transpose(a as isize, last as isize).contiguous() }
 }
 
 impl<T: Float> Tensor<T> {
@@ -65,15 +50,9 @@ impl<T: Float> Tensor<T> {
     #[track_caller]
     pub fn logsumexp(&self, axes: impl Into<Axes>, keepdim: bool) -> Self {
         let axes = axes.into();
-        let m = self
-            .max(axes.clone(), true)
-            .map(|m| if m.is_infinite() { T::zero() } else { m });
+        let m = self.max(axes.clone(), true).map(|m| if m.is_infinite() { T::zero() } else { m });
         let lse = (self - &m).exp().sum(axes.clone(), true).ln() + m;
-        if keepdim {
-            lse
-        } else {
-            lse.squeeze_axes(&axes, self.shape())
-        }
+        if keepdim { lse } else { lse.squeeze_axes(&axes, self.shape()) }
     }
 
     /// softmax(x)ₖ = exp(xₖ − m) / Σⱼ exp(xⱼ − m) along `axis`.
@@ -120,13 +99,7 @@ impl<T: Float> Tensor<T> {
     /// Drops the axes a keepdim reduction over `axes` left as length 1.
     fn squeeze_axes(&self, axes: &Axes, input_shape: &[usize]) -> Self {
         let mask = or_panic(axes.mask("reduce", input_shape));
-        let shape: Vec<isize> = self
-            .shape()
-            .iter()
-            .zip(mask)
-            .filter(|(_, r)| !r)
-            .map(|(&d, _)| d as isize)
-            .collect();
+        let shape: Vec<isize> = self.shape().iter().zip(mask).filter(|(_, r)| !r).map(|(&d, _)| d as isize).collect();
         self.reshape(&shape)
     }
 }

@@ -86,26 +86,21 @@ fn pooled<T>(len: usize) -> bool {
 fn class_floor(cap: usize) -> usize {
     let octave = usize::BITS - 1 - cap.leading_zeros();
     let step = (1usize << octave) / CLASSES_PER_OCTAVE;
-    if step == 0 { cap } else { cap / step * step }
+    match cap.checked_div(step) {
+        Some(q) => q * step,
+        None => cap,
+    }
 }
 
 /// The capacity of the smallest size class that holds `len`.
 fn class_ceil(len: usize) -> usize {
     let octave = usize::BITS - 1 - len.leading_zeros();
     let step = (1usize << octave) / CLASSES_PER_OCTAVE;
-    if step == 0 {
-        len
-    } else {
-        len.div_ceil(step) * step
-    }
+    if step == 0 { len } else { len.div_ceil(step) * step }
 }
 
 fn class_capacity_for<T>(len: usize) -> usize {
-    if pooled::<T>(len) {
-        class_ceil(len)
-    } else {
-        len
-    }
+    if pooled::<T>(len) { class_ceil(len) } else { len }
 }
 
 /// A cache of large buffers of one element type, keyed by size class.
@@ -137,15 +132,11 @@ impl<T: Element> Pool<T> {
         }
         let class = class_ceil(len);
         let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let found = guard
-            .as_mut()
-            .and_then(|b| b.get_mut(&class))
-            .and_then(Vec::pop);
+        let found = guard.as_mut().and_then(|b| b.get_mut(&class)).and_then(Vec::pop);
         drop(guard);
         match found {
             Some(buf) => {
-                self.cached_bytes
-                    .fetch_sub(buf.capacity() * size_of::<T>(), Ordering::Relaxed);
+                self.cached_bytes.fetch_sub(buf.capacity() * size_of::<T>(), Ordering::Relaxed);
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(buf)
             }
@@ -168,21 +159,13 @@ impl<T: Element> Pool<T> {
             return;
         }
         let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        guard
-            .get_or_insert_with(HashMap::new)
-            .entry(class_floor(cap))
-            .or_default()
-            .push(buf);
+        guard.get_or_insert_with(HashMap::new).entry(class_floor(cap)).or_default().push(buf);
     }
 
     fn clear(&self) {
         let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(buckets) = guard.take() {
-            let bytes: usize = buckets
-                .values()
-                .flatten()
-                .map(|b| b.capacity() * size_of::<T>())
-                .sum();
+            let bytes: usize = buckets.values().flatten().map(|b| b.capacity() * size_of::<T>()).sum();
             self.cached_bytes.fetch_sub(bytes, Ordering::Relaxed);
         }
     }
@@ -245,10 +228,7 @@ mod tests {
     fn size_classes_bound_the_waste() {
         for len in [1usize, 7, 8, 100, 4096, 16_385, 1_000_000, 10_000_000] {
             let ceil = class_ceil(len);
-            assert!(
-                ceil >= len && ceil - len <= len / CLASSES_PER_OCTAVE + 1,
-                "{len} -> {ceil}"
-            );
+            assert!(ceil >= len && ceil - len <= len / CLASSES_PER_OCTAVE + 1, "{len} -> {ceil}");
             assert_eq!(class_floor(ceil), ceil, "a class capacity is its own floor");
             assert!(class_floor(len) <= len);
         }

@@ -29,10 +29,7 @@ pub struct Tensor<T: Element> {
 
 impl<T: Element> Clone for Tensor<T> {
     fn clone(&self) -> Self {
-        Self {
-            storage: Arc::clone(&self.storage),
-            layout: self.layout.clone(),
-        }
+        Self { storage: Arc::clone(&self.storage), layout: self.layout.clone() }
     }
 }
 
@@ -40,18 +37,12 @@ impl<T: Element> Tensor<T> {
     /// A contiguous tensor owning `data` laid out as `shape`.
     pub(crate) fn from_parts(data: Vec<T>, shape: &[usize]) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Self {
-            storage: Arc::new(Storage::new(data)),
-            layout: Layout::contiguous(shape),
-        }
+        Self { storage: Arc::new(Storage::new(data)), layout: Layout::contiguous(shape) }
     }
 
     /// A view of the same storage with another layout.
     pub(crate) fn with_layout(&self, layout: Layout) -> Self {
-        Self {
-            storage: Arc::clone(&self.storage),
-            layout,
-        }
+        Self { storage: Arc::clone(&self.storage), layout }
     }
 
     /// A tensor of `shape` holding `data` in row-major order.
@@ -69,12 +60,7 @@ impl<T: Element> Tensor<T> {
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
         let expected: usize = shape.iter().product();
         if data.len() != expected {
-            return Err(TensorError::DataLength {
-                op: "from_vec",
-                shape: shape.to_vec(),
-                expected,
-                got: data.len(),
-            });
+            return Err(TensorError::DataLength { op: "from_vec", shape: shape.to_vec(), expected, got: data.len() });
         }
         Ok(Self::from_parts(data, shape))
     }
@@ -86,12 +72,7 @@ impl<T: Element> Tensor<T> {
     pub fn from_slice(data: &[T], shape: &[usize]) -> Result<Self> {
         let expected: usize = shape.iter().product();
         if data.len() != expected {
-            return Err(TensorError::DataLength {
-                op: "from_slice",
-                shape: shape.to_vec(),
-                expected,
-                got: data.len(),
-            });
+            return Err(TensorError::DataLength { op: "from_slice", shape: shape.to_vec(), expected, got: data.len() });
         }
         let mut buf = alloc(data.len());
         buf.copy_from_slice(data);
@@ -105,10 +86,7 @@ impl<T: Element> Tensor<T> {
 
     /// A tensor of `shape` with every element `value`.
     pub fn full(shape: &[usize], value: T) -> Self {
-        Self::from_parts(
-            crate::storage::alloc_filled(shape.iter().product(), value),
-            shape,
-        )
+        Self::from_parts(crate::storage::alloc_filled(shape.iter().product(), value), shape)
     }
 
     /// The dimensions.
@@ -141,8 +119,7 @@ impl<T: Element> Tensor<T> {
     /// If the axis is out of range.
     #[track_caller]
     pub fn dim(&self, axis: isize) -> usize {
-        self.layout.shape
-            [crate::error::or_panic(crate::layout::resolve_axis("dim", axis, self.shape()))]
+        self.layout.shape[crate::error::or_panic(crate::layout::resolve_axis("dim", axis, self.shape()))]
     }
 
     /// Whether the elements are dense and row-major.
@@ -159,9 +136,7 @@ impl<T: Element> Tensor<T> {
     /// The elements as a slice in row-major order, if contiguous.
     #[inline]
     pub fn as_slice(&self) -> Option<&[T]> {
-        self.layout
-            .contiguous_range()
-            .map(|r| &self.storage.as_slice()[r])
+        self.layout.contiguous_range().map(|r| &self.storage.as_slice()[r])
     }
 
     /// The elements in row-major order.
@@ -171,12 +146,7 @@ impl<T: Element> Tensor<T> {
             None => {
                 let mut out = Vec::with_capacity(self.numel());
                 let data = self.storage.as_slice();
-                walk(
-                    &self.layout.shape,
-                    [&self.layout.strides],
-                    [self.layout.offset],
-                    |[o]| out.push(data[o]),
-                );
+                walk(&self.layout.shape, [&self.layout.strides], [self.layout.offset], |[o]| out.push(data[o]));
                 out
             }
         }
@@ -199,10 +169,7 @@ impl<T: Element> Tensor<T> {
         if self.numel() != 1 {
             return Err(TensorError::InvalidArgument {
                 op: "item",
-                reason: format!(
-                    "needs exactly one element, the tensor has shape {:?}",
-                    self.shape()
-                ),
+                reason: format!("needs exactly one element, the tensor has shape {:?}", self.shape()),
             });
         }
         Ok(self.storage.as_slice()[self.layout.offset])
@@ -214,23 +181,10 @@ impl<T: Element> Tensor<T> {
     /// If the index has the wrong length or is out of range.
     #[track_caller]
     pub fn get(&self, index: &[usize]) -> T {
-        assert_eq!(
-            index.len(),
-            self.rank(),
-            "get: index {index:?} does not match shape {:?}",
-            self.shape()
-        );
+        assert_eq!(index.len(), self.rank(), "get: index {index:?} does not match shape {:?}", self.shape());
         let mut at = self.layout.offset;
-        for (axis, (&i, (&dim, &stride))) in index
-            .iter()
-            .zip(self.shape().iter().zip(self.strides()))
-            .enumerate()
-        {
-            assert!(
-                i < dim,
-                "get: index {i} out of range for axis {axis} of size {dim} (shape {:?})",
-                self.shape()
-            );
+        for (axis, (&i, (&dim, &stride))) in index.iter().zip(self.shape().iter().zip(self.strides())).enumerate() {
+            assert!(i < dim, "get: index {i} out of range for axis {axis} of size {dim} (shape {:?})", self.shape());
             at += i * stride;
         }
         self.storage.as_slice()[at]
@@ -245,15 +199,10 @@ impl<T: Element> Tensor<T> {
         let mut buf = alloc(self.numel());
         let data = self.storage.as_slice();
         let mut i = 0;
-        walk(
-            &self.layout.shape,
-            [&self.layout.strides],
-            [self.layout.offset],
-            |[o]| {
-                buf[i] = data[o];
-                i += 1;
-            },
-        );
+        walk(&self.layout.shape, [&self.layout.strides], [self.layout.offset], |[o]| {
+            buf[i] = data[o];
+            i += 1;
+        });
         Self::from_parts(buf, self.shape())
     }
 
@@ -271,17 +220,13 @@ impl<T: Element> Tensor<T> {
             buf.copy_from_slice(&self.to_vec());
             *self = Self::from_parts(buf, &self.layout.shape.clone());
         }
-        Arc::get_mut(&mut self.storage)
-            .expect("storage was just made unique")
-            .as_mut_slice()
+        Arc::get_mut(&mut self.storage).expect("storage was just made unique").as_mut_slice()
     }
 
     /// The elements as an owned `Vec`, without copying when this tensor is
     /// the only owner of a dense buffer.
     pub fn into_vec(self) -> Vec<T> {
-        let whole = self.is_contiguous()
-            && self.layout.offset == 0
-            && self.numel() == self.storage.as_slice().len();
+        let whole = self.is_contiguous() && self.layout.offset == 0 && self.numel() == self.storage.as_slice().len();
         if whole {
             match Arc::try_unwrap(self.storage) {
                 Ok(storage) => storage.into_vec(),
@@ -300,10 +245,7 @@ mod tests {
     #[test]
     fn from_vec_checks_the_length() {
         let err = Tensor::from_vec(vec![1.0f32; 5], &[2, 3]).err().unwrap();
-        assert_eq!(
-            err.to_string(),
-            "from_vec: shape [2, 3] needs 6 elements, got 5"
-        );
+        assert_eq!(err.to_string(), "from_vec: shape [2, 3] needs 6 elements, got 5");
     }
 
     #[test]
@@ -314,11 +256,7 @@ mod tests {
         assert_eq!(a.to_vec(), vec![1.0, 2.0]);
         assert_eq!(b.to_vec(), vec![9.0, 2.0]);
         let ptr = b.data_mut().as_ptr();
-        assert_eq!(
-            b.data_mut().as_ptr(),
-            ptr,
-            "a unique tensor is updated in place"
-        );
+        assert_eq!(b.data_mut().as_ptr(), ptr, "a unique tensor is updated in place");
     }
 
     #[test]

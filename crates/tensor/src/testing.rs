@@ -85,11 +85,7 @@ macro_rules! assert_close {
         use $crate::testing::AsF64s as _;
         let (a, b) = (($actual).as_f64s(), ($expected).as_f64s());
         if let Err(msg) = $crate::testing::close(&a, &b, $atol, $rtol) {
-            panic!(
-                "assert_close!({}, {}) failed: {msg}",
-                stringify!($actual),
-                stringify!($expected)
-            );
+            panic!("assert_close!({}, {}) failed: {msg}", stringify!($actual), stringify!($expected));
         }
     }};
 }

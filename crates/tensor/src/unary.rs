@@ -77,21 +77,17 @@ impl<T: Float> Tensor<T> {
         self.map_with(Cost::Heavy, |x| x.powf(p))
     }
 
-    /// Clamps into `[min, max]` (NaN stays NaN), as `torch.clamp`.
+    /// Clamps into `[min, max]` as `torch.clamp`: `min(max(x, min), max)`,
+    /// so NaN stays NaN and `min > max` gives `max` everywhere.
     ///
     /// # Panics
-    /// If `min > max`.
+    /// If a bound is NaN.
     #[track_caller]
     pub fn clamp(&self, min: T, max: T) -> Self {
-        assert!(!(min > max), "clamp: min {min} is greater than max {max}");
+        assert!(!min.is_nan() && !max.is_nan(), "clamp: bounds must not be NaN, got min={min}, max={max}");
         self.map_with(Cost::Cheap, |x| {
-            if x < min {
-                min
-            } else if x > max {
-                max
-            } else {
-                x
-            }
+            let lower = if x < min { min } else { x };
+            if lower > max { max } else { lower }
         })
     }
 }
@@ -104,27 +100,25 @@ mod tests {
     fn sigmoid_is_finite_at_the_extremes() {
         for x in [-1000.0f64, -80.0, 0.0, 80.0, 1000.0] {
             let s = sigmoid(x);
-            assert!(
-                s.is_finite() && (0.0..=1.0).contains(&s),
-                "sigmoid({x}) = {s}"
-            );
+            assert!(s.is_finite() && (0.0..=1.0).contains(&s), "sigmoid({x}) = {s}");
         }
         assert_eq!(sigmoid(0.0f32), 0.5);
         assert!(sigmoid(-100.0f32) > 0.0);
     }
 
     #[test]
+    fn clamp_follows_pytorch() {
+        let t = Tensor::from_vec(vec![-2.0f64, 0.5, 3.0, f64::NAN], &[4]).unwrap();
+        let c = t.clamp(-1.0, 1.0).to_vec();
+        assert_eq!(&c[..3], &[-1.0, 0.5, 1.0]);
+        assert!(c[3].is_nan());
+        assert_eq!(t.clamp(2.0, 1.0).to_vec()[..3], [1.0, 1.0, 1.0]);
+    }
+
+    #[test]
     fn erf_matches_known_values() {
-        let t = Tensor::from_vec(vec![0.0f64, 0.5, 1.0, -2.0], &[4])
-            .unwrap()
-            .erf()
-            .to_vec();
-        let expected = [
-            0.0,
-            0.5204998778130465,
-            0.8427007929497149,
-            -0.9953222650189527,
-        ];
+        let t = Tensor::from_vec(vec![0.0f64, 0.5, 1.0, -2.0], &[4]).unwrap().erf().to_vec();
+        let expected = [0.0, 0.5204998778130465, 0.8427007929497149, -0.9953222650189527];
         for (a, b) in t.iter().zip(expected) {
             assert!((a - b).abs() < 1e-15, "{a} vs {b}");
         }

@@ -25,10 +25,7 @@ impl<T: Element> Tensor<T> {
         let rank = self.rank();
         let bad = || TensorError::InvalidArgument {
             op: "permute",
-            reason: format!(
-                "{axes:?} is not a permutation of the {rank} axes of shape {:?}",
-                self.shape()
-            ),
+            reason: format!("{axes:?} is not a permutation of the {rank} axes of shape {:?}", self.shape()),
         };
         if axes.len() != rank {
             return Err(bad());
@@ -63,11 +60,7 @@ impl<T: Element> Tensor<T> {
     /// The transpose of the last two axes (`mT` in PyTorch); a 1-d or 0-d
     /// tensor is returned unchanged.
     pub fn t(&self) -> Self {
-        if self.rank() < 2 {
-            self.clone()
-        } else {
-            self.transpose(-2, -1)
-        }
+        if self.rank() < 2 { self.clone() } else { self.transpose(-2, -1) }
     }
 
     /// The elements `start..start + len` along `axis` (a view).
@@ -89,10 +82,7 @@ impl<T: Element> Tensor<T> {
         if start.checked_add(len).is_none_or(|end| end > size) {
             return Err(TensorError::InvalidArgument {
                 op: "narrow",
-                reason: format!(
-                    "range {start}..{} exceeds axis {a} of size {size}",
-                    start.saturating_add(len)
-                ),
+                reason: format!("range {start}..{} exceeds axis {a} of size {size}", start.saturating_add(len)),
             });
         }
         let mut layout = self.layout.clone();
@@ -119,11 +109,7 @@ impl<T: Element> Tensor<T> {
     /// [`TensorError::Broadcast`] if the shapes are not compatible.
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Self> {
         let strides = self.layout.broadcast_strides("broadcast_to", shape)?;
-        Ok(self.with_layout(Layout {
-            shape: shape.to_vec(),
-            strides,
-            offset: self.layout.offset,
-        }))
+        Ok(self.with_layout(Layout { shape: shape.to_vec(), strides, offset: self.layout.offset }))
     }
 
     /// Alias of [`Tensor::broadcast_to`], under PyTorch's name.
@@ -142,19 +128,12 @@ impl<T: Element> Tensor<T> {
         match axis {
             Some(axis) => {
                 let a = or_panic(resolve_axis("squeeze", axis, self.shape()));
-                assert_eq!(
-                    self.layout.shape[a],
-                    1,
-                    "squeeze: axis {a} of shape {:?} has length != 1",
-                    self.shape()
-                );
+                assert_eq!(self.layout.shape[a], 1, "squeeze: axis {a} of shape {:?} has length != 1", self.shape());
                 layout.shape.remove(a);
                 layout.strides.remove(a);
             }
             None => {
-                let keep: Vec<usize> = (0..self.rank())
-                    .filter(|&a| self.layout.shape[a] != 1)
-                    .collect();
+                let keep: Vec<usize> = (0..self.rank()).filter(|&a| self.layout.shape[a] != 1).collect();
                 layout.shape = keep.iter().map(|&a| self.layout.shape[a]).collect();
                 layout.strides = keep.iter().map(|&a| self.layout.strides[a]).collect();
             }
@@ -168,12 +147,7 @@ impl<T: Element> Tensor<T> {
     /// If `axis` is outside `-(rank+1)..=rank`.
     #[track_caller]
     pub fn unsqueeze(&self, axis: isize) -> Self {
-        let a = or_panic(resolve_axis_rank(
-            "unsqueeze",
-            axis,
-            self.rank() + 1,
-            self.shape(),
-        ));
+        let a = or_panic(resolve_axis_rank("unsqueeze", axis, self.rank() + 1, self.shape()));
         let mut layout = self.layout.clone();
         let stride = layout.strides.get(a).map_or(1, |&s| s * layout.shape[a]);
         layout.shape.insert(a, 1);
@@ -200,25 +174,13 @@ impl<T: Element> Tensor<T> {
         let numel = self.numel();
         let bad = |reason: &str| TensorError::InvalidArgument {
             op: "reshape",
-            reason: format!(
-                "cannot reshape {:?} ({numel} elements) to {shape:?}: {reason}",
-                self.shape()
-            ),
+            reason: format!("cannot reshape {:?} ({numel} elements) to {shape:?}: {reason}", self.shape()),
         };
-        let inferred: Vec<usize> = shape
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| **d == -1)
-            .map(|(i, _)| i)
-            .collect();
+        let inferred: Vec<usize> = shape.iter().enumerate().filter(|(_, d)| **d == -1).map(|(i, _)| i).collect();
         if inferred.len() > 1 || shape.iter().any(|&d| d < -1) {
             return Err(bad("at most one -1 and no other negative entry"));
         }
-        let known: usize = shape
-            .iter()
-            .filter(|&&d| d >= 0)
-            .map(|&d| d as usize)
-            .product();
+        let known: usize = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
         let mut dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&i) = inferred.first() {
             if known == 0 || numel % known != 0 {
@@ -230,11 +192,7 @@ impl<T: Element> Tensor<T> {
             return Err(bad("element counts differ"));
         }
         Ok(match self.layout.reshape_strides(&dims) {
-            Some(strides) => self.with_layout(Layout {
-                shape: dims,
-                strides,
-                offset: self.layout.offset,
-            }),
+            Some(strides) => self.with_layout(Layout { shape: dims, strides, offset: self.layout.offset }),
             None => {
                 let c = self.contiguous();
                 c.with_layout(Layout::contiguous(&dims))
@@ -260,21 +218,11 @@ mod tests {
     #[test]
     fn views_share_storage() {
         let a = iota(&[2, 3, 4]);
-        for v in [
-            a.t(),
-            a.permute(&[2, 0, 1]),
-            a.narrow(1, 1, 2),
-            a.unsqueeze(0),
-            a.reshape(&[6, -1]),
-        ] {
+        for v in [a.t(), a.permute(&[2, 0, 1]), a.narrow(1, 1, 2), a.unsqueeze(0), a.reshape(&[6, -1])] {
             assert!(v.shares_storage_with(&a));
         }
         assert!(a.narrow(2, 0, 1).squeeze(Some(-1)).shares_storage_with(&a));
-        assert!(
-            a.narrow(0, 1, 1)
-                .broadcast_to(&[5, 1, 3, 4])
-                .shares_storage_with(&a)
-        );
+        assert!(a.narrow(0, 1, 1).broadcast_to(&[5, 1, 3, 4]).shares_storage_with(&a));
     }
 
     #[test]
@@ -282,14 +230,8 @@ mod tests {
         let a = iota(&[2, 3]);
         assert_eq!(a.t().to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
         assert_eq!(a.narrow(1, 1, 2).to_vec(), vec![1.0, 2.0, 4.0, 5.0]);
-        assert_eq!(
-            a.narrow(1, 1, 2).t().contiguous().to_vec(),
-            vec![1.0, 4.0, 2.0, 5.0]
-        );
-        assert_eq!(
-            iota(&[3]).unsqueeze(1).broadcast_to(&[3, 2]).to_vec(),
-            vec![0.0, 0.0, 1.0, 1.0, 2.0, 2.0]
-        );
+        assert_eq!(a.narrow(1, 1, 2).t().contiguous().to_vec(), vec![1.0, 4.0, 2.0, 5.0]);
+        assert_eq!(iota(&[3]).unsqueeze(1).broadcast_to(&[3, 2]).to_vec(), vec![0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
     }
 
     #[test]

@@ -12,16 +12,11 @@ use proptest::prelude::*;
 fn broadcastable() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
     shape().prop_flat_map(|s| {
         let r = s.len();
-        (Just(s), 0..=r, prop::collection::vec(any::<bool>(), r)).prop_map(
-            move |(s, keep, ones)| {
-                let rhs: Vec<usize> = s[r - keep..]
-                    .iter()
-                    .zip(&ones[r - keep..])
-                    .map(|(&d, &one)| if one { 1 } else { d })
-                    .collect();
-                (s, rhs)
-            },
-        )
+        (Just(s), 0..=r, prop::collection::vec(any::<bool>(), r)).prop_map(move |(s, keep, ones)| {
+            let rhs: Vec<usize> =
+                s[r - keep..].iter().zip(&ones[r - keep..]).map(|(&d, &one)| if one { 1 } else { d }).collect();
+            (s, rhs)
+        })
     })
 }
 

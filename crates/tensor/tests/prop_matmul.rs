@@ -89,9 +89,7 @@ fn f32_matmul_agrees_with_f64() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let a = Tensor::<f64>::normal(&[64, 100], 0.0, 1.0, &mut rng);
     let b = Tensor::<f64>::normal(&[100, 48], 0.0, 1.0, &mut rng);
-    let c32 = a
-        .cast::<f32>()
-        .matmul(&b.cast::<f32>().t().contiguous().t());
+    let c32 = a.cast::<f32>().matmul(&b.cast::<f32>().t().contiguous().t());
     assert_close!(c32, a.matmul(&b), 1e-4, 1e-4);
 }
 

@@ -121,16 +121,11 @@ fn logsumexp_is_finite_at_plus_minus_1000() {
     let lse = big.logsumexp(0, false).item();
     assert_close!(lse, 1000.0 + (1.0 + (-1.0f64).exp()).ln(), 1e-12, 0.0);
     let neg = Tensor::from_vec(vec![-1000.0f64, -1000.0], &[2]).unwrap();
-    assert_close!(
-        neg.logsumexp(0, false).item(),
-        -1000.0 + 2f64.ln(),
-        1e-12,
-        0.0
-    );
+    assert_close!(neg.logsumexp(0, false).item(), -1000.0 + 2f64.ln(), 1e-12, 0.0);
     let f = Tensor::from_vec(vec![1000.0f32, -1000.0, 999.0], &[3]).unwrap();
     let lse32 = f.logsumexp(.., false).item();
     assert!(lse32.is_finite());
-    assert_close!(lse32, 1000.313_261_7f32, 1e-3, 0.0);
+    assert_close!(lse32, 1000.0 + (1.0 + (-1.0f64).exp()).ln(), 1e-3, 0.0);
     assert!(f.softmax(0).to_vec().iter().all(|p| p.is_finite()));
     assert!(f.log_softmax(0).to_vec().iter().all(|p| p.is_finite()));
 }
@@ -141,12 +136,7 @@ fn worked_example_gradient_of_logsumexp_is_softmax() {
     // central differences in f64.
     let x = [0.3f64, -1.2, 2.0];
     let eps = 1e-6;
-    let lse = |v: &[f64]| {
-        Tensor::from_slice(v, &[3])
-            .unwrap()
-            .logsumexp(0, false)
-            .item()
-    };
+    let lse = |v: &[f64]| Tensor::from_slice(v, &[3]).unwrap().logsumexp(0, false).item();
     let grad: Vec<f64> = (0..3)
         .map(|i| {
             let (mut p, mut m) = (x, x);
@@ -155,12 +145,7 @@ fn worked_example_gradient_of_logsumexp_is_softmax() {
             (lse(&p) - lse(&m)) / (2.0 * eps)
         })
         .collect();
-    assert_close!(
-        grad,
-        Tensor::from_slice(&x, &[3]).unwrap().softmax(0),
-        1e-9,
-        0.0
-    );
+    assert_close!(grad, Tensor::from_slice(&x, &[3]).unwrap().softmax(0), 1e-9, 0.0);
 }
 
 #[test]

@@ -43,10 +43,7 @@ fn transposed_operands_are_not_copied() {
     let _ = a.t().matmul(&b.t());
     let (c, bytes) = allocated_by(|| a.t().matmul(&b.t()));
     assert_eq!(c.get(&[0, 0]), k as f64);
-    assert!(
-        bytes < operand_bytes / 8,
-        "transposed matmul allocated {bytes} bytes (an operand is {operand_bytes})"
-    );
+    assert!(bytes < operand_bytes / 8, "transposed matmul allocated {bytes} bytes (an operand is {operand_bytes})");
     // A materialised transpose is what it would cost otherwise.
     let (_, copy_bytes) = allocated_by(|| a.t().contiguous());
     assert!(copy_bytes >= operand_bytes);

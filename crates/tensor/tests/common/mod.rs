@@ -9,11 +9,7 @@ use proptest::test_runner::{Config, RngSeed};
 /// Fixed seed, so CI sees the same cases every run; failures persist to
 /// `proptest-regressions/` and are committed.
 pub fn config() -> Config {
-    Config {
-        cases: 96,
-        rng_seed: RngSeed::Fixed(0x67_72_61_64_75_73),
-        ..Config::default()
-    }
+    Config { cases: 96, rng_seed: RngSeed::Fixed(0x67_72_61_64_75_73), ..Config::default() }
 }
 
 /// Shapes of rank 1–4 with dims 1–6.

@@ -1,0 +1,123 @@
+//! The issue bars of gradus-tensor as ratios from one run: gradus matmul
+//! against faer called directly (same shapes, same parallelism), and
+//! element-wise kernels against plain slice loops, timed interleaved.
+//!
+//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise]`
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use gradus_benches::interleaved_medians;
+use gradus_tensor::{Tensor, set_parallel_matmul_threshold};
+use rand::SeedableRng;
+use std::hint::black_box;
+
+const REPS: usize = 30;
+
+fn matmul_row(m: usize, k: usize, n: usize, threads: usize) {
+    let par = if threads > 1 { Par::rayon(threads) } else { Par::Seq };
+    set_parallel_matmul_threshold(if threads > 1 { 0 } else { usize::MAX });
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let a = Tensor::<f32>::normal(&[m, k], 0.0, 1.0, &mut rng);
+    let b = Tensor::<f32>::normal(&[k, n], 0.0, 1.0, &mut rng);
+    let bt = b.t().contiguous();
+    let (sa, sb) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+    let mut out = vec![0f32; m * n];
+    let t = interleaved_medians(
+        REPS,
+        &mut [&mut || drop(black_box(a.matmul(&b))), &mut || drop(black_box(a.matmul(&bt.t()))), &mut || {
+            let dst = MatMut::from_row_major_slice_mut(&mut out, m, n);
+            let (l, r) = (MatRef::from_row_major_slice(sa, m, k), MatRef::from_row_major_slice(sb, k, n));
+            matmul(dst, Accum::Replace, l, r, 1.0, par);
+            black_box(&mut out);
+        }],
+    );
+    let gflops = |s: f64| 2.0 * (m * n * k) as f64 / s / 1e9;
+    println!(
+        "| {m}x{k}x{n} | {threads} | {:.1} ({:.0} GFLOP/s) | {:.1} | {:.1} | {:.3} | {:.3} |",
+        t[0] * 1e6,
+        gflops(t[0]),
+        t[1] * 1e6,
+        t[2] * 1e6,
+        t[0] / t[2],
+        t[1] / t[2]
+    );
+}
+
+fn elementwise_row(n: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let a = Tensor::<f32>::uniform(&[n], -1.0, 1.0, &mut rng);
+    let b = Tensor::<f32>::uniform(&[n], -1.0, 1.0, &mut rng);
+    let (sa, sb) = (a.to_vec(), b.to_vec());
+    let mut out = vec![0f32; n];
+    let mut out2 = vec![0f32; n];
+    let t = interleaved_medians(
+        REPS,
+        &mut [
+            &mut || drop(black_box(&a + &b)),
+            &mut || {
+                for ((o, &x), &y) in out.iter_mut().zip(&sa).zip(&sb) {
+                    *o = x + y;
+                }
+                black_box(&mut out);
+            },
+            &mut || drop(black_box(sa.iter().zip(&sb).map(|(&x, &y)| x + y).collect::<Vec<f32>>())),
+            &mut || drop(black_box(a.tanh())),
+            &mut || {
+                for (o, &x) in out2.iter_mut().zip(&sa) {
+                    *o = x.tanh();
+                }
+                black_box(&mut out2);
+            },
+        ],
+    );
+    let gbs = |s: f64| 12.0 * n as f64 / s / 1e9;
+    println!(
+        "| {n} | {:.0} ({:.1} GB/s) | {:.0} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} |",
+        t[0] * 1e6,
+        gbs(t[0]),
+        t[1] * 1e6,
+        t[2] * 1e6,
+        t[0] / t[1],
+        t[0] / t[2],
+        t[3] * 1e6,
+        t[4] * 1e6,
+        t[3] / t[4]
+    );
+}
+
+fn main() {
+    let only = std::env::args().nth(1);
+    let wants = |group: &str| only.as_deref().is_none_or(|o| o == group);
+    if wants("matmul") {
+        matmul_table();
+    }
+    if wants("elementwise") {
+        elementwise_table();
+    }
+}
+
+fn matmul_table() {
+    println!("matmul, f32, medians of {REPS} interleaved runs (µs)\n");
+    println!("| m×k×n | threads | gradus | gradus, rhs = Bᵀ view | faer direct | gradus / faer | gradus Bᵀ / faer |");
+    println!("|---|---|---|---|---|---|---|");
+    for (m, k, n) in [(128, 784, 256), (128, 256, 128), (1024, 1024, 1024)] {
+        for threads in [1, 2] {
+            matmul_row(m, k, n, threads);
+        }
+    }
+}
+
+fn elementwise_table() {
+    // The faer-direct baselines above leave dirty vector state behind (see
+    // gradus-tensor's simd_state.rs); start this table clean.
+    gradus_tensor::clear_upper_simd_state();
+    rayon::broadcast(|_| gradus_tensor::clear_upper_simd_state());
+    println!("\nelement-wise, f32, medians of {REPS} interleaved runs (µs)\n");
+    println!(
+        "| n | gradus add | loop, reused out | loop, fresh Vec | add / reused | add / fresh | gradus tanh | loop tanh | tanh ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for n in [1_000_000, 10_000_000] {
+        elementwise_row(n);
+    }
+}
