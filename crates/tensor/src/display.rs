@@ -9,6 +9,8 @@ use std::fmt;
 const SUMMARY_THRESHOLD: usize = 1000;
 /// Elements shown at each edge of a summarised axis.
 const EDGE_ITEMS: usize = 3;
+/// Rows longer than this wrap, as PyTorch's default `linewidth`.
+const LINE_WIDTH: usize = 80;
 
 /// The indices of one axis to print; `None` stands for the `...` gap.
 fn shown(len: usize, summarise: bool) -> Vec<Option<usize>> {
@@ -51,7 +53,14 @@ impl<T: Element> Printer<'_, T> {
             if n > 0 {
                 out.push(',');
                 if last_axis {
-                    out.push(' ');
+                    // Wrap a long row, continuing under its first element.
+                    let line_len = out.len() - out.rfind('\n').map_or(0, |i| i + 1);
+                    if line_len + 1 + self.width + 2 > LINE_WIDTH {
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent + 1));
+                    } else {
+                        out.push(' ');
+                    }
                 } else {
                     let blank_lines = self.tensor.rank() - axis - 1;
                     out.push_str(&"\n".repeat(blank_lines));
@@ -115,6 +124,17 @@ mod tests {
         assert_eq!(small.to_string(), "tensor([1.0000e-06, 1.0000e+00])");
         let mask = Tensor::from_vec(vec![true, false], &[2]).unwrap();
         assert_eq!(mask.to_string(), "tensor([ true, false])");
+    }
+
+    #[test]
+    fn wraps_long_rows_at_80_columns() {
+        let t = Tensor::<f32>::arange(0.0, 40.0, 1.0).unwrap().reshape(&[2, 20]) / 4.0;
+        let text = t.to_string();
+        assert!(text.lines().all(|l| l.len() <= 80), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("tensor([[0.0000, 0.2500,"), "{text}");
+        assert!(lines[1].starts_with("         2.0000,"), "continuation aligns under the first element: {text}");
+        assert_eq!(lines.len(), 6, "{text}");
     }
 
     #[test]
