@@ -37,6 +37,7 @@ mod element;
 mod error;
 mod float;
 mod index;
+mod join;
 mod kernel;
 mod layout;
 mod linalg;

@@ -133,8 +133,7 @@ fn batched_matmul<T: Float>(lhs: &Tensor<T>, rhs: &Tensor<T>, batch: &[usize], m
     // merge into one: a single (b·m) × k product, like a linear layer on
     // [batch, seq, features].
     if b > 1 && rs.iter().all(|&s| s == 0) {
-        let merged = Layout { shape: vec![b, m], strides: [&ls[..], &[lrs]].concat(), offset: 0 };
-        let merged = Layout { shape: [batch, &[m]].concat(), strides: merged.strides, offset: 0 };
+        let merged = Layout { shape: [batch, &[m]].concat(), strides: [&ls[..], &[lrs]].concat(), offset: 0 };
         if let Some(st) = merged.reshape_strides(&[b * m]) {
             // SAFETY: the merged view covers exactly the elements of `lhs`,
             // and `rhs` is one matrix of its own layout.

@@ -216,9 +216,7 @@ impl<T: Element> Tensor<T> {
             && self.numel() == self.storage.as_slice().len()
             && Arc::get_mut(&mut self.storage).is_some();
         if !owns_all {
-            let mut buf = alloc(self.numel());
-            buf.copy_from_slice(&self.to_vec());
-            *self = Self::from_parts(buf, &self.layout.shape.clone());
+            *self = Self::from_parts(self.to_vec(), &self.layout.shape.clone());
         }
         Arc::get_mut(&mut self.storage).expect("storage was just made unique").as_mut_slice()
     }
