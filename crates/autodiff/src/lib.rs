@@ -1,0 +1,43 @@
+//! # gradus-autodiff
+//!
+//! Reverse-mode automatic differentiation (backpropagation) on a
+//! define-by-run tape, with gradients of gradients: Hessians,
+//! Hessian-vector products and Newton's method come from the same
+//! machinery.
+//!
+//! ```
+//! use gradus_autodiff::Tape;
+//! use gradus_tensor::Tensor;
+//!
+//! // f(x, y, z) = (x + y)·z at (2, 3, −2): ∂f/∂x = −2, ∂f/∂y = −2, ∂f/∂z = 5.
+//! let tape = Tape::new();
+//! let x = tape.leaf(Tensor::scalar(2.0f64));
+//! let y = tape.leaf(Tensor::scalar(3.0));
+//! let z = tape.leaf(Tensor::scalar(-2.0));
+//! let f = (&x + &y) * &z;
+//! let grads = f.backward().unwrap();
+//! assert_eq!(grads.get(&x).unwrap().item(), -2.0);
+//! assert_eq!(grads.get(&z).unwrap().item(), 5.0);
+//! ```
+//!
+//! Operations on [`Var`] record themselves on the [`Tape`] of their inputs;
+//! each backward rule is written with the same differentiable operations, so
+//! [`grad`] with `create_graph` records the backward pass itself.
+//! Gradients are returned ([`Gradients`], keyed by leaf), never stored on
+//! variables.
+//!
+//! This crate is *not* a layer library: modules, losses and optimisers live
+//! in gradus-nn, gradus-loss and gradus-optim.
+
+#![warn(missing_docs)]
+
+mod backward;
+mod error;
+mod ops;
+mod tape;
+mod var;
+
+pub use backward::{GradOptions, Gradients, grad};
+pub use error::{AutodiffError, Result};
+pub use tape::{Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
+pub use var::{Var, VarId};

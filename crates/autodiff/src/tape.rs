@@ -1,0 +1,162 @@
+//! The tape: an append-only list of recorded operations, each with its
+//! inputs and its backward rule, and the thread-local recording switches
+//! (`no_grad`, anomaly mode).
+//!
+//! The tape is append-only, so creation order is a topological order: a
+//! backward pass walks node ids downwards.
+
+use crate::Var;
+use gradus_tensor::{Float, Tensor};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A backward rule: given the op's inputs and output as variables and the
+/// gradient of the output, the gradient of each input (`None` where the op
+/// is not differentiable in that input). Written with differentiable ops, so
+/// running it while recording gives higher-order derivatives.
+pub(crate) type BackwardFn<T> = Box<dyn Fn(&[Var<T>], &Var<T>, &Var<T>) -> Vec<Option<Var<T>>>>;
+
+/// An input of a recorded op: another node, or a constant value.
+pub(crate) enum Input<T: Float> {
+    Node(usize),
+    Constant(Tensor<T>),
+}
+
+pub(crate) struct Node<T: Float> {
+    pub(crate) op: &'static str,
+    pub(crate) value: Tensor<T>,
+    pub(crate) inputs: Vec<Input<T>>,
+    /// `None` for leaves, and for ops whose graph was released.
+    pub(crate) backward: Option<BackwardFn<T>>,
+    pub(crate) released: bool,
+}
+
+/// A tape of recorded operations: a cheap handle (an `Rc`) shared by the
+/// variables recorded on it; the tape is freed when the last handle and
+/// variable are dropped. Make one per forward pass.
+///
+/// # Examples
+/// ```
+/// use gradus_autodiff::Tape;
+/// use gradus_tensor::Tensor;
+/// let tape = Tape::new();
+/// let x = tape.leaf(Tensor::scalar(3.0f64));
+/// let y = &x * &x;
+/// let grads = y.backward().unwrap();
+/// assert_eq!(grads.get(&x).unwrap().item(), 6.0);
+/// ```
+#[derive(Clone)]
+pub struct Tape<T: Float>(pub(crate) Rc<TapeInner<T>>);
+
+pub(crate) struct TapeInner<T: Float> {
+    pub(crate) id: usize,
+    pub(crate) nodes: RefCell<Vec<Node<T>>>,
+    /// The first non-finite forward value seen in anomaly mode.
+    pub(crate) anomaly: RefCell<Option<crate::AutodiffError>>,
+}
+
+static NEXT_TAPE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static NO_GRAD_DEPTH: Cell<usize> = const { Cell::new(0) };
+    static ANOMALY: Cell<bool> = const { Cell::new(false) };
+}
+
+impl<T: Float> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Float> Tape<T> {
+    /// A new, empty tape.
+    pub fn new() -> Self {
+        Self(Rc::new(TapeInner {
+            id: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
+            nodes: RefCell::new(Vec::new()),
+            anomaly: RefCell::new(None),
+        }))
+    }
+
+    /// A leaf variable that requires gradients (a parameter, or an input to
+    /// differentiate by).
+    pub fn leaf(&self, value: Tensor<T>) -> Var<T> {
+        let node = Node { op: "leaf", value: value.clone(), inputs: Vec::new(), backward: None, released: false };
+        let id = self.0.push(node);
+        Var::tracked(value, Rc::clone(&self.0), id)
+    }
+
+    /// The number of recorded nodes (leaves and operations).
+    pub fn len(&self) -> usize {
+        self.0.nodes.borrow().len()
+    }
+
+    /// Whether nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: Float> TapeInner<T> {
+    pub(crate) fn push(&self, node: Node<T>) -> usize {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(node);
+        nodes.len() - 1
+    }
+}
+
+/// Whether operations are being recorded on this thread.
+pub fn is_recording() -> bool {
+    NO_GRAD_DEPTH.with(|d| d.get() == 0)
+}
+
+/// Runs `f` without recording: every variable it creates is a constant, as
+/// inside `torch.no_grad()`. Nests.
+///
+/// # Examples
+/// ```
+/// use gradus_autodiff::{Tape, no_grad};
+/// use gradus_tensor::Tensor;
+/// let tape = Tape::new();
+/// let x = tape.leaf(Tensor::scalar(2.0f32));
+/// let y = no_grad(|| &x * &x);
+/// assert!(!y.requires_grad());
+/// ```
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            NO_GRAD_DEPTH.with(|d| d.set(d.get() - 1));
+        }
+    }
+    NO_GRAD_DEPTH.with(|d| d.set(d.get() + 1));
+    let _restore = Restore;
+    f()
+}
+
+/// Runs `f` with recording switched back on inside a `no_grad` scope (how
+/// `create_graph` records a backward pass).
+pub(crate) fn enable_grad<R>(f: impl FnOnce() -> R) -> R {
+    let saved = NO_GRAD_DEPTH.with(|d| d.replace(0));
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            NO_GRAD_DEPTH.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(saved);
+    f()
+}
+
+/// Switches anomaly mode on this thread: when on, an op whose forward value
+/// or backward gradient holds NaN or Inf is reported by `backward`/`grad`
+/// with its name and input shapes. Costs a scan of every value.
+pub fn set_anomaly_mode(on: bool) {
+    ANOMALY.with(|a| a.set(on));
+}
+
+/// Whether anomaly mode is on for this thread.
+pub fn anomaly_mode() -> bool {
+    ANOMALY.with(Cell::get)
+}
