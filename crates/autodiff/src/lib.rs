@@ -32,7 +32,9 @@
 #![warn(missing_docs)]
 
 mod backward;
+pub mod catalogue;
 mod error;
+pub mod gradcheck;
 mod ops;
 mod tape;
 mod var;

@@ -15,14 +15,18 @@ impl<T: Float> Var<T> {
     /// If an operand is 0-d or the shapes do not fit.
     #[track_caller]
     pub fn matmul(&self, rhs: &Self) -> Self {
+        let lhs = if self.rank() == 1 { self.unsqueeze(0) } else { self.clone() };
+        let rhs2 = if rhs.rank() == 1 { rhs.unsqueeze(1) } else { rhs.clone() };
+        let mut out = record("matmul", lhs.value.matmul(&rhs2.value), &[&lhs, &rhs2], |x, _, g| {
+            vec![Some(g.matmul(&x[1].t()).sum_to(x[0].shape())), Some(x[0].t().matmul(g).sum_to(x[1].shape()))]
+        });
+        // Remove the promoted axes, the left one first (as NumPy).
         if self.rank() == 1 {
-            return self.unsqueeze(0).matmul(rhs).squeeze(Some(-2));
+            out = out.squeeze(Some(-2));
         }
         if rhs.rank() == 1 {
-            return self.matmul(&rhs.unsqueeze(1)).squeeze(Some(-1));
+            out = out.squeeze(Some(-1));
         }
-        record("matmul", self.value.matmul(&rhs.value), &[self, rhs], |x, _, g| {
-            vec![Some(g.matmul(&x[1].t()).sum_to(x[0].shape())), Some(x[0].t().matmul(g).sum_to(x[1].shape()))]
-        })
+        out
     }
 }

@@ -1,0 +1,261 @@
+//! The gradient-check catalogue: one case (or more) for every
+//! differentiable op and activation, run by `cargo xtask gradcheck` and by
+//! `cargo test`. A test fails if a public op in `src/ops/` has no case.
+
+use crate::Var;
+use crate::gradcheck::{self, Function, Report, Tolerance};
+use gradus_tensor::Tensor;
+
+/// Where a case's random inputs are drawn from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Domain {
+    /// ±[0.2, 2] with random signs: away from the kinks at 0.
+    AwayFromZero,
+    /// [0.5, 2]: for ln, sqrt, powers with real exponents.
+    Positive,
+}
+
+/// One gradient check: a function of some inputs and the ops it covers.
+pub struct Case {
+    /// Name in the report.
+    pub name: &'static str,
+    /// The public `Var` methods the case exercises.
+    pub covers: &'static [&'static str],
+    /// Input shapes.
+    pub shapes: Vec<Vec<usize>>,
+    /// Input domain.
+    pub domain: Domain,
+    /// The function checked.
+    pub f: Box<Function<'static>>,
+    /// Tolerances (PyTorch's defaults unless a case needs otherwise).
+    pub tol: Tolerance,
+}
+
+/// The result of one case at both orders.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The case's name.
+    pub name: &'static str,
+    /// Its input shapes.
+    pub shapes: Vec<Vec<usize>>,
+    /// First-order report.
+    pub first: Report,
+    /// Second-order report.
+    pub second: Report,
+}
+
+impl Outcome {
+    /// Whether both orders passed.
+    pub fn passed(&self) -> bool {
+        self.first.passed && self.second.passed
+    }
+}
+
+impl Case {
+    /// Runs the first- and second-order checks on inputs drawn from `seed`.
+    ///
+    /// # Errors
+    /// If a backward pass fails.
+    pub fn run(&self, seed: u64) -> crate::Result<Outcome> {
+        let (low, high, positive) = match self.domain {
+            Domain::AwayFromZero => (0.2, 2.0, false),
+            Domain::Positive => (0.5, 2.0, true),
+        };
+        let inputs = gradcheck::random_inputs(&self.shapes, low, high, positive, seed);
+        Ok(Outcome {
+            name: self.name,
+            shapes: self.shapes.clone(),
+            first: gradcheck::gradcheck(&*self.f, &inputs, self.tol)?,
+            second: gradcheck::gradgradcheck(&*self.f, &inputs, self.tol, seed ^ 0x5eed)?,
+        })
+    }
+}
+
+fn case(
+    name: &'static str,
+    covers: &'static [&'static str],
+    shapes: &[&[usize]],
+    domain: Domain,
+    f: impl Fn(&[Var<f64>]) -> Var<f64> + 'static,
+) -> Case {
+    Case {
+        name,
+        covers,
+        shapes: shapes.iter().map(|s| s.to_vec()).collect(),
+        domain,
+        f: Box::new(f),
+        tol: Tolerance::default(),
+    }
+}
+
+fn idx(v: &[usize], shape: &[usize]) -> Tensor<usize> {
+    Tensor::from_slice(v, shape).expect("catalogue index shapes")
+}
+
+/// Every case of this crate.
+pub fn cases() -> Vec<Case> {
+    use Domain::{AwayFromZero as Any, Positive as Pos};
+    vec![
+        // Element-wise arithmetic, broadcasting in both directions.
+        case("add", &["add", "sum_to"], &[&[2, 3], &[3]], Any, |v| v[0].add(&v[1])),
+        case("sub", &["sub"], &[&[2, 1], &[1, 3]], Any, |v| v[0].sub(&v[1])),
+        case("mul", &["mul"], &[&[2, 3], &[2, 1]], Any, |v| v[0].mul(&v[1])),
+        case("div", &["div"], &[&[3], &[2, 3]], Any, |v| v[0].div(&v[1])),
+        case("scalars", &["add_scalar", "mul_scalar", "neg"], &[&[4]], Any, |v| {
+            v[0].add_scalar(1.5).mul_scalar(-2.0).neg()
+        }),
+        case("exp", &["exp"], &[&[2, 2]], Any, |v| v[0].exp()),
+        case("ln", &["ln"], &[&[2, 2]], Pos, |v| v[0].ln()),
+        case("log1p", &["log1p"], &[&[3]], Pos, |v| v[0].log1p()),
+        case("expm1", &["expm1"], &[&[3]], Any, |v| v[0].expm1()),
+        case("sqrt", &["sqrt"], &[&[3]], Pos, |v| v[0].sqrt()),
+        case("square", &["square"], &[&[3]], Any, |v| v[0].square()),
+        case("recip", &["recip"], &[&[3]], Any, |v| v[0].recip()),
+        case("powi", &["powi"], &[&[3]], Any, |v| v[0].powi(3).add(&v[0].powi(-2))),
+        case("powf", &["powf"], &[&[3]], Pos, |v| v[0].powf(1.7)),
+        case("pow", &["pow"], &[&[2, 2], &[2]], Pos, |v| v[0].pow(&v[1])),
+        case("abs", &["abs"], &[&[4]], Any, |v| v[0].abs()),
+        case("sin_cos", &["sin", "cos"], &[&[3]], Any, |v| v[0].sin().mul(&v[0].cos())),
+        case("tanh", &["tanh"], &[&[3]], Any, |v| v[0].tanh()),
+        case("sigmoid", &["sigmoid"], &[&[3]], Any, |v| v[0].sigmoid()),
+        case("erf", &["erf"], &[&[3]], Any, |v| v[0].erf()),
+        case("clamp", &["clamp"], &[&[5]], Any, |v| v[0].clamp(-1.0, 1.0)),
+        case("maximum", &["maximum"], &[&[2, 3], &[3]], Any, |v| v[0].maximum(&v[1])),
+        case("minimum", &["minimum"], &[&[2, 3], &[2, 1]], Any, |v| v[0].minimum(&v[1])),
+        case("where", &["select"], &[&[2, 3], &[3]], Any, |v| {
+            let mask = Tensor::from_vec(vec![true, false, true, false, false, true], &[2, 3]).expect("mask");
+            Var::select(&mask, &v[0], &v[1])
+        }),
+        // Reductions.
+        case("sum", &["sum"], &[&[2, 3, 2]], Any, |v| v[0].sum([0, 2], false)),
+        case("mean", &["mean"], &[&[2, 3]], Any, |v| v[0].mean(-1, true)),
+        case("var", &["var"], &[&[3, 4]], Any, |v| v[0].var(1, 1, false)),
+        case("max", &["max"], &[&[3, 4]], Any, |v| v[0].max(0, false)),
+        case("min", &["min"], &[&[3, 4]], Any, |v| v[0].min(.., false)),
+        case("logsumexp", &["logsumexp"], &[&[2, 4]], Any, |v| v[0].logsumexp(-1, false)),
+        case("norm", &["norm"], &[&[2, 3]], Any, |v| {
+            let p2 = v[0].norm(2.0, -1, false);
+            let p1 = v[0].norm(1.0, 0, false).sum(.., true).reshape(&[1]);
+            let p3 = v[0].norm(3.0, .., true).reshape(&[1]);
+            Var::concat(&[p2, p1, p3], 0)
+        }),
+        case("norm_inf", &["norm"], &[&[5]], Any, |v| v[0].norm(f64::INFINITY, .., false)),
+        // Shapes.
+        case("reshape", &["reshape", "flatten"], &[&[2, 3]], Any, |v| {
+            v[0].reshape(&[3, -1]).flatten().mul(&v[0].flatten())
+        }),
+        case("transpose", &["transpose", "t"], &[&[2, 3, 4]], Any, |v| {
+            v[0].transpose(0, 2).mul(&v[0].t().transpose(0, 1).transpose(1, 2))
+        }),
+        case("permute", &["permute"], &[&[2, 3, 4]], Any, |v| v[0].permute(&[1, 2, 0]).square()),
+        case("narrow", &["narrow"], &[&[4, 3]], Any, |v| v[0].narrow(0, 1, 2).square()),
+        case("broadcast", &["broadcast_to", "expand"], &[&[3, 1]], Any, |v| {
+            v[0].broadcast_to(&[2, 3, 4]).mul(&v[0].expand(&[3, 4]))
+        }),
+        case("squeeze", &["squeeze", "unsqueeze"], &[&[3, 1]], Any, |v| v[0].squeeze(None).unsqueeze(0).square()),
+        case("concat_stack", &["concat", "stack"], &[&[2, 3], &[2, 3]], Any, |v| {
+            Var::concat(&[v[0].clone(), v[1].square()], 0)
+                .mul(&Var::stack(&[v[1].clone(), v[0].clone()], 0).reshape(&[4, 3]))
+        }),
+        case("index_select", &["index_select"], &[&[4, 3]], Any, |v| {
+            v[0].index_select(0, &idx(&[3, 0, 3], &[3])).square()
+        }),
+        case("gather", &["gather"], &[&[3, 4]], Any, |v| v[0].gather(1, &idx(&[0, 3, 1, 1, 2, 0], &[3, 2])).square()),
+        case("scatter_add", &["scatter_add"], &[&[2, 4], &[2, 3]], Any, |v| {
+            v[0].scatter_add(1, &idx(&[0, 3, 0, 1, 2, 2], &[2, 3]), &v[1].square())
+        }),
+        // Matrix products.
+        case("matmul", &["matmul"], &[&[3, 4], &[4, 2]], Any, |v| v[0].matmul(&v[1])),
+        case("matmul_batched", &["matmul"], &[&[2, 1, 2, 3], &[3, 3, 2]], Any, |v| v[0].matmul(&v[1])),
+        case("matmul_vector", &["matmul"], &[&[3], &[3, 2]], Any, |v| {
+            v[0].matmul(&v[1]).matmul(&v[1].t().narrow(1, 0, 1).squeeze(None).narrow(0, 0, 2))
+        }),
+        // Softmax.
+        case("softmax", &["softmax"], &[&[2, 4]], Any, |v| v[0].softmax(-1)),
+        case("log_softmax", &["log_softmax"], &[&[3, 2]], Any, |v| v[0].log_softmax(0)),
+        // Activations.
+        case("relu", &["relu"], &[&[6]], Any, |v| v[0].relu()),
+        case("leaky_relu", &["leaky_relu"], &[&[6]], Any, |v| v[0].leaky_relu(0.01)),
+        case("prelu", &["prelu"], &[&[2, 3], &[3]], Any, |v| v[0].prelu(&v[1])),
+        case("swish", &["swish"], &[&[2, 3], &[1]], Any, |v| v[0].swish(&v[1])),
+        case("silu", &["silu"], &[&[4]], Any, |v| v[0].silu()),
+        case("softplus", &["softplus"], &[&[4]], Any, |v| v[0].softplus(2.0, 20.0)),
+        case("mish", &["mish"], &[&[4]], Any, |v| v[0].mish()),
+        case("gelu", &["gelu"], &[&[4]], Any, |v| v[0].gelu()),
+        case("gelu_tanh", &["gelu_tanh"], &[&[4]], Any, |v| v[0].gelu_tanh()),
+        case("elu", &["elu"], &[&[6]], Any, |v| v[0].elu(1.0)),
+        case("selu", &["selu"], &[&[6]], Any, |v| v[0].selu()),
+        case("logsigmoid", &["logsigmoid"], &[&[4]], Any, |v| v[0].logsigmoid()),
+        case("hardtanh", &["hardtanh"], &[&[6]], Any, |v| v[0].hardtanh(-1.0, 1.0)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sources of the op files, to list their public methods.
+    const OPS: [&str; 6] = [
+        include_str!("ops/elementwise.rs"),
+        include_str!("ops/reduce.rs"),
+        include_str!("ops/shape.rs"),
+        include_str!("ops/matmul.rs"),
+        include_str!("ops/softmax.rs"),
+        include_str!("ops/activation.rs"),
+    ];
+
+    #[test]
+    fn every_public_op_has_a_case() {
+        let covered: Vec<&str> = cases().iter().flat_map(|c| c.covers.iter().copied()).collect();
+        let missing: Vec<String> = OPS
+            .iter()
+            .flat_map(|src| src.lines())
+            .filter_map(|l| l.trim().strip_prefix("pub fn "))
+            .map(|rest| rest.split(['(', '<']).next().unwrap_or("").to_string())
+            .filter(|name| !covered.contains(&name.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "ops without a gradcheck case in catalogue.rs: {missing:?}");
+    }
+
+    #[test]
+    fn the_catalogue_passes_at_first_and_second_order() {
+        let failures: Vec<String> = cases()
+            .iter()
+            .map(|c| c.run(1).expect("backward runs"))
+            .filter(|o| !o.passed())
+            .map(|o| format!("{}: first order {}; second order {}", o.name, o.first, o.second))
+            .collect();
+        assert!(failures.is_empty(), "gradcheck failures:\n{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn a_wrong_rule_is_caught_with_the_worst_element_named() {
+        // d/dx x² claimed to be x (missing the 2).
+        let wrong = |v: &[Var<f64>]| {
+            crate::var::record("wrong_square", v[0].value().square(), &[&v[0]], |x, _, g| vec![Some(g.mul(&x[0]))])
+        };
+        let inputs = gradcheck::random_inputs(&[vec![3]], 0.2, 2.0, false, 3);
+        let report = gradcheck::gradcheck(&wrong, &inputs, Tolerance::default()).unwrap();
+        assert!(!report.passed);
+        let text = report.to_string();
+        assert!(text.starts_with("FAIL") && text.contains("worst: ∂out["), "{text}");
+        let fast = gradcheck::gradcheck_fast(&wrong, &inputs, Tolerance::default(), 4).unwrap();
+        assert!(!fast.passed, "fast mode must catch it too");
+        let right = |v: &[Var<f64>]| v[0].square();
+        assert!(gradcheck::gradcheck_fast(&right, &inputs, Tolerance::default(), 4).unwrap().passed);
+    }
+
+    #[test]
+    fn a_rule_that_is_not_differentiable_itself_fails_second_order() {
+        // The right first derivative 2x, but computed from a detached value:
+        // create_graph cannot see through it.
+        let detached = |v: &[Var<f64>]| {
+            crate::var::record("detached_square", v[0].value().square(), &[&v[0]], |x, _, g| {
+                vec![Some(g.mul(&Var::constant(x[0].value() * 2.0)))]
+            })
+        };
+        let inputs = gradcheck::random_inputs(&[vec![3]], 0.2, 2.0, false, 5);
+        assert!(gradcheck::gradcheck(&detached, &inputs, Tolerance::default()).unwrap().passed);
+        assert!(!gradcheck::gradgradcheck(&detached, &inputs, Tolerance::default(), 6).unwrap().passed);
+    }
+}
