@@ -2,10 +2,12 @@
 //! wherever cargo does.
 //!
 //! Tasks: `ci` (format check, clippy with warnings denied, the test suite —
-//! the README's test command) and `tidy` (file-size cap, `//!` on every
-//! module, the crate dependency graph of ARCHITECTURE.md; also a `#[test]`).
+//! the README's test command), `tidy` (file-size cap, `//!` on every module,
+//! the crate dependency graph of ARCHITECTURE.md; also a `#[test]`) and
+//! `gradcheck` (the gradient-check catalogue in release mode).
 
 mod ci;
+mod gradcheck;
 mod tidy;
 
 use std::path::PathBuf;
@@ -14,14 +16,16 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci      cargo fmt --check, clippy -D warnings, the whole test suite
-  tidy    file sizes, module docs, crate dependency graph";
+  ci          cargo fmt --check, clippy -D warnings, the whole test suite
+  tidy        file sizes, module docs, crate dependency graph
+  gradcheck   the gradient-check catalogue [--filter S] [--seed N] [--json]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&root, &args[1..]),
+        Some("gradcheck") => gradcheck::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root).map_err(|problems| {
             for p in &problems {
                 eprintln!("tidy: {p}");

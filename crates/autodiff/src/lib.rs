@@ -33,6 +33,8 @@
 
 mod backward;
 pub mod catalogue;
+mod curvature;
+mod derivatives;
 mod error;
 pub mod gradcheck;
 mod ops;
@@ -40,6 +42,8 @@ mod tape;
 mod var;
 
 pub use backward::{GradOptions, Gradients, grad};
+pub use curvature::{Curvature, PointKind, curvature};
+pub use derivatives::{hessian, hvp, jacobian};
 pub use error::{AutodiffError, Result};
 pub use tape::{Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
 pub use var::{Var, VarId};

@@ -250,39 +250,29 @@ operator!(Div, div);
 
 macro_rules! scalar_operator {
     ($($t:ty),*) => {$(
-        impl Add<$t> for &Var<$t> {
-            type Output = Var<$t>;
-            fn add(self, s: $t) -> Var<$t> { self.add_scalar(s) }
-        }
-        impl Sub<$t> for &Var<$t> {
-            type Output = Var<$t>;
-            fn sub(self, s: $t) -> Var<$t> { self.add_scalar(-s) }
-        }
-        impl Mul<$t> for &Var<$t> {
-            type Output = Var<$t>;
-            fn mul(self, s: $t) -> Var<$t> { self.mul_scalar(s) }
-        }
-        impl Div<$t> for &Var<$t> {
-            type Output = Var<$t>;
-            fn div(self, s: $t) -> Var<$t> { self.mul_scalar(1.0 / s) }
-        }
-        impl Add<&Var<$t>> for $t {
-            type Output = Var<$t>;
-            fn add(self, v: &Var<$t>) -> Var<$t> { v.add_scalar(self) }
-        }
-        impl Sub<&Var<$t>> for $t {
-            type Output = Var<$t>;
-            fn sub(self, v: &Var<$t>) -> Var<$t> { v.neg().add_scalar(self) }
-        }
-        impl Mul<&Var<$t>> for $t {
-            type Output = Var<$t>;
-            fn mul(self, v: &Var<$t>) -> Var<$t> { v.mul_scalar(self) }
-        }
-        impl Div<&Var<$t>> for $t {
-            type Output = Var<$t>;
-            fn div(self, v: &Var<$t>) -> Var<$t> { v.recip().mul_scalar(self) }
-        }
+        scalar_operator!(@one $t, Add, add, |v, s| v.add_scalar(s), |s, v| v.add_scalar(s));
+        scalar_operator!(@one $t, Sub, sub, |v, s| v.add_scalar(-s), |s, v| v.neg().add_scalar(s));
+        scalar_operator!(@one $t, Mul, mul, |v, s| v.mul_scalar(s), |s, v| v.mul_scalar(s));
+        scalar_operator!(@one $t, Div, div, |v, s| v.mul_scalar(1.0 / s), |s, v| v.recip().mul_scalar(s));
     )*};
+    (@one $t:ty, $trait:ident, $method:ident, |$v:ident, $s:ident| $var_op:expr, |$s2:ident, $v2:ident| $scalar_op:expr) => {
+        impl $trait<$t> for &Var<$t> {
+            type Output = Var<$t>;
+            fn $method(self, $s: $t) -> Var<$t> { let $v = self; $var_op }
+        }
+        impl $trait<$t> for Var<$t> {
+            type Output = Var<$t>;
+            fn $method(self, $s: $t) -> Var<$t> { let $v = &self; $var_op }
+        }
+        impl $trait<&Var<$t>> for $t {
+            type Output = Var<$t>;
+            fn $method(self, $v2: &Var<$t>) -> Var<$t> { let $s2 = self; $scalar_op }
+        }
+        impl $trait<Var<$t>> for $t {
+            type Output = Var<$t>;
+            fn $method(self, $v2: Var<$t>) -> Var<$t> { let $s2 = self; let $v2 = &$v2; $scalar_op }
+        }
+    };
 }
 scalar_operator!(f32, f64);
 
