@@ -6,4 +6,9 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::matmul::benches, benchmarks::elementwise::benches, benchmarks::reduce::benches);
+criterion::criterion_main!(
+    benchmarks::matmul::benches,
+    benchmarks::autodiff::benches,
+    benchmarks::elementwise::benches,
+    benchmarks::reduce::benches
+);

@@ -1,5 +1,6 @@
 //! One module per family of kernels.
 
+pub mod autodiff;
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;
