@@ -100,12 +100,12 @@ fn run<T: Float>(
             }
             let Some(backward) = node.backward.take() else { continue }; // a leaf
             let output = Var::tracked(node.value.clone(), Rc::clone(tape), id);
-            let ids: Vec<Input<T>> = std::mem::take(&mut node.inputs);
-            let inputs: Vec<Var<T>> = ids
+            let ids = std::mem::take(&mut node.inputs);
+            let inputs: smallvec::SmallVec<[Var<T>; 2]> = ids
                 .iter()
                 .map(|input| match input {
                     Input::Node(j) => Var::tracked(nodes[*j].value.clone(), Rc::clone(tape), *j),
-                    Input::Constant(t) => Var::constant(t.clone()),
+                    Input::Constant(t) => Var::constant((**t).clone()),
                 })
                 .collect();
             nodes[id].inputs = ids;

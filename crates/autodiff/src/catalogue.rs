@@ -232,7 +232,9 @@ mod tests {
     fn a_wrong_rule_is_caught_with_the_worst_element_named() {
         // d/dx x² claimed to be x (missing the 2).
         let wrong = |v: &[Var<f64>]| {
-            crate::var::record("wrong_square", v[0].value().square(), &[&v[0]], |x, _, g| vec![Some(g.mul(&x[0]))])
+            crate::var::record("wrong_square", v[0].value().square(), &[&v[0]], |x, _, g| {
+                smallvec::smallvec![Some(g.mul(&x[0]))]
+            })
         };
         let inputs = gradcheck::random_inputs(&[vec![3]], 0.2, 2.0, false, 3);
         let report = gradcheck::gradcheck(&wrong, &inputs, Tolerance::default()).unwrap();
@@ -251,7 +253,7 @@ mod tests {
         // create_graph cannot see through it.
         let detached = |v: &[Var<f64>]| {
             crate::var::record("detached_square", v[0].value().square(), &[&v[0]], |x, _, g| {
-                vec![Some(g.mul(&Var::constant(x[0].value() * 2.0)))]
+                smallvec::smallvec![Some(g.mul(&Var::constant(x[0].value() * 2.0)))]
             })
         };
         let inputs = gradcheck::random_inputs(&[vec![3]], 0.2, 2.0, false, 5);

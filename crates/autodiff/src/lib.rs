@@ -45,5 +45,5 @@ pub use backward::{GradOptions, Gradients, grad};
 pub use curvature::{Curvature, PointKind, curvature};
 pub use derivatives::{hessian, hvp, jacobian};
 pub use error::{AutodiffError, Result};
-pub use tape::{Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
+pub use tape::{Grads, Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
 pub use var::{Var, VarId};

@@ -15,18 +15,26 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// gradient of the output, the gradient of each input (`None` where the op
 /// is not differentiable in that input). Written with differentiable ops, so
 /// running it while recording gives higher-order derivatives.
-pub(crate) type BackwardFn<T> = Box<dyn Fn(&[Var<T>], &Var<T>, &Var<T>) -> Vec<Option<Var<T>>>>;
+pub(crate) type BackwardFn<T> = Box<dyn Fn(&[Var<T>], &Var<T>, &Var<T>) -> Grads<T>>;
 
-/// An input of a recorded op: another node, or a constant value.
+/// The gradients a backward rule returns, one per input (inline for up to
+/// two inputs: no allocation per op).
+pub type Grads<T> = smallvec::SmallVec<[Option<Var<T>>; 2]>;
+
+/// The inputs of a recorded op (inline for up to two).
+pub(crate) type Inputs<T> = smallvec::SmallVec<[Input<T>; 2]>;
+
+/// An input of a recorded op: another node, or a constant value (boxed:
+/// constants are rare and a tensor is large, and nodes are moved often).
 pub(crate) enum Input<T: Float> {
     Node(usize),
-    Constant(Tensor<T>),
+    Constant(Box<Tensor<T>>),
 }
 
 pub(crate) struct Node<T: Float> {
     pub(crate) op: &'static str,
     pub(crate) value: Tensor<T>,
-    pub(crate) inputs: Vec<Input<T>>,
+    pub(crate) inputs: Inputs<T>,
     /// `None` for leaves, and for ops whose graph was released.
     pub(crate) backward: Option<BackwardFn<T>>,
     pub(crate) released: bool,
@@ -56,6 +64,9 @@ pub(crate) struct TapeInner<T: Float> {
     pub(crate) anomaly: RefCell<Option<crate::AutodiffError>>,
 }
 
+/// Nodes reserved by a new tape: a small graph records without regrowing.
+const INITIAL_NODES: usize = 32;
+
 static NEXT_TAPE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
@@ -74,7 +85,7 @@ impl<T: Float> Tape<T> {
     pub fn new() -> Self {
         Self(Rc::new(TapeInner {
             id: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
-            nodes: RefCell::new(Vec::new()),
+            nodes: RefCell::new(Vec::with_capacity(INITIAL_NODES)),
             anomaly: RefCell::new(None),
         }))
     }
@@ -82,7 +93,7 @@ impl<T: Float> Tape<T> {
     /// A leaf variable that requires gradients (a parameter, or an input to
     /// differentiate by).
     pub fn leaf(&self, value: Tensor<T>) -> Var<T> {
-        let node = Node { op: "leaf", value: value.clone(), inputs: Vec::new(), backward: None, released: false };
+        let node = Node { op: "leaf", value: value.clone(), inputs: Inputs::new(), backward: None, released: false };
         let id = self.0.push(node);
         Var::tracked(value, Rc::clone(&self.0), id)
     }

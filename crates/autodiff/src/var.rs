@@ -2,7 +2,7 @@
 //! the one function every differentiable op goes through.
 
 use crate::AutodiffError;
-use crate::tape::{BackwardFn, Input, Node, TapeInner, anomaly_mode, is_recording};
+use crate::tape::{BackwardFn, Grads, Input, Inputs, Node, TapeInner, anomaly_mode, is_recording};
 use gradus_tensor::{Float, Tensor};
 use std::fmt;
 use std::rc::Rc;
@@ -119,7 +119,7 @@ pub(crate) fn record<T: Float>(
     op: &'static str,
     value: Tensor<T>,
     inputs: &[&Var<T>],
-    backward: impl Fn(&[Var<T>], &Var<T>, &Var<T>) -> Vec<Option<Var<T>>> + 'static,
+    backward: impl Fn(&[Var<T>], &Var<T>, &Var<T>) -> Grads<T> + 'static,
 ) -> Var<T> {
     if !is_recording() {
         return Var::constant(value);
@@ -127,14 +127,14 @@ pub(crate) fn record<T: Float>(
     let Some(tape) = inputs.iter().find_map(|v| v.node.as_ref().map(|(t, _)| Rc::clone(t))) else {
         return Var::constant(value);
     };
-    let recorded: Vec<Input<T>> = inputs
+    let recorded: Inputs<T> = inputs
         .iter()
         .map(|v| match &v.node {
             Some((t, id)) => {
                 assert!(Rc::ptr_eq(t, &tape), "{op}: {}", AutodiffError::DifferentTapes { what: op });
                 Input::Node(*id)
             }
-            None => Input::Constant(v.value.clone()),
+            None => Input::Constant(Box::new(v.value.clone())),
         })
         .collect();
     if anomaly_mode() && tape.anomaly.borrow().is_none() && !all_finite(&value) {

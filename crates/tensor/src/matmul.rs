@@ -6,7 +6,7 @@
 use crate::error::{Result, TensorError, or_panic};
 use crate::layout::{Layout, broadcast_shapes, walk};
 use crate::simd_state::after_faer;
-use crate::storage::alloc;
+use crate::storage::{Buffer, alloc};
 use crate::{Float, Tensor};
 use faer::linalg::matmul::matmul as faer_matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -108,7 +108,14 @@ impl<T: Float> Tensor<T> {
     }
 }
 
-fn batched_matmul<T: Float>(lhs: &Tensor<T>, rhs: &Tensor<T>, batch: &[usize], m: usize, k: usize, n: usize) -> Vec<T> {
+fn batched_matmul<T: Float>(
+    lhs: &Tensor<T>,
+    rhs: &Tensor<T>,
+    batch: &[usize],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Buffer<T> {
     let b: usize = batch.iter().product();
     let mut out = alloc(b * m * n);
     if out.is_empty() {

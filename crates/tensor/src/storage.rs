@@ -21,15 +21,67 @@ const DEFAULT_LIMIT_BYTES: usize = 2 << 30;
 /// buffer wastes at most 1/8 of its capacity.
 const CLASSES_PER_OCTAVE: usize = 8;
 
-/// The storage behind one or more tensors: a buffer that goes back to its
-/// pool when dropped.
+/// Tensors of at most this many elements keep them inline, inside the
+/// reference-counted block: one allocation per small tensor instead of two
+/// (scalars dominate the tape overhead of small problems).
+const INLINE: usize = 4;
+
+/// The elements of a tensor: inline when few, else a heap buffer that goes
+/// back to its pool when dropped. Dereferences to a slice.
+pub(crate) enum Buffer<T: Element> {
+    Inline { len: u8, data: [T; INLINE] },
+    Heap(Vec<T>),
+}
+
+impl<T: Element> std::ops::Deref for Buffer<T> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match self {
+            Buffer::Inline { len, data } => &data[..*len as usize],
+            Buffer::Heap(v) => v,
+        }
+    }
+}
+
+impl<T: Element> std::ops::DerefMut for Buffer<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            Buffer::Inline { len, data } => &mut data[..*len as usize],
+            Buffer::Heap(v) => v,
+        }
+    }
+}
+
+impl<T: Element> From<Vec<T>> for Buffer<T> {
+    fn from(v: Vec<T>) -> Self {
+        if v.len() <= INLINE && v.capacity() <= INLINE {
+            let mut data = [T::default(); INLINE];
+            data[..v.len()].copy_from_slice(&v);
+            Buffer::Inline { len: v.len() as u8, data }
+        } else {
+            Buffer::Heap(v)
+        }
+    }
+}
+
+impl<T: Element> Drop for Buffer<T> {
+    fn drop(&mut self) {
+        if let (Buffer::Heap(v), Some(pool)) = (self, T::pool()) {
+            pool.put(std::mem::take(v));
+        }
+    }
+}
+
+/// The storage behind one or more tensors.
 pub(crate) struct Storage<T: Element> {
-    data: Vec<T>,
+    data: Buffer<T>,
 }
 
 impl<T: Element> Storage<T> {
-    pub(crate) fn new(data: Vec<T>) -> Self {
-        Self { data }
+    pub(crate) fn new(data: impl Into<Buffer<T>>) -> Self {
+        Self { data: data.into() }
     }
     #[inline]
     pub(crate) fn as_slice(&self) -> &[T] {
@@ -40,22 +92,20 @@ impl<T: Element> Storage<T> {
         &mut self.data
     }
     pub(crate) fn into_vec(mut self) -> Vec<T> {
-        std::mem::take(&mut self.data)
-    }
-}
-
-impl<T: Element> Drop for Storage<T> {
-    fn drop(&mut self) {
-        if let Some(pool) = T::pool() {
-            pool.put(std::mem::take(&mut self.data));
+        match &mut self.data {
+            Buffer::Heap(v) => std::mem::take(v),
+            Buffer::Inline { .. } => self.data.to_vec(),
         }
     }
 }
 
-/// A buffer of `len` initialised elements, recycled from the pool when one
-/// of a fitting size is cached. Its contents are unspecified: callers
-/// overwrite every element.
-pub(crate) fn alloc<T: Element>(len: usize) -> Vec<T> {
+/// A buffer of `len` initialised elements: inline when small, else
+/// recycled from the pool when one of a fitting size is cached. Its
+/// contents are unspecified: callers overwrite every element.
+pub(crate) fn alloc<T: Element>(len: usize) -> Buffer<T> {
+    if len <= INLINE {
+        return Buffer::Inline { len: len as u8, data: [T::default(); INLINE] };
+    }
     if let Some(pool) = T::pool()
         && let Some(mut buf) = pool.take(len)
     {
@@ -64,15 +114,15 @@ pub(crate) fn alloc<T: Element>(len: usize) -> Vec<T> {
         } else {
             buf.resize(len, T::default());
         }
-        return buf;
+        return Buffer::Heap(buf);
     }
     let mut buf = Vec::with_capacity(class_capacity_for::<T>(len));
     buf.resize(len, T::default());
-    buf
+    Buffer::Heap(buf)
 }
 
-/// A buffer of `len` zeros (or `false`), recycled when possible.
-pub(crate) fn alloc_filled<T: Element>(len: usize, value: T) -> Vec<T> {
+/// A buffer of `len` copies of `value`, recycled when possible.
+pub(crate) fn alloc_filled<T: Element>(len: usize, value: T) -> Buffer<T> {
     let mut buf = alloc(len);
     buf.fill(value);
     buf
@@ -235,13 +285,22 @@ mod tests {
     }
 
     #[test]
+    fn small_buffers_are_inline() {
+        let small: Buffer<f32> = alloc(3);
+        assert!(matches!(small, Buffer::Inline { len: 3, .. }));
+        let from_vec: Buffer<f32> = vec![1.0, 2.0].into();
+        assert_eq!(&*from_vec, &[1.0, 2.0]);
+        assert_eq!(Storage::new(from_vec).into_vec(), vec![1.0, 2.0]);
+    }
+
+    #[test]
     fn a_dropped_buffer_is_reused() {
         // A length no other test uses, so parallel tests do not steal it.
         let len = 123_457;
-        let buf: Vec<f64> = alloc(len);
+        let buf: Buffer<f64> = alloc(len);
         let ptr = buf.as_ptr();
         drop(Storage::new(buf));
-        let again: Vec<f64> = alloc(len - 3);
+        let again: Buffer<f64> = alloc(len - 3);
         assert_eq!(again.as_ptr(), ptr);
         assert_eq!(again.len(), len - 3);
     }

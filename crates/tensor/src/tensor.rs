@@ -3,7 +3,7 @@
 use crate::Element;
 use crate::error::{Result, TensorError};
 use crate::layout::{Layout, walk};
-use crate::storage::{Storage, alloc};
+use crate::storage::{Buffer, Storage, alloc};
 use std::sync::Arc;
 
 /// An n-dimensional array of `T`, row-major, any rank from 0 (a scalar) up.
@@ -35,7 +35,8 @@ impl<T: Element> Clone for Tensor<T> {
 
 impl<T: Element> Tensor<T> {
     /// A contiguous tensor owning `data` laid out as `shape`.
-    pub(crate) fn from_parts(data: Vec<T>, shape: &[usize]) -> Self {
+    pub(crate) fn from_parts(data: impl Into<Buffer<T>>, shape: &[usize]) -> Self {
+        let data = data.into();
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
         Self { storage: Arc::new(Storage::new(data)), layout: Layout::contiguous(shape) }
     }
@@ -81,7 +82,9 @@ impl<T: Element> Tensor<T> {
 
     /// A 0-d tensor holding `value`.
     pub fn scalar(value: T) -> Self {
-        Self::from_parts(vec![value], &[])
+        let mut buf = alloc(1);
+        buf[0] = value;
+        Self::from_parts(buf, &[])
     }
 
     /// A tensor of `shape` with every element `value`.

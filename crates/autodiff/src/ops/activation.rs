@@ -51,7 +51,7 @@ impl<T: Float> Var<T> {
             let linear = x[0].value.map(move |z| if beta * z > threshold { T::one() } else { T::zero() });
             let linear = linear.gt_scalar(T::zero());
             let one = Var::constant(Tensor::ones(&[]));
-            vec![Some(g.mul(&Var::select(&linear, &one, &slope)))]
+            smallvec::smallvec![Some(g.mul(&Var::select(&linear, &one, &slope)))]
         })
     }
 

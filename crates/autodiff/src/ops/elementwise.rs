@@ -12,7 +12,7 @@ impl<T: Float> Var<T> {
     #[track_caller]
     pub fn add(&self, rhs: &Self) -> Self {
         record("add", Tensor::add(&self.value, &rhs.value), &[self, rhs], |x, _, g| {
-            vec![Some(g.sum_to(x[0].shape())), Some(g.sum_to(x[1].shape()))]
+            smallvec::smallvec![Some(g.sum_to(x[0].shape())), Some(g.sum_to(x[1].shape()))]
         })
     }
 
@@ -20,7 +20,7 @@ impl<T: Float> Var<T> {
     #[track_caller]
     pub fn sub(&self, rhs: &Self) -> Self {
         record("sub", Tensor::sub(&self.value, &rhs.value), &[self, rhs], |x, _, g| {
-            vec![Some(g.sum_to(x[0].shape())), Some(g.neg().sum_to(x[1].shape()))]
+            smallvec::smallvec![Some(g.sum_to(x[0].shape())), Some(g.neg().sum_to(x[1].shape()))]
         })
     }
 
@@ -28,7 +28,7 @@ impl<T: Float> Var<T> {
     #[track_caller]
     pub fn mul(&self, rhs: &Self) -> Self {
         record("mul", Tensor::mul(&self.value, &rhs.value), &[self, rhs], |x, _, g| {
-            vec![Some(g.mul(&x[1]).sum_to(x[0].shape())), Some(g.mul(&x[0]).sum_to(x[1].shape()))]
+            smallvec::smallvec![Some(g.mul(&x[1]).sum_to(x[0].shape())), Some(g.mul(&x[0]).sum_to(x[1].shape()))]
         })
     }
 
@@ -37,72 +37,80 @@ impl<T: Float> Var<T> {
     pub fn div(&self, rhs: &Self) -> Self {
         record("div", Tensor::div(&self.value, &rhs.value), &[self, rhs], |x, out, g| {
             let ga = g.div(&x[1]);
-            vec![Some(ga.sum_to(x[0].shape())), Some(ga.mul(out).neg().sum_to(x[1].shape()))]
+            smallvec::smallvec![Some(ga.sum_to(x[0].shape())), Some(ga.mul(out).neg().sum_to(x[1].shape()))]
         })
     }
 
     /// `self + s` for a number `s`.
     pub fn add_scalar(&self, s: T) -> Self {
-        record("add_scalar", &self.value + s, &[self], |_, _, g| vec![Some(g.clone())])
+        record("add_scalar", &self.value + s, &[self], |_, _, g| smallvec::smallvec![Some(g.clone())])
     }
 
     /// `self · s` for a number `s`.
     pub fn mul_scalar(&self, s: T) -> Self {
-        record("mul_scalar", &self.value * s, &[self], move |_, _, g| vec![Some(g.mul_scalar(s))])
+        record("mul_scalar", &self.value * s, &[self], move |_, _, g| smallvec::smallvec![Some(g.mul_scalar(s))])
     }
 
     /// −self.
     pub fn neg(&self) -> Self {
-        record("neg", -&self.value, &[self], |_, _, g| vec![Some(g.neg())])
+        record("neg", -&self.value, &[self], |_, _, g| smallvec::smallvec![Some(g.neg())])
     }
 
     /// eˣ.
     pub fn exp(&self) -> Self {
-        record("exp", self.value.exp(), &[self], |_, out, g| vec![Some(g.mul(out))])
+        record("exp", self.value.exp(), &[self], |_, out, g| smallvec::smallvec![Some(g.mul(out))])
     }
 
     /// Natural logarithm.
     pub fn ln(&self) -> Self {
-        record("ln", self.value.ln(), &[self], |x, _, g| vec![Some(g.div(&x[0]))])
+        record("ln", self.value.ln(), &[self], |x, _, g| smallvec::smallvec![Some(g.div(&x[0]))])
     }
 
     /// ln(1 + x).
     pub fn log1p(&self) -> Self {
-        record("log1p", self.value.log1p(), &[self], |x, _, g| vec![Some(g.div(&x[0].add_scalar(T::one())))])
+        record("log1p", self.value.log1p(), &[self], |x, _, g| {
+            smallvec::smallvec![Some(g.div(&x[0].add_scalar(T::one())))]
+        })
     }
 
     /// eˣ − 1.
     pub fn expm1(&self) -> Self {
-        record("expm1", self.value.expm1(), &[self], |_, out, g| vec![Some(g.mul(&out.add_scalar(T::one())))])
+        record("expm1", self.value.expm1(), &[self], |_, out, g| {
+            smallvec::smallvec![Some(g.mul(&out.add_scalar(T::one())))]
+        })
     }
 
     /// Square root.
     pub fn sqrt(&self) -> Self {
-        record("sqrt", self.value.sqrt(), &[self], |_, out, g| vec![Some(g.div(&out.mul_scalar(T::of(2.0))))])
+        record("sqrt", self.value.sqrt(), &[self], |_, out, g| {
+            smallvec::smallvec![Some(g.div(&out.mul_scalar(T::of(2.0))))]
+        })
     }
 
     /// x².
     pub fn square(&self) -> Self {
-        record("square", self.value.square(), &[self], |x, _, g| vec![Some(g.mul(&x[0]).mul_scalar(T::of(2.0)))])
+        record("square", self.value.square(), &[self], |x, _, g| {
+            smallvec::smallvec![Some(g.mul(&x[0]).mul_scalar(T::of(2.0)))]
+        })
     }
 
     /// 1/x.
     pub fn recip(&self) -> Self {
-        record("recip", self.value.recip(), &[self], |_, out, g| vec![Some(g.mul(&out.square()).neg())])
+        record("recip", self.value.recip(), &[self], |_, out, g| smallvec::smallvec![Some(g.mul(&out.square()).neg())])
     }
 
     /// xⁿ for an integer n.
     pub fn powi(&self, n: i32) -> Self {
         record("powi", self.value.powi(n), &[self], move |x, _, g| {
             let d = if n == 0 { x[0].mul_scalar(T::zero()) } else { x[0].powi(n - 1).mul_scalar(T::of(n as f64)) };
-            vec![Some(g.mul(&d))]
+            smallvec::smallvec![Some(g.mul(&d))]
         })
     }
 
     /// xᵖ for a number p.
     pub fn powf(&self, p: T) -> Self {
         record("powf", self.value.powf(p), &[self], move |x, _, g| {
-            vec![Some(g.mul(&x[0].powf(p - T::one()).mul_scalar(p)))]
+            smallvec::smallvec![Some(g.mul(&x[0].powf(p - T::one()).mul_scalar(p)))]
         })
     }
 
@@ -112,36 +120,38 @@ impl<T: Float> Var<T> {
         record("pow", self.value.pow(&rhs.value), &[self, rhs], |x, out, g| {
             let ga = g.mul(&x[1]).mul(&x[0].pow(&x[1].add_scalar(-T::one())));
             let gb = g.mul(out).mul(&x[0].ln());
-            vec![Some(ga.sum_to(x[0].shape())), Some(gb.sum_to(x[1].shape()))]
+            smallvec::smallvec![Some(ga.sum_to(x[0].shape())), Some(gb.sum_to(x[1].shape()))]
         })
     }
 
     /// |x|; the gradient at 0 is 0, as PyTorch.
     pub fn abs(&self) -> Self {
-        record("abs", self.value.abs(), &[self], |x, _, g| vec![Some(g.mul(&Var::constant(x[0].value.sign())))])
+        record("abs", self.value.abs(), &[self], |x, _, g| {
+            smallvec::smallvec![Some(g.mul(&Var::constant(x[0].value.sign())))]
+        })
     }
 
     /// Sine.
     pub fn sin(&self) -> Self {
-        record("sin", self.value.sin(), &[self], |x, _, g| vec![Some(g.mul(&x[0].cos()))])
+        record("sin", self.value.sin(), &[self], |x, _, g| smallvec::smallvec![Some(g.mul(&x[0].cos()))])
     }
 
     /// Cosine.
     pub fn cos(&self) -> Self {
-        record("cos", self.value.cos(), &[self], |x, _, g| vec![Some(g.mul(&x[0].sin()).neg())])
+        record("cos", self.value.cos(), &[self], |x, _, g| smallvec::smallvec![Some(g.mul(&x[0].sin()).neg())])
     }
 
     /// Hyperbolic tangent; tanh' = 1 − tanh².
     pub fn tanh(&self) -> Self {
         record("tanh", self.value.tanh(), &[self], |_, out, g| {
-            vec![Some(g.mul(&out.square().neg().add_scalar(T::one())))]
+            smallvec::smallvec![Some(g.mul(&out.square().neg().add_scalar(T::one())))]
         })
     }
 
     /// σ(x) = 1/(1 + e^−x), stable for large |x|; σ' = σ(1 − σ).
     pub fn sigmoid(&self) -> Self {
         record("sigmoid", self.value.sigmoid(), &[self], |_, out, g| {
-            vec![Some(g.mul(out).mul(&out.neg().add_scalar(T::one())))]
+            smallvec::smallvec![Some(g.mul(out).mul(&out.neg().add_scalar(T::one())))]
         })
     }
 
@@ -149,7 +159,7 @@ impl<T: Float> Var<T> {
     pub fn erf(&self) -> Self {
         record("erf", self.value.erf(), &[self], |x, _, g| {
             let two_over_sqrt_pi = T::of(std::f64::consts::FRAC_2_SQRT_PI);
-            vec![Some(g.mul(&x[0].square().neg().exp()).mul_scalar(two_over_sqrt_pi))]
+            smallvec::smallvec![Some(g.mul(&x[0].square().neg().exp()).mul_scalar(two_over_sqrt_pi))]
         })
     }
 
@@ -158,7 +168,7 @@ impl<T: Float> Var<T> {
     pub fn clamp(&self, min: T, max: T) -> Self {
         record("clamp", self.value.clamp(min, max), &[self], move |x, _, g| {
             let inside = x[0].value.map(|v| if v >= min && v <= max { T::one() } else { T::zero() });
-            vec![Some(g.mul(&Var::constant(inside)))]
+            smallvec::smallvec![Some(g.mul(&Var::constant(inside)))]
         })
     }
 
@@ -185,7 +195,7 @@ impl<T: Float> Var<T> {
         let mask = mask.clone();
         record("where", value, &[on_true, on_false], move |x, _, g| {
             let zero = Var::constant(Tensor::zeros(&[]));
-            vec![
+            smallvec::smallvec![
                 Some(Var::select(&mask, g, &zero).sum_to(x[0].shape())),
                 Some(Var::select(&mask, &zero, g).sum_to(x[1].shape())),
             ]
@@ -194,7 +204,7 @@ impl<T: Float> Var<T> {
 }
 
 /// Gradients of maximum/minimum: all to the side `wins`, half each at ties.
-fn split_by<T: Float>(a: &Var<T>, b: &Var<T>, g: &Var<T>, wins: impl Fn(T, T) -> bool + Sync) -> Vec<Option<Var<T>>> {
+fn split_by<T: Float>(a: &Var<T>, b: &Var<T>, g: &Var<T>, wins: impl Fn(T, T) -> bool + Sync) -> crate::Grads<T> {
     let half = T::of(0.5);
     let w = a.value.zip_map(&b.value, "maximum", |x, y| {
         if wins(x, y) {
@@ -208,7 +218,7 @@ fn split_by<T: Float>(a: &Var<T>, b: &Var<T>, g: &Var<T>, wins: impl Fn(T, T) ->
     let w = Var::constant(w);
     let ga = g.mul(&w);
     let gb = g.mul(&w.neg().add_scalar(T::one()));
-    vec![Some(ga.sum_to(a.shape())), Some(gb.sum_to(b.shape()))]
+    smallvec::smallvec![Some(ga.sum_to(a.shape())), Some(gb.sum_to(b.shape()))]
 }
 
 macro_rules! operator {

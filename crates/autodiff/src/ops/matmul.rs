@@ -18,7 +18,10 @@ impl<T: Float> Var<T> {
         let lhs = if self.rank() == 1 { self.unsqueeze(0) } else { self.clone() };
         let rhs2 = if rhs.rank() == 1 { rhs.unsqueeze(1) } else { rhs.clone() };
         let mut out = record("matmul", lhs.value.matmul(&rhs2.value), &[&lhs, &rhs2], |x, _, g| {
-            vec![Some(g.matmul(&x[1].t()).sum_to(x[0].shape())), Some(x[0].t().matmul(g).sum_to(x[1].shape()))]
+            smallvec::smallvec![
+                Some(g.matmul(&x[1].t()).sum_to(x[0].shape())),
+                Some(x[0].t().matmul(g).sum_to(x[1].shape()))
+            ]
         });
         // Remove the promoted axes, the left one first (as NumPy).
         if self.rank() == 1 {

@@ -49,7 +49,7 @@ impl<T: Float> Var<T> {
             .collect();
         let target: Vec<isize> = shape.iter().map(|&d| d as isize).collect();
         let value = self.value.sum(axes, true).reshape(&target);
-        record("sum_to", value, &[self], |x, _, g| vec![Some(g.broadcast_to(x[0].shape()))])
+        record("sum_to", value, &[self], |x, _, g| smallvec::smallvec![Some(g.broadcast_to(x[0].shape()))])
     }
 
     /// Sum over `axes` (`..` for all), keeping reduced axes if `keepdim`.
@@ -62,7 +62,7 @@ impl<T: Float> Var<T> {
         let value = self.value.sum(axes.clone(), keepdim);
         record("sum", value, &[self], move |x, _, g| {
             let kept = keepdim_shape(x[0].shape(), &axes);
-            vec![Some(g.reshape(&kept).broadcast_to(x[0].shape()))]
+            smallvec::smallvec![Some(g.reshape(&kept).broadcast_to(x[0].shape()))]
         })
     }
 
@@ -122,7 +122,7 @@ impl<T: Float> Var<T> {
             let at = x[0].value.eq(&out.value.reshape(&kept)).to_float::<T>();
             let count = at.sum(axes.clone(), true);
             let share = Var::constant(&at / &count);
-            vec![Some(g.reshape(&kept).mul(&share))]
+            smallvec::smallvec![Some(g.reshape(&kept).mul(&share))]
         })
     }
 
@@ -137,7 +137,7 @@ impl<T: Float> Var<T> {
         record("logsumexp", value, &[self], move |x, out, g| {
             let kept = keepdim_shape(x[0].shape(), &axes);
             let softmax = x[0].sub(&out.reshape(&kept)).exp();
-            vec![Some(g.reshape(&kept).mul(&softmax))]
+            smallvec::smallvec![Some(g.reshape(&kept).mul(&softmax))]
         })
     }
 

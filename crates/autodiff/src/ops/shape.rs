@@ -18,7 +18,7 @@ impl<T: Float> Var<T> {
         }
         record("reshape", value, &[self], |x, _, g| {
             let back: Vec<isize> = x[0].shape().iter().map(|&d| d as isize).collect();
-            vec![Some(g.reshape(&back))]
+            smallvec::smallvec![Some(g.reshape(&back))]
         })
     }
 
@@ -33,7 +33,9 @@ impl<T: Float> Var<T> {
     /// If an axis is out of range.
     #[track_caller]
     pub fn transpose(&self, a: isize, b: isize) -> Self {
-        record("transpose", self.value.transpose(a, b), &[self], move |_, _, g| vec![Some(g.transpose(a, b))])
+        record("transpose", self.value.transpose(a, b), &[self], move |_, _, g| {
+            smallvec::smallvec![Some(g.transpose(a, b))]
+        })
     }
 
     /// The transpose of the last two axes (1-d and 0-d unchanged).
@@ -54,7 +56,7 @@ impl<T: Float> Var<T> {
             let a = resolve_axis("permute", a, self.shape()).expect("checked by the forward");
             inverse[a] = i as isize;
         }
-        record("permute", value, &[self], move |_, _, g| vec![Some(g.permute(&inverse))])
+        record("permute", value, &[self], move |_, _, g| smallvec::smallvec![Some(g.permute(&inverse))])
     }
 
     /// Elements `start..start + len` along `axis`; the gradient is padded
@@ -73,7 +75,7 @@ impl<T: Float> Var<T> {
                 shape[a] = n;
                 Var::constant(Tensor::zeros(&shape))
             };
-            vec![Some(Var::concat(&[zeros(start), g.clone(), zeros(total - start - len)], a as isize))]
+            smallvec::smallvec![Some(Var::concat(&[zeros(start), g.clone(), zeros(total - start - len)], a as isize))]
         })
     }
 
@@ -86,7 +88,9 @@ impl<T: Float> Var<T> {
         if self.shape() == shape {
             return self.clone();
         }
-        record("broadcast_to", self.value.broadcast_to(shape), &[self], |x, _, g| vec![Some(g.sum_to(x[0].shape()))])
+        record("broadcast_to", self.value.broadcast_to(shape), &[self], |x, _, g| {
+            smallvec::smallvec![Some(g.sum_to(x[0].shape()))]
+        })
     }
 
     /// Alias of [`Var::broadcast_to`], under PyTorch's name.
@@ -166,7 +170,7 @@ impl<T: Float> Var<T> {
             shape[a] = indices.numel();
             let full = indices.reshape(&shape.iter().map(|&d| d as isize).collect::<Vec<_>>()).broadcast_to(g.shape());
             let zeros = Var::constant(Tensor::zeros(x[0].shape()));
-            vec![Some(zeros.scatter_add(axis, &full.contiguous(), g))]
+            smallvec::smallvec![Some(zeros.scatter_add(axis, &full.contiguous(), g))]
         })
     }
 
@@ -180,7 +184,7 @@ impl<T: Float> Var<T> {
         let index = index.clone();
         record("gather", value, &[self], move |x, _, g| {
             let zeros = Var::constant(Tensor::zeros(x[0].shape()));
-            vec![Some(zeros.scatter_add(axis, &index, g))]
+            smallvec::smallvec![Some(zeros.scatter_add(axis, &index, g))]
         })
     }
 
@@ -197,7 +201,7 @@ impl<T: Float> Var<T> {
             let gs = g.gather(axis, &index);
             // src may be larger than index in non-gathered dims; pad with zeros.
             let gs = if gs.shape() == x[1].shape() { gs } else { pad_to(&gs, x[1].shape()) };
-            vec![Some(g.clone()), Some(gs)]
+            smallvec::smallvec![Some(g.clone()), Some(gs)]
         })
     }
 }

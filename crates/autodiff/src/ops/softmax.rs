@@ -15,7 +15,7 @@ impl<T: Float> Var<T> {
     pub fn softmax(&self, axis: isize) -> Self {
         record("softmax", self.value.softmax(axis), &[self], move |_, y, g| {
             let dot = g.mul(y).sum(axis, true);
-            vec![Some(y.mul(&g.sub(&dot)))]
+            smallvec::smallvec![Some(y.mul(&g.sub(&dot)))]
         })
     }
 
@@ -27,7 +27,7 @@ impl<T: Float> Var<T> {
     pub fn log_softmax(&self, axis: isize) -> Self {
         record("log_softmax", self.value.log_softmax(axis), &[self], move |_, y, g| {
             let total = g.sum(axis, true);
-            vec![Some(g.sub(&y.exp().mul(&total)))]
+            smallvec::smallvec![Some(g.sub(&y.exp().mul(&total)))]
         })
     }
 }
