@@ -2,7 +2,7 @@
 //! against faer called directly (same shapes, same parallelism), and
 //! element-wise kernels against plain slice loops, timed interleaved.
 //!
-//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise]`
+//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff]`
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -93,6 +93,54 @@ fn main() {
     }
     if wants("elementwise") {
         elementwise_table();
+    }
+    if wants("autodiff") {
+        autodiff_table();
+    }
+}
+
+fn autodiff_table() {
+    use gradus_autodiff::{Tape, Var};
+    println!("\nautodiff, f32, medians of {REPS} interleaved runs (µs)\n");
+    println!("| network | batch | forward (recorded) | forward + backward | backward / forward | forward, no tape |");
+    println!("|---|---|---|---|---|---|");
+    let sizes = [784, 256, 128, 10];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let ws: Vec<Tensor<f32>> = (0..3).map(|l| Tensor::normal(&[sizes[l + 1], sizes[l]], 0.0, 0.05, &mut rng)).collect();
+    let bs: Vec<Tensor<f32>> = (0..3).map(|l| Tensor::zeros(&[sizes[l + 1]])).collect();
+    for batch in [32, 128] {
+        let x = Tensor::<f32>::normal(&[batch, 784], 0.0, 1.0, &mut rng);
+        let forward = |record: bool| {
+            let tape = Tape::new();
+            let leaf = |t: &Tensor<f32>| if record { tape.leaf(t.clone()) } else { Var::constant(t.clone()) };
+            let params: Vec<(Var<f32>, Var<f32>)> = ws.iter().zip(&bs).map(|(w, b)| (leaf(w), leaf(b))).collect();
+            let mut a = Var::constant(x.clone());
+            for (l, (w, b)) in params.iter().enumerate() {
+                let z = a.matmul(&w.t()).add(b);
+                a = if l < 2 { z.tanh() } else { z };
+            }
+            (a.log_softmax(-1).mean(.., false), params)
+        };
+        let t = interleaved_medians(
+            REPS,
+            &mut [
+                &mut || drop(black_box(forward(true))),
+                &mut || {
+                    let (loss, params) = forward(true);
+                    let grads = loss.backward().expect("recorded");
+                    black_box((grads.get(&params[0].0).is_some(), params));
+                },
+                &mut || drop(black_box(forward(false))),
+            ],
+        );
+        let backward = t[1] - t[0];
+        println!(
+            "| 784-256-128-10 | {batch} | {:.0} | {:.0} | {:.2} | {:.0} |",
+            t[0] * 1e6,
+            t[1] * 1e6,
+            backward / t[0],
+            t[2] * 1e6
+        );
     }
 }
 

@@ -29,7 +29,8 @@ fn activations<T: Float>() -> Vec<(&'static str, Box<dyn Fn(&Var<T>) -> Var<T>>)
 }
 
 fn check<T: Float>(far: f64) {
-    let points = Tensor::from_vec(vec![T::of(-far), T::of(-far / 2.0), T::zero(), T::of(far / 2.0), T::of(far)], &[5]).unwrap();
+    let points =
+        Tensor::from_vec(vec![T::of(-far), T::of(-far / 2.0), T::zero(), T::of(far / 2.0), T::of(far)], &[5]).unwrap();
     for (name, f) in activations::<T>() {
         let tape = Tape::new();
         let x = tape.leaf(points.clone());

@@ -62,8 +62,3 @@ pub use simd_state::clear_upper_simd_state;
 pub use storage::{Pool, PoolStats, clear_pool, pool_stats, set_pool_limit};
 pub use tensor::Tensor;
 pub use unary::sigmoid;
-
-/// The README's example, compiled and run as a doctest so the README stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
