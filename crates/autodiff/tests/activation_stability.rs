@@ -4,7 +4,10 @@
 use gradus_autodiff::{Tape, Var};
 use gradus_tensor::{Float, Tensor};
 
-fn activations<T: Float>() -> Vec<(&'static str, Box<dyn Fn(&Var<T>) -> Var<T>>)> {
+/// An activation under test, by name.
+type Named<T> = (&'static str, Box<dyn Fn(&Var<T>) -> Var<T>>);
+
+fn activations<T: Float>() -> Vec<Named<T>> {
     vec![
         ("sigmoid", Box::new(|v| v.sigmoid())),
         ("tanh", Box::new(|v| v.tanh())),
