@@ -80,10 +80,14 @@ fn run<T: Float>(
     }
     let top = seeds.iter().map(|(id, _)| *id).max().unwrap_or(0);
     let mut grads: Vec<Option<Var<T>>> = vec![None; top + 1];
+    // Where a value is used more than once its gradients add up. Recorded
+    // (create_graph) sums are ops on the tape; otherwise the sum goes into
+    // the existing buffer in place (copied first only if it is shared).
     let accumulate = |slot: &mut Option<Var<T>>, g: Var<T>| {
         *slot = Some(match slot.take() {
             None => g,
-            Some(existing) => &existing + &g,
+            Some(existing) if create_graph || existing.requires_grad() || g.requires_grad() => &existing + &g,
+            Some(existing) => Var::constant(add_in_place(existing.into_value(), g.value())),
         });
     };
     for (id, seed) in seeds {
@@ -146,6 +150,17 @@ fn run<T: Float>(
         }
     }
     Ok(grads)
+}
+
+/// `acc + g`, written into `acc`'s buffer when it is the only owner.
+fn add_in_place<T: Float>(mut acc: Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
+    debug_assert_eq!(acc.shape(), g.shape(), "accumulated gradients have their value's shape");
+    let g = g.contiguous();
+    let g = g.as_slice().expect("made contiguous");
+    for (a, b) in acc.data_mut().iter_mut().zip(g) {
+        *a += *b;
+    }
+    acc
 }
 
 /// Seeds for `outputs`: the given gradients, or 1 for one-element outputs.

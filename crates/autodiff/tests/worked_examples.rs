@@ -115,3 +115,18 @@ fn anomaly_mode_names_the_op() {
     gradus_autodiff::set_anomaly_mode(false);
     assert_eq!(err, "anomaly: forward of `ln` (inputs of shapes [[2]]) produced NaN or Inf");
 }
+
+#[test]
+fn accumulation_in_place_leaves_shared_gradients_alone() {
+    // y = x·w + x·w: the two uses' gradients add up, and the first
+    // contribution's buffer (which the graph shares) must not be mutated.
+    let tape = Tape::new();
+    let x = tape.leaf(t(&[1.0, 2.0, 3.0], &[3]));
+    let w = Var::constant(t(&[4.0, 5.0, 6.0], &[3]));
+    let a = x.mul(&w);
+    let y = a.add(&a).add(&x).sum(.., false);
+    let g = y.backward().unwrap();
+    assert_eq!(g.get(&x).unwrap().to_vec(), vec![9.0, 11.0, 13.0]);
+    assert_eq!(w.value().to_vec(), vec![4.0, 5.0, 6.0]);
+    assert_eq!(a.value().to_vec(), vec![4.0, 10.0, 18.0]);
+}
