@@ -24,7 +24,10 @@ pub enum Axes {
 
 impl Axes {
     /// For each axis of `shape`, whether it is reduced.
-    pub(crate) fn mask(&self, op: &'static str, shape: &[usize]) -> Result<Vec<bool>> {
+    ///
+    /// # Errors
+    /// If an axis is out of range or repeated; `op` names the caller.
+    pub fn mask(&self, op: &'static str, shape: &[usize]) -> Result<Vec<bool>> {
         match self {
             Axes::All => Ok(vec![true; shape.len()]),
             Axes::Some(list) => {

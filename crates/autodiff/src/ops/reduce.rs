@@ -7,16 +7,7 @@ use gradus_tensor::{Axes, Float, Tensor};
 
 /// The reduced axes of `shape` as a keepdim shape (reduced axes set to 1).
 fn keepdim_shape(shape: &[usize], axes: &Axes) -> Vec<isize> {
-    let mask: Vec<bool> = match axes {
-        Axes::All => vec![true; shape.len()],
-        Axes::Some(list) => {
-            let mut mask = vec![false; shape.len()];
-            for &a in list {
-                mask[gradus_tensor::resolve_axis("reduce", a, shape).expect("checked by the forward")] = true;
-            }
-            mask
-        }
-    };
+    let mask = axes.mask("reduce", shape).expect("axes checked by the forward");
     shape.iter().zip(mask).map(|(&d, r)| if r { 1 } else { d as isize }).collect()
 }
 
