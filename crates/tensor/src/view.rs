@@ -49,12 +49,20 @@ impl<T: Element> Tensor<T> {
     /// If an axis is out of range.
     #[track_caller]
     pub fn transpose(&self, a: isize, b: isize) -> Self {
-        let a = or_panic(resolve_axis("transpose", a, self.shape()));
-        let b = or_panic(resolve_axis("transpose", b, self.shape()));
+        or_panic(self.try_transpose(a, b))
+    }
+
+    /// [`Tensor::transpose`], returning an error instead of panicking.
+    ///
+    /// # Errors
+    /// [`TensorError::AxisOutOfRange`] if an axis is out of range.
+    pub fn try_transpose(&self, a: isize, b: isize) -> Result<Self> {
+        let a = resolve_axis("transpose", a, self.shape())?;
+        let b = resolve_axis("transpose", b, self.shape())?;
         let mut layout = self.layout.clone();
         layout.shape.swap(a, b);
         layout.strides.swap(a, b);
-        self.with_layout(layout)
+        Ok(self.with_layout(layout))
     }
 
     /// The transpose of the last two axes (`mT` in PyTorch); a 1-d or 0-d
@@ -124,11 +132,28 @@ impl<T: Element> Tensor<T> {
     /// If the axis is out of range or its length is not 1.
     #[track_caller]
     pub fn squeeze(&self, axis: Option<isize>) -> Self {
+        or_panic(self.try_squeeze(axis))
+    }
+
+    /// [`Tensor::squeeze`], returning an error instead of panicking.
+    ///
+    /// # Errors
+    /// If the axis is out of range or its length is not 1.
+    pub fn try_squeeze(&self, axis: Option<isize>) -> Result<Self> {
         let mut layout = self.layout.clone();
         match axis {
             Some(axis) => {
-                let a = or_panic(resolve_axis("squeeze", axis, self.shape()));
-                assert_eq!(self.layout.shape[a], 1, "squeeze: axis {a} of shape {:?} has length != 1", self.shape());
+                let a = resolve_axis("squeeze", axis, self.shape())?;
+                if self.layout.shape[a] != 1 {
+                    return Err(TensorError::InvalidArgument {
+                        op: "squeeze",
+                        reason: format!(
+                            "axis {a} of shape {:?} has length {}, not 1",
+                            self.shape(),
+                            self.layout.shape[a]
+                        ),
+                    });
+                }
                 layout.shape.remove(a);
                 layout.strides.remove(a);
             }
@@ -138,7 +163,7 @@ impl<T: Element> Tensor<T> {
                 layout.strides = keep.iter().map(|&a| self.layout.strides[a]).collect();
             }
         }
-        self.with_layout(layout)
+        Ok(self.with_layout(layout))
     }
 
     /// Inserts an axis of length 1 at `axis` (`-1` appends).
@@ -147,12 +172,20 @@ impl<T: Element> Tensor<T> {
     /// If `axis` is outside `-(rank+1)..=rank`.
     #[track_caller]
     pub fn unsqueeze(&self, axis: isize) -> Self {
-        let a = or_panic(resolve_axis_rank("unsqueeze", axis, self.rank() + 1, self.shape()));
+        or_panic(self.try_unsqueeze(axis))
+    }
+
+    /// [`Tensor::unsqueeze`], returning an error instead of panicking.
+    ///
+    /// # Errors
+    /// [`TensorError::AxisOutOfRange`] if `axis` is outside `-(rank+1)..=rank`.
+    pub fn try_unsqueeze(&self, axis: isize) -> Result<Self> {
+        let a = resolve_axis_rank("unsqueeze", axis, self.rank() + 1, self.shape())?;
         let mut layout = self.layout.clone();
         let stride = layout.strides.get(a).map_or(1, |&s| s * layout.shape[a]);
         layout.shape.insert(a, 1);
         layout.strides.insert(a, stride);
-        self.with_layout(layout)
+        Ok(self.with_layout(layout))
     }
 
     /// The same elements with another shape; a view when the strides allow
@@ -243,5 +276,12 @@ mod tests {
         assert!(a.try_reshape(&[4, -1]).is_err());
         assert!(a.try_permute(&[0, 0]).is_err());
         assert!(a.try_narrow(0, 1, 2).is_err());
+        assert_eq!(
+            a.try_squeeze(Some(0)).unwrap_err().to_string(),
+            "squeeze: axis 0 of shape [2, 3] has length 2, not 1"
+        );
+        assert!(a.try_transpose(0, 2).is_err());
+        assert!(a.try_unsqueeze(3).is_err());
+        assert_eq!(a.try_unsqueeze(-1).unwrap().shape(), &[2, 3, 1]);
     }
 }
