@@ -130,3 +130,30 @@ fn accumulation_in_place_leaves_shared_gradients_alone() {
     assert_eq!(w.value().to_vec(), vec![4.0, 5.0, 6.0]);
     assert_eq!(a.value().to_vec(), vec![4.0, 10.0, 18.0]);
 }
+
+#[test]
+fn derivatives_at_the_kinks_follow_pytorch() {
+    let at = |f: &dyn Fn(&Var<f64>) -> Var<f64>, points: &[f64]| {
+        let tape = Tape::new();
+        let x = tape.leaf(t(points, &[points.len()]));
+        f(&x).sum(.., false).backward().unwrap().get(&x).unwrap().to_vec()
+    };
+    // torch: relu'(0) = 0, leaky_relu'(0) = slope, elu'(0) = alpha, abs'(0) = 0.
+    assert_eq!(at(&|x| x.relu(), &[0.0]), vec![0.0]);
+    assert_eq!(at(&|x| x.leaky_relu(0.1), &[0.0]), vec![0.1]);
+    assert_eq!(at(&|x| x.elu(0.7), &[0.0, -1000.0, 1000.0]), vec![0.7, 0.0, 1.0]);
+    assert_eq!(at(&|x| x.abs(), &[0.0]), vec![0.0]);
+    // torch: clamp passes the gradient at the bounds, hardtanh does not.
+    assert_eq!(at(&|x| x.clamp(-1.0, 1.0), &[-1.0, 0.5, 1.0, 2.0]), vec![1.0, 1.0, 1.0, 0.0]);
+    assert_eq!(at(&|x| x.hardtanh(-1.0, 1.0), &[-1.0, 0.5, 1.0, 2.0]), vec![0.0, 1.0, 0.0, 0.0]);
+    // torch: the 2-norm of a zero vector has gradient 0, not NaN.
+    assert_eq!(at(&|x| x.norm(2.0, .., false), &[0.0, 0.0]), vec![0.0, 0.0]);
+    assert_eq!(at(&|x| x.norm(2.0, .., false), &[3.0, 4.0]), vec![0.6, 0.8]);
+    // torch.maximum splits the gradient at ties; max() shares it among ties.
+    let tape = Tape::new();
+    let a = tape.leaf(t(&[1.0, 2.0], &[2]));
+    let b = tape.leaf(t(&[1.0, 3.0], &[2]));
+    let g = a.maximum(&b).sum(.., false).backward().unwrap();
+    assert_eq!((g.get(&a).unwrap().to_vec(), g.get(&b).unwrap().to_vec()), (vec![0.5, 0.0], vec![0.5, 1.0]));
+    assert_eq!(at(&|x| x.max(.., false), &[2.0, 5.0, 5.0]), vec![0.0, 0.5, 0.5]);
+}

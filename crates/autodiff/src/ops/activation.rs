@@ -73,12 +73,14 @@ impl<T: Float> Var<T> {
         self.mul(&inner.tanh().add_scalar(T::one())).mul_scalar(T::of(0.5))
     }
 
-    /// ELU: z for z > 0, α(eᶻ − 1) otherwise (computed on min(z, 0), so the
-    /// unused branch stays finite).
+    /// ELU: z for z > 0, α(eᶻ − 1) otherwise; the derivative at 0 is α, as
+    /// PyTorch. The exponential is taken of z where z ≤ 0 and of 0 elsewhere,
+    /// so the unused branch stays finite.
     pub fn elu(&self, alpha: T) -> Self {
+        let positive = self.value.gt_scalar(T::zero());
         let zero = Var::constant(Tensor::zeros(&[]));
-        let negative = self.minimum(&zero).expm1().mul_scalar(alpha);
-        Var::select(&self.value.gt_scalar(T::zero()), self, &negative)
+        let negative = Var::select(&positive, &zero, self).expm1().mul_scalar(alpha);
+        Var::select(&positive, self, &negative)
     }
 
     /// SELU: λ·ELU(z, α) with Klambauer et al.'s α ≈ 1.6733, λ ≈ 1.0507.
@@ -93,9 +95,13 @@ impl<T: Float> Var<T> {
         self.neg().softplus(T::one(), T::infinity()).neg()
     }
 
-    /// Clamps into [min, max] (`torch.nn.Hardtanh`).
+    /// Clamps into [min, max] (`torch.nn.Hardtanh`); unlike `clamp`, the
+    /// gradient passes only strictly inside (min < z < max), as PyTorch.
     pub fn hardtanh(&self, min: T, max: T) -> Self {
-        self.clamp(min, max)
+        record("hardtanh", self.value.clamp(min, max), &[self], move |x, _, g| {
+            let inside = x[0].value.map(|v| if v > min && v < max { T::one() } else { T::zero() });
+            smallvec::smallvec![Some(g.mul(&Var::constant(inside)))]
+        })
     }
 }
 

@@ -132,6 +132,20 @@ impl<T: Float> Var<T> {
         })
     }
 
+    /// The Euclidean norm over `axes`, with gradient x/‖x‖ and 0 where the
+    /// norm is 0 (as PyTorch; the composed √Σx² would give NaN there).
+    fn norm2(&self, axes: Axes, keepdim: bool) -> Self {
+        let value = self.value.square().sum(axes.clone(), keepdim).sqrt();
+        record("norm2", value, &[self], move |x, out, g| {
+            let kept = keepdim_shape(x[0].shape(), &axes);
+            let out = out.reshape(&kept);
+            let nonzero = out.value().gt_scalar(T::zero());
+            let safe = Var::select(&nonzero, &out, &Var::constant(Tensor::ones(&[])));
+            let unit = Var::select(&nonzero, &x[0].div(&safe), &Var::constant(Tensor::zeros(&[])));
+            smallvec::smallvec![Some(g.reshape(&kept).mul(&unit))]
+        })
+    }
+
     /// The p-norm over `axes`: (Σ|x|ᵖ)^(1/p); `p = ∞` is the largest |x|.
     ///
     /// # Panics
@@ -144,7 +158,7 @@ impl<T: Float> Var<T> {
         } else if p == T::one() {
             self.abs().sum(axes, keepdim)
         } else if p == T::of(2.0) {
-            self.square().sum(axes, keepdim).sqrt()
+            self.norm2(axes, keepdim)
         } else {
             self.abs().powf(p).sum(axes, keepdim).powf(p.recip())
         }
