@@ -5,10 +5,6 @@
 use crate::{AutodiffError, GradOptions, Result, Tape, Var, grad};
 use gradus_tensor::{Float, Tensor};
 
-fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
-}
-
 /// The Jacobian of `f` at `x`, flattened to `[m, n]` (m output elements, n
 /// input elements), one vector–Jacobian product per row.
 ///
@@ -27,19 +23,25 @@ pub fn jacobian<T: Float>(f: impl Fn(&Var<T>) -> Var<T>, x: &Tensor<T>) -> Resul
     let tape = Tape::new();
     let v = tape.leaf(x.clone());
     let out = f(&v);
-    let (m, n) = (out.value().numel(), x.numel());
+    vjp_rows(&out.flatten(), &v)
+}
+
+/// The Jacobian of `out` (1-d) with respect to `input`, `[m, n]`, one
+/// vector–Jacobian product per row; zeros where `out` does not depend on it.
+fn vjp_rows<T: Float>(out: &Var<T>, input: &Var<T>) -> Result<Tensor<T>> {
+    let (m, n) = (out.value().numel(), input.value().numel());
     let mut rows = Vec::with_capacity(m * n);
     let opts = GradOptions { retain_graph: true, allow_unused: true, ..Default::default() };
     for i in 0..m {
-        if !out.requires_grad() {
-            rows.extend(std::iter::repeat_n(T::zero(), n));
-            continue;
-        }
-        let mut seed = vec![T::zero(); m];
-        seed[i] = T::one();
-        let seed = Tensor::from_vec(seed, out.shape()).expect("same length");
-        let g = grad(&[&out], Some(&[seed]), &[&v], opts)?.remove(0);
-        rows.extend(g.map_or_else(|| vec![T::zero(); n], |g| g.value().to_vec()));
+        let row = if out.requires_grad() {
+            let mut seed = vec![T::zero(); m];
+            seed[i] = T::one();
+            let seed = Tensor::from_vec(seed, out.shape()).expect("same length");
+            grad(&[out], Some(&[seed]), &[input], opts)?.remove(0)
+        } else {
+            None
+        };
+        rows.extend(row.map_or_else(|| vec![T::zero(); n], |r| r.value().to_vec()));
     }
     Ok(Tensor::from_vec(rows, &[m, n])?)
 }
@@ -78,22 +80,7 @@ fn recorded_gradient<T: Float>(f: &impl Fn(&Var<T>) -> Var<T>, x: &Tensor<T>) ->
 /// ```
 pub fn hessian<T: Float>(f: impl Fn(&Var<T>) -> Var<T>, x: &Tensor<T>) -> Result<Tensor<T>> {
     let (v, _, g) = recorded_gradient(&f, x)?;
-    let n = x.numel();
-    let flat = g.flatten();
-    let mut rows = Vec::with_capacity(n * n);
-    let opts = GradOptions { retain_graph: true, allow_unused: true, ..Default::default() };
-    for i in 0..n {
-        if !flat.requires_grad() {
-            rows.extend(std::iter::repeat_n(T::zero(), n));
-            continue;
-        }
-        let mut seed = vec![T::zero(); n];
-        seed[i] = T::one();
-        let seed = Tensor::from_vec(seed, &[n]).expect("length n");
-        let row = grad(&[&flat], Some(&[seed]), &[&v], opts)?.remove(0);
-        rows.extend(row.map_or_else(|| vec![T::zero(); n], |r| r.value().to_vec()));
-    }
-    Ok(Tensor::from_vec(rows, &[n, n])?)
+    vjp_rows(&g.flatten(), &v)
 }
 
 /// The value, gradient and Hessian-vector product H·`direction` of a scalar
@@ -123,6 +110,5 @@ pub fn hvp<T: Float>(
     } else {
         Tensor::zeros(x.shape())
     };
-    debug_assert_eq!(numel(hv.shape()), x.numel());
     Ok((y.item(), g.into_value(), hv))
 }

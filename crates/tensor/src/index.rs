@@ -194,11 +194,7 @@ impl<T: Float> Tensor<T> {
 #[cfg(test)]
 mod tests {
     use crate::Tensor;
-
-    fn iota(shape: &[usize]) -> Tensor<f64> {
-        let n: usize = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| i as f64).collect(), shape).unwrap()
-    }
+    use crate::testing::iota;
 
     fn idx(v: &[usize], shape: &[usize]) -> Tensor<usize> {
         Tensor::from_slice(v, shape).unwrap()

@@ -28,6 +28,19 @@ pub fn close(a: &[f64], b: &[f64], atol: f64, rtol: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// A tensor of `shape` holding 0, 1, 2, … in row-major order: test data
+/// whose every element says where it came from.
+///
+/// # Examples
+/// ```
+/// let t = gradus_tensor::testing::iota(&[2, 3]);
+/// assert_eq!(t.t().to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+/// ```
+pub fn iota(shape: &[usize]) -> crate::Tensor<f64> {
+    let n: usize = shape.iter().product();
+    crate::Tensor::from_vec((0..n).map(|i| i as f64).collect(), shape).expect("length is the product of the shape")
+}
+
 /// Values of anything `assert_close!` compares, widened to f64.
 pub trait AsF64s {
     /// The values in row-major order.

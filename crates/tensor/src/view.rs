@@ -241,12 +241,7 @@ impl<T: Element> Tensor<T> {
 
 #[cfg(test)]
 mod tests {
-    use crate::Tensor;
-
-    fn iota(shape: &[usize]) -> Tensor<f64> {
-        let n: usize = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| i as f64).collect(), shape).unwrap()
-    }
+    use crate::testing::iota;
 
     #[test]
     fn views_share_storage() {
