@@ -80,19 +80,19 @@ fn run<T: Float>(
     }
     let top = seeds.iter().map(|(id, _)| *id).max().unwrap_or(0);
     let mut grads: Vec<Option<Var<T>>> = vec![None; top + 1];
-    // Where a value is used more than once its gradients add up. Recorded
-    // (create_graph) sums are ops on the tape; otherwise the sum goes into
-    // the existing buffer in place (copied first only if it is shared).
+    // Where a value is used more than once its gradients add up. With
+    // create_graph the sum is recorded on the tape; otherwise every gradient
+    // is a constant (rules run under no_grad) and the sum goes into the
+    // existing buffer in place (copied first only if it is shared).
     let accumulate = |slot: &mut Option<Var<T>>, g: Var<T>| {
         *slot = Some(match slot.take() {
             None => g,
-            Some(existing) if create_graph || existing.requires_grad() || g.requires_grad() => &existing + &g,
+            Some(existing) if create_graph => enable_grad(|| &existing + &g),
             Some(existing) => Var::constant(add_in_place(existing.into_value(), g.value())),
         });
     };
     for (id, seed) in seeds {
-        let mode = |f: &mut dyn FnMut()| if create_graph { enable_grad(f) } else { no_grad(f) };
-        mode(&mut || accumulate(&mut grads[id], seed.clone()));
+        accumulate(&mut grads[id], seed);
     }
     for id in (stop_at..=top).rev() {
         let Some(g) = grads[id].clone() else { continue };
@@ -143,9 +143,7 @@ fn run<T: Float>(
                 return Err(AutodiffError::Anomaly { phase: "backward", op, shapes });
             }
             if *j >= stop_at {
-                let mode = |f: &mut dyn FnMut()| if create_graph { enable_grad(f) } else { no_grad(f) };
-                let mut grad = Some(grad);
-                mode(&mut || accumulate(&mut grads[*j], grad.take().expect("used once")));
+                accumulate(&mut grads[*j], grad);
             }
         }
     }

@@ -2,7 +2,9 @@
 //! kind of point (minimum, maximum, saddle, degenerate), the condition
 //! number, and the largest stable gradient-descent rate 2/λ_max.
 
-use crate::{Result, Var, hessian};
+use crate::Result;
+use crate::Var;
+use crate::derivatives::gradient_and_hessian;
 use gradus_tensor::{Float, Tensor};
 
 /// What the second-order test says about a point.
@@ -56,8 +58,7 @@ pub struct Curvature<T: Float> {
 /// assert_eq!(saddle.kind, PointKind::Saddle);
 /// ```
 pub fn curvature<T: Float>(f: impl Fn(&Var<T>) -> Var<T>, x: &Tensor<T>) -> Result<Curvature<T>> {
-    let (_, gradient, _) = crate::hvp(&f, x, &Tensor::zeros(x.shape()))?;
-    let h = hessian(&f, x)?;
+    let (gradient, h) = gradient_and_hessian(f, x)?;
     let (values, _) = h.eigh()?;
     let eigenvalues = values.to_vec();
     let largest = eigenvalues.iter().fold(T::zero(), |m, l| m.max(l.abs()));

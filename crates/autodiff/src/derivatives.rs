@@ -23,27 +23,32 @@ pub fn jacobian<T: Float>(f: impl Fn(&Var<T>) -> Var<T>, x: &Tensor<T>) -> Resul
     let tape = Tape::new();
     let v = tape.leaf(x.clone());
     let out = f(&v);
-    vjp_rows(&out.flatten(), &v)
+    Ok(vjp_rows(&out.flatten(), &[&v])?.remove(0))
 }
 
-/// The Jacobian of `out` (1-d) with respect to `input`, `[m, n]`, one
-/// vector–Jacobian product per row; zeros where `out` does not depend on it.
-fn vjp_rows<T: Float>(out: &Var<T>, input: &Var<T>) -> Result<Tensor<T>> {
-    let (m, n) = (out.value().numel(), input.value().numel());
-    let mut rows = Vec::with_capacity(m * n);
+/// The Jacobian of `out` with respect to each of `inputs`, one `[m, n_k]`
+/// matrix per input (m output elements, n_k input elements), by one
+/// vector–Jacobian product per output element; zeros where `out` does not
+/// depend on an input.
+pub(crate) fn vjp_rows<T: Float>(out: &Var<T>, inputs: &[&Var<T>]) -> Result<Vec<Tensor<T>>> {
+    let m = out.value().numel();
+    let mut rows: Vec<Vec<T>> = inputs.iter().map(|v| vec![T::zero(); m * v.value().numel()]).collect();
     let opts = GradOptions { retain_graph: true, allow_unused: true, ..Default::default() };
     for i in 0..m {
-        let row = if out.requires_grad() {
-            let mut seed = vec![T::zero(); m];
-            seed[i] = T::one();
-            let seed = Tensor::from_vec(seed, out.shape()).expect("same length");
-            grad(&[out], Some(&[seed]), &[input], opts)?.remove(0)
-        } else {
-            None
-        };
-        rows.extend(row.map_or_else(|| vec![T::zero(); n], |r| r.value().to_vec()));
+        if !out.requires_grad() {
+            break;
+        }
+        let mut seed = vec![T::zero(); m];
+        seed[i] = T::one();
+        let seed = Tensor::from_vec(seed, out.shape()).expect("same length");
+        for (k, g) in grad(&[out], Some(&[seed]), inputs, opts)?.into_iter().enumerate() {
+            if let Some(g) = g {
+                let n = inputs[k].value().numel();
+                rows[k][i * n..(i + 1) * n].copy_from_slice(&g.value().to_vec());
+            }
+        }
     }
-    Ok(Tensor::from_vec(rows, &[m, n])?)
+    rows.into_iter().zip(inputs).map(|(r, v)| Ok(Tensor::from_vec(r, &[m, v.value().numel()])?)).collect()
 }
 
 /// The gradient of a scalar `f` at `x`, recorded so it can be
@@ -79,8 +84,18 @@ fn recorded_gradient<T: Float>(f: &impl Fn(&Var<T>) -> Var<T>, x: &Tensor<T>) ->
 /// assert_eq!(h.to_vec(), vec![2.0, 0.0, 0.0, -2.0]);
 /// ```
 pub fn hessian<T: Float>(f: impl Fn(&Var<T>) -> Var<T>, x: &Tensor<T>) -> Result<Tensor<T>> {
+    Ok(gradient_and_hessian(f, x)?.1)
+}
+
+/// The gradient and the Hessian (`[n, n]`) of a scalar `f` at `x`, from one
+/// recorded gradient.
+pub(crate) fn gradient_and_hessian<T: Float>(
+    f: impl Fn(&Var<T>) -> Var<T>,
+    x: &Tensor<T>,
+) -> Result<(Tensor<T>, Tensor<T>)> {
     let (v, _, g) = recorded_gradient(&f, x)?;
-    vjp_rows(&g.flatten(), &v)
+    let h = vjp_rows(&g.flatten(), &[&v])?.remove(0);
+    Ok((g.into_value(), h))
 }
 
 /// The value, gradient and Hessian-vector product H·`direction` of a scalar

@@ -99,26 +99,17 @@ pub fn numerical_jacobian(f: &Function<'_>, inputs: &[Tensor<f64>], eps: f64) ->
 pub fn analytic_jacobian(f: &Function<'_>, inputs: &[Tensor<f64>]) -> Result<Vec<Vec<Vec<f64>>>> {
     let tape = Tape::new();
     let vars: Vec<Var<f64>> = inputs.iter().map(|t| tape.leaf(t.clone())).collect();
-    let out = f(&vars);
-    let out_len = out.value().numel();
-    let mut jac: Vec<Vec<Vec<f64>>> = inputs.iter().map(|t| vec![vec![0.0; t.numel()]; out_len]).collect();
-    if !out.requires_grad() {
-        return Ok(jac);
-    }
+    let out = f(&vars).flatten();
     let refs: Vec<&Var<f64>> = vars.iter().collect();
-    let opts = GradOptions { retain_graph: true, allow_unused: true, ..Default::default() };
-    for i in 0..out_len {
-        let mut seed = vec![0.0; out_len];
-        seed[i] = 1.0;
-        let seed = Tensor::from_vec(seed, out.shape()).expect("same length");
-        let grads = grad(&[&out], Some(&[seed]), &refs, opts)?;
-        for (k, g) in grads.into_iter().enumerate() {
-            if let Some(g) = g {
-                jac[k][i] = g.value().to_vec();
-            }
-        }
-    }
-    Ok(jac)
+    let m = out.value().numel();
+    let matrices = crate::derivatives::vjp_rows(&out, &refs)?;
+    Ok(matrices
+        .iter()
+        .map(|jac| {
+            let (flat, n) = (jac.to_vec(), jac.shape()[1]);
+            (0..m).map(|i| flat[i * n..(i + 1) * n].to_vec()).collect()
+        })
+        .collect())
 }
 
 fn compare(analytic: &[Vec<Vec<f64>>], numerical: &[Vec<Vec<f64>>], tol: Tolerance) -> Report {

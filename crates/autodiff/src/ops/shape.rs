@@ -148,10 +148,10 @@ impl<T: Float> Var<T> {
     /// If `vars` is empty or the shapes differ.
     #[track_caller]
     pub fn stack(vars: &[Self], axis: isize) -> Self {
+        // A negative axis means the same position before and after the
+        // unsqueeze, so concat can resolve it itself.
         let expanded: Vec<Var<T>> = vars.iter().map(|v| v.unsqueeze(axis)).collect();
-        let rank = vars.first().map_or(0, Var::rank) + 1;
-        let a = if axis < 0 { axis + rank as isize } else { axis };
-        Var::concat(&expanded, a)
+        Var::concat(&expanded, axis)
     }
 
     /// The slices at `indices` along `axis`; the gradient is scattered
