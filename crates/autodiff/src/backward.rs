@@ -5,7 +5,7 @@ use crate::tape::{Input, TapeInner, anomaly_mode, enable_grad, no_grad};
 use crate::var::all_finite;
 use crate::{AutodiffError, Result, Var, VarId};
 use gradus_tensor::{Float, Tensor};
-use std::collections::HashMap;
+use std::fmt;
 use std::rc::Rc;
 
 /// Options of [`grad`].
@@ -25,7 +25,8 @@ pub struct GradOptions {
 #[derive(Clone, Debug)]
 pub struct Gradients<T: Float> {
     tape: usize,
-    grads: HashMap<usize, Tensor<T>>,
+    /// Indexed by node id; `Some` only for leaves the output depends on.
+    grads: Vec<Option<Tensor<T>>>,
 }
 
 impl<T: Float> Gradients<T> {
@@ -39,7 +40,7 @@ impl<T: Float> Gradients<T> {
         if id.tape != self.tape {
             return None;
         }
-        self.grads.get(&id.node)
+        self.grads.get(id.node)?.as_ref()
     }
 
     /// Takes the gradient of `var` out (moving, not copying).
@@ -48,30 +49,34 @@ impl<T: Float> Gradients<T> {
         if id.tape != self.tape {
             return None;
         }
-        self.grads.remove(&id.node)
+        self.grads.get_mut(id.node)?.take()
     }
 
     /// The number of leaves with a gradient.
     pub fn len(&self) -> usize {
-        self.grads.len()
+        self.grads.iter().flatten().count()
     }
 
     /// Whether no leaf received a gradient.
     pub fn is_empty(&self) -> bool {
-        self.grads.is_empty()
+        self.len() == 0
     }
 }
 
-fn tape_of<'a, T: Float>(what: &str, var: &'a Var<T>) -> Result<(&'a Rc<TapeInner<T>>, usize)> {
+/// The tape and node of `var`; `what` names it in the error (formatted only
+/// on failure: this runs on every backward pass).
+fn tape_of<'a, T: Float>(what: impl fmt::Display, var: &'a Var<T>) -> Result<(&'a Rc<TapeInner<T>>, usize)> {
     var.node.as_ref().map(|(t, id)| (t, *id)).ok_or_else(|| AutodiffError::NotTracked { what: what.to_string() })
 }
 
 /// Walks the tape from the seeded nodes down to `stop_at`, returning the
-/// accumulated gradient of every node.
+/// accumulated gradient of every leaf and of every node in `keep`. (The
+/// gradient of any other node is moved into its backward rule, not copied.)
 fn run<T: Float>(
     tape: &Rc<TapeInner<T>>,
-    seeds: Vec<(usize, Var<T>)>,
+    seeds: Seeds<T>,
     stop_at: usize,
+    keep: &[usize],
     create_graph: bool,
     retain_graph: bool,
 ) -> Result<Vec<Option<Var<T>>>> {
@@ -88,14 +93,16 @@ fn run<T: Float>(
         *slot = Some(match slot.take() {
             None => g,
             Some(existing) if create_graph => enable_grad(|| &existing + &g),
-            Some(existing) => Var::constant(add_in_place(existing.into_value(), g.value())),
+            Some(existing) => Var::constant(add_in_place(existing.into_value(), g.into_value())),
         });
     };
     for (id, seed) in seeds {
         accumulate(&mut grads[id], seed);
     }
     for id in (stop_at..=top).rev() {
-        let Some(g) = grads[id].clone() else { continue };
+        if grads[id].is_none() {
+            continue;
+        }
         let (op, backward, inputs, output) = {
             let mut nodes = tape.nodes.borrow_mut();
             let node = &mut nodes[id];
@@ -115,6 +122,7 @@ fn run<T: Float>(
             nodes[id].inputs = ids;
             (nodes[id].op, backward, inputs, output)
         };
+        let g = if keep.contains(&id) { grads[id].clone() } else { grads[id].take() }.expect("checked above");
         let input_grads = if create_graph {
             enable_grad(|| backward(&inputs, &output, &g))
         } else {
@@ -150,9 +158,11 @@ fn run<T: Float>(
     Ok(grads)
 }
 
-/// `acc + g`, written into `acc`'s buffer when it is the only owner.
-fn add_in_place<T: Float>(mut acc: Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
-    debug_assert_eq!(acc.shape(), g.shape(), "accumulated gradients have their value's shape");
+/// `a + b`, written into the buffer of whichever is its only owner (a copy
+/// only when both are shared).
+fn add_in_place<T: Float>(a: Tensor<T>, b: Tensor<T>) -> Tensor<T> {
+    debug_assert_eq!(a.shape(), b.shape(), "accumulated gradients have their value's shape");
+    let (mut acc, g) = if !a.owns_data() && b.owns_data() { (b, a) } else { (a, b) };
     let g = g.contiguous();
     let g = g.as_slice().expect("made contiguous");
     for (a, b) in acc.data_mut().iter_mut().zip(g) {
@@ -161,13 +171,16 @@ fn add_in_place<T: Float>(mut acc: Tensor<T>, g: &Tensor<T>) -> Tensor<T> {
     acc
 }
 
+/// The starting gradients of a backward pass, by node (inline for one output).
+type Seeds<T> = smallvec::SmallVec<[(usize, Var<T>); 1]>;
+
 /// Seeds for `outputs`: the given gradients, or 1 for one-element outputs.
-fn seeds<T: Float>(outputs: &[&Var<T>], grad_outputs: Option<&[Tensor<T>]>) -> Result<Vec<(usize, Var<T>)>> {
+fn seeds<T: Float>(outputs: &[&Var<T>], grad_outputs: Option<&[Tensor<T>]>) -> Result<Seeds<T>> {
     outputs
         .iter()
         .enumerate()
         .map(|(i, out)| {
-            let (_, id) = tape_of(&format!("output {i}"), out)?;
+            let (_, id) = tape_of(format_args!("output {i}"), out)?;
             let seed = match grad_outputs {
                 Some(gs) => {
                     let g = gs.get(i).ok_or(AutodiffError::GradShape {
@@ -225,7 +238,7 @@ pub fn grad<T: Float>(
     let (tape, _) = tape_of("output 0", first)?;
     let mut input_ids = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        let (t, id) = tape_of(&format!("input {i}"), input)?;
+        let (t, id) = tape_of(format_args!("input {i}"), input)?;
         if !Rc::ptr_eq(t, tape) {
             return Err(AutodiffError::DifferentTapes { what: "grad" });
         }
@@ -237,7 +250,8 @@ pub fn grad<T: Float>(
         }
     }
     let stop_at = input_ids.iter().copied().min().unwrap_or(0);
-    let grads = run(tape, seeds(outputs, grad_outputs)?, stop_at, options.create_graph, options.retain_graph)?;
+    let seeds = seeds(outputs, grad_outputs)?;
+    let grads = run(tape, seeds, stop_at, &input_ids, options.create_graph, options.retain_graph)?;
     input_ids
         .iter()
         .enumerate()
@@ -269,14 +283,12 @@ impl<T: Float> Var<T> {
     pub fn backward_with(&self, grad_output: Option<Tensor<T>>, retain_graph: bool) -> Result<Gradients<T>> {
         let (tape, _) = tape_of("the output of backward", self)?;
         let seeds = seeds(&[self], grad_output.as_ref().map(std::slice::from_ref))?;
-        let grads = run(tape, seeds, 0, false, retain_graph)?;
+        let grads = run(tape, seeds, 0, &[], false, retain_graph)?;
         let nodes = tape.nodes.borrow();
         let leaves = grads
             .into_iter()
             .enumerate()
-            .filter_map(|(id, g)| Some((id, g?)))
-            .filter(|(id, _)| nodes[*id].op == "leaf")
-            .map(|(id, g)| (id, g.into_value()))
+            .map(|(id, g)| g.filter(|_| nodes[id].op == "leaf").map(Var::into_value))
             .collect();
         Ok(Gradients { tape: tape.id, grads: leaves })
     }

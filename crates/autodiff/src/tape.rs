@@ -7,6 +7,7 @@
 
 use crate::Var;
 use gradus_tensor::{Float, Tensor};
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,11 +68,40 @@ pub(crate) struct TapeInner<T: Float> {
 /// Nodes reserved by a new tape: a small graph records without regrowing.
 const INITIAL_NODES: usize = 32;
 
+/// The largest node list kept for reuse after its tape is dropped.
+const MAX_SPARE_NODES: usize = 4096;
+
 static NEXT_TAPE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static NO_GRAD_DEPTH: Cell<usize> = const { Cell::new(0) };
     static ANOMALY: Cell<bool> = const { Cell::new(false) };
+    /// The emptied node list of the last tape dropped on this thread, reused
+    /// by the next new tape: a training loop makes one tape per step, and
+    /// recycling spares it a multi-kilobyte allocation each time.
+    static SPARE_NODES: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// An empty node list, recycled from a dropped tape when one of this element
+/// type is available.
+fn fresh_nodes<T: Float>() -> Vec<Node<T>> {
+    let spare = SPARE_NODES.with(|s| s.borrow_mut().take());
+    match spare.map(|b| b.downcast::<Vec<Node<T>>>()) {
+        Some(Ok(nodes)) => *nodes,
+        _ => Vec::with_capacity(INITIAL_NODES),
+    }
+}
+
+impl<T: Float> Drop for TapeInner<T> {
+    fn drop(&mut self) {
+        let mut nodes = std::mem::take(self.nodes.get_mut());
+        if nodes.capacity() > MAX_SPARE_NODES {
+            return; // a rare huge graph: give its memory back
+        }
+        nodes.clear();
+        // `try_with`: during thread teardown the slot may already be gone.
+        let _ = SPARE_NODES.try_with(|s| *s.borrow_mut() = Some(Box::new(nodes)));
+    }
 }
 
 impl<T: Float> Default for Tape<T> {
@@ -85,7 +115,7 @@ impl<T: Float> Tape<T> {
     pub fn new() -> Self {
         Self(Rc::new(TapeInner {
             id: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
-            nodes: RefCell::new(Vec::with_capacity(INITIAL_NODES)),
+            nodes: RefCell::new(fresh_nodes()),
             anomaly: RefCell::new(None),
         }))
     }

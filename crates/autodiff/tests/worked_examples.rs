@@ -157,3 +157,30 @@ fn derivatives_at_the_kinks_follow_pytorch() {
     assert_eq!((g.get(&a).unwrap().to_vec(), g.get(&b).unwrap().to_vec()), (vec![0.5, 0.0], vec![0.5, 1.0]));
     assert_eq!(at(&|x| x.max(.., false), &[2.0, 5.0, 5.0]), vec![0.0, 0.5, 0.5]);
 }
+
+#[test]
+fn grad_with_respect_to_an_intermediate_value() {
+    // q = x + y is an interior node: ∂f/∂q = z, and the walk past q still
+    // reaches x. Gradients of interior nodes are moved into their rules, so
+    // this checks that the ones asked for are kept.
+    let tape = Tape::new();
+    let (x, y, z) = (tape.leaf(Tensor::scalar(2.0f64)), tape.leaf(Tensor::scalar(3.0)), tape.leaf(Tensor::scalar(-2.0)));
+    let q = &x + &y;
+    let f = &q * &q * &z; // z·q², ∂f/∂q = 2zq = -20, ∂f/∂x = -20
+    let g = grad(&[&f], None, &[&q, &x], GradOptions::default()).unwrap();
+    assert_eq!(g[0].as_ref().unwrap().item(), -20.0);
+    assert_eq!(g[1].as_ref().unwrap().item(), -20.0);
+}
+
+#[test]
+fn gradients_count_and_remove() {
+    let tape = Tape::new();
+    let (x, y) = (tape.leaf(Tensor::scalar(2.0f64)), tape.leaf(Tensor::scalar(5.0)));
+    let unused = tape.leaf(Tensor::scalar(1.0f64));
+    let mut g = (&x * &y).backward().unwrap();
+    assert_eq!(g.len(), 2);
+    assert!(g.get(&unused).is_none());
+    assert_eq!(g.remove(&x).unwrap().item(), 5.0);
+    assert!(g.get(&x).is_none());
+    assert_eq!(g.len(), 1);
+}

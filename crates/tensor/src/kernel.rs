@@ -152,11 +152,11 @@ impl<T: Element> Tensor<T> {
         }
         let shape = broadcast_shapes(op, self.shape(), other.shape())?;
         // One side is a single value: a unary map over the other.
-        if other.numel() == 1 && shape == self.shape() {
+        if other.numel() == 1 && shape[..] == *self.shape() {
             let b = other.storage.as_slice()[other.layout.offset];
             return Ok(self.map_with(cost, |a| f(a, b)));
         }
-        if self.numel() == 1 && shape == other.shape() {
+        if self.numel() == 1 && shape[..] == *other.shape() {
             let a = self.storage.as_slice()[self.layout.offset];
             return Ok(other.map_with(cost, |b| f(a, b)));
         }

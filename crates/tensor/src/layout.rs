@@ -5,9 +5,13 @@
 
 use crate::error::{Result, TensorError};
 
+/// Dimensions or strides: inline up to rank 4, so making, cloning and
+/// dropping the layout of an ordinary tensor never touches the heap.
+pub type Dims = smallvec::SmallVec<[usize; 4]>;
+
 /// Row-major strides of a contiguous tensor of `shape`.
-pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![0; shape.len()];
+pub fn contiguous_strides(shape: &[usize]) -> Dims {
+    let mut strides = Dims::from_elem(0, shape.len());
     let mut acc = 1;
     for (stride, &dim) in strides.iter_mut().zip(shape).rev() {
         *stride = acc;
@@ -18,9 +22,9 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
 
 /// The broadcast shape of `lhs` and `rhs` under NumPy's rules: align from the
 /// right; each pair of dims must be equal or one of them 1.
-pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Result<Vec<usize>> {
+pub fn broadcast_shapes(op: &'static str, lhs: &[usize], rhs: &[usize]) -> Result<Dims> {
     let rank = lhs.len().max(rhs.len());
-    let mut out = vec![0; rank];
+    let mut out = Dims::from_elem(0, rank);
     for i in 0..rank {
         let l = if i < rank - lhs.len() { 1 } else { lhs[i - (rank - lhs.len())] };
         let r = if i < rank - rhs.len() { 1 } else { rhs[i - (rank - rhs.len())] };
@@ -52,17 +56,36 @@ pub(crate) fn resolve_axis_rank(op: &'static str, axis: isize, rank: usize, shap
 }
 
 /// Shape, strides (in elements) and offset of a tensor into its storage.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Layout {
-    pub(crate) shape: Vec<usize>,
-    pub(crate) strides: Vec<usize>,
+    pub(crate) shape: Dims,
+    pub(crate) strides: Dims,
     pub(crate) offset: usize,
+}
+
+impl Clone for Layout {
+    /// Block copies of the inline dims: `SmallVec`'s own `clone` goes element
+    /// by element, and tensors (hence layouts) are cloned on every recorded op.
+    fn clone(&self) -> Self {
+        Self { shape: copy_dims(&self.shape), strides: copy_dims(&self.strides), offset: self.offset }
+    }
+}
+
+#[inline]
+fn copy_dims(dims: &Dims) -> Dims {
+    if dims.spilled() {
+        return Dims::from_slice(dims);
+    }
+    // SAFETY: an unspilled `SmallVec` of `Copy` elements owns no heap memory,
+    // so a bitwise copy is an independent, valid value (dropping either
+    // frees nothing).
+    unsafe { std::ptr::read(dims) }
 }
 
 impl Layout {
     /// A contiguous row-major layout of `shape` at offset 0.
     pub fn contiguous(shape: &[usize]) -> Self {
-        Self { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
+        Self { shape: Dims::from_slice(shape), strides: contiguous_strides(shape), offset: 0 }
     }
 
     /// The number of elements.
@@ -90,13 +113,13 @@ impl Layout {
 
     /// Strides of this layout seen as `shape` (which it broadcasts to): new
     /// leading dims and expanded size-1 dims get stride 0.
-    pub(crate) fn broadcast_strides(&self, op: &'static str, shape: &[usize]) -> Result<Vec<usize>> {
+    pub(crate) fn broadcast_strides(&self, op: &'static str, shape: &[usize]) -> Result<Dims> {
         let extra = shape.len().checked_sub(self.shape.len()).ok_or_else(|| TensorError::Broadcast {
             op,
-            lhs: self.shape.clone(),
+            lhs: self.shape.to_vec(),
             rhs: shape.to_vec(),
         })?;
-        let mut strides = vec![0; shape.len()];
+        let mut strides = Dims::from_elem(0, shape.len());
         for (i, (&dim, &stride)) in self.shape.iter().zip(&self.strides).enumerate() {
             let target = shape[i + extra];
             strides[i + extra] = if dim == target {
@@ -104,7 +127,7 @@ impl Layout {
             } else if dim == 1 {
                 0
             } else {
-                return Err(TensorError::Broadcast { op, lhs: self.shape.clone(), rhs: shape.to_vec() });
+                return Err(TensorError::Broadcast { op, lhs: self.shape.to_vec(), rhs: shape.to_vec() });
             };
         }
         Ok(strides)
@@ -112,7 +135,7 @@ impl Layout {
 
     /// Strides for viewing this layout with `shape` without copying, if the
     /// existing strides allow it (as `torch.Tensor.view` decides).
-    pub(crate) fn reshape_strides(&self, shape: &[usize]) -> Option<Vec<usize>> {
+    pub(crate) fn reshape_strides(&self, shape: &[usize]) -> Option<Dims> {
         if self.is_contiguous() {
             return Some(contiguous_strides(shape));
         }
@@ -120,7 +143,7 @@ impl Layout {
         // match them to runs of new dims with the same element count.
         let old: Vec<(usize, usize)> =
             self.shape.iter().zip(&self.strides).filter(|(d, _)| **d != 1).map(|(d, s)| (*d, *s)).collect();
-        let mut new_strides = vec![0; shape.len()];
+        let mut new_strides = Dims::from_elem(0, shape.len());
         let (mut oi, mut ni) = (0, 0);
         while oi < old.len() {
             // A chunk of old dims [oi, oj) that is internally contiguous.
@@ -214,8 +237,8 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(broadcast_shapes("t", &[3, 1, 5], &[4, 1]).unwrap(), vec![3, 4, 5]);
-        assert_eq!(broadcast_shapes("t", &[], &[2, 3]).unwrap(), vec![2, 3]);
+        assert_eq!(broadcast_shapes("t", &[3, 1, 5], &[4, 1]).unwrap()[..], [3, 4, 5]);
+        assert_eq!(broadcast_shapes("t", &[], &[2, 3]).unwrap()[..], [2, 3]);
         let err = broadcast_shapes("add", &[2, 3], &[4]).unwrap_err();
         assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
     }
@@ -231,11 +254,11 @@ mod tests {
     fn reshape_of_a_narrowed_view_keeps_strides() {
         // A [4, 6] tensor narrowed to columns 0..6 of rows 1..3 is contiguous
         // rows; splitting the last dim is a view.
-        let layout = Layout { shape: vec![2, 6], strides: vec![6, 1], offset: 6 };
-        assert_eq!(layout.reshape_strides(&[2, 2, 3]), Some(vec![6, 3, 1]));
+        let layout = Layout { shape: smallvec::smallvec![2, 6], strides: smallvec::smallvec![6, 1], offset: 6 };
+        assert_eq!(layout.reshape_strides(&[2, 2, 3]), Some(smallvec::smallvec![6, 3, 1]));
         // A transposed matrix cannot be flattened without a copy.
-        let t = Layout { shape: vec![3, 2], strides: vec![1, 3], offset: 0 };
+        let t = Layout { shape: smallvec::smallvec![3, 2], strides: smallvec::smallvec![1, 3], offset: 0 };
         assert_eq!(t.reshape_strides(&[6]), None);
-        assert_eq!(t.reshape_strides(&[3, 1, 2]), Some(vec![1, 6, 3]));
+        assert_eq!(t.reshape_strides(&[3, 1, 2]), Some(smallvec::smallvec![1, 6, 3]));
     }
 }

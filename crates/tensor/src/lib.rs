@@ -56,7 +56,7 @@ pub use element::Element;
 pub use error::{Result, TensorError};
 pub use float::Float;
 pub use kernel::{PARALLEL_THRESHOLD, PARALLEL_THRESHOLD_CHEAP};
-pub use layout::{broadcast_shapes, contiguous_strides, resolve_axis};
+pub use layout::{Dims, broadcast_shapes, contiguous_strides, resolve_axis};
 pub use matmul::{DEFAULT_PARALLEL_MATMUL_FLOPS, set_parallel_matmul_threshold};
 pub use simd_state::clear_upper_simd_state;
 pub use storage::{Pool, PoolStats, clear_pool, pool_stats, set_pool_limit};

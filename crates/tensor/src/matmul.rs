@@ -4,7 +4,7 @@
 //! copied.
 
 use crate::error::{Result, TensorError, or_panic};
-use crate::layout::{Layout, broadcast_shapes, walk};
+use crate::layout::{Dims, Layout, broadcast_shapes, walk};
 use crate::simd_state::after_faer;
 use crate::storage::{Buffer, alloc};
 use crate::{Float, Tensor};
@@ -125,9 +125,13 @@ fn batched_matmul<T: Float>(
         out.fill(T::zero());
         return out;
     }
-    let strides_of = |t: &Tensor<T>| -> Vec<usize> {
+    let strides_of = |t: &Tensor<T>| -> Dims {
         let r = t.rank();
-        let layout = Layout { shape: t.shape()[..r - 2].to_vec(), strides: t.strides()[..r - 2].to_vec(), offset: 0 };
+        let layout = Layout {
+            shape: Dims::from_slice(&t.shape()[..r - 2]),
+            strides: Dims::from_slice(&t.strides()[..r - 2]),
+            offset: 0,
+        };
         layout.broadcast_strides("matmul", batch).expect("batch shape checked")
     };
     let (ls, rs) = (strides_of(lhs), strides_of(rhs));
@@ -140,7 +144,11 @@ fn batched_matmul<T: Float>(
     // merge into one: a single (b·m) × k product, like a linear layer on
     // [batch, seq, features].
     if b > 1 && rs.iter().all(|&s| s == 0) {
-        let merged = Layout { shape: [batch, &[m]].concat(), strides: [&ls[..], &[lrs]].concat(), offset: 0 };
+        let merged = Layout {
+            shape: batch.iter().chain([&m]).copied().collect(),
+            strides: ls.iter().chain([&lrs]).copied().collect(),
+            offset: 0,
+        };
         if let Some(st) = merged.reshape_strides(&[b * m]) {
             // SAFETY: the merged view covers exactly the elements of `lhs`,
             // and `rhs` is one matrix of its own layout.

@@ -214,14 +214,29 @@ impl<T: Element> Tensor<T> {
     /// view of the whole buffer (copy-on-write). Optimisers update
     /// parameters in place through this.
     pub fn data_mut(&mut self) -> &mut [T] {
-        let owns_all = self.is_contiguous()
-            && self.layout.offset == 0
-            && self.numel() == self.storage.as_slice().len()
-            && Arc::get_mut(&mut self.storage).is_some();
-        if !owns_all {
+        if !self.owns_data() {
             *self = Self::from_parts(self.to_vec(), &self.layout.shape.clone());
         }
         Arc::get_mut(&mut self.storage).expect("storage was just made unique").as_mut_slice()
+    }
+
+    /// Whether this tensor is the only owner of a dense buffer holding exactly
+    /// its elements, so that [`Tensor::data_mut`] will not copy.
+    ///
+    /// # Examples
+    /// ```
+    /// use gradus_tensor::Tensor;
+    /// let a = Tensor::<f32>::zeros(&[3]);
+    /// assert!(a.owns_data());
+    /// let b = a.clone();
+    /// assert!(!a.owns_data() && !b.owns_data());
+    /// ```
+    pub fn owns_data(&self) -> bool {
+        self.is_contiguous()
+            && self.layout.offset == 0
+            && self.numel() == self.storage.as_slice().len()
+            && Arc::strong_count(&self.storage) == 1
+            && Arc::weak_count(&self.storage) == 0
     }
 
     /// The elements as an owned `Vec`, without copying when this tensor is

@@ -4,7 +4,7 @@
 //! a tensor whose strides do not allow it, which copies (as PyTorch does).
 
 use crate::error::{Result, TensorError, or_panic};
-use crate::layout::{Layout, resolve_axis, resolve_axis_rank};
+use crate::layout::{Dims, Layout, resolve_axis, resolve_axis_rank};
 use crate::{Element, Tensor};
 
 impl<T: Element> Tensor<T> {
@@ -117,7 +117,7 @@ impl<T: Element> Tensor<T> {
     /// [`TensorError::Broadcast`] if the shapes are not compatible.
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Self> {
         let strides = self.layout.broadcast_strides("broadcast_to", shape)?;
-        Ok(self.with_layout(Layout { shape: shape.to_vec(), strides, offset: self.layout.offset }))
+        Ok(self.with_layout(Layout { shape: Dims::from_slice(shape), strides, offset: self.layout.offset }))
     }
 
     /// Alias of [`Tensor::broadcast_to`], under PyTorch's name.
@@ -225,7 +225,7 @@ impl<T: Element> Tensor<T> {
             return Err(bad("element counts differ"));
         }
         Ok(match self.layout.reshape_strides(&dims) {
-            Some(strides) => self.with_layout(Layout { shape: dims, strides, offset: self.layout.offset }),
+            Some(strides) => self.with_layout(Layout { shape: dims.into(), strides, offset: self.layout.offset }),
             None => {
                 let c = self.contiguous();
                 c.with_layout(Layout::contiguous(&dims))
