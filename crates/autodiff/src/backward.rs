@@ -65,7 +65,7 @@ impl<T: Float> Gradients<T> {
 
 /// The tape and node of `var`; `what` names it in the error (formatted only
 /// on failure: this runs on every backward pass).
-fn tape_of<'a, T: Float>(what: impl fmt::Display, var: &'a Var<T>) -> Result<(&'a Rc<TapeInner<T>>, usize)> {
+fn tape_of<T: Float>(what: impl fmt::Display, var: &Var<T>) -> Result<(&Rc<TapeInner<T>>, usize)> {
     var.node.as_ref().map(|(t, id)| (t, *id)).ok_or_else(|| AutodiffError::NotTracked { what: what.to_string() })
 }
 
