@@ -63,6 +63,9 @@ pub(crate) struct TapeInner<T: Float> {
     pub(crate) nodes: RefCell<Vec<Node<T>>>,
     /// The first non-finite forward value seen in anomaly mode.
     pub(crate) anomaly: RefCell<Option<crate::AutodiffError>>,
+    /// Leaves made by [`Tape::keyed_leaf`]: (key, node). A network has tens
+    /// of parameters, so a linear scan beats hashing.
+    pub(crate) keyed: RefCell<Vec<(u64, usize)>>,
 }
 
 /// Nodes reserved by a new tape: a small graph records without regrowing.
@@ -117,6 +120,7 @@ impl<T: Float> Tape<T> {
             id: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
             nodes: RefCell::new(fresh_nodes()),
             anomaly: RefCell::new(None),
+            keyed: RefCell::new(Vec::new()),
         }))
     }
 
@@ -126,6 +130,39 @@ impl<T: Float> Tape<T> {
         let node = Node { op: "leaf", value: value.clone(), inputs: Inputs::new(), backward: None, released: false };
         let id = self.0.push(node);
         Var::tracked(value, Rc::clone(&self.0), id)
+    }
+
+    /// The leaf standing for `key` on this tape, made from `value()` the
+    /// first time the key is asked for and the same leaf afterwards, so that
+    /// gradients from every use add up. This is how a parameter that lives
+    /// outside the tape (in a layer) joins each forward pass.
+    ///
+    /// # Examples
+    /// ```
+    /// use gradus_autodiff::Tape;
+    /// use gradus_tensor::Tensor;
+    /// let tape = Tape::new();
+    /// let a = tape.keyed_leaf(7, || Tensor::scalar(3.0f64));
+    /// let b = tape.keyed_leaf(7, || unreachable!("made once"));
+    /// let grads = (&a * &b).backward().unwrap();
+    /// assert_eq!(grads.get(&a).unwrap().item(), 6.0); // d(w²)/dw
+    /// assert_eq!(tape.keyed(7).unwrap().id(), a.id());
+    /// ```
+    pub fn keyed_leaf(&self, key: u64, value: impl FnOnce() -> Tensor<T>) -> Var<T> {
+        if let Some(var) = self.keyed(key) {
+            return var;
+        }
+        let var = self.leaf(value());
+        let (_, id) = var.node.as_ref().expect("a leaf is recorded");
+        self.0.keyed.borrow_mut().push((key, *id));
+        var
+    }
+
+    /// The leaf made for `key` by [`Tape::keyed_leaf`], if any.
+    pub fn keyed(&self, key: u64) -> Option<Var<T>> {
+        let id = self.0.keyed.borrow().iter().find(|(k, _)| *k == key)?.1;
+        let value = self.0.nodes.borrow()[id].value.clone();
+        Some(Var::tracked(value, Rc::clone(&self.0), id))
     }
 
     /// The number of recorded nodes (leaves and operations).

@@ -164,7 +164,8 @@ fn grad_with_respect_to_an_intermediate_value() {
     // reaches x. Gradients of interior nodes are moved into their rules, so
     // this checks that the ones asked for are kept.
     let tape = Tape::new();
-    let (x, y, z) = (tape.leaf(Tensor::scalar(2.0f64)), tape.leaf(Tensor::scalar(3.0)), tape.leaf(Tensor::scalar(-2.0)));
+    let (x, y, z) =
+        (tape.leaf(Tensor::scalar(2.0f64)), tape.leaf(Tensor::scalar(3.0)), tape.leaf(Tensor::scalar(-2.0)));
     let q = &x + &y;
     let f = &q * &q * &z; // z·q², ∂f/∂q = 2zq = -20, ∂f/∂x = -20
     let g = grad(&[&f], None, &[&q, &x], GradOptions::default()).unwrap();

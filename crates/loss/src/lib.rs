@@ -1,0 +1,1 @@
+//! gradus-loss (in progress).

@@ -1,0 +1,151 @@
+//! `BatchNorm1d`: batch normalisation over the batch (and length) axes.
+
+use crate::{Buffer, Module, Param, Visitor};
+use gradus_autodiff::{Tape, Var, no_grad};
+use gradus_tensor::{Float, Tensor};
+use std::cell::Cell;
+
+/// Batch normalisation (Ioffe & Szegedy 2015; ALGORITHMS.md §6) on inputs
+/// `[batch, C]` or `[batch, C, L]`, as PyTorch's `nn.BatchNorm1d`:
+///
+/// - training: y = γ (x − μ_B)/√(σ²_B + ε) + β with the batch's mean and
+///   biased variance, and the running statistics updated as
+///   `running = (1 − momentum)·running + momentum·batch`, the running
+///   variance from the *unbiased* batch variance (n/(n − 1)·σ²_B);
+///   `momentum: None` makes them cumulative averages (1/batches seen);
+/// - evaluation: the running statistics in place of the batch's.
+///
+/// Buffers `running_mean`, `running_var` and `num_batches_tracked` (a count,
+/// stored in the element type) are saved with the parameters `weight` (γ)
+/// and `bias` (β).
+#[derive(Debug)]
+pub struct BatchNorm1d<T: Float> {
+    weight: Option<Param<T>>,
+    bias: Option<Param<T>>,
+    running_mean: Option<Buffer<T>>,
+    running_var: Option<Buffer<T>>,
+    num_batches_tracked: Option<Buffer<T>>,
+    eps: f64,
+    momentum: Option<f64>,
+    training: Cell<bool>,
+}
+
+impl<T: Float> BatchNorm1d<T> {
+    /// PyTorch's defaults: eps 1e-5, momentum 0.1, affine, tracking running
+    /// statistics.
+    pub fn new(num_features: usize) -> Self {
+        Self::with_options(num_features, 1e-5, Some(0.1), true, true)
+    }
+
+    /// Every option of `nn.BatchNorm1d`.
+    ///
+    /// # Panics
+    /// If `num_features` is 0, `eps` is not positive, or `momentum` is outside [0, 1].
+    #[track_caller]
+    pub fn with_options(num_features: usize, eps: f64, momentum: Option<f64>, affine: bool, track: bool) -> Self {
+        assert!(num_features > 0, "BatchNorm1d: num_features must be positive");
+        assert!(eps > 0.0, "BatchNorm1d: eps must be positive, got {eps}");
+        if let Some(m) = momentum {
+            assert!((0.0..=1.0).contains(&m), "BatchNorm1d: momentum must be in [0, 1], got {m}");
+        }
+        let c = [num_features];
+        Self {
+            weight: affine.then(|| Param::new(Tensor::ones(&c))),
+            bias: affine.then(|| Param::new(Tensor::zeros(&c))),
+            running_mean: track.then(|| Buffer::new(Tensor::zeros(&c))),
+            running_var: track.then(|| Buffer::new(Tensor::ones(&c))),
+            num_batches_tracked: track.then(|| Buffer::new(Tensor::scalar(T::zero()))),
+            eps,
+            momentum,
+            training: Cell::new(true),
+        }
+    }
+
+    /// The running mean, when tracked.
+    pub fn running_mean(&self) -> Option<Tensor<T>> {
+        self.running_mean.as_ref().map(Buffer::value)
+    }
+
+    /// The running variance, when tracked.
+    pub fn running_var(&self) -> Option<Tensor<T>> {
+        self.running_var.as_ref().map(Buffer::value)
+    }
+
+    fn num_features(&self) -> usize {
+        self.running_mean
+            .as_ref()
+            .map(|b| b.shape()[0])
+            .or_else(|| self.weight.as_ref().map(|w| w.shape()[0]))
+            .unwrap_or(0)
+    }
+
+    fn update_running(&self, mean: &Tensor<T>, var: &Tensor<T>, n: usize) {
+        let (Some(rm), Some(rv), Some(count)) = (&self.running_mean, &self.running_var, &self.num_batches_tracked)
+        else {
+            return;
+        };
+        let seen = count.value().item() + T::one();
+        count.set(Tensor::scalar(seen));
+        let m = T::of(self.momentum.unwrap_or(1.0 / seen.as_f64()));
+        let unbiased = var * T::of(n as f64 / (n as f64 - 1.0));
+        rm.set(&(&rm.value() * (T::one() - m)) + &(mean * m));
+        rv.set(&(&rv.value() * (T::one() - m)) + &(&unbiased * m));
+    }
+}
+
+impl<T: Float> Module<T> for BatchNorm1d<T> {
+    #[track_caller]
+    fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        let c = self.num_features();
+        assert!(
+            matches!(x.rank(), 2 | 3) && x.shape()[1] == c,
+            "BatchNorm1d({c}): expected input [batch, {c}] or [batch, {c}, length], got {:?}",
+            x.shape()
+        );
+        // Per-channel tensors broadcast as [C] against [N, C], as [C, 1] against [N, C, L].
+        let per_channel: Vec<isize> = if x.rank() == 2 { vec![c as isize] } else { vec![c as isize, 1] };
+        let axes: Vec<isize> = if x.rank() == 2 { vec![0] } else { vec![0, 2] };
+        let n = x.value().numel() / c;
+        let use_batch = self.training.get() || self.running_mean.is_none();
+        let x_hat = if use_batch {
+            assert!(
+                n > 1,
+                "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}",
+                x.shape()
+            );
+            let mean = x.mean(axes.clone(), true);
+            let var = x.var(axes, 0, true);
+            if self.training.get() {
+                no_grad(|| {
+                    self.update_running(&mean.value().reshape(&[c as isize]), &var.value().reshape(&[c as isize]), n)
+                });
+            }
+            &(x - &mean) / &var.add_scalar(T::of(self.eps)).sqrt()
+        } else {
+            let rm = self.running_mean.as_ref().expect("tracked").value().reshape(&per_channel);
+            let rv = self.running_var.as_ref().expect("tracked").value().reshape(&per_channel);
+            let std = (&rv + T::of(self.eps)).sqrt();
+            &(x - &Var::constant(rm)) / &Var::constant(std)
+        };
+        match (&self.weight, &self.bias) {
+            (Some(w), Some(b)) => &(&x_hat * &w.var(tape).reshape(&per_channel)) + &b.var(tape).reshape(&per_channel),
+            _ => x_hat,
+        }
+    }
+
+    fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
+        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
+            v.param("weight", w);
+            v.param("bias", b);
+        }
+        if let (Some(m), Some(var), Some(n)) = (&self.running_mean, &self.running_var, &self.num_batches_tracked) {
+            v.buffer("running_mean", m);
+            v.buffer("running_var", var);
+            v.buffer("num_batches_tracked", n);
+        }
+    }
+
+    fn set_training(&self, training: bool) {
+        self.training.set(training);
+    }
+}

@@ -1,0 +1,109 @@
+//! `Dropout`: inverted dropout with a reproducible mask stream.
+
+use crate::Module;
+use gradus_autodiff::{Tape, Var};
+use gradus_tensor::{Float, Tensor};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::cell::Cell;
+
+/// Inverted dropout (ALGORITHMS.md §6): in training, each element is kept
+/// with probability `keep = 1 − p` and scaled by `1/keep`, so the expectation
+/// is unchanged and evaluation is the identity. `p` is the probability of
+/// dropping, as in PyTorch's `nn.Dropout(p)`.
+///
+/// The masks are a pure function of the layer's seed and a call counter, so
+/// a run is reproducible from its seed and resumable from [`Dropout::state`].
+///
+/// # Examples
+/// ```
+/// use gradus_autodiff::{Tape, Var};
+/// use gradus_nn::{Dropout, Module};
+/// use gradus_tensor::Tensor;
+/// use rand::{SeedableRng, rngs::StdRng};
+/// let drop = Dropout::new(0.5, &mut StdRng::seed_from_u64(0));
+/// let x = Var::constant(Tensor::<f64>::ones(&[1000]));
+/// let y = drop.forward(&Tape::new(), &x).into_value().to_vec();
+/// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
+/// Module::<f64>::eval(&drop);
+/// assert_eq!(drop.forward(&Tape::new(), &x).value().to_vec(), vec![1.0; 1000]);
+/// ```
+#[derive(Debug)]
+pub struct Dropout {
+    p: f64,
+    seed: u64,
+    calls: Cell<u64>,
+    training: Cell<bool>,
+}
+
+impl Dropout {
+    /// Drops with probability `p`, its mask stream seeded from `rng`.
+    ///
+    /// # Panics
+    /// If `p` is not in [0, 1].
+    #[track_caller]
+    pub fn new<R: Rng + ?Sized>(p: f64, rng: &mut R) -> Self {
+        Self::seeded(p, rng.random())
+    }
+
+    /// Drops with probability `p`, masks drawn from `seed`.
+    ///
+    /// # Panics
+    /// If `p` is not in [0, 1].
+    #[track_caller]
+    pub fn seeded(p: f64, seed: u64) -> Self {
+        assert!((0.0..=1.0).contains(&p), "Dropout: p must be in [0, 1], got {p}");
+        Self { p, seed, calls: Cell::new(0), training: Cell::new(true) }
+    }
+
+    /// Keeps with probability `keep` (the lecture's parameter): `Dropout`
+    /// with p = 1 − keep.
+    #[track_caller]
+    pub fn with_keep<R: Rng + ?Sized>(keep: f64, rng: &mut R) -> Self {
+        Self::new(1.0 - keep, rng)
+    }
+
+    /// The drop probability.
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+
+    /// (seed, masks drawn so far): everything that decides the next mask.
+    pub fn state(&self) -> (u64, u64) {
+        (self.seed, self.calls.get())
+    }
+
+    /// Restores a [`Dropout::state`].
+    pub fn set_state(&mut self, (seed, calls): (u64, u64)) {
+        self.seed = seed;
+        self.calls.set(calls);
+    }
+
+    /// The mask of call `n`: 0 or 1/keep per element.
+    fn mask<T: Float>(&self, shape: &[usize]) -> Tensor<T> {
+        let n = self.calls.get();
+        self.calls.set(n + 1);
+        let mut rng = StdRng::seed_from_u64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let keep = 1.0 - self.p;
+        let scale = T::of(1.0 / keep);
+        let len = shape.iter().product();
+        let data = (0..len).map(|_| if rng.random::<f64>() < keep { scale } else { T::zero() }).collect();
+        Tensor::from_vec(data, shape).expect("length is the shape's product")
+    }
+}
+
+impl<T: Float> Module<T> for Dropout {
+    fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        if !self.training.get() || self.p == 0.0 {
+            return x.clone();
+        }
+        if self.p == 1.0 {
+            return x.mul_scalar(T::zero());
+        }
+        x * &Var::constant(self.mask(x.shape()))
+    }
+
+    fn set_training(&self, training: bool) {
+        self.training.set(training);
+    }
+}

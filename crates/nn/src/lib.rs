@@ -1,0 +1,58 @@
+//! gradus-nn: the layers that turn the tape into networks a user can train
+//! (ALGORITHMS.md §4–6).
+//!
+//! - [`Module`]: a forward pass on an explicit [`Tape`](gradus_autodiff::Tape)
+//!   and a visitor over named parameters and buffers (`0.weight`,
+//!   `1.running_mean`); train/eval mode; freezing through [`Param::freeze`].
+//! - Layers: [`Linear`], [`Sequential`], [`Flatten`], [`Dropout`],
+//!   [`BatchNorm1d`], one module per activation ([`Relu`], [`PRelu`] with
+//!   learned α, [`Swish`] with learned β, …), [`Lambda`] for closures, and
+//!   the [`Mlp`] builder.
+//! - Initialisation: [`Init`] (Xavier in the lecture form and Glorot's, He /
+//!   Kaiming, constant, normal, uniform) from the caller's seeded RNG.
+//! - Checkpoints in the safetensors format: [`save`], [`load`], and
+//!   [`Checkpoint`] for whole training states.
+//!
+//! One training step:
+//!
+//! ```
+//! use gradus_autodiff::{Tape, Var};
+//! use gradus_nn::{Mlp, Module};
+//! use gradus_tensor::Tensor;
+//! use rand::{SeedableRng, rngs::StdRng};
+//! let model = Mlp::new(&[2, 8, 1]).build::<f64, _>(&mut StdRng::seed_from_u64(0));
+//! let x = Var::constant(Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0], &[2, 2]).unwrap());
+//! let tape = Tape::new();
+//! let loss = model.forward(&tape, &x).square().mean(.., false);
+//! let grads = loss.backward().unwrap();
+//! for (_, p, g) in model.gradients(&tape, &grads) {
+//!     p.set(&p.value() - &(&g * 0.1)); // plain gradient descent
+//! }
+//! ```
+
+mod activation;
+mod batchnorm;
+pub mod checkpoint;
+mod dropout;
+mod error;
+mod init;
+mod linear;
+mod mlp;
+mod module;
+mod param;
+mod sequential;
+
+pub use activation::{
+    Activation, Elu, Gelu, Hardtanh, LeakyRelu, LogSigmoid, LogSoftmax, Mish, PRelu, Relu, Selu, Sigmoid, Silu,
+    Softmax, Softplus, Swish, Tanh, UnknownActivation,
+};
+pub use batchnorm::BatchNorm1d;
+pub use checkpoint::{Checkpoint, load, save};
+pub use dropout::Dropout;
+pub use error::{NnError, Result};
+pub use init::{FanMode, Init, Nonlinearity, fans, gain};
+pub use linear::Linear;
+pub use mlp::Mlp;
+pub use module::{Lambda, Module, Slot, Visitor};
+pub use param::{Buffer, Param, ParamId};
+pub use sequential::{Flatten, Sequential};
