@@ -43,6 +43,7 @@ mod derivatives;
 mod error;
 pub mod gradcheck;
 mod ops;
+pub mod report;
 mod tape;
 mod var;
 

@@ -112,6 +112,35 @@ impl<T: Float> fmt::Debug for Var<T> {
     }
 }
 
+impl<T: Float> Var<T> {
+    /// Records a custom operation (as `torch.autograd.Function`): `value`
+    /// computed from `inputs` outside the tape, and `backward`, which maps
+    /// (inputs, output, output gradient) to one gradient per input (`None`
+    /// where not differentiable). Write the rule with `Var` operations and
+    /// second derivatives work through it too. Fused losses use this.
+    ///
+    /// # Examples
+    /// ```
+    /// use gradus_autodiff::{Tape, Var};
+    /// use gradus_tensor::Tensor;
+    /// let tape = Tape::new();
+    /// let x = tape.leaf(Tensor::scalar(3.0f64));
+    /// // x³ with its rule 3x²·g.
+    /// let cube = Var::custom("cube", x.value().powi(3), &[&x], |x, _, g| {
+    ///     vec![Some(g * &x[0].square().mul_scalar(3.0))].into()
+    /// });
+    /// assert_eq!(cube.backward().unwrap().get(&x).unwrap().item(), 27.0);
+    /// ```
+    pub fn custom(
+        op: &'static str,
+        value: Tensor<T>,
+        inputs: &[&Var<T>],
+        backward: impl Fn(&[Var<T>], &Var<T>, &Var<T>) -> Grads<T> + 'static,
+    ) -> Var<T> {
+        record(op, value, inputs, backward)
+    }
+}
+
 /// Records an op producing `value` from `inputs` with its backward rule.
 /// The result is a constant when no input requires gradients or recording
 /// is off; then the rule is dropped unused.
