@@ -1,5 +1,5 @@
 //! `cargo xtask gradcheck [--filter S] [--seed N] [--json]`: the gradient-check
-//! catalogue in release mode (the runner is gradus-autodiff's `gradcheck`
+//! catalogue in release mode (the runner is gradus-nn's `gradcheck`
 //! example, so xtask itself stays dependency-free).
 
 use std::path::Path;
@@ -10,7 +10,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["run", "--release", "--quiet", "-p", "gradus-autodiff", "--example", "gradcheck", "--"])
+        .args(["run", "--release", "--quiet", "-p", "gradus-nn", "--example", "gradcheck", "--"])
         .args(args)
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;

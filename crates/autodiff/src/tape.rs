@@ -158,6 +158,27 @@ impl<T: Float> Tape<T> {
         var
     }
 
+    /// Makes `var` (recorded on this tape) the variable [`Tape::keyed_leaf`]
+    /// returns for `key`: a parameter then enters the forward pass as that
+    /// variable, e.g. an input of a gradient check or a Hessian over the
+    /// parameters.
+    ///
+    /// # Errors
+    /// [`AutodiffError::NotTracked`](crate::AutodiffError::NotTracked) if
+    /// `var` is a constant, [`AutodiffError::DifferentTapes`](crate::AutodiffError::DifferentTapes)
+    /// if it is on another tape.
+    pub fn bind_key(&self, key: u64, var: &Var<T>) -> crate::Result<()> {
+        let (tape, id) =
+            var.node.as_ref().ok_or_else(|| crate::AutodiffError::NotTracked { what: format!("bind_key({key})") })?;
+        if !Rc::ptr_eq(tape, &self.0) {
+            return Err(crate::AutodiffError::DifferentTapes { what: "bind_key" });
+        }
+        let mut keyed = self.0.keyed.borrow_mut();
+        keyed.retain(|(k, _)| *k != key);
+        keyed.push((key, *id));
+        Ok(())
+    }
+
     /// The leaf made for `key` by [`Tape::keyed_leaf`], if any.
     pub fn keyed(&self, key: u64) -> Option<Var<T>> {
         let id = self.0.keyed.borrow().iter().find(|(k, _)| *k == key)?.1;

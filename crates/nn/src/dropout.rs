@@ -31,7 +31,7 @@ use std::cell::Cell;
 #[derive(Debug)]
 pub struct Dropout {
     p: f64,
-    seed: u64,
+    seed: Cell<u64>,
     calls: Cell<u64>,
     training: Cell<bool>,
 }
@@ -53,7 +53,7 @@ impl Dropout {
     #[track_caller]
     pub fn seeded(p: f64, seed: u64) -> Self {
         assert!((0.0..=1.0).contains(&p), "Dropout: p must be in [0, 1], got {p}");
-        Self { p, seed, calls: Cell::new(0), training: Cell::new(true) }
+        Self { p, seed: Cell::new(seed), calls: Cell::new(0), training: Cell::new(true) }
     }
 
     /// Keeps with probability `keep` (the lecture's parameter): `Dropout`
@@ -70,12 +70,12 @@ impl Dropout {
 
     /// (seed, masks drawn so far): everything that decides the next mask.
     pub fn state(&self) -> (u64, u64) {
-        (self.seed, self.calls.get())
+        (self.seed.get(), self.calls.get())
     }
 
     /// Restores a [`Dropout::state`].
-    pub fn set_state(&mut self, (seed, calls): (u64, u64)) {
-        self.seed = seed;
+    pub fn set_state(&self, (seed, calls): (u64, u64)) {
+        self.seed.set(seed);
         self.calls.set(calls);
     }
 
@@ -83,7 +83,7 @@ impl Dropout {
     fn mask<T: Float>(&self, shape: &[usize]) -> Tensor<T> {
         let n = self.calls.get();
         self.calls.set(n + 1);
-        let mut rng = StdRng::seed_from_u64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = StdRng::seed_from_u64(self.seed.get() ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let keep = 1.0 - self.p;
         let scale = T::of(1.0 / keep);
         let len = shape.iter().product();

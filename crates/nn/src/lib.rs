@@ -32,6 +32,7 @@
 
 mod activation;
 mod batchnorm;
+pub mod catalogue;
 pub mod checkpoint;
 mod dropout;
 mod error;

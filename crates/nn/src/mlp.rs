@@ -79,16 +79,16 @@ impl Mlp {
             let (n_in, n_out) = (pair[0], pair[1]);
             let g = if i == last { 1.0 } else { gain(self.activation.nonlinearity()) };
             let init = Init::KaimingNormal { mode: FanMode::FanIn, gain: g };
-            net = net.add(Linear::with_init(n_in, n_out, true, init, Init::Zeros, rng));
+            net = net.append(Linear::with_init(n_in, n_out, true, init, Init::Zeros, rng));
             if i == last {
                 break;
             }
             if self.batch_norm {
-                net = net.add(BatchNorm1d::new(n_out));
+                net = net.append(BatchNorm1d::new(n_out));
             }
             net.push(self.activation.module());
             if self.dropout > 0.0 {
-                net = net.add(Dropout::new(self.dropout, rng));
+                net = net.append(Dropout::new(self.dropout, rng));
             }
         }
         net

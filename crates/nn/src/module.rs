@@ -18,7 +18,7 @@ use gradus_tensor::{Float, Tensor};
 /// use gradus_tensor::Tensor;
 /// use rand::{SeedableRng, rngs::StdRng};
 /// let mut rng = StdRng::seed_from_u64(0);
-/// let model = Sequential::<f64>::new().add(Linear::new(3, 4, &mut rng)).add(Relu).add(Linear::new(4, 2, &mut rng));
+/// let model = Sequential::<f64>::new().append(Linear::new(3, 4, &mut rng)).append(Relu).append(Linear::new(4, 2, &mut rng));
 /// let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 /// assert_eq!(model.num_parameters(), 3 * 4 + 4 + 4 * 2 + 2);

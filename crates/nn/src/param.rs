@@ -118,6 +118,15 @@ impl<T: Float> Param<T> {
         tape.keyed_leaf(self.id.0, || self.value())
     }
 
+    /// Makes `var` stand for this parameter in forward passes on `tape` (a
+    /// functional call: gradients and Hessians with respect to `var`).
+    ///
+    /// # Errors
+    /// If `var` is not recorded on `tape`.
+    pub fn bind(&self, tape: &Tape<T>, var: &Var<T>) -> gradus_autodiff::Result<()> {
+        tape.bind_key(self.id.0, var)
+    }
+
     /// Its gradient from a backward pass over `tape`, if it took part.
     pub fn grad(&self, tape: &Tape<T>, grads: &gradus_autodiff::Gradients<T>) -> Option<Tensor<T>> {
         let id = tape.keyed(self.id.0)?.id()?;

@@ -19,7 +19,7 @@ impl<T: Float> Sequential<T> {
 
     /// Appends `layer`.
     #[must_use]
-    pub fn add(mut self, layer: impl Module<T> + 'static) -> Self {
+    pub fn append(mut self, layer: impl Module<T> + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self
     }

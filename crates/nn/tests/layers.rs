@@ -17,11 +17,11 @@ fn dense_backprop_matches_the_formulas() {
     // a1 = σ(W1 x + b1), a2 = σ(W2 a1 + b2), y = W3 a2 + b3, L = ½‖y‖².
     let mut rng = StdRng::seed_from_u64(3);
     let net = Sequential::<f64>::new()
-        .add(Linear::new(3, 4, &mut rng))
-        .add(Sigmoid)
-        .add(Linear::new(4, 3, &mut rng))
-        .add(Sigmoid)
-        .add(Linear::new(3, 2, &mut rng));
+        .append(Linear::new(3, 4, &mut rng))
+        .append(Sigmoid)
+        .append(Linear::new(4, 3, &mut rng))
+        .append(Sigmoid)
+        .append(Linear::new(3, 2, &mut rng));
     let x = t(&[0.3, -1.2, 0.8], &[1, 3]);
     let tape = Tape::new();
     let y = net.forward(&tape, &Var::constant(x.clone()));
@@ -115,7 +115,7 @@ fn dropout_keeps_the_expectation_and_replays_from_its_seed() {
     assert_eq!(again.forward(&Tape::new(), &x).value().to_vec(), y.to_vec());
     assert_ne!(again.forward(&Tape::new(), &x).value().to_vec(), y.to_vec());
     // Resuming from the state replays the stream.
-    let mut resumed = Dropout::seeded(0.3, 0);
+    let resumed = Dropout::seeded(0.3, 0);
     resumed.set_state(drop.state());
     assert_eq!(resumed.forward(&Tape::new(), &x).value().to_vec(), drop.forward(&Tape::new(), &x).value().to_vec());
     // p = 1 drops everything; gradients flow through the mask.
@@ -163,8 +163,8 @@ fn frozen_parameters_receive_no_gradient() {
 #[test]
 fn names_nest_and_training_mode_reaches_every_layer() {
     let mut rng = StdRng::seed_from_u64(0);
-    let inner = Sequential::<f64>::new().add(Linear::new(2, 3, &mut rng)).add(BatchNorm1d::new(3));
-    let outer = Sequential::new().add(inner).add(Dropout::new(0.5, &mut rng)).add(Linear::new(3, 1, &mut rng));
+    let inner = Sequential::<f64>::new().append(Linear::new(2, 3, &mut rng)).append(BatchNorm1d::new(3));
+    let outer = Sequential::new().append(inner).append(Dropout::new(0.5, &mut rng)).append(Linear::new(3, 1, &mut rng));
     let names: Vec<String> = outer.named_parameters().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["0.0.weight", "0.0.bias", "0.1.weight", "0.1.bias", "2.weight", "2.bias"]);
     let buffers: Vec<String> = outer.named_buffers().into_iter().map(|(n, _)| n).collect();

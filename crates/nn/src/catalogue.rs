@@ -1,0 +1,172 @@
+//! Gradient-check cases for every layer, with respect to its input and its
+//! parameters (bound to the check's inputs with [`Param::bind`]), joined to
+//! the ops' and losses' catalogues by `cargo xtask gradcheck`. A test fails
+//! if a layer has no case.
+
+use crate::*;
+use gradus_autodiff::catalogue::{Case, Domain};
+use gradus_autodiff::{Tape, Var};
+use gradus_tensor::Tensor;
+
+/// The inputs' tape (a fresh one when the checker passes constants, to
+/// learn the output's shape).
+fn tape_of(v: &[Var<f64>]) -> Tape<f64> {
+    v[0].tape().unwrap_or_default()
+}
+
+/// Binds each parameter of `module` (in visiting order) to the inputs from
+/// `first` on, then runs the forward pass on input 0.
+fn functional(module: &dyn Module<f64>, v: &[Var<f64>], first: usize) -> Var<f64> {
+    let tape = tape_of(v);
+    if v[0].requires_grad() {
+        for (k, (_, p)) in module.named_parameters().into_iter().enumerate() {
+            p.bind(&tape, &v[first + k]).expect("inputs share the tape");
+        }
+    }
+    module.forward(&tape, &v[0])
+}
+
+/// Every layer case.
+pub fn cases() -> Vec<Case> {
+    use Domain::AwayFromZero as Any;
+    let linear = Linear::<f64>::from_tensors(Tensor::zeros(&[2, 4]), Some(Tensor::zeros(&[2])));
+    let no_bias = Linear::<f64>::from_tensors(Tensor::zeros(&[3, 4]), None);
+    let bn = BatchNorm1d::<f64>::new(3);
+    let bn3 = BatchNorm1d::<f64>::new(2);
+    let prelu = PRelu::<f64>::new(3, 0.25);
+    let swish = Swish::<f64>::new(1.0, true);
+    let dropout = Dropout::seeded(0.4, 7);
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    let mlp: Sequential<f64> = Mlp::new(&[3, 4, 2]).activation(Activation::Tanh).build(&mut rng);
+    let smooth = Sequential::<f64>::new()
+        .append(Sigmoid)
+        .append(Tanh)
+        .append(Silu)
+        .append(Mish)
+        .append(Gelu { tanh_approximation: false })
+        .append(Gelu { tanh_approximation: true })
+        .append(Elu::default())
+        .append(Selu)
+        .append(Softplus::default())
+        .append(LogSigmoid)
+        .append(Softmax { axis: -1 })
+        .append(LogSoftmax { axis: -1 });
+    let kinked =
+        Sequential::<f64>::new().append(Relu).append(LeakyRelu::default()).append(Hardtanh { min: -1.5, max: 1.5 });
+    let flatten = Sequential::<f64>::new().append(Flatten).append(Lambda::new(|x: &Var<f64>| x.square()));
+    vec![
+        Case::new("Linear", &["Linear"], &[&[3, 4], &[2, 4], &[2]], Any, move |v| functional(&linear, v, 1)),
+        Case::new("Linear without bias", &["Linear"], &[&[2, 4], &[3, 4]], Any, move |v| functional(&no_bias, v, 1)),
+        Case::new("BatchNorm1d (training)", &["BatchNorm1d"], &[&[4, 3], &[3], &[3]], Any, move |v| {
+            functional(&bn, v, 1)
+        }),
+        Case::new("BatchNorm1d [N, C, L]", &["BatchNorm1d"], &[&[2, 2, 3], &[2], &[2]], Any, move |v| {
+            functional(&bn3, v, 1)
+        }),
+        Case::new("PRelu per channel", &["PRelu"], &[&[2, 3], &[3]], Any, move |v| functional(&prelu, v, 1)),
+        Case::new("Swish learned β", &["Swish"], &[&[2, 3], &[]], Any, move |v| functional(&swish, v, 1)),
+        Case::new("Dropout (fixed mask)", &["Dropout"], &[&[3, 4]], Any, move |v| {
+            dropout.set_state((7, 0));
+            Module::<f64>::forward(&dropout, &tape_of(v), &v[0])
+        }),
+        Case::new("Mlp 3-4-2 tanh", &["Mlp", "Sequential"], &[&[5, 3], &[4, 3], &[4], &[2, 4], &[2]], Any, move |v| {
+            functional(&mlp, v, 1)
+        }),
+        Case::new(
+            "smooth activation modules",
+            &[
+                "Sigmoid",
+                "Tanh",
+                "Silu",
+                "Mish",
+                "Gelu",
+                "Elu",
+                "Selu",
+                "Softplus",
+                "LogSigmoid",
+                "Softmax",
+                "LogSoftmax",
+            ],
+            &[&[2, 3]],
+            Any,
+            move |v| functional(&smooth, v, 1),
+        ),
+        Case::new(
+            "piecewise-linear activation modules",
+            &["Relu", "LeakyRelu", "Hardtanh"],
+            &[&[2, 3]],
+            Any,
+            move |v| functional(&kinked, v, 1),
+        )
+        .first_order_only(),
+        Case::new("Flatten and Lambda", &["Flatten", "Lambda"], &[&[2, 2, 3]], Any, move |v| {
+            functional(&flatten, v, 1)
+        }),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAYERS: [&str; 6] = [
+        include_str!("linear.rs"),
+        include_str!("sequential.rs"),
+        include_str!("dropout.rs"),
+        include_str!("batchnorm.rs"),
+        include_str!("activation.rs"),
+        include_str!("mlp.rs"),
+    ];
+
+    /// Layer types: `pub struct X` (less the non-layers) and the names the
+    /// activation macro defines.
+    fn layer_names() -> Vec<String> {
+        let mut names = Vec::new();
+        for src in LAYERS {
+            for line in src.lines().map(str::trim) {
+                let name = line
+                    .strip_prefix("pub struct ")
+                    .or_else(|| line.strip_suffix(';').and_then(|l| l.split_once(" => |x|")).map(|(n, _)| n));
+                if let Some(n) = name {
+                    names.push(n.split(['<', '(', ' ', ';']).next().unwrap_or("").to_string());
+                }
+            }
+        }
+        names.retain(|n| n != "UnknownActivation" && !n.starts_with('$'));
+        names
+    }
+
+    #[test]
+    fn every_layer_has_a_case() {
+        let covered: Vec<&str> = cases().iter().flat_map(|c| c.covers.iter().copied()).collect();
+        let names = layer_names();
+        assert!(names.len() >= 20, "the layer scan found too few: {names:?}");
+        let missing: Vec<&String> = names.iter().filter(|n| !covered.contains(&n.as_str())).collect();
+        assert!(missing.is_empty(), "layers without a gradcheck case in catalogue.rs: {missing:?}");
+    }
+
+    #[test]
+    fn bound_parameters_stand_in_for_the_layers_own() {
+        // Otherwise the parameter inputs would be unused and pass vacuously.
+        let cases = cases();
+        let linear = &cases[0];
+        let tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[1, 4]).unwrap());
+        let w = tape.leaf(Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], &[2, 4]).unwrap());
+        let b = tape.leaf(Tensor::from_vec(vec![10.0, 20.0], &[2]).unwrap());
+        let y = (linear.f)(&[x, w.clone(), b]);
+        assert_eq!(y.value().to_vec(), vec![11.0, 24.0]);
+        assert!(y.sum(.., false).backward().unwrap().get(&w).is_some());
+    }
+
+    #[test]
+    fn the_catalogue_passes() {
+        let failures: Vec<String> = cases()
+            .iter()
+            .map(|c| c.run(1).expect("backward runs"))
+            .filter(|o| !o.passed())
+            .map(|o| format!("{}: first order {}; second order {:?}", o.name, o.first, o.second))
+            .collect();
+        assert!(failures.is_empty(), "gradcheck failures:\n{}", failures.join("\n"));
+    }
+}
