@@ -10,6 +10,10 @@ use gradus_tensor::{Float, Tensor};
 /// [`Reduction::BatchMean`] for the mathematical KL per sample
 /// ([`Reduction::Mean`] averages over every element, as PyTorch's `mean`).
 ///
+/// Where a target entry is exactly 0, its gradient is −input (t·ln t has
+/// no finite derivative there; PyTorch returns NaN). Values and all other
+/// gradients equal PyTorch's.
+///
 /// # Examples
 /// ```
 /// use gradus_autodiff::Var;

@@ -183,3 +183,38 @@ fn linear_names_a_wrong_input_width() {
     let layer = Linear::<f64>::new(3, 2, &mut StdRng::seed_from_u64(0));
     let _ = layer.forward(&Tape::new(), &Var::constant(Tensor::ones(&[4, 5])));
 }
+
+/// BatchNorm1d against PyTorch (tests/data/pytorch.txt, made by
+/// scripts/pytorch_reference.py): training output and gradients, running
+/// statistics after two batches, evaluation output.
+#[test]
+fn batchnorm_matches_pytorch() {
+    let mut reference = std::collections::HashMap::new();
+    for line in include_str!("data/pytorch.txt").lines().filter(|l| !l.starts_with('#')) {
+        let mut parts = line.splitn(4, ' ');
+        let (_, key, shape, values) =
+            (parts.next(), parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let shape: Vec<usize> = shape.split(',').map(|s| s.parse().unwrap()).collect();
+        let values: Vec<f64> = values.split(' ').map(|s| s.parse().unwrap()).collect();
+        reference.insert(key.to_string(), Tensor::from_vec(values, &shape).unwrap());
+    }
+    let r = |k: &str| reference[k].clone();
+    let bn = BatchNorm1d::<f64>::new(3);
+    let named = bn.named_parameters();
+    named[0].1.set(t(&[1.5, 0.5, -1.0], &[3]));
+    named[1].1.set(t(&[0.1, -0.2, 0.3], &[3]));
+    let tape = Tape::new();
+    let x = tape.leaf(r("input"));
+    let out = bn.forward(&tape, &x);
+    assert_close!(out.value(), r("train_out"), 1e-14, 1e-14);
+    let weights = Tensor::<f64>::arange(0.0, 15.0, 1.0).unwrap().reshape(&[5, 3]);
+    let grads = (&out * &Var::constant(weights)).sum(.., false).backward().unwrap();
+    assert_close!(grads.get(&x).unwrap(), r("grad_input"), 1e-12, 1e-12);
+    assert_close!(named[0].1.grad(&tape, &grads).unwrap(), r("grad_weight"), 1e-12, 1e-12);
+    assert_close!(named[1].1.grad(&tape, &grads).unwrap(), r("grad_bias"), 1e-12, 1e-12);
+    let _ = bn.forward(&Tape::new(), &Var::constant(r("input2")));
+    assert_close!(bn.running_mean().unwrap(), r("running_mean"), 1e-15, 1e-15);
+    assert_close!(bn.running_var().unwrap(), r("running_var"), 1e-15, 1e-15);
+    bn.eval();
+    assert_close!(bn.forward(&Tape::new(), &Var::constant(r("input3"))).value(), r("eval_out"), 1e-14, 1e-14);
+}
