@@ -9,6 +9,7 @@ mod benchmarks;
 criterion::criterion_main!(
     benchmarks::matmul::benches,
     benchmarks::autodiff::benches,
+    benchmarks::layer::benches,
     benchmarks::elementwise::benches,
     benchmarks::reduce::benches
 );

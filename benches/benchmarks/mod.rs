@@ -2,6 +2,7 @@
 
 pub mod autodiff;
 pub mod elementwise;
+pub mod layer;
 pub mod matmul;
 pub mod reduce;
 

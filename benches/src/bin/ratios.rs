@@ -2,7 +2,7 @@
 //! against faer called directly (same shapes, same parallelism), and
 //! element-wise kernels against plain slice loops, timed interleaved.
 //!
-//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff]`
+//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff|layer]`
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -97,6 +97,51 @@ fn main() {
     if wants("autodiff") {
         autodiff_table();
     }
+    if wants("layer") {
+        layer_table();
+    }
+}
+
+/// Linear 784→256 + ReLU, batch 128, f32: forward + backward (three
+/// products, 6·b·in·out FLOPs) against the bare forward product.
+fn layer_table() {
+    use gradus_autodiff::{Tape, Var};
+    use gradus_nn::{Linear, Module, Relu, Sequential};
+    let (b, n_in, n_out) = (128, 784, 256);
+    println!(
+        "
+Linear {n_in}→{n_out} + ReLU, batch {b}, f32, medians of {REPS} interleaved runs (µs)\n"
+    );
+    println!(
+        "| threads | matmul {b}x{n_in}x{n_out} | layer fwd + bwd | fwd + bwd / matmul | matmul GFLOP/s | layer GFLOP/s |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let layer = Sequential::<f32>::new().append(Linear::new(n_in, n_out, &mut rng)).append(Relu);
+    let x = Tensor::<f32>::normal(&[b, n_in], 0.0, 1.0, &mut rng);
+    let w = layer.named_parameters()[0].1.value();
+    let input = Var::constant(x.clone());
+    for threads in [1, 2] {
+        set_parallel_matmul_threshold(if threads > 1 { 0 } else { usize::MAX });
+        let t = interleaved_medians(
+            REPS,
+            &mut [&mut || drop(black_box(x.matmul(&w.t()))), &mut || {
+                let tape = Tape::new();
+                let grads = layer.forward(&tape, &input).sum(.., false).backward().expect("recorded");
+                black_box(grads);
+            }],
+        );
+        let flops = (b * n_in * n_out) as f64;
+        println!(
+            "| {threads} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} |",
+            t[0] * 1e6,
+            t[1] * 1e6,
+            t[1] / t[0],
+            2.0 * flops / t[0] / 1e9,
+            6.0 * flops / t[1] / 1e9
+        );
+    }
+    set_parallel_matmul_threshold(gradus_tensor::DEFAULT_PARALLEL_MATMUL_FLOPS);
 }
 
 fn autodiff_table() {

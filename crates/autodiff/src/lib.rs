@@ -31,11 +31,6 @@
 
 #![warn(missing_docs)]
 
-/// The README's examples, compiled and run as doctests so the README stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
-
 mod backward;
 pub mod catalogue;
 mod curvature;
