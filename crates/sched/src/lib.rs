@@ -1,0 +1,1 @@
+//! gradus-sched (in progress).
