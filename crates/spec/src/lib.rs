@@ -151,16 +151,14 @@ impl Parser<'_> {
             return Err(self.err(format!("expected a lower-case name, found `{name}`")));
         }
         let mut args = Vec::new();
-        if self.eat('(') {
-            if !self.eat(')') {
-                loop {
-                    args.push(self.arg()?);
-                    if self.eat(')') {
-                        break;
-                    }
-                    if !self.eat(',') {
-                        return Err(self.err("expected `,` or `)`"));
-                    }
+        if self.eat('(') && !self.eat(')') {
+            loop {
+                args.push(self.arg()?);
+                if self.eat(')') {
+                    break;
+                }
+                if !self.eat(',') {
+                    return Err(self.err("expected `,` or `)`"));
                 }
             }
         }
