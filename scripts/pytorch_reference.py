@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Reference values from PyTorch for gradus-loss and gradus-nn tests.
+"""Reference values from PyTorch for gradus-loss, gradus-nn and gradus-sched tests.
 
-Writes crates/loss/tests/data/pytorch.txt and crates/nn/tests/data/pytorch.txt:
+Writes crates/{loss,nn,sched}/tests/data/pytorch.txt:
 one line per array, `case key v1 v2 ...`, numbers in Python's shortest
 round-trip form so Rust parses them to the same f64. Inputs are written too,
 so the tests never recompute them. Run by hand when a case is added
@@ -113,4 +113,64 @@ x3 = rand(2, 3)
 nn.put("batchnorm", "input3", x3)
 nn.put("batchnorm", "eval_out", bn(x3))
 nn.write("crates/nn/tests/data/pytorch.txt")
+
+# Schedules: lines `spec CASE BASE_LR SPEC`, `lr CASE v0 v1 …` (the rate at
+# steps 0, 1, …), `momentum CASE …` where cycled, `metrics CASE …` for plateau.
+sched_lines = []
+
+
+def sched_case(case, spec, base_lr, make, steps, momentum=False, metrics=None):
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=base_lr, momentum=0.9)
+    s = make(opt)
+    lrs, moms = [], []
+    for t in range(steps):
+        if metrics is None:
+            lrs.append(opt.param_groups[0]["lr"])
+            moms.append(opt.param_groups[0]["momentum"])
+            opt.step()
+            s.step()
+        else:
+            opt.step()
+            s.step(metrics[t])
+            lrs.append(opt.param_groups[0]["lr"])
+    sched_lines.append(f"spec {case} {base_lr!r} {spec}")
+    if metrics is not None:
+        sched_lines.append(f"metrics {case} " + " ".join(repr(float(m)) for m in metrics))
+    sched_lines.append(f"lr {case} " + " ".join(repr(float(v)) for v in lrs))
+    if momentum:
+        sched_lines.append(f"momentum {case} " + " ".join(repr(float(v)) for v in moms))
+
+
+S = torch.optim.lr_scheduler
+sched_case("constant", "constant(factor=0.5, total_iters=4)", 0.1, lambda o: S.ConstantLR(o, factor=0.5, total_iters=4), 10)
+sched_case("step", "step(step_size=3, gamma=0.5)", 0.1, lambda o: S.StepLR(o, 3, 0.5), 12)
+sched_case("multistep", "multistep(milestones=[2, 5, 5, 9], gamma=0.3)", 0.1, lambda o: S.MultiStepLR(o, [2, 5, 5, 9], 0.3), 12)
+sched_case("exponential", "exponential(gamma=0.9)", 0.1, lambda o: S.ExponentialLR(o, 0.9), 20)
+sched_case("inverse_time", "inverse_time(k=0.5)", 0.1, lambda o: S.LambdaLR(o, lambda t: 1 / (1 + 0.5 * t)), 20)
+sched_case("polynomial", "polynomial(total_iters=8, power=2)", 0.1, lambda o: S.PolynomialLR(o, 8, 2.0), 12)
+sched_case("linear", "linear(start_factor=0.25, end_factor=0.75, total_iters=6)", 0.1, lambda o: S.LinearLR(o, 0.25, 0.75, 6), 10)
+sched_case("cosine", "cosine(t_max=10, eta_min=0.001)", 0.1, lambda o: S.CosineAnnealingLR(o, 10, 0.001), 35)
+sched_case("warm_restarts", "warm_restarts(t_0=3, t_mult=2, eta_min=0.01)", 0.1, lambda o: S.CosineAnnealingWarmRestarts(o, 3, 2, 0.01), 50)
+sched_case("warm_restarts_1", "warm_restarts(t_0=4)", 0.1, lambda o: S.CosineAnnealingWarmRestarts(o, 4), 15)
+sched_case("cyclic", "cyclic(base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=2)", 0.1,
+           lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=4, step_size_down=2), 30, momentum=True)
+sched_case("cyclic2", "cyclic(base_lr=0.01, max_lr=0.1, step_size_up=3, mode=triangular2, cycle_momentum=false)", 0.1,
+           lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="triangular2", cycle_momentum=False), 30)
+sched_case("cyclic_exp", "cyclic(base_lr=0.01, max_lr=0.1, step_size_up=3, mode=exp_range, gamma=0.95, base_momentum=0.7, max_momentum=0.95)", 0.1,
+           lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=3, mode="exp_range", gamma=0.95, base_momentum=0.7, max_momentum=0.95), 30, momentum=True)
+sched_case("onecycle", "onecycle(max_lr=0.5, total_steps=20)", 0.1, lambda o: S.OneCycleLR(o, 0.5, total_steps=20), 20, momentum=True)
+sched_case("onecycle3", "onecycle(max_lr=1, total_steps=25, pct_start=0.4, anneal_strategy=linear, div_factor=10, final_div_factor=100, three_phase=true)", 0.1,
+           lambda o: S.OneCycleLR(o, 1.0, total_steps=25, pct_start=0.4, anneal_strategy="linear", div_factor=10, final_div_factor=100, three_phase=True), 25, momentum=True)
+sched_case("sequential", "sequential([linear(start_factor=0.1, total_iters=5), cosine(t_max=10)], milestones=[5])", 0.1,
+           lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 5), S.CosineAnnealingLR(o, 10)], milestones=[5]), 25)
+losses = [1.0, 0.9, 0.95, 0.97, 0.9, 0.92, 0.91, 0.95, 0.96, 0.97, 0.89, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]
+sched_case("plateau", "plateau(patience=2, factor=0.5, cooldown=1, min_lr=0.02)", 0.1,
+           lambda o: S.ReduceLROnPlateau(o, patience=2, factor=0.5, cooldown=1, min_lr=0.02), len(losses), metrics=losses)
+acc = [0.5, 0.6, 0.6, 0.6005, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.71, 0.7, 0.7, 0.7, 0.7]
+sched_case("plateau_max_abs", "plateau(mode=max, threshold_mode=abs, threshold=0.01, patience=1)", 0.1,
+           lambda o: S.ReduceLROnPlateau(o, mode="max", threshold_mode="abs", threshold=0.01, patience=1), len(acc), metrics=acc)
+with open(os.path.join(ROOT, "crates/sched/tests/data/pytorch.txt"), "w") as f:
+    f.write("# generated by scripts/pytorch_reference.py with torch " + torch.__version__ + "\n")
+    f.write("\n".join(sched_lines) + "\n")
 print("wrote reference values")

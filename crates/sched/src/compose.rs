@@ -1,0 +1,90 @@
+//! Composition: schedules in sequence at milestones, and one schedule per
+//! parameter group.
+
+use crate::LrScheduler;
+use crate::error::{Result, check};
+
+/// Schedules one after another (PyTorch's `SequentialLR`): schedule i runs
+/// from milestone i−1 and sees the step offset by it, so each starts at its
+/// own step 0.
+///
+/// ```
+/// use gradus_sched::{Cosine, Linear, LrScheduler, Sequential};
+/// let warm_then_cosine = Sequential::new(
+///     vec![Box::new(Linear::new(0.1, 1.0, 5).unwrap()), Box::new(Cosine::new(95, 0.0).unwrap())],
+///     vec![5],
+/// ).unwrap();
+/// assert_eq!(warm_then_cosine.lr(1.0, 0), 0.1);
+/// assert_eq!(warm_then_cosine.lr(1.0, 5), 1.0); // cosine's step 0
+/// ```
+#[derive(Debug)]
+pub struct Sequential {
+    schedules: Vec<Box<dyn LrScheduler>>,
+    milestones: Vec<usize>,
+}
+
+impl Sequential {
+    /// `schedules` switching at `milestones` (one fewer than schedules,
+    /// strictly increasing).
+    ///
+    /// # Errors
+    /// If the counts do not fit or the milestones are not increasing.
+    pub fn new(schedules: Vec<Box<dyn LrScheduler>>, milestones: Vec<usize>) -> Result<Self> {
+        check(!schedules.is_empty(), "sequential", "schedulers", || "must list at least one schedule".into())?;
+        check(milestones.len() + 1 == schedules.len(), "sequential", "milestones", || {
+            format!("must have one fewer entry than schedulers ({}), got {}", schedules.len(), milestones.len())
+        })?;
+        check(milestones.windows(2).all(|w| w[0] < w[1]), "sequential", "milestones", || {
+            format!("must be strictly increasing, got {milestones:?}")
+        })?;
+        Ok(Self { schedules, milestones })
+    }
+
+    fn locate(&self, step: usize) -> (&dyn LrScheduler, usize) {
+        let i = self.milestones.partition_point(|&m| m <= step);
+        let offset = if i == 0 { 0 } else { self.milestones[i - 1] };
+        (self.schedules[i].as_ref(), step - offset)
+    }
+}
+
+impl LrScheduler for Sequential {
+    fn lr(&self, base_lr: f64, step: usize) -> f64 {
+        let (s, t) = self.locate(step);
+        s.lr(base_lr, t)
+    }
+
+    fn momentum(&self, step: usize) -> Option<f64> {
+        let (s, t) = self.locate(step);
+        s.momentum(t)
+    }
+}
+
+/// One schedule per parameter group (group i follows schedule i from its
+/// own base rate).
+#[derive(Debug)]
+pub struct PerGroup(pub Vec<Box<dyn LrScheduler>>);
+
+impl PerGroup {
+    /// The rate of `group` at `step`.
+    ///
+    /// # Panics
+    /// If there is no schedule for `group`.
+    #[track_caller]
+    pub fn lr(&self, group: usize, base_lr: f64, step: usize) -> f64 {
+        self.schedule(group).lr(base_lr, step)
+    }
+
+    /// The momentum of `group` at `step`, where its schedule cycles it.
+    #[track_caller]
+    pub fn momentum(&self, group: usize, step: usize) -> Option<f64> {
+        self.schedule(group).momentum(step)
+    }
+
+    #[track_caller]
+    fn schedule(&self, group: usize) -> &dyn LrScheduler {
+        match self.0.get(group) {
+            Some(s) => s.as_ref(),
+            None => panic!("PerGroup: no schedule for group {group} ({} given)", self.0.len()),
+        }
+    }
+}
