@@ -1,0 +1,219 @@
+//! The driver: parameter groups with their own optimiser and rate, states
+//! keyed by parameter id, the walk over (parameter, gradient) pairs, and
+//! an exact save/restore of everything.
+
+use crate::error::{OptimError, Result};
+use crate::optimizer::{Optimizer, State};
+use gradus_tensor::Float;
+use std::collections::BTreeMap;
+
+/// A group of parameters sharing an optimiser (hence hyper-parameters) and
+/// a learning rate.
+#[derive(Debug)]
+pub struct ParamGroup<T: Float> {
+    /// The method and its hyper-parameters.
+    pub optimizer: Box<dyn Optimizer<T>>,
+    /// The current rate (a schedule sets it each step).
+    pub lr: f64,
+    /// The rate the group started with (a schedule's base rate).
+    pub initial_lr: f64,
+    keys: Option<Vec<u64>>,
+}
+
+/// What one [`Optim::step`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Parameters updated.
+    pub updated: usize,
+    /// Parameters that received no gradient this step (not moved, as PyTorch
+    /// skips parameters whose `.grad` is None).
+    pub without_gradient: Vec<u64>,
+}
+
+/// An optimiser's whole state as named tensors and counters, for a
+/// checkpoint: `state.{key}.{slot}` hold per-element buffers;
+/// `state.{key}.step`, `state.{key}.{scalar}` (f64 bits) and
+/// `group.{i}.lr` (f64 bits) are counters. Restoring it is exact.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimState<T> {
+    /// Per-element buffers.
+    pub tensors: Vec<(String, Vec<T>)>,
+    /// Steps, scalars and rates as bits.
+    pub counters: Vec<(String, u64)>,
+}
+
+/// A driver over parameter groups, keyed by parameter id (any `u64`: the
+/// nn crate's `ParamId`, an index…).
+///
+/// ```
+/// use gradus_optim::{Adam, AdamConfig, Optim, Sgd, SgdConfig};
+/// let mut opt = Optim::<f64>::new(Adam::new(AdamConfig::default()).unwrap());
+/// // Biases (key 1) get their own group: plain SGD at 0.5.
+/// opt.add_group(Sgd::new(SgdConfig::default()).unwrap(), Some(0.5), [1]);
+/// let (mut w, mut b) = (vec![1.0, 2.0], vec![0.0]);
+/// let report = opt.step([(0, &mut w[..], Some(&[0.1, 0.1][..])), (1, &mut b[..], Some(&[1.0][..]))]).unwrap();
+/// assert_eq!((report.updated, b[0]), (2, -0.5));
+/// ```
+#[derive(Debug)]
+pub struct Optim<T: Float> {
+    groups: Vec<ParamGroup<T>>,
+    states: BTreeMap<u64, State<T>>,
+}
+
+impl<T: Float> Optim<T> {
+    /// One group that takes every parameter, at the optimiser's own rate.
+    pub fn new(optimizer: impl Optimizer<T> + 'static) -> Self {
+        let lr = optimizer.default_lr();
+        Self {
+            groups: vec![ParamGroup { optimizer: Box::new(optimizer), lr, initial_lr: lr, keys: None }],
+            states: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a group for the parameters `keys` (which leave any catch-all
+    /// group), at rate `lr` or the optimiser's own; returns its index.
+    pub fn add_group(
+        &mut self,
+        optimizer: impl Optimizer<T> + 'static,
+        lr: Option<f64>,
+        keys: impl IntoIterator<Item = u64>,
+    ) -> usize {
+        let lr = lr.unwrap_or_else(|| optimizer.default_lr());
+        let keys = keys.into_iter().collect();
+        self.groups.push(ParamGroup { optimizer: Box::new(optimizer), lr, initial_lr: lr, keys: Some(keys) });
+        self.groups.len() - 1
+    }
+
+    /// The groups.
+    pub fn groups(&self) -> &[ParamGroup<T>] {
+        &self.groups
+    }
+
+    /// The groups, to change rates or hyper-parameters.
+    pub fn groups_mut(&mut self) -> &mut [ParamGroup<T>] {
+        &mut self.groups
+    }
+
+    /// Sets every group's rate (what a schedule does each step).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.groups.iter_mut().for_each(|g| g.lr = lr);
+    }
+
+    /// The group holding `key`: the one listing it, else the catch-all.
+    ///
+    /// # Errors
+    /// [`OptimError::UnknownParam`] if none does.
+    pub fn group_of(&self, key: u64) -> Result<usize> {
+        let listed = self.groups.iter().position(|g| g.keys.as_ref().is_some_and(|k| k.contains(&key)));
+        listed.or_else(|| self.groups.iter().position(|g| g.keys.is_none())).ok_or(OptimError::UnknownParam(key))
+    }
+
+    /// The state of `key`, if it has been updated.
+    pub fn state(&self, key: u64) -> Option<&State<T>> {
+        self.states.get(&key)
+    }
+
+    /// Updates one parameter from its gradient.
+    ///
+    /// # Errors
+    /// An unknown parameter, or lengths that do not match its state.
+    pub fn update(&mut self, key: u64, param: &mut [T], grad: &[T]) -> Result<()> {
+        let group = &self.groups[self.group_of(key)?];
+        if grad.len() != param.len() {
+            return Err(OptimError::Length { key, what: "gradient", got: grad.len(), expected: param.len() });
+        }
+        let state = self.states.entry(key).or_insert_with(|| group.optimizer.init(group.lr, param.len()));
+        if let Some(slot) = state.slots.first().filter(|s| s.len() != param.len()) {
+            return Err(OptimError::Length { key, what: "parameter", got: param.len(), expected: slot.len() });
+        }
+        group.optimizer.update(group.lr, param, grad, state);
+        Ok(())
+    }
+
+    /// Updates every parameter that has a gradient and reports those that
+    /// had none.
+    ///
+    /// # Errors
+    /// As [`Optim::update`]; parameters before the failing one are updated.
+    pub fn step<'a>(
+        &mut self,
+        params: impl IntoIterator<Item = (u64, &'a mut [T], Option<&'a [T]>)>,
+    ) -> Result<StepReport>
+    where
+        T: 'a,
+    {
+        let mut report = StepReport::default();
+        for (key, param, grad) in params {
+            match grad {
+                Some(g) => {
+                    self.update(key, param, g)?;
+                    report.updated += 1;
+                }
+                None => report.without_gradient.push(key),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Everything needed to resume: every parameter's state and every group's rate.
+    pub fn export(&self) -> OptimState<T> {
+        let mut out = OptimState::default();
+        for (i, g) in self.groups.iter().enumerate() {
+            out.counters.push((format!("group.{i}.lr"), g.lr.to_bits()));
+        }
+        for (key, state) in &self.states {
+            let optimizer = &self.groups[self.group_of(*key).expect("states exist for known keys")].optimizer;
+            out.counters.push((format!("state.{key}.step"), state.step));
+            for (name, value) in optimizer.scalars().iter().zip(&state.scalars) {
+                out.counters.push((format!("state.{key}.{name}"), value.to_bits()));
+            }
+            for (name, slot) in optimizer.slots().iter().zip(&state.slots) {
+                out.tensors.push((format!("state.{key}.{name}"), slot.clone()));
+            }
+        }
+        out
+    }
+
+    /// Restores an [`Optim::export`] into a driver with the same groups.
+    ///
+    /// # Errors
+    /// [`OptimError::State`] naming what is missing or does not fit; the
+    /// driver is unchanged then.
+    pub fn import(&mut self, saved: &OptimState<T>) -> Result<()> {
+        let counter = |name: &str| saved.counters.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        let mut rates = Vec::new();
+        for i in 0..self.groups.len() {
+            let bits =
+                counter(&format!("group.{i}.lr")).ok_or_else(|| OptimError::State(format!("missing group.{i}.lr")))?;
+            rates.push(f64::from_bits(bits));
+        }
+        let mut states = BTreeMap::new();
+        for (name, step) in &saved.counters {
+            let Some(key) = name.strip_prefix("state.").and_then(|r| r.strip_suffix(".step")) else { continue };
+            let key: u64 = key.parse().map_err(|_| OptimError::State(format!("bad parameter key in `{name}`")))?;
+            let optimizer = &self.groups[self.group_of(key)?].optimizer;
+            let mut scalars = Vec::new();
+            for s in optimizer.scalars() {
+                let bits = counter(&format!("state.{key}.{s}"))
+                    .ok_or_else(|| OptimError::State(format!("missing state.{key}.{s}")))?;
+                scalars.push(f64::from_bits(bits));
+            }
+            let mut slots = Vec::new();
+            for s in optimizer.slots() {
+                let want = format!("state.{key}.{s}");
+                let slot = saved
+                    .tensors
+                    .iter()
+                    .find(|(n, _)| *n == want)
+                    .ok_or_else(|| OptimError::State(format!("missing {want}")))?;
+                slots.push(slot.1.clone());
+            }
+            states.insert(key, State { step: *step, slots, scalars });
+        }
+        for (g, lr) in self.groups.iter_mut().zip(rates) {
+            g.lr = lr;
+        }
+        self.states = states;
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! gradus-optim: optimisers (ALGORITHMS.md §7) that see parameters and
+//! gradients as slices, so they work with any source of gradients.
+//!
+//! - The seam: [`Optimizer`], a per-parameter update with explicit
+//!   [`State`] and the learning rate passed in, run as one fused pass over
+//!   (θ, g, state), split across threads for large tensors; [`Optim`], the
+//!   driver keyed by parameter id with parameter groups, a report of
+//!   parameters without gradient, and an exact save/restore ([`OptimState`]).
+//! - First order, PyTorch's forms and defaults: [`Sgd`] (momentum,
+//!   dampening, Nesterov, weight decay, maximize), [`Adagrad`], [`Rmsprop`]
+//!   (centred, momentum; and the textbook form), [`Adadelta`], [`Adam`]
+//!   (AMSGrad, decoupled weight decay = AdamW), [`Nadam`], [`Adamax`],
+//!   [`Radam`], [`Rprop`], [`Asgd`]; and the textbook [`Momentum`] and
+//!   [`NesterovLookahead`] (closure form).
+//! - [`clip_grad_norm`] (returns the norm) and [`clip_grad_value`].
+//! - Spec strings: [`parse`]`("adam(lr=1e-3, betas=(0.9,0.999))")`.
+//!
+//! Which convention each type follows is in its docs; every hyper-parameter
+//! is named as PyTorch names it, invalid values are errors at construction.
+
+mod adadelta;
+mod adagrad;
+mod adam;
+mod adamax;
+mod asgd;
+mod clip;
+mod driver;
+mod error;
+mod momentum;
+mod nadam;
+mod optimizer;
+mod radam;
+mod rmsprop;
+mod rprop;
+mod sgd;
+mod spec;
+
+pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig};
+pub use adamax::{Adamax, AdamaxConfig};
+pub use asgd::{Asgd, AsgdConfig};
+pub use clip::{clip_grad_norm, clip_grad_value};
+pub use driver::{Optim, OptimState, ParamGroup, StepReport};
+pub use error::{OptimError, Result};
+pub use momentum::{Momentum, NesterovLookahead};
+pub use nadam::{Nadam, NadamConfig};
+pub use optimizer::{Optimizer, PARALLEL_MIN, State};
+pub use radam::{Radam, RadamConfig};
+pub use rmsprop::{Rmsprop, RmspropConfig};
+pub use rprop::{Rprop, RpropConfig};
+pub use sgd::{Sgd, SgdConfig};
+pub use spec::{NAMES, from_spec, parse};

@@ -1,0 +1,142 @@
+//! The seam: `Optimizer`, a per-parameter update with explicit state and
+//! the learning rate passed in, and the fused element pass every update
+//! runs through.
+
+use gradus_tensor::Float;
+use rayon::prelude::*;
+use std::fmt;
+
+/// The state of one parameter: the step count, per-element slots (moment
+/// estimates, accumulators; each as long as the parameter) and per-parameter
+/// scalars (NAdam's μ product, ASGD's η and μ).
+#[derive(Clone, Debug, PartialEq)]
+pub struct State<T> {
+    /// Updates taken.
+    pub step: u64,
+    /// Per-element buffers, in the order of [`Optimizer::slots`].
+    pub slots: Vec<Vec<T>>,
+    /// Scalars, in the order of [`Optimizer::scalars`].
+    pub scalars: Vec<f64>,
+}
+
+/// One optimisation method: how a parameter moves given its gradient, its
+/// state and the learning rate. Hyper-parameters other than the rate live
+/// in the implementing type and are named as PyTorch names them.
+///
+/// # Examples
+/// ```
+/// use gradus_optim::{Optimizer, Sgd, SgdConfig};
+/// let sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() }).unwrap();
+/// let mut theta = vec![1.0f64, -2.0];
+/// let mut state = Optimizer::<f64>::init(&sgd, 0.1, 2);
+/// sgd.update(0.1, &mut theta, &[0.5, 0.5], &mut state);
+/// assert_eq!(theta, vec![0.95, -2.05]);
+/// ```
+pub trait Optimizer<T: Float>: Send + Sync + fmt::Debug {
+    /// The name in spec strings (`adam`).
+    fn name(&self) -> &'static str;
+
+    /// The learning rate it was built with (PyTorch's default unless given).
+    fn default_lr(&self) -> f64;
+
+    /// Names of the per-element state slots (PyTorch's names where it has them).
+    fn slots(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Names of the per-parameter scalars.
+    fn scalars(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The state of a new parameter of `len` elements; slots start at 0
+    /// unless a method says otherwise (AdaGrad's initial accumulator,
+    /// Rprop's step sizes).
+    fn init(&self, lr: f64, len: usize) -> State<T> {
+        let _ = lr;
+        State { step: 0, slots: vec![vec![T::zero(); len]; self.slots().len()], scalars: Vec::new() }
+    }
+
+    /// One update of `param` from `grad` with learning rate `lr`.
+    fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>);
+
+    /// The momentum a cyclical schedule may drive (SGD's `momentum`,
+    /// Adam's β₁), if the method has one.
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+
+    /// Sets that momentum; `false` if the method has none.
+    fn set_momentum(&mut self, momentum: f64) -> bool {
+        let _ = momentum;
+        false
+    }
+}
+
+/// Below this many elements an update runs on one thread.
+pub const PARALLEL_MIN: usize = 1 << 16;
+
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: used only to hand disjoint chunks of exclusively borrowed slices
+// to rayon tasks (see `fused`).
+unsafe impl<T: Send> Send for SendPtr<T> {}
+// SAFETY: as above; each task touches only its own range.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+/// The fused element pass: `f(θᵢ, gᵢ, [slotᵢ…])` for every element, in one
+/// sweep, split across threads above [`PARALLEL_MIN`] elements. No
+/// temporary tensor is made.
+///
+/// # Panics
+/// If the slices differ in length.
+pub(crate) fn fused<T: Float, const N: usize>(
+    param: &mut [T],
+    grad: &[T],
+    slots: [&mut [T]; N],
+    f: impl Fn(&mut T, T, [&mut T; N]) + Sync,
+) {
+    let len = param.len();
+    assert_eq!(grad.len(), len, "gradient and parameter lengths differ");
+    assert!(slots.iter().all(|s| s.len() == len), "state and parameter lengths differ");
+    let run = |p: &mut [T], g: &[T], mut s: [&mut [T]; N]| {
+        let n = p.len();
+        let g = &g[..n];
+        for x in s.iter_mut() {
+            *x = &mut std::mem::take(x)[..n];
+        }
+        for i in 0..n {
+            f(&mut p[i], g[i], s.each_mut().map(|x| &mut x[i]));
+        }
+    };
+    let threads = rayon::current_num_threads();
+    if len < PARALLEL_MIN || threads == 1 {
+        run(param, grad, slots);
+        return;
+    }
+    let chunk = len.div_ceil(threads * 4).max(PARALLEL_MIN / 4);
+    let ptrs: [SendPtr<T>; N] = slots.map(|s| SendPtr(s.as_mut_ptr()));
+    param.par_chunks_mut(chunk).zip(grad.par_chunks(chunk)).enumerate().for_each(|(k, (p, g))| {
+        let start = k * chunk;
+        // SAFETY: every slot has `len` elements and is exclusively borrowed
+        // for this call; chunk k covers [start, start + p.len()), disjoint
+        // from every other task's range.
+        let s = ptrs.map(|ptr| unsafe { std::slice::from_raw_parts_mut(ptr.0.add(start), p.len()) });
+        run(p, g, s);
+    });
+}
+
+/// The gradient as the update sees it: negated when maximising, plus
+/// `weight_decay`·θ (L2, PyTorch's coupled form).
+#[inline(always)]
+pub(crate) fn effective_grad<T: Float>(g: T, theta: T, maximize: bool, weight_decay: T) -> T {
+    let g = if maximize { -g } else { g };
+    if weight_decay != T::zero() { g + weight_decay * theta } else { g }
+}
+
+/// `s + w·(e − s)` exactly as `torch.lerp` computes it (from the other end
+/// when w ≥ ½), so moment estimates round as PyTorch's do.
+#[inline(always)]
+pub(crate) fn lerp<T: Float>(s: T, e: T, w: T) -> T {
+    if w.abs() < T::of(0.5) { s + w * (e - s) } else { e - (e - s) * (T::one() - w) }
+}

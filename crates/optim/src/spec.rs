@@ -1,0 +1,195 @@
+//! Optimisers from spec strings (../shared/CLI.md): `adam(lr=1e-3, betas=(0.9,0.999))`.
+
+use crate::error::Result;
+use crate::*;
+use gradus_spec::{Args, Spec, SpecError};
+use gradus_tensor::Float;
+
+/// The optimiser names [`parse`] accepts.
+pub const NAMES: [&str; 13] = [
+    "sgd",
+    "momentum",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    "nadam",
+    "adamax",
+    "radam",
+    "rprop",
+    "asgd",
+    "textbook_rmsprop",
+];
+
+fn pair(a: &mut Args, key: &str, default: (f64, f64)) -> std::result::Result<(f64, f64), SpecError> {
+    if a.get(key).is_none() {
+        return Ok(default);
+    }
+    match a.numbers(key)?[..] {
+        [x, y] => Ok((x, y)),
+        ref other => Err(a.invalid(key, format!("must be a pair (a,b), got {} numbers", other.len()))),
+    }
+}
+
+/// Parses an optimiser spec; keys are PyTorch's names with its defaults
+/// (`textbook_rmsprop` is RMSProp with δ inside the root, `momentum` the
+/// textbook momentum method with `lr` and `alpha`).
+///
+/// ```
+/// use gradus_optim::parse;
+/// let adam = parse::<f32>("adam(lr=3e-4, betas=(0.8,0.99), amsgrad=true)").unwrap();
+/// assert_eq!((adam.name(), adam.default_lr(), adam.momentum()), ("adam", 3e-4, Some(0.8)));
+/// let err = parse::<f32>("sgd(lr=0.1, nesterov=true)").unwrap_err().to_string();
+/// assert_eq!(err, "sgd: `nesterov` requires momentum > 0 and dampening = 0");
+/// let err = parse::<f32>("adam(learning_rate=0.1)").unwrap_err().to_string();
+/// assert!(err.ends_with("unknown key `learning_rate`; accepted: lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay"));
+/// ```
+///
+/// # Errors
+/// An unknown name or key, a value of the wrong kind, or one out of range.
+pub fn parse<T: Float>(text: &str) -> Result<Box<dyn Optimizer<T>>> {
+    from_spec(&text.parse::<Spec>()?)
+}
+
+/// Builds an optimiser from a parsed spec (see [`parse`]).
+///
+/// # Errors
+/// As [`parse`].
+pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn Optimizer<T>>> {
+    Ok(match spec.name.as_str() {
+        "sgd" => {
+            let mut a = spec.args(&["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"])?;
+            let d = SgdConfig::default();
+            Box::new(Sgd::new(SgdConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                momentum: a.f64_or("momentum", d.momentum)?,
+                dampening: a.f64_or("dampening", d.dampening)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                nesterov: a.bool_or("nesterov", d.nesterov)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "momentum" => {
+            let mut a = spec.args(&["lr", "alpha"])?;
+            Box::new(Momentum::new(a.f64("lr")?, a.f64_or("alpha", 0.9)?)?)
+        }
+        "adagrad" => {
+            let mut a =
+                spec.args(&["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"])?;
+            let d = AdagradConfig::default();
+            Box::new(Adagrad::new(AdagradConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                lr_decay: a.f64_or("lr_decay", d.lr_decay)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                initial_accumulator_value: a.f64_or("initial_accumulator_value", d.initial_accumulator_value)?,
+                eps: a.f64_or("eps", d.eps)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        name @ ("rmsprop" | "textbook_rmsprop") => {
+            let mut a = spec.args(&["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"])?;
+            let textbook = name == "textbook_rmsprop";
+            let d = RmspropConfig::default();
+            Box::new(Rmsprop::new(RmspropConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                alpha: a.f64_or("alpha", d.alpha)?,
+                eps: a.f64_or("eps", if textbook { 1e-6 } else { d.eps })?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                momentum: a.f64_or("momentum", d.momentum)?,
+                centered: a.bool_or("centered", d.centered)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+                textbook,
+            })?)
+        }
+        "adadelta" => {
+            let mut a = spec.args(&["lr", "rho", "eps", "weight_decay", "maximize"])?;
+            let d = AdadeltaConfig::default();
+            Box::new(Adadelta::new(AdadeltaConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                rho: a.f64_or("rho", d.rho)?,
+                eps: a.f64_or("eps", d.eps)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        name @ ("adam" | "adamw") => {
+            let mut keys = vec!["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"];
+            if name == "adam" {
+                keys.push("decoupled_weight_decay");
+            }
+            let mut a = spec.args(&keys)?;
+            let d = if name == "adamw" { AdamConfig::adamw() } else { AdamConfig::default() };
+            let c = AdamConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                amsgrad: a.bool_or("amsgrad", d.amsgrad)?,
+                decoupled_weight_decay: a.bool_or("decoupled_weight_decay", d.decoupled_weight_decay)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            };
+            Box::new(if name == "adamw" { Adam::adamw(c)? } else { Adam::new(c)? })
+        }
+        "nadam" => {
+            let keys = ["lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"];
+            let mut a = spec.args(&keys)?;
+            let d = NadamConfig::default();
+            Box::new(Nadam::new(NadamConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                momentum_decay: a.f64_or("momentum_decay", d.momentum_decay)?,
+                decoupled_weight_decay: a.bool_or("decoupled_weight_decay", d.decoupled_weight_decay)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "adamax" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "weight_decay", "maximize"])?;
+            let d = AdamaxConfig::default();
+            Box::new(Adamax::new(AdamaxConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "radam" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"])?;
+            let d = RadamConfig::default();
+            Box::new(Radam::new(RadamConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                decoupled_weight_decay: a.bool_or("decoupled_weight_decay", d.decoupled_weight_decay)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "rprop" => {
+            let mut a = spec.args(&["lr", "etas", "step_sizes", "maximize"])?;
+            let d = RpropConfig::default();
+            Box::new(Rprop::new(RpropConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                etas: pair(&mut a, "etas", d.etas)?,
+                step_sizes: pair(&mut a, "step_sizes", d.step_sizes)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "asgd" => {
+            let mut a = spec.args(&["lr", "lambd", "alpha", "t0", "weight_decay", "maximize"])?;
+            let d = AsgdConfig::default();
+            Box::new(Asgd::new(AsgdConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                lambd: a.f64_or("lambd", d.lambd)?,
+                alpha: a.f64_or("alpha", d.alpha)?,
+                t0: a.f64_or("t0", d.t0)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        other => return Err(spec.error(format!("unknown optimiser `{other}`; accepted: {}", NAMES.join(", "))).into()),
+    })
+}
