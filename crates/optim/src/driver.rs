@@ -63,11 +63,13 @@ pub struct Optim<T: Float> {
 impl<T: Float> Optim<T> {
     /// One group that takes every parameter, at the optimiser's own rate.
     pub fn new(optimizer: impl Optimizer<T> + 'static) -> Self {
+        Self::boxed(Box::new(optimizer))
+    }
+
+    /// [`Optim::new`] for an optimiser already boxed (as [`parse`](crate::parse) returns it).
+    pub fn boxed(optimizer: Box<dyn Optimizer<T>>) -> Self {
         let lr = optimizer.default_lr();
-        Self {
-            groups: vec![ParamGroup { optimizer: Box::new(optimizer), lr, initial_lr: lr, keys: None }],
-            states: BTreeMap::new(),
-        }
+        Self { groups: vec![ParamGroup { optimizer, lr, initial_lr: lr, keys: None }], states: BTreeMap::new() }
     }
 
     /// Adds a group for the parameters `keys` (which leave any catch-all

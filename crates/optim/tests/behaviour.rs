@@ -1,0 +1,167 @@
+//! The worked numbers of ALGORITHMS.md §1, stability on a quadratic, the
+//! textbook forms, the driver (groups, missing gradients, exact state round
+//! trip, errors), clipping, and the parallel pass against the serial one.
+
+use gradus_optim::*;
+
+fn gd(lr: f64, steps: usize) -> f64 {
+    let mut opt = Optim::new(Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap());
+    let mut x = vec![10.0f64];
+    for _ in 0..steps {
+        let g = vec![2.0 * x[0]];
+        opt.update(0, &mut x, &g).unwrap();
+    }
+    x[0]
+}
+
+#[test]
+fn ten_steps_of_gradient_descent_on_x_squared() {
+    // ALGORITHMS.md §1: x₁₀ = (1 − 2η)¹⁰·10.
+    for (lr, expected) in [(0.2, 0.060466), (0.05, 3.486784), (1.1, 61.917364)] {
+        let x = gd(lr, 10);
+        assert_eq!((x * 1e6).round() / 1e6, expected, "η = {lr}");
+        assert!((x - 10.0 * (1.0 - 2.0 * lr).powi(10)).abs() <= 1e-12 * x.abs());
+    }
+}
+
+#[test]
+fn gd_on_a_quadratic_diverges_above_two_over_lambda_max() {
+    // ½θᵀAθ with A = diag(1, 50): λ_max = 50, so η < 0.04 converges.
+    let run = |lr: f64| {
+        let mut opt = Optim::new(Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap());
+        let mut theta = vec![1.0f64, 1.0];
+        for _ in 0..500 {
+            let g = vec![theta[0], 50.0 * theta[1]];
+            opt.update(7, &mut theta, &g).unwrap();
+        }
+        theta[0].hypot(theta[1])
+    };
+    assert!(run(0.039) < 1e-3);
+    assert!(run(0.041) > 1e3);
+}
+
+#[test]
+fn textbook_momentum_reaches_terminal_velocity_and_rmsprop_puts_delta_inside() {
+    // On a plane (constant g) v → −εg/(1 − α).
+    let m = Momentum::new(0.1, 0.9).unwrap();
+    let mut theta = vec![0.0f64];
+    let mut state = Optimizer::<f64>::init(&m, 0.1, 1);
+    for _ in 0..400 {
+        m.update(0.1, &mut theta, &[1.0], &mut state);
+    }
+    assert!((state.slots[0][0] + 0.1 / (1.0 - 0.9)).abs() < 1e-12);
+    // Textbook RMSProp: θ − ε g/√(δ + r) with r = (1 − ρ)g² after one step.
+    let r = Rmsprop::new(RmspropConfig { lr: 0.01, eps: 1e-6, textbook: true, ..Default::default() }).unwrap();
+    let mut theta = vec![1.0f64];
+    let mut state = Optimizer::<f64>::init(&r, 0.01, 1);
+    r.update(0.01, &mut theta, &[0.5], &mut state);
+    let expected = 1.0 - 0.01 * 0.5 / (1e-6 + 0.01 * 0.25f64).sqrt();
+    assert!((theta[0] - expected).abs() < 1e-15);
+}
+
+#[test]
+fn groups_report_missing_gradients_and_state_round_trips_exactly() {
+    let adam = || Adam::new(AdamConfig { lr: 0.01, amsgrad: true, ..Default::default() }).unwrap();
+    let nadam = || Nadam::new(NadamConfig::default()).unwrap();
+    let build = || {
+        let mut o = Optim::<f32>::new(adam());
+        o.add_group(nadam(), Some(0.005), [2]);
+        o
+    };
+    let grads = |t: usize, k: usize| -> Vec<f32> { (0..4).map(|i| ((t * 7 + k * 3 + i) as f32).sin()).collect() };
+    let mut whole = build();
+    let mut params = vec![vec![0.5f32; 4]; 3];
+    let mut resumed_params = params.clone();
+    let mut first = build();
+    for t in 0..20 {
+        let gs: Vec<Option<Vec<f32>>> = (0..3).map(|k| (!(k == 1 && t % 3 == 0)).then(|| grads(t, k))).collect();
+        let report = whole
+            .step(params.iter_mut().zip(&gs).enumerate().map(|(k, (p, g))| (k as u64, &mut p[..], g.as_deref())))
+            .unwrap();
+        assert_eq!(report.without_gradient, if t % 3 == 0 { vec![1] } else { vec![] });
+        if t == 9 {
+            // Save and restore into a fresh driver, then continue.
+            let saved = first.export();
+            first = build();
+            first.import(&saved).unwrap();
+        }
+        for (k, p) in resumed_params.iter_mut().enumerate() {
+            if !(k == 1 && t % 3 == 0) {
+                first.update(k as u64, p, &grads(t, k)).unwrap();
+            }
+        }
+    }
+    for (a, b) in params.iter().flatten().zip(resumed_params.iter().flatten()) {
+        assert_eq!(a.to_bits(), b.to_bits());
+    }
+    assert_eq!(whole.export(), first.export());
+    assert_eq!(whole.groups()[1].lr, 0.005);
+    assert_eq!(whole.state(2).unwrap().scalars.len(), 1); // NAdam's μ product
+}
+
+#[test]
+fn errors_name_what_is_wrong() {
+    let mut only = Optim::<f64>::boxed(parse("sgd(lr=0.1)").unwrap());
+    let mut p = vec![0.0; 3];
+    assert_eq!(
+        only.update(1, &mut p, &[1.0, 2.0]).unwrap_err().to_string(),
+        "parameter 1: gradient has 2 elements, expected 3"
+    );
+    only.update(1, &mut p, &[1.0; 3]).unwrap();
+    let mut explicit = Optim::<f64>::new(Sgd::new(SgdConfig::default()).unwrap());
+    explicit.add_group(Sgd::new(SgdConfig::default()).unwrap(), None, [3]);
+    assert!(explicit.group_of(9).is_ok());
+    let msg = |r: Result<Adam>| r.unwrap_err().to_string();
+    assert_eq!(msg(Adam::new(AdamConfig { lr: -1.0, ..Default::default() })), "adam: `lr` must be >= 0, got -1");
+    assert_eq!(
+        msg(Adam::new(AdamConfig { betas: (0.9, 1.0), ..Default::default() })),
+        "adam: `betas.1` must be in [0, 1), got 1"
+    );
+    assert_eq!(
+        Sgd::new(SgdConfig { momentum: 0.9, dampening: 0.1, nesterov: true, ..Default::default() })
+            .unwrap_err()
+            .to_string(),
+        "sgd: `nesterov` requires momentum > 0 and dampening = 0"
+    );
+    assert!(parse::<f64>("lbfgs(lr=1)").unwrap_err().to_string().contains("unknown optimiser `lbfgs`; accepted: sgd,"));
+    assert!(
+        parse::<f64>("adam(betas=(0.9))")
+            .unwrap_err()
+            .to_string()
+            .ends_with("`betas` must be a pair (a,b), got 1 numbers")
+    );
+}
+
+#[test]
+fn clipping_by_norm_and_value() {
+    let (mut a, mut b) = (vec![3.0f64, 0.0], vec![0.0f64, 4.0]);
+    let norm = clip_grad_norm(&mut [&mut a[..], &mut b[..]], 10.0, 2.0);
+    assert_eq!((norm, a[0], b[1]), (5.0, 3.0, 4.0)); // under the limit: unchanged
+    let norm = clip_grad_norm(&mut [&mut a[..], &mut b[..]], 1.0, f64::INFINITY);
+    assert_eq!(norm, 4.0);
+    assert!((b[1] - 4.0 / (4.0 + 1e-6)).abs() < 1e-12);
+    let mut c = vec![-3.0f32, 0.5, 2.0];
+    clip_grad_value(&mut [&mut c[..]], 1.0);
+    assert_eq!(c, vec![-1.0, 0.5, 1.0]);
+}
+
+#[test]
+fn the_parallel_pass_equals_the_serial_one() {
+    let n = PARALLEL_MIN * 5 + 123;
+    let grad: Vec<f32> = (0..n).map(|i| ((i * 37 % 1000) as f32 - 500.0) / 100.0).collect();
+    let adam = Adam::new(AdamConfig::adamw()).unwrap();
+    let mut big = vec![0.1f32; n];
+    let mut state = Optimizer::<f32>::init(&adam, 1e-3, n);
+    for _ in 0..3 {
+        adam.update(1e-3, &mut big, &grad, &mut state);
+    }
+    // Element by element, the same update on one-element slices (always serial).
+    for i in [0, 1, PARALLEL_MIN - 1, PARALLEL_MIN, 3 * PARALLEL_MIN + 7, n - 1] {
+        let mut one = vec![0.1f32];
+        let mut s = Optimizer::<f32>::init(&adam, 1e-3, 1);
+        for _ in 0..3 {
+            adam.update(1e-3, &mut one, &grad[i..=i], &mut s);
+        }
+        assert_eq!(one[0].to_bits(), big[i].to_bits(), "element {i}");
+    }
+}

@@ -1,0 +1,89 @@
+//! Every optimiser and option against PyTorch's trajectories in f64: on a
+//! fixed gradient sequence and on the test functions of ALGORITHMS.md (x²,
+//! Rosenbrock, Himmelblau, an ill-conditioned quadratic, x² − y²), 30 steps
+//! each, from reference data made by scripts/pytorch_reference.py.
+
+use gradus_optim::{Optim, parse};
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+struct Case {
+    function: String,
+    spec: String,
+    start: Vec<f64>,
+    grads: Vec<f64>,
+    traj: Vec<f64>,
+}
+
+fn cases() -> BTreeMap<String, Case> {
+    let mut out: BTreeMap<String, Case> = BTreeMap::new();
+    for line in include_str!("data/pytorch.txt").lines().filter(|l| !l.starts_with('#')) {
+        let mut parts = line.splitn(3, ' ');
+        let (kind, name, rest) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let case = out.entry(name.to_string()).or_default();
+        let numbers = || rest.split(' ').map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>();
+        match kind {
+            "case" => {
+                let (function, spec) = rest.split_once(' ').unwrap();
+                case.function = function.to_string();
+                case.spec = spec.to_string();
+            }
+            "start" => case.start = numbers(),
+            "grads" => case.grads = numbers(),
+            "traj" => case.traj = numbers(),
+            other => panic!("unknown line kind {other}"),
+        }
+    }
+    out
+}
+
+/// The test functions' gradients, written exactly as in the script.
+fn gradient(function: &str, p: &[f64]) -> Vec<f64> {
+    match function {
+        "x2" => vec![2.0 * p[0]],
+        "rosenbrock" => vec![-2.0 * (1.0 - p[0]) - 400.0 * p[0] * (p[1] - p[0] * p[0]), 200.0 * (p[1] - p[0] * p[0])],
+        "himmelblau" => vec![
+            4.0 * p[0] * (p[0] * p[0] + p[1] - 11.0) + 2.0 * (p[0] + p[1] * p[1] - 7.0),
+            2.0 * (p[0] * p[0] + p[1] - 11.0) + 4.0 * p[1] * (p[0] + p[1] * p[1] - 7.0),
+        ],
+        "quadratic" => vec![p[0], 100.0 * p[1]],
+        "saddle" => vec![2.0 * p[0], -2.0 * p[1]],
+        other => panic!("unknown function {other}"),
+    }
+}
+
+#[test]
+fn every_optimiser_follows_pytorchs_trajectory() {
+    let cases = cases();
+    assert_eq!(cases.len(), 19 * 6, "reference cases");
+    let mut worst = (0.0f64, String::new());
+    for (name, case) in &cases {
+        let mut opt = Optim::boxed(parse::<f64>(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")));
+        let mut theta = case.start.clone();
+        let n = theta.len();
+        for t in 0..case.traj.len() / n {
+            let g = if case.function == "fixed" {
+                case.grads[t * n..(t + 1) * n].to_vec()
+            } else {
+                gradient(&case.function, &theta)
+            };
+            opt.update(0, &mut theta, &g).unwrap();
+            for (i, (&got, &want)) in theta.iter().zip(&case.traj[t * n..(t + 1) * n]).enumerate() {
+                if got == want || got.is_nan() && want.is_nan() {
+                    continue; // equal, or diverged the same way (maximising Rosenbrock)
+                }
+                let err = (got - want).abs() / want.abs().max(1e-3);
+                if err > worst.0 {
+                    worst = (err, format!("{name} step {t} [{i}]: gradus {got}, PyTorch {want}"));
+                }
+                assert!(
+                    err <= 1e-12,
+                    "{name} ({}) step {} [{i}]: gradus {got}, PyTorch {want} (relative error {err:e})",
+                    case.spec,
+                    t + 1
+                );
+            }
+        }
+    }
+    eprintln!("worst relative error {:e} at {}", worst.0, worst.1);
+}
