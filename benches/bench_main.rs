@@ -10,6 +10,7 @@ criterion::criterion_main!(
     benchmarks::matmul::benches,
     benchmarks::autodiff::benches,
     benchmarks::layer::benches,
+    benchmarks::optim::benches,
     benchmarks::elementwise::benches,
     benchmarks::reduce::benches
 );

@@ -4,6 +4,7 @@ pub mod autodiff;
 pub mod elementwise;
 pub mod layer;
 pub mod matmul;
+pub mod optim;
 pub mod reduce;
 
 use criterion::Criterion;
