@@ -12,6 +12,10 @@
 //!   (AMSGrad, decoupled weight decay = AdamW), [`Nadam`], [`Adamax`],
 //!   [`Radam`], [`Rprop`], [`Asgd`]; and the textbook [`Momentum`] and
 //!   [`NesterovLookahead`] (closure form).
+//! - Second order, closure form: [`Newton`] and damped Newton from a
+//!   Hessian (Cholesky/LU, damping when not positive definite) or from
+//!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
+//!   strong-Wolfe line search, step for step as `torch.optim.LBFGS`.
 //! - [`clip_grad_norm`] (returns the norm) and [`clip_grad_value`].
 //! - Spec strings: [`parse`]`("adam(lr=1e-3, betas=(0.9,0.999))")`.
 //!
@@ -26,8 +30,10 @@ mod asgd;
 mod clip;
 mod driver;
 mod error;
+mod lbfgs;
 mod momentum;
 mod nadam;
+mod newton;
 mod optimizer;
 mod radam;
 mod rmsprop;
@@ -43,11 +49,13 @@ pub use asgd::{Asgd, AsgdConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use driver::{Optim, OptimState, ParamGroup, StepReport};
 pub use error::{OptimError, Result};
+pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use momentum::{Momentum, NesterovLookahead};
 pub use nadam::{Nadam, NadamConfig};
+pub use newton::{Newton, NewtonConfig, NewtonStep};
 pub use optimizer::{Optimizer, PARALLEL_MIN, State};
 pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};
 pub use sgd::{Sgd, SgdConfig};
-pub use spec::{NAMES, from_spec, parse};
+pub use spec::{Method, NAMES, from_spec, parse, parse_method};

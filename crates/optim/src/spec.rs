@@ -5,12 +5,14 @@ use crate::*;
 use gradus_spec::{Args, Spec, SpecError};
 use gradus_tensor::Float;
 
-/// The optimiser names [`parse`] accepts.
-pub const NAMES: [&str; 13] = [
+/// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
+/// closure methods `newton` and `lbfgs`).
+pub const NAMES: [&str; 15] = [
     "sgd",
     "momentum",
     "adagrad",
     "rmsprop",
+    "textbook_rmsprop",
     "adadelta",
     "adam",
     "adamw",
@@ -19,8 +21,65 @@ pub const NAMES: [&str; 13] = [
     "radam",
     "rprop",
     "asgd",
-    "textbook_rmsprop",
+    "newton",
+    "lbfgs",
 ];
+
+/// Any optimiser a spec names: a per-parameter method for [`Optim`], or
+/// one of the closure methods that re-evaluate the loss.
+#[derive(Debug)]
+pub enum Method<T: Float> {
+    /// SGD … ASGD.
+    FirstOrder(Box<dyn Optimizer<T>>),
+    /// `newton(lr, damping, cg_max_iter, cg_tol)`.
+    Newton(Newton),
+    /// `lbfgs(lr, max_iter, max_eval, tolerance_grad, tolerance_change, history_size, line_search_fn=strong_wolfe)`.
+    Lbfgs(Lbfgs<T>),
+}
+
+/// Parses any optimiser spec, closure methods included.
+///
+/// ```
+/// use gradus_optim::{Method, parse_method};
+/// assert!(matches!(parse_method::<f64>("lbfgs(line_search_fn=strong_wolfe, history_size=10)").unwrap(), Method::Lbfgs(_)));
+/// assert!(matches!(parse_method::<f64>("newton(damping=0.1)").unwrap(), Method::Newton(_)));
+/// assert!(matches!(parse_method::<f64>("adam").unwrap(), Method::FirstOrder(_)));
+/// ```
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_method<T: Float>(text: &str) -> Result<Method<T>> {
+    let spec = text.parse::<Spec>()?;
+    match spec.name.as_str() {
+        "newton" => {
+            let mut a = spec.args(&["lr", "damping", "cg_max_iter", "cg_tol"])?;
+            let d = NewtonConfig::default();
+            Ok(Method::Newton(Newton::new(NewtonConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                damping: a.f64_or("damping", d.damping)?,
+                cg_max_iter: a.usize_or("cg_max_iter", d.cg_max_iter)?,
+                cg_tol: a.f64_or("cg_tol", d.cg_tol)?,
+            })?))
+        }
+        "lbfgs" => {
+            let keys =
+                ["lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size", "line_search_fn"];
+            let mut a = spec.args(&keys)?;
+            let d = LbfgsConfig::default();
+            let max_eval = a.get("max_eval").is_some().then(|| a.usize("max_eval")).transpose()?;
+            Ok(Method::Lbfgs(Lbfgs::new(LbfgsConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                max_iter: a.usize_or("max_iter", d.max_iter)?,
+                max_eval,
+                tolerance_grad: a.f64_or("tolerance_grad", d.tolerance_grad)?,
+                tolerance_change: a.f64_or("tolerance_change", d.tolerance_change)?,
+                history_size: a.usize_or("history_size", d.history_size)?,
+                strong_wolfe: a.word_or("line_search_fn", &["none", "strong_wolfe"], "none")? == "strong_wolfe",
+            })?))
+        }
+        _ => Ok(Method::FirstOrder(from_spec(&spec)?)),
+    }
+}
 
 fn pair(a: &mut Args, key: &str, default: (f64, f64)) -> std::result::Result<(f64, f64), SpecError> {
     if a.get(key).is_none() {
@@ -189,6 +248,9 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn Optimizer<T>>> {
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
                 maximize: a.bool_or("maximize", d.maximize)?,
             })?)
+        }
+        name @ ("newton" | "lbfgs") => {
+            return Err(spec.error(format!("`{name}` re-evaluates the loss: build it with parse_method")).into());
         }
         other => return Err(spec.error(format!("unknown optimiser `{other}`; accepted: {}", NAMES.join(", "))).into()),
     })
