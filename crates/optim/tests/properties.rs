@@ -1,0 +1,59 @@
+//! Properties of the updates (proptest, fixed seed).
+
+use gradus_optim::*;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+fn runner() -> TestRunner {
+    TestRunner::new_with_rng(
+        Config { cases: 256, ..Config::default() },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]),
+    )
+}
+
+#[test]
+fn adams_first_step_moves_each_coordinate_by_about_lr_against_the_gradient() {
+    runner()
+        .run(&(proptest::collection::vec(-100.0f64..100.0, 1..20), 1e-4f64..1.0), |(g, lr)| {
+            let adam = Adam::new(AdamConfig { lr, ..Default::default() }).unwrap();
+            let mut theta = vec![0.0; g.len()];
+            let mut state = Optimizer::<f64>::init(&adam, lr, g.len());
+            adam.update(lr, &mut theta, &g, &mut state);
+            for (t, g) in theta.iter().zip(&g) {
+                // Bias-corrected first step: −lr·g/(|g| + δ).
+                prop_assert!((t + lr * g / (g.abs() + 1e-8)).abs() <= 1e-12 * lr);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn sgd_without_momentum_is_plain_gradient_descent_and_amsgrad_keeps_the_maximum() {
+    runner()
+        .run(&(proptest::collection::vec(-5.0f64..5.0, 1..10), 0.0f64..1.0, 1usize..6), |(g, lr, steps)| {
+            let sgd = Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap();
+            let mut theta = vec![1.0; g.len()];
+            let mut state = Optimizer::<f64>::init(&sgd, lr, g.len());
+            for _ in 0..steps {
+                sgd.update(lr, &mut theta, &g, &mut state);
+            }
+            for (t, g) in theta.iter().zip(&g) {
+                let mut expected = 1.0;
+                for _ in 0..steps {
+                    expected -= lr * g;
+                }
+                prop_assert_eq!(*t, expected);
+            }
+            let ams = Adam::new(AdamConfig { amsgrad: true, ..Default::default() }).unwrap();
+            let mut state = Optimizer::<f64>::init(&ams, 1e-3, g.len());
+            let mut p = vec![0.0; g.len()];
+            for k in 0..steps {
+                let gk: Vec<f64> = g.iter().map(|x| x / (k + 1) as f64).collect();
+                ams.update(1e-3, &mut p, &gk, &mut state);
+                prop_assert!(state.slots[2].iter().zip(&state.slots[1]).all(|(m, v)| m >= v));
+            }
+            Ok(())
+        })
+        .unwrap();
+}
