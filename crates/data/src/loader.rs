@@ -1,0 +1,218 @@
+//! `DataLoader`: mini-batches collated into contiguous tensors, prefetched
+//! by worker threads through bounded queues, in the same order whatever
+//! the number of workers.
+
+use crate::dataset::{Dataset, Target};
+use crate::error::{DataError, Result};
+use crate::sampler::{Sampler, SequentialSampler, ShuffledSampler, batches};
+use gradus_tensor::{Float, Tensor};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+/// The targets of a batch.
+#[derive(Clone, Debug)]
+pub enum BatchTargets<T: Float> {
+    /// Class indices `[b]`.
+    Classes(Tensor<usize>),
+    /// Values `[b, width]`.
+    Values(Tensor<T>),
+}
+
+/// A mini-batch: features `[b, …]` and targets.
+#[derive(Clone, Debug)]
+pub struct Batch<T: Float> {
+    /// Features, contiguous, `[b]` followed by the feature shape.
+    pub features: Tensor<T>,
+    /// Targets.
+    pub targets: BatchTargets<T>,
+}
+
+/// Loads mini-batches of a dataset, epoch by epoch.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gradus_data::{BatchTargets, DataLoader, Features, InMemory, Targets};
+/// let ds = InMemory::new(Features::U8((0..20).collect()), vec![2], Targets::Classes((0..10).collect())).unwrap();
+/// let loader = DataLoader::new(Arc::new(ds), 4).shuffle(7).workers(2);
+/// let batches: Vec<_> = loader.epoch::<f32>(0).collect::<Result<_, _>>().unwrap();
+/// assert_eq!(batches.len(), 3); // 4 + 4 + 2
+/// assert_eq!(batches[0].features.shape(), &[4, 2]);
+/// let BatchTargets::Classes(y) = &batches[2].targets else { unreachable!() };
+/// assert_eq!(y.shape(), &[2]);
+/// ```
+#[derive(Clone)]
+pub struct DataLoader {
+    dataset: Arc<dyn Dataset>,
+    sampler: Arc<dyn Sampler>,
+    batch_size: usize,
+    drop_last: bool,
+    workers: usize,
+    prefetch: usize,
+}
+
+impl DataLoader {
+    /// Batches of `batch_size` in order, no workers.
+    ///
+    /// # Panics
+    /// If `batch_size` is 0.
+    pub fn new(dataset: Arc<dyn Dataset>, batch_size: usize) -> Self {
+        assert!(batch_size > 0, "DataLoader: batch_size must be positive");
+        let sampler = Arc::new(SequentialSampler(dataset.len()));
+        Self { dataset, sampler, batch_size, drop_last: false, workers: 0, prefetch: 2 }
+    }
+
+    /// A shuffled sweep per epoch from `seed`.
+    #[must_use]
+    pub fn shuffle(mut self, seed: u64) -> Self {
+        self.sampler = Arc::new(ShuffledSampler { len: self.dataset.len(), seed });
+        self
+    }
+
+    /// Any sampler.
+    #[must_use]
+    pub fn sampler(mut self, sampler: Arc<dyn Sampler>) -> Self {
+        self.sampler = sampler;
+        self
+    }
+
+    /// Drop the last, shorter batch.
+    #[must_use]
+    pub fn drop_last(mut self, drop: bool) -> Self {
+        self.drop_last = drop;
+        self
+    }
+
+    /// Background worker threads (0: load on the caller's thread).
+    #[must_use]
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Batches each worker may have ready ahead (at least 1).
+    #[must_use]
+    pub fn prefetch(mut self, batches: usize) -> Self {
+        self.prefetch = batches.max(1);
+        self
+    }
+
+    /// The number of batches per epoch.
+    pub fn len(&self, epoch: u64) -> usize {
+        batches(&self.sampler.indices(epoch), self.batch_size, self.drop_last).len()
+    }
+
+    /// Whether an epoch has no batches.
+    pub fn is_empty(&self, epoch: u64) -> bool {
+        self.len(epoch) == 0
+    }
+
+    /// The batches of `epoch`, collated into `T`.
+    pub fn epoch<T: Float>(&self, epoch: u64) -> Epoch<T> {
+        let plan = Arc::new(batches(&self.sampler.indices(epoch), self.batch_size, self.drop_last));
+        let mut channels = Vec::new();
+        let mut handles = Vec::new();
+        for w in 0..self.workers {
+            let (tx, rx) = sync_channel(self.prefetch);
+            let (dataset, plan) = (Arc::clone(&self.dataset), Arc::clone(&plan));
+            let workers = self.workers;
+            handles.push(std::thread::spawn(move || work(&*dataset, &plan, w, workers, &tx)));
+            channels.push(rx);
+        }
+        Epoch { dataset: Arc::clone(&self.dataset), plan, next: 0, channels, handles }
+    }
+}
+
+/// Worker `w` of `n` collates batches w, w + n, … in order and sends them;
+/// it stops at the first error (sent too) or when the epoch is dropped.
+fn work<T: Float>(dataset: &dyn Dataset, plan: &[Vec<usize>], w: usize, n: usize, tx: &SyncSender<Result<Batch<T>>>) {
+    for indices in plan.iter().skip(w).step_by(n) {
+        let batch = collate(dataset, indices);
+        let failed = batch.is_err();
+        if tx.send(batch).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Gathers the examples at `indices` into one batch.
+///
+/// # Errors
+/// Whatever reading an example fails with, or targets of mixed kinds.
+pub fn collate<T: Float>(dataset: &dyn Dataset, indices: &[usize]) -> Result<Batch<T>> {
+    let shape = dataset.feature_shape();
+    let per: usize = shape.iter().product();
+    let mut features = Vec::with_capacity(indices.len() * per);
+    let (mut classes, mut values, mut width) = (Vec::new(), Vec::new(), None);
+    for &i in indices {
+        let s = dataset.get(i)?;
+        if s.features.len() != per {
+            return Err(DataError::Invalid(format!("example {i} has {} features, expected {per}", s.features.len())));
+        }
+        features.extend(s.features.iter().map(|&x| T::of(x)));
+        match s.target {
+            Target::Class(c) if values.is_empty() => classes.push(c),
+            Target::Values(v) if classes.is_empty() && width.is_none_or(|w| w == v.len()) => {
+                width = Some(v.len());
+                values.extend(v.iter().map(|&x| T::of(x)));
+            }
+            _ => return Err(DataError::Invalid(format!("example {i}: targets of mixed kinds or widths in one batch"))),
+        }
+    }
+    let b = indices.len();
+    let mut fshape = vec![b];
+    fshape.extend(&shape);
+    let features = Tensor::from_vec(features, &fshape).expect("sizes checked");
+    let targets = match width {
+        Some(w) => BatchTargets::Values(Tensor::from_vec(values, &[b, w]).expect("sizes checked")),
+        None => BatchTargets::Classes(Tensor::from_vec(classes, &[b]).expect("one per example")),
+    };
+    Ok(Batch { features, targets })
+}
+
+/// The batches of one epoch, in sampler order. Dropping it stops the workers.
+pub struct Epoch<T: Float> {
+    dataset: Arc<dyn Dataset>,
+    plan: Arc<Vec<Vec<usize>>>,
+    next: usize,
+    channels: Vec<Receiver<Result<Batch<T>>>>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl<T: Float> Iterator for Epoch<T> {
+    type Item = Result<Batch<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.plan.len() {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        let item = if self.channels.is_empty() {
+            collate(&*self.dataset, &self.plan[i])
+        } else {
+            let w = i % self.channels.len();
+            self.channels[w]
+                .recv()
+                .unwrap_or_else(|_| Err(DataError::Invalid(format!("loader worker {w} stopped before batch {i}"))))
+        };
+        if item.is_err() {
+            self.next = self.plan.len(); // an error ends the epoch
+        }
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.plan.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl<T: Float> Drop for Epoch<T> {
+    fn drop(&mut self) {
+        self.channels.clear(); // senders fail, workers return
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
