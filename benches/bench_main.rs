@@ -11,6 +11,7 @@ criterion::criterion_main!(
     benchmarks::autodiff::benches,
     benchmarks::layer::benches,
     benchmarks::optim::benches,
+    benchmarks::data::benches,
     benchmarks::elementwise::benches,
     benchmarks::reduce::benches
 );

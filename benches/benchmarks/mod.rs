@@ -1,6 +1,7 @@
 //! One module per family of kernels.
 
 pub mod autodiff;
+pub mod data;
 pub mod elementwise;
 pub mod layer;
 pub mod matmul;

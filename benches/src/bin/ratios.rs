@@ -2,7 +2,7 @@
 //! against faer called directly (same shapes, same parallelism), and
 //! element-wise kernels against plain slice loops, timed interleaved.
 //!
-//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff|layer|optim]`
+//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff|layer|optim|data]`
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -102,6 +102,61 @@ fn main() {
     }
     if wants("optim") {
         optim_table();
+    }
+    if wants("data") {
+        data_table();
+    }
+}
+
+/// Fashion-MNIST batches of 128 through the whole loader (shuffle, bytes
+/// to [0, 1], flatten, collate to f32) against one training step of an MLP
+/// 784-256-128-10 (forward, backward, SGD update) at the same batch size.
+fn data_table() {
+    const BATCHES: usize = 400;
+    use gradus_autodiff::{Tape, Var};
+    use gradus_data::{DataLoader, mnist, transforms};
+    use gradus_loss::{Reduction, cross_entropy};
+    use gradus_nn::{Mlp, Module};
+    use std::sync::Arc;
+    let Ok((train, _)) = mnist::load(mnist::Mnist::Fashion, None) else {
+        println!("\nFashion-MNIST not installed: data table skipped");
+        return;
+    };
+    let ds = Arc::new(transforms::flatten(Arc::new(transforms::scale_u8(Arc::new(train)))));
+    println!("\nFashion-MNIST loader, batches of 128 (f32), medians of {REPS} interleaved runs\n");
+    println!("| workers | {BATCHES} batches (ms) | batches/s | MLP step (ms) | steps/s | loader / step throughput |");
+    println!("|---|---|---|---|---|---|");
+    let model = Mlp::new(&[784, 256, 128, 10]).build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(0));
+    let first = DataLoader::new(ds.clone(), 128).epoch::<f32>(0).next().expect("a batch").expect("readable");
+    let gradus_data::BatchTargets::Classes(y) = first.targets else { unreachable!("class targets") };
+    let x = Var::constant(first.features);
+    for workers in [0, 2] {
+        let loader = DataLoader::new(ds.clone(), 128).shuffle(1).workers(workers);
+        let t = interleaved_medians(
+            REPS,
+            &mut [
+                &mut || {
+                    for b in loader.epoch::<f32>(0).take(BATCHES) {
+                        black_box(b.expect("readable"));
+                    }
+                },
+                &mut || {
+                    let tape = Tape::new();
+                    let loss = cross_entropy(&model.forward(&tape, &x), &y, Reduction::Mean);
+                    let grads = loss.backward().expect("recorded");
+                    for (_, p, g) in model.gradients(&tape, &grads) {
+                        p.set(&p.value() - &(&g * 0.01));
+                    }
+                },
+            ],
+        );
+        let (batches_per_s, steps_per_s) = (BATCHES as f64 / t[0], 1.0 / t[1]);
+        println!(
+            "| {workers} | {:.1} | {batches_per_s:.0} | {:.2} | {steps_per_s:.0} | {:.1} |",
+            t[0] * 1e3,
+            t[1] * 1e3,
+            batches_per_s / steps_per_s
+        );
     }
 }
 
