@@ -41,6 +41,24 @@ pub enum DataError {
         /// Every directory tried, in order.
         searched: Vec<PathBuf>,
     },
+    /// A download that failed (network, HTTP status, short body).
+    #[error("download of {url} failed: {reason}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+    /// A downloaded file whose checksum is wrong; it was deleted.
+    #[error("download of {url} is corrupt: MD5 {got}, expected {expected} (the file was not kept)")]
+    Checksum {
+        /// The URL.
+        url: String,
+        /// The published MD5.
+        expected: String,
+        /// The MD5 received.
+        got: String,
+    },
     /// An index past the end of a dataset.
     #[error("index {index} out of range for a dataset of {len} examples")]
     Index {

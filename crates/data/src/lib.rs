@@ -13,7 +13,8 @@
 //!   any number of workers, errors from workers delivered in order.
 //! - Readers: [`read_idx`] (raw or gzip, fully validated), [`read_csv`], and
 //!   Fashion-MNIST / MNIST ([`mnist::load`]) from an explicit directory,
-//!   `$GRADUS_DATA`, `./data` or `/usr/share/datasets`.
+//!   `$GRADUS_DATA`, `./data` or `/usr/share/datasets`, or fetched on request
+//!   ([`download::download`]: progress bar, MD5 checked, never a partial file).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -30,6 +31,7 @@
 
 mod csv;
 mod dataset;
+pub mod download;
 mod error;
 mod idx;
 mod loader;
