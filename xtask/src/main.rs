@@ -3,11 +3,12 @@
 //!
 //! Tasks: `ci` (format check, clippy with warnings denied, the test suite —
 //! the README's test command), `tidy` (file-size cap, `//!` on every module,
-//! the crate dependency graph of ARCHITECTURE.md; also a `#[test]`) and
-//! `gradcheck` (the gradient-check catalogue in release mode).
+//! the crate dependency graph of ARCHITECTURE.md; also a `#[test]`),
+//! `gradcheck` (the gradient-check catalogue in release mode) and `demo`
+//! (the main job: optimisers compared on Fashion-MNIST).
 
 mod ci;
-mod gradcheck;
+mod example;
 mod tidy;
 
 use std::path::PathBuf;
@@ -18,14 +19,18 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci          cargo fmt --check, clippy -D warnings, the whole test suite
   tidy        file sizes, module docs, crate dependency graph
-  gradcheck   the gradient-check catalogue [--filter S] [--seed N] [--json]";
+  gradcheck   the gradient-check catalogue [--filter S] [--seed N] [--json]
+  demo        the main job: six optimisers on Fashion-MNIST (or two spirals),
+              ranked, with learning curves and optimiser paths
+              [--epochs N] [--out DIR] [--data-dir DIR] [--download]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&root, &args[1..]),
-        Some("gradcheck") => gradcheck::run(&root, &args[1..]),
+        Some("gradcheck") => example::run(&root, "gradus-nn", "gradcheck", &args[1..]),
+        Some("demo") => example::run(&root, "gradus", "demo", &args[1..]),
         Some("tidy") => tidy::run(&root).map_err(|problems| {
             for p in &problems {
                 eprintln!("tidy: {p}");

@@ -1,0 +1,251 @@
+//! The main job, `cargo xtask demo`: the lecture's experiment run for real.
+//! The same MLP on Fashion-MNIST, from the same initial weights, trained
+//! with SGD+momentum, RMSProp, AdaGrad, Adadelta, Adam and Nadam; a table
+//! ranked by test accuracy, one plot of all learning curves, and the same
+//! optimisers' paths on Rosenbrock's valley and an ill-conditioned ravine,
+//! all under one output folder. Without Fashion-MNIST it says how to get it
+//! and runs the comparison on two spirals instead.
+//!
+//! `cargo run --release -p gradus --example demo -- [--epochs N] [--out DIR] [--data-dir DIR] [--download]`
+
+use gradus::data::{Dataset, Features, InMemory, Subset, Targets, download};
+use gradus::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const OPTIMIZERS: [(&str, &str); 6] = [
+    ("SGD+momentum", "sgd(lr=0.05, momentum=0.9)"),
+    ("RMSProp", "rmsprop(lr=0.001)"),
+    ("AdaGrad", "adagrad(lr=0.01)"),
+    ("Adadelta", "adadelta(lr=1.0)"),
+    ("Adam", "adam(lr=0.001)"),
+    ("Nadam", "nadam(lr=0.002)"),
+];
+
+struct Args {
+    epochs: usize,
+    out: PathBuf,
+    data_dir: Option<PathBuf>,
+    download: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args { epochs: 3, out: PathBuf::from("target/demo"), data_dir: None, download: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--epochs" => a.epochs = value("--epochs")?.parse().map_err(|_| "--epochs takes a positive integer")?,
+            "--out" => a.out = PathBuf::from(value("--out")?),
+            "--data-dir" => a.data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--download" => a.download = true,
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; accepted: --epochs N, --out DIR, --data-dir DIR, --download"
+                ));
+            }
+        }
+    }
+    if a.epochs == 0 {
+        return Err("--epochs takes a positive integer".into());
+    }
+    Ok(a)
+}
+
+/// Train, monitoring subset and test datasets, layer sizes, and the data's name.
+type Data = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>, Vec<usize>, String);
+
+fn fashion(args: &Args) -> Option<Data> {
+    let mut found = mnist::load(mnist::Mnist::Fashion, args.data_dir.as_deref());
+    if found.is_err() && args.download {
+        match download::download(mnist::Mnist::Fashion, Path::new("data"), None) {
+            Ok(dir) => found = mnist::load(mnist::Mnist::Fashion, Some(&dir)),
+            Err(e) => eprintln!("download failed: {e}"),
+        }
+    }
+    match found {
+        Ok((train, test)) => {
+            let prep = |d: InMemory| -> Arc<dyn Dataset> {
+                Arc::new(transforms::flatten(Arc::new(transforms::scale_u8(Arc::new(d)))))
+            };
+            let (train, test) = (prep(train), prep(test));
+            let monitor: Arc<dyn Dataset> =
+                Arc::new(Subset::new(Arc::clone(&train), (0..5000).collect()).expect("in range"));
+            Some((train, monitor, test, vec![784, 256, 128, 10], "Fashion-MNIST".into()))
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "To get Fashion-MNIST: `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu; installs \
+                 /usr/share/datasets/fashion-mnist), or put the four *-ubyte.gz files in ./data or $GRADUS_DATA, \
+                 or run again with --download. Running the comparison on two spirals instead."
+            );
+            None
+        }
+    }
+}
+
+/// Two interleaved spirals with a little noise: 2-D inputs, 2 classes.
+fn spirals() -> Data {
+    let make = |n: usize, seed: u64| {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let t = 0.25 + 3.0 * std::f64::consts::PI * (i / 2) as f64 / (n / 2) as f64;
+            let s = if i % 2 == 0 { 1.0 } else { -1.0 };
+            let noise = |r: &mut rand::rngs::StdRng| 0.05 * rand::Rng::random_range(r, -1.0..1.0);
+            x.extend([s * t * t.cos() / 10.0 + noise(&mut rng), s * t * t.sin() / 10.0 + noise(&mut rng)]);
+            y.push(i % 2);
+        }
+        Arc::new(InMemory::new(Features::F64(x), vec![2], Targets::Classes(y)).expect("consistent")) as Arc<dyn Dataset>
+    };
+    let train = make(2000, 1);
+    (Arc::clone(&train), train, make(1000, 2), vec![2, 64, 64, 2], "two spirals".into())
+}
+
+fn write(path: &Path, text: &str) -> Result<(), GradusError> {
+    std::fs::write(path, text).map_err(|source| GradusError::Io { path: path.display().to_string(), source })
+}
+
+fn run(args: &Args) -> Result<(), GradusError> {
+    std::fs::create_dir_all(&args.out)
+        .map_err(|source| GradusError::Io { path: args.out.display().to_string(), source })?;
+    let (train, monitor, test, sizes, name) = fashion(args).unwrap_or_else(spirals);
+    let batch = if name == "two spirals" { 32 } else { 128 };
+    println!(
+        "{name}: {} training and {} test examples; MLP {sizes:?} (ReLU), batch {batch}, {} epochs",
+        train.len(),
+        test.len(),
+        args.epochs
+    );
+    let train_loader = DataLoader::new(Arc::clone(&train), batch).shuffle(0).workers(1);
+    let (monitor_loader, test_loader) = (DataLoader::new(monitor, 1000), DataLoader::new(test, 1000));
+    let loss = CrossEntropy::default();
+    let mut runs = Vec::new();
+    for (label, spec) in OPTIMIZERS {
+        // The same initial weights for every optimiser.
+        let model = Mlp::new(&sizes).build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(0));
+        let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse::<f32>(spec)?));
+        let mut metrics = Vec::new();
+        for _ in 0..args.epochs {
+            let m = trainer.epoch(&model, &loss, &train_loader, &monitor_loader, &test_loader)?;
+            println!(
+                "  {label:<13} epoch {}: train loss {:.4}, test loss {:.4}, test accuracy {:.4} ({:.1} s)",
+                m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds
+            );
+            metrics.push(m);
+        }
+        let csv: Vec<String> =
+            std::iter::once(metrics[0].csv_header()).chain(metrics.iter().map(EpochMetrics::csv_row)).collect();
+        write(
+            &args.out.join(format!("metrics_{}.csv", label.to_lowercase().replace('+', "_"))),
+            &(csv.join("\n") + "\n"),
+        )?;
+        runs.push((format!("{label}: {spec}"), metrics));
+    }
+    let mut ranked: Vec<&(String, Vec<EpochMetrics>)> = runs.iter().collect();
+    ranked.sort_by(|a, b| {
+        b.1.last().map(|m| m.test_accuracy).partial_cmp(&a.1.last().map(|m| m.test_accuracy)).expect("finite")
+    });
+    let mut table = format!(
+        "# Optimisers on {name} ({} epochs, same initial weights)\n\n| rank | optimiser | test accuracy | test loss |\n|---|---|---|---|\n",
+        args.epochs
+    );
+    for (i, (label, m)) in ranked.iter().enumerate() {
+        let last = m.last().expect("at least one epoch");
+        table.push_str(&format!("| {} | {label} | {:.4} | {:.4} |\n", i + 1, last.test_accuracy, last.test_loss));
+    }
+    println!("\n{table}");
+    write(&args.out.join("ranking.md"), &table)?;
+    gradus::plot::learning_curves(&args.out.join("learning_curves.svg"), &runs)?;
+    optimiser_paths(&args.out)?;
+    println!("Results (metrics CSVs, ranking.md, learning_curves.svg, paths_*.svg) are in {}", args.out.display());
+    Ok(())
+}
+
+/// The optimisers' paths on Rosenbrock's valley and on a ravine ½θᵀAθ
+/// (A = R·diag(1, 100)·Rᵀ, R the rotation by 30°).
+fn optimiser_paths(out: &Path) -> Result<(), GradusError> {
+    let rosen = |x: f64, y: f64| (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2);
+    let rosen_grad =
+        |p: &[f64]| vec![-2.0 * (1.0 - p[0]) - 400.0 * p[0] * (p[1] - p[0] * p[0]), 200.0 * (p[1] - p[0] * p[0])];
+    let (c, s) = ((30f64).to_radians().cos(), (30f64).to_radians().sin());
+    let a = [c * c + 100.0 * s * s, (1.0 - 100.0) * c * s, (1.0 - 100.0) * c * s, s * s + 100.0 * c * c];
+    let ravine = move |x: f64, y: f64| 0.5 * (a[0] * x * x + 2.0 * a[1] * x * y + a[3] * y * y);
+    let ravine_grad = move |p: &[f64]| vec![a[0] * p[0] + a[1] * p[1], a[2] * p[0] + a[3] * p[1]];
+    type Grad<'a> = &'a dyn Fn(&[f64]) -> Vec<f64>;
+    let cases: [(&str, Grad<'_>, [f64; 2], [&str; 6]); 2] = [
+        (
+            "rosenbrock",
+            &rosen_grad,
+            [-1.5, 2.0],
+            [
+                "sgd(lr=0.0005, momentum=0.9)",
+                "rmsprop(lr=0.01)",
+                "adagrad(lr=0.5)",
+                "adadelta(lr=1.0)",
+                "adam(lr=0.05)",
+                "nadam(lr=0.05)",
+            ],
+        ),
+        (
+            "ravine",
+            &ravine_grad,
+            [-4.0, 3.0],
+            [
+                "sgd(lr=0.01, momentum=0.9)",
+                "rmsprop(lr=0.05)",
+                "adagrad(lr=1.0)",
+                "adadelta(lr=1.0)",
+                "adam(lr=0.2)",
+                "nadam(lr=0.2)",
+            ],
+        ),
+    ];
+    for (function, grad, start, specs) in cases {
+        let mut runs = Vec::new();
+        for spec in specs {
+            let mut opt = Optim::<f64>::boxed(gradus::optim::parse(spec)?);
+            let mut p = start.to_vec();
+            let mut path = vec![(p[0], p[1])];
+            for _ in 0..300 {
+                let g = grad(&p);
+                opt.update(0, &mut p, &g)?;
+                path.push((p[0], p[1]));
+            }
+            runs.push((spec.to_string(), path));
+        }
+        let file = out.join(format!("paths_{function}.svg"));
+        if function == "rosenbrock" {
+            gradus::plot::paths(&file, "Rosenbrock, 300 steps from (-1.5, 2)", rosen, (-2.0, 2.0), (-1.0, 3.0), &runs)?;
+        } else {
+            gradus::plot::paths(
+                &file,
+                "ravine (condition number 100), 300 steps",
+                ravine,
+                (-5.0, 5.0),
+                (-4.0, 4.0),
+                &runs,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

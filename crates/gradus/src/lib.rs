@@ -1,0 +1,35 @@
+//! gradus: deep-learning training in Rust, exact to PyTorch's numbers.
+//!
+//! One dependency for the whole workspace: [`tensor`], [`autodiff`],
+//! [`nn`], [`loss`], [`optim`], [`sched`], [`data`] (and [`spec`]), plus
+//! what needs all of them: the [`Trainer`] with per-epoch metrics and
+//! gradient norms, and SVG [`plot`]s. `use gradus::prelude::*` brings the
+//! everyday names.
+
+mod error;
+pub mod plot;
+mod trainer;
+
+pub use error::GradusError;
+pub use gradus_autodiff as autodiff;
+pub use gradus_data as data;
+pub use gradus_loss as loss;
+pub use gradus_nn as nn;
+pub use gradus_optim as optim;
+pub use gradus_sched as sched;
+pub use gradus_spec as spec;
+pub use gradus_tensor as tensor;
+pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate};
+
+/// The everyday names.
+pub mod prelude {
+    pub use crate::{EpochMetrics, Every, GradusError, Schedule, Trainer, evaluate};
+    pub use gradus_autodiff::{Tape, Var, no_grad};
+    pub use gradus_data::{DataLoader, Dataset, mnist, transforms};
+    pub use gradus_loss::{CrossEntropy, Loss, Reduction, Targets};
+    pub use gradus_nn::{Activation, Linear, Mlp, Module, Sequential};
+    pub use gradus_optim::Optim;
+    pub use gradus_sched::LrScheduler;
+    pub use gradus_tensor::Tensor;
+    pub use rand::SeedableRng;
+}

@@ -1,0 +1,111 @@
+//! The training loop end to end on a small synthetic set, its metrics and
+//! schedules, and the plots.
+
+use gradus::data::{Features, InMemory, Targets};
+use gradus::prelude::*;
+use gradus::sched::{Schedule as Spec, parse};
+use std::sync::Arc;
+
+/// Two Gaussian blobs per class in 2-D, 4 classes.
+fn blobs(n: usize, seed: u64) -> Arc<dyn Dataset> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let centres = [(-2.0, -2.0), (2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)];
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let (cx, cy) = centres[i % 4];
+        x.push(cx + rand::Rng::random_range(&mut rng, -1.0..1.0));
+        x.push(cy + rand::Rng::random_range(&mut rng, -1.0..1.0));
+        y.push(i % 4);
+    }
+    Arc::new(InMemory::new(Features::F64(x), vec![2], Targets::Classes(y)).unwrap())
+}
+
+fn model() -> Sequential<f32> {
+    Mlp::new(&[2, 16, 4]).build(&mut rand::rngs::StdRng::seed_from_u64(3))
+}
+
+#[test]
+fn a_trainer_learns_and_reports_every_epoch() {
+    let (train, test) = (blobs(800, 1), blobs(400, 2));
+    let loader = DataLoader::new(Arc::clone(&train), 32).shuffle(5);
+    let (monitor, test) = (DataLoader::new(train, 200), DataLoader::new(test, 200));
+    let model = model();
+    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=0.01)").unwrap()));
+    let loss = CrossEntropy::default();
+    let mut last = None;
+    for epoch in 1..=5 {
+        let m = trainer.epoch(&model, &loss, &loader, &monitor, &test).unwrap();
+        assert_eq!(m.epoch, epoch);
+        assert_eq!(m.grad_norms.len(), 4);
+        last = Some(m);
+    }
+    let m = last.unwrap();
+    assert!(m.test_accuracy > 0.97 && m.train_accuracy > 0.97, "{m:?}");
+    assert!(
+        m.csv_header()
+            .starts_with("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,grad_norm:0.weight")
+    );
+    assert_eq!(m.csv_row().split(',').count(), m.csv_header().split(',').count());
+    // Evaluation equals what the trainer reported.
+    let again = evaluate(&model, &loss, &test).unwrap();
+    assert_eq!(again.accuracy, m.test_accuracy);
+}
+
+#[test]
+fn schedules_drive_the_rate_per_batch_per_epoch_and_on_plateaus() {
+    let train = blobs(64, 1);
+    let loader = DataLoader::new(Arc::clone(&train), 16);
+    let eval = DataLoader::new(train, 64);
+    let loss = CrossEntropy::default();
+    let Spec::Steps(onecycle) = parse("onecycle(max_lr=0.1, total_steps=8)").unwrap() else { panic!() };
+    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)").unwrap()))
+        .with_schedule(Schedule::Steps(onecycle, Every::Batch));
+    let m = t.epoch(&model(), &loss, &loader, &eval, &eval).unwrap();
+    // After 4 steps the rate is one-cycle's value at step 4 and momentum was cycled.
+    let Spec::Steps(reference) = parse("onecycle(max_lr=0.1, total_steps=8)").unwrap() else { panic!() };
+    assert_eq!(m.lr, reference.lr(0.1, 4));
+    assert_eq!(t.optim().groups()[0].optimizer.momentum(), reference.momentum(4));
+    let Spec::Steps(step) = parse("step(step_size=1, gamma=0.5)").unwrap() else { panic!() };
+    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
+        .with_schedule(Schedule::Steps(step, Every::Epoch));
+    let net = model();
+    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.05);
+    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.025);
+    let Spec::Plateau(options) = parse("plateau(patience=0, factor=0.5, threshold=100, threshold_mode=abs)").unwrap()
+    else {
+        panic!()
+    };
+    let plateau = gradus::sched::ReduceOnPlateau::new(0.1, options).unwrap();
+    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
+        .with_schedule(Schedule::Plateau(plateau));
+    // The first epoch sets the best loss; no later loss beats it by 100: halved.
+    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.1);
+    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.05);
+}
+
+#[test]
+fn plots_are_written_as_svg() {
+    let dir = std::env::temp_dir().join(format!("gradus-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let m = |epoch: usize, acc: f64| gradus::EpochMetrics {
+        epoch,
+        train_loss: 1.0 / epoch as f64,
+        train_accuracy: acc,
+        test_loss: 1.1 / epoch as f64,
+        test_accuracy: acc,
+        lr: 0.1,
+        seconds: 1.0,
+        grad_norms: vec![],
+    };
+    let runs = vec![("a".to_string(), vec![m(1, 0.5), m(2, 0.7)]), ("b".to_string(), vec![m(1, 0.6), m(2, 0.65)])];
+    gradus::plot::learning_curves(&dir.join("lc.svg"), &runs).unwrap();
+    let path = vec![("gd".to_string(), vec![(1.0, 1.0), (0.5, 0.25), (0.1, 0.0)])];
+    gradus::plot::paths(&dir.join("p.svg"), "x² + y²", |x, y| x * x + y * y, (-1.0, 1.0), (-1.0, 1.0), &path).unwrap();
+    gradus::plot::schedule(&dir.join("s.svg"), "cosine", &[0.1, 0.05, 0.0], Some(&[0.9, 0.85, 0.9])).unwrap();
+    for f in ["lc.svg", "p.svg", "s.svg"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        assert!(text.starts_with("<svg") && text.contains("<polyline"), "{f}");
+    }
+    let err = gradus::plot::learning_curves(&dir.join("missing-dir/x.svg"), &runs).unwrap_err();
+    assert!(err.to_string().starts_with("plot "), "{err}");
+}
