@@ -21,7 +21,9 @@ fn main() -> Result<(), GradusError> {
     let (monitor_loader, test_loader) = (DataLoader::new(monitor, 1000), DataLoader::new(test, 1000));
 
     // Model, loss, optimiser.
-    let model = Mlp::new(&[784, 256, 128, 10]).activation(Activation::Relu).build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    let model = Mlp::new(&[784, 256, 128, 10])
+        .activation(Activation::Relu)
+        .build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(seed));
     let loss = CrossEntropy::default();
     let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=1e-3)")?));
 
