@@ -1,0 +1,295 @@
+//! `gradus`: the command line of ../shared/CLI.md. `trace` runs an optimiser
+//! on a test function, `schedule` prints a learning-rate schedule step by
+//! step, `hessian` reports the curvature at a point. Wrong input exits with
+//! code 2 and says what is accepted.
+
+mod functions;
+mod output;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gradus::autodiff::{PointKind, Tape, curvature, grad};
+use gradus::optim::{Method, Optim, parse_method};
+use gradus::sched::{ReduceOnPlateau, Schedule};
+use gradus::tensor::Tensor;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "gradus", version, about = "Optimisers, schedules and curvature, exact to PyTorch's numbers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TextFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an optimiser on a built-in test function (square, rosenbrock,
+    /// himmelblau, ravine, saddle); prints `step,x0,x1,…,loss`.
+    Trace {
+        /// The function.
+        #[arg(long)]
+        function: String,
+        /// The start point, comma-separated (`--start=-1.5,2`).
+        #[arg(long, allow_hyphen_values = true)]
+        start: String,
+        /// An optimiser spec, e.g. "adam(lr=0.01)" (newton and lbfgs too).
+        #[arg(long)]
+        optimizer: String,
+        /// Steps to take.
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+        /// A schedule spec applied per step.
+        #[arg(long)]
+        schedule: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Also draw the path over a contour map (1-D: the curve) as SVG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Print a schedule's rate (and momentum) for steps 0 … steps−1.
+    Schedule {
+        /// The schedule spec, e.g. "onecycle(max_lr=0.1, total_steps=300)".
+        spec: String,
+        /// The base learning rate.
+        #[arg(long)]
+        lr: f64,
+        /// Steps to print.
+        #[arg(long)]
+        steps: usize,
+        /// The momentum shown where the schedule does not cycle it.
+        #[arg(long)]
+        momentum: Option<f64>,
+        /// For `plateau`: a file of metrics, one number per line, one per step.
+        #[arg(long)]
+        metrics: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Also draw it as SVG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Curvature at a point: value, gradient, Hessian, eigenvalues, kind,
+    /// condition number, largest stable GD rate.
+    Hessian {
+        /// The function.
+        #[arg(long)]
+        function: String,
+        /// The point, comma-separated (`--at=3,2`).
+        #[arg(long, allow_hyphen_values = true)]
+        at: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextFormat,
+    },
+}
+
+/// A usage error (exit 2) or a failure while running (exit 1).
+enum Failure {
+    Usage(String),
+    Run(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Run(e.to_string())
+    }
+}
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Trace { function, start, optimizer, steps, schedule, format, plot } => {
+            trace(&function, &start, &optimizer, steps, schedule.as_deref(), format, plot)
+        }
+        Command::Schedule { spec, lr, steps, momentum, metrics, format, plot } => {
+            schedule(&spec, lr, steps, momentum, metrics, format, plot)
+        }
+        Command::Hessian { function, at, format } => hessian(&function, &at, format),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("gradus: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(msg)) => {
+            eprintln!("gradus: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// f and ∇f at `p`.
+fn value_and_gradient(
+    f: fn(&gradus::autodiff::Var<f64>) -> gradus::autodiff::Var<f64>,
+    p: &[f64],
+) -> Result<(f64, Vec<f64>), Failure> {
+    let tape = Tape::new();
+    let x = tape.leaf(Tensor::from_slice(p, &[p.len()])?);
+    let y = f(&x);
+    let g = grad(&[&y], None, &[&x], Default::default())?.remove(0).expect("x is used");
+    Ok((y.item(), g.value().to_vec()))
+}
+
+fn trace(
+    function: &str,
+    start: &str,
+    optimizer: &str,
+    steps: usize,
+    schedule: Option<&str>,
+    format: Format,
+    plot: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let func = functions::lookup(function).map_err(usage)?;
+    let mut p = functions::point(start, func.dim, "--start").map_err(usage)?;
+    let method = parse_method::<f64>(optimizer).map_err(usage)?;
+    let sched = match schedule.map(gradus::sched::parse).transpose().map_err(usage)? {
+        Some(Schedule::Steps(s)) => Some(s),
+        Some(Schedule::Plateau(_)) => {
+            return Err(usage("--schedule: plateau needs a metric; trace takes step schedules"));
+        }
+        None => None,
+    };
+    let mut rows = vec![(p.clone(), value_and_gradient(func.f, &p)?.0)];
+    match method {
+        Method::FirstOrder(opt) => {
+            let mut driver = Optim::boxed(opt);
+            let base = driver.groups()[0].initial_lr;
+            for t in 0..steps {
+                if let Some(s) = &sched {
+                    driver.set_lr(s.lr(base, t));
+                }
+                let (_, g) = value_and_gradient(func.f, &p)?;
+                driver.update(0, &mut p, &g)?;
+                rows.push((p.clone(), value_and_gradient(func.f, &p)?.0));
+            }
+        }
+        Method::Newton(newton) => {
+            for _ in 0..steps {
+                let c = curvature(func.f, &Tensor::from_slice(&p, &[p.len()])?)?;
+                let (_, g) = value_and_gradient(func.f, &p)?;
+                newton.step(&mut p, &g, &c.hessian)?;
+                rows.push((p.clone(), value_and_gradient(func.f, &p)?.0));
+            }
+        }
+        Method::Lbfgs(mut lbfgs) => {
+            for _ in 0..steps {
+                let mut failure = None;
+                lbfgs.step(&mut p, |q| match value_and_gradient(func.f, q) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        failure = Some(e);
+                        (f64::NAN, vec![0.0; q.len()])
+                    }
+                });
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                rows.push((p.clone(), value_and_gradient(func.f, &p)?.0));
+            }
+        }
+    }
+    print!("{}", output::trace(&rows, matches!(format, Format::Json)));
+    if let Some(path) = plot {
+        output::plot_trace(&path, func, &rows, optimizer)?;
+    }
+    Ok(())
+}
+
+fn schedule(
+    spec: &str,
+    lr: f64,
+    steps: usize,
+    momentum: Option<f64>,
+    metrics: Option<PathBuf>,
+    format: Format,
+    plot: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let parsed = gradus::sched::parse(spec).map_err(usage)?;
+    let mut rows = Vec::with_capacity(steps);
+    match parsed {
+        Schedule::Steps(s) => {
+            if metrics.is_some() {
+                return Err(usage("--metrics is for plateau schedules only"));
+            }
+            for t in 0..steps {
+                rows.push((s.lr(lr, t), s.momentum(t).or(momentum)));
+            }
+        }
+        Schedule::Plateau(options) => {
+            let path =
+                metrics.ok_or_else(|| usage("plateau needs --metrics FILE (one number per line, one per step)"))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+            let values: Vec<f64> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .enumerate()
+                .map(|(i, l)| {
+                    l.trim().parse().map_err(|_| usage(format!("{}:{}: `{l}` is not a number", path.display(), i + 1)))
+                })
+                .collect::<Result<_, _>>()?;
+            if values.len() < steps {
+                return Err(usage(format!("--metrics: {} values for {steps} steps", values.len())));
+            }
+            let mut p = ReduceOnPlateau::new(lr, options)?;
+            for &m in values.iter().take(steps) {
+                rows.push((p.lr(), momentum));
+                p.observe(m);
+            }
+        }
+    }
+    print!("{}", output::schedule(&rows, matches!(format, Format::Json)));
+    if let Some(path) = plot {
+        let lrs: Vec<f64> = rows.iter().map(|r| r.0).collect();
+        let moms: Option<Vec<f64>> = rows.iter().map(|r| r.1).collect();
+        gradus::plot::schedule(&path, spec, &lrs, moms.as_deref())?;
+    }
+    Ok(())
+}
+
+fn hessian(function: &str, at: &str, format: TextFormat) -> Result<(), Failure> {
+    let func = functions::lookup(function).map_err(usage)?;
+    let p = functions::point(at, func.dim, "--at").map_err(usage)?;
+    let (value, gradient) = value_and_gradient(func.f, &p)?;
+    let c = curvature(func.f, &Tensor::from_slice(&p, &[p.len()])?)?;
+    let kind = if c.gradient_norm > 1e-8 * (1.0 + value.abs()) {
+        "not critical"
+    } else {
+        match c.kind {
+            PointKind::Minimum => "minimum",
+            PointKind::Maximum => "maximum",
+            PointKind::Saddle => "saddle",
+            PointKind::Degenerate => "degenerate",
+        }
+    };
+    let report = output::Curvature {
+        point: p,
+        value,
+        gradient,
+        hessian: c.hessian.to_vec(),
+        eigenvalues: c.eigenvalues.clone(),
+        kind,
+        condition_number: c.condition_number,
+        max_stable_lr: c.max_stable_lr,
+    };
+    print!("{}", if matches!(format, TextFormat::Json) { report.json() } else { report.text() });
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! The output formats of CLI.md: CSV and JSON rows, the curvature report,
+//! and the trace plot. Numbers print in shortest round-trip form (`{}`), so
+//! they parse back to the same f64.
+
+use crate::functions::Function;
+use gradus::GradusError;
+use std::fmt::Write;
+use std::path::Path;
+
+fn list(v: &[f64]) -> String {
+    format!("[{}]", v.iter().map(|x| json_number(*x)).collect::<Vec<_>>().join(", "))
+}
+
+/// JSON has no NaN or infinities: they print as null.
+fn json_number(x: f64) -> String {
+    if x.is_finite() { format!("{x}") } else { "null".into() }
+}
+
+/// `step,x0,x1,…,loss` (or a JSON array of `{"step", "x", "loss"}` objects),
+/// step 0 being the start point.
+pub fn trace(rows: &[(Vec<f64>, f64)], json: bool) -> String {
+    let mut out = String::new();
+    if json {
+        let items: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .map(|(t, (p, loss))| format!("{{\"step\": {t}, \"x\": {}, \"loss\": {}}}", list(p), json_number(*loss)))
+            .collect();
+        let _ = writeln!(out, "[\n  {}\n]", items.join(",\n  "));
+        return out;
+    }
+    let dim = rows.first().map_or(0, |r| r.0.len());
+    let header: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
+    let _ = writeln!(out, "step,{},loss", header.join(","));
+    for (t, (p, loss)) in rows.iter().enumerate() {
+        let xs: Vec<String> = p.iter().map(|x| format!("{x}")).collect();
+        let _ = writeln!(out, "{t},{},{loss}", xs.join(","));
+    }
+    out
+}
+
+/// `step,lr,momentum` (momentum empty where none), or JSON objects.
+pub fn schedule(rows: &[(f64, Option<f64>)], json: bool) -> String {
+    let mut out = String::new();
+    if json {
+        let items: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .map(|(t, (lr, m))| {
+                format!(
+                    "{{\"step\": {t}, \"lr\": {}, \"momentum\": {}}}",
+                    json_number(*lr),
+                    m.map_or("null".into(), json_number)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "[\n  {}\n]", items.join(",\n  "));
+        return out;
+    }
+    let _ = writeln!(out, "step,lr,momentum");
+    for (t, (lr, m)) in rows.iter().enumerate() {
+        let _ = writeln!(out, "{t},{lr},{}", m.map_or(String::new(), |m| format!("{m}")));
+    }
+    out
+}
+
+/// What `gradus hessian` reports.
+pub struct Curvature {
+    pub point: Vec<f64>,
+    pub value: f64,
+    pub gradient: Vec<f64>,
+    pub hessian: Vec<f64>,
+    pub eigenvalues: Vec<f64>,
+    pub kind: &'static str,
+    pub condition_number: f64,
+    pub max_stable_lr: f64,
+}
+
+impl Curvature {
+    fn rows(&self) -> Vec<Vec<f64>> {
+        let n = self.point.len();
+        self.hessian.chunks(n).map(<[f64]>::to_vec).collect()
+    }
+
+    /// The JSON object with CLI.md's keys.
+    pub fn json(&self) -> String {
+        let h: Vec<String> = self.rows().iter().map(|r| list(r)).collect();
+        format!(
+            "{{\"point\": {}, \"value\": {}, \"gradient\": {}, \"hessian\": [{}], \"eigenvalues\": {}, \"kind\": \"{}\", \"condition_number\": {}, \"max_stable_lr\": {}}}\n",
+            list(&self.point),
+            json_number(self.value),
+            list(&self.gradient),
+            h.join(", "),
+            list(&self.eigenvalues),
+            self.kind,
+            json_number(self.condition_number),
+            json_number(self.max_stable_lr)
+        )
+    }
+
+    /// The text report.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "point             {}", list(&self.point));
+        let _ = writeln!(out, "value             {}", self.value);
+        let _ = writeln!(out, "gradient          {}", list(&self.gradient));
+        for (i, r) in self.rows().iter().enumerate() {
+            let _ = writeln!(out, "{}{}", if i == 0 { "hessian           " } else { "                  " }, list(r));
+        }
+        let _ = writeln!(out, "eigenvalues       {}", list(&self.eigenvalues));
+        let _ = writeln!(out, "kind              {}", self.kind);
+        let _ = writeln!(out, "condition number  {}", self.condition_number);
+        let _ = writeln!(out, "max stable GD lr  {} (2/λ_max)", self.max_stable_lr);
+        out
+    }
+}
+
+/// The path over a contour map (2-D), or the iterates on the curve (1-D).
+pub fn plot_trace(path: &Path, func: &Function, rows: &[(Vec<f64>, f64)], label: &str) -> Result<(), GradusError> {
+    let f = func.f;
+    let eval = |x: f64, y: f64| {
+        let p = if func.dim == 1 { vec![x] } else { vec![x, y] };
+        f(&gradus::autodiff::Var::constant(gradus::tensor::Tensor::from_slice(&p, &[p.len()]).expect("a vector")))
+            .item()
+    };
+    if func.dim == 1 {
+        // The curve as a thin 2-D plot: x against f(x), iterates on it.
+        let pts: Vec<(f64, f64)> = rows.iter().map(|(p, loss)| (p[0], *loss)).collect();
+        let (lo, hi) = func.window.0;
+        let top = pts
+            .iter()
+            .map(|p| p.1)
+            .chain((0..=100).map(|i| eval(lo + (hi - lo) * i as f64 / 100.0, 0.0)))
+            .fold(0.0, f64::max);
+        return gradus::plot::paths(
+            path,
+            &format!("{} — {label}", func.name),
+            |x, y| (y - eval(x, 0.0)).abs(),
+            (lo, hi),
+            (-0.05 * top, top * 1.05),
+            &[(label.to_string(), pts)],
+        );
+    }
+    let pts: Vec<(f64, f64)> = rows.iter().map(|(p, _)| (p[0], p[1])).collect();
+    gradus::plot::paths(
+        path,
+        &format!("{} — {label}", func.name),
+        eval,
+        func.window.0,
+        func.window.1,
+        &[(label.to_string(), pts)],
+    )
+}
