@@ -8,6 +8,7 @@
 
 mod error;
 pub mod plot;
+mod resume;
 mod trainer;
 
 pub use error::GradusError;

@@ -133,6 +133,34 @@ impl<T: Float> Trainer<T> {
         self.epochs
     }
 
+    /// (optimiser steps, epochs) taken.
+    pub fn counters(&self) -> (usize, usize) {
+        (self.steps, self.epochs)
+    }
+
+    /// The schedule, if any.
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
+    }
+
+    pub(crate) fn schedule_mut(&mut self) -> Option<&mut Schedule> {
+        self.schedule.as_mut()
+    }
+
+    /// Restores the optimiser's state and the counters (for [`Trainer::resume`]).
+    pub(crate) fn import_run(
+        &mut self,
+        state: &gradus_optim::OptimState<T>,
+        steps: usize,
+        epochs: usize,
+    ) -> Result<(), GradusError> {
+        self.optim.import(state)?;
+        self.steps = steps;
+        self.epochs = epochs;
+        self.apply_schedule();
+        Ok(())
+    }
+
     fn apply_schedule(&mut self) {
         let Some(Schedule::Steps(s, every)) = &self.schedule else { return };
         let t = if *every == Every::Batch { self.steps } else { self.epochs };

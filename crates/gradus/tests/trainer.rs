@@ -109,3 +109,52 @@ fn plots_are_written_as_svg() {
     let err = gradus::plot::learning_curves(&dir.join("missing-dir/x.svg"), &runs).unwrap_err();
     assert!(err.to_string().starts_with("plot "), "{err}");
 }
+
+fn snapshot(model: &Sequential<f32>) -> Vec<u32> {
+    model.named_parameters().iter().flat_map(|(_, p)| p.value().to_vec()).map(f32::to_bits).collect()
+}
+
+#[test]
+fn a_run_stopped_after_any_epoch_resumes_bit_identically() {
+    let (train, test) = (blobs(256, 1), blobs(64, 2));
+    let loader = DataLoader::new(Arc::clone(&train), 16).shuffle(3).workers(2);
+    let (monitor, test) = (DataLoader::new(train, 64), DataLoader::new(test, 64));
+    let loss = CrossEntropy::default();
+    // Dropout (random masks), Adam (moments), one-cycle per batch (step count), shuffling (epoch).
+    let build = || Mlp::new(&[2, 16, 16, 4]).dropout(0.3).build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(9));
+    let trainer = || {
+        let Spec::Steps(s) = parse("onecycle(max_lr=0.02, total_steps=64)").unwrap() else { panic!() };
+        Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=0.01, amsgrad=true)").unwrap()))
+            .with_schedule(Schedule::Steps(s, Every::Batch))
+    };
+    let straight = build();
+    let mut t = trainer();
+    let mut last = None;
+    for _ in 0..4 {
+        last = Some(t.epoch(&straight, &loss, &loader, &monitor, &test).unwrap());
+    }
+    let path = std::env::temp_dir().join(format!("gradus-resume-{}.safetensors", std::process::id()));
+    for stop in 1..4 {
+        let first = build();
+        let mut t1 = trainer();
+        for _ in 0..stop {
+            t1.epoch(&first, &loss, &loader, &monitor, &test).unwrap();
+        }
+        t1.save(&first, &path).unwrap();
+        // A fresh model (new parameter ids) and trainer, as in a new process.
+        let resumed = build();
+        let mut t2 = trainer();
+        t2.resume(&resumed, &path).unwrap();
+        let mut m = None;
+        for _ in stop..4 {
+            m = Some(t2.epoch(&resumed, &loss, &loader, &monitor, &test).unwrap());
+        }
+        assert_eq!(snapshot(&resumed), snapshot(&straight), "stopped after epoch {stop}");
+        let (a, b) = (m.unwrap(), last.clone().unwrap());
+        assert_eq!((a.epoch, a.lr, a.test_loss), (b.epoch, b.lr, b.test_loss));
+    }
+    // A checkpoint of another model is refused, naming the mismatch.
+    let other = Mlp::new(&[2, 8, 4]).build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(0));
+    let err = trainer().resume(&other, &path).unwrap_err().to_string();
+    assert!(err.contains("shape"), "{err}");
+}

@@ -184,11 +184,12 @@ fn mismatch(line: String) -> NnError {
 /// under `prefix` + its dotted name.
 pub fn store<T: Float>(model: &dyn Module<T>, checkpoint: &mut Checkpoint, prefix: &str) {
     model.visit(&mut crate::Visitor::new(&mut |name, slot| {
-        let value = match slot {
-            Slot::Param(p) => p.value(),
-            Slot::Buffer(b) => b.value(),
-        };
-        checkpoint.insert(&format!("{prefix}{name}"), &value);
+        let name = format!("{prefix}{name}");
+        match slot {
+            Slot::Param(p) => checkpoint.insert(&name, &p.value()),
+            Slot::Buffer(b) => checkpoint.insert(&name, &b.value()),
+            Slot::Counter(c) => checkpoint.insert_u64(&name, &[c.get()]),
+        }
     }));
 }
 
@@ -202,12 +203,23 @@ pub fn store<T: Float>(model: &dyn Module<T>, checkpoint: &mut Checkpoint, prefi
 pub fn restore<T: Float>(model: &dyn Module<T>, checkpoint: &Checkpoint, prefix: &str) -> Result<()> {
     let mut problems = Vec::new();
     let mut updates = Vec::new();
+    let mut counters = Vec::new();
     let mut expected = Vec::new();
     model.visit(&mut crate::Visitor::new(&mut |name, slot| {
         let full = format!("{prefix}{name}");
+        expected.push(full.clone());
         let shape = match &slot {
             Slot::Param(p) => p.shape(),
             Slot::Buffer(b) => b.shape(),
+            Slot::Counter(c) => {
+                match checkpoint.get_u64(&full) {
+                    Ok(v) if v.len() == 1 => counters.push((*c, v[0])),
+                    Ok(v) => problems.push(format!("`{full}`: {} values, a counter holds 1", v.len())),
+                    Err(NnError::Mismatch { mismatches }) => problems.extend(mismatches),
+                    Err(other) => problems.push(other.to_string()),
+                }
+                return;
+            }
         };
         match checkpoint.entries.get(&full) {
             None => problems.push(format!("missing `{full}` (shape {shape:?})")),
@@ -220,7 +232,6 @@ pub fn restore<T: Float>(model: &dyn Module<T>, checkpoint: &Checkpoint, prefix:
                 Err(other) => problems.push(other.to_string()),
             },
         }
-        expected.push(full);
     }));
     for name in checkpoint.names().filter(|n| n.starts_with(prefix)) {
         if !expected.iter().any(|e| e == name) {
@@ -234,7 +245,11 @@ pub fn restore<T: Float>(model: &dyn Module<T>, checkpoint: &Checkpoint, prefix:
         match slot {
             Slot::Param(p) => p.set(value),
             Slot::Buffer(b) => b.set(value),
+            Slot::Counter(_) => {} // counters never enter `updates`: restored below
         }
+    }
+    for (cell, value) in counters {
+        cell.set(value);
     }
     Ok(())
 }

@@ -106,4 +106,9 @@ impl<T: Float> Module<T> for Dropout {
     fn set_training(&self, training: bool) {
         self.training.set(training);
     }
+
+    fn visit<'a>(&'a self, v: &mut crate::Visitor<'a, '_, T>) {
+        v.counter("seed", &self.seed);
+        v.counter("calls", &self.calls);
+    }
 }

@@ -106,6 +106,9 @@ pub enum Slot<'a, T: Float> {
     Param(&'a Param<T>),
     /// A saved, untrained tensor.
     Buffer(&'a Buffer<T>),
+    /// A saved integer (Dropout's seed and mask count): what a resumed run
+    /// needs to draw the same random numbers.
+    Counter(&'a std::cell::Cell<u64>),
 }
 
 /// Walks a module tree, building dotted names (`0.weight`) as it goes.
@@ -128,6 +131,11 @@ impl<'a, 'f, T: Float> Visitor<'a, 'f, T> {
     /// Shows a buffer named `name` under the current prefix.
     pub fn buffer(&mut self, name: &str, b: &'a Buffer<T>) {
         self.emit(name, Slot::Buffer(b));
+    }
+
+    /// Shows a counter named `name` under the current prefix.
+    pub fn counter(&mut self, name: &str, c: &'a std::cell::Cell<u64>) {
+        self.emit(name, Slot::Counter(c));
     }
 
     /// Visits a child module under `name.`.

@@ -1,0 +1,118 @@
+//! Checkpoint and resume of a whole training run in one safetensors file:
+//! the model's parameters, buffers and random-number counters, the
+//! optimiser's state (keyed by parameter *name*, so a fresh process with
+//! fresh parameter ids can load it), the step and epoch counts that place
+//! the schedule and the data order, and a plateau schedule's state. A run
+//! stopped after any epoch and resumed ends bit-identical to one that was
+//! not stopped.
+
+use crate::GradusError;
+use crate::trainer::{Schedule, Trainer};
+use gradus_nn::{Checkpoint, Module, checkpoint};
+use gradus_optim::OptimState;
+use gradus_sched::PlateauState;
+use gradus_tensor::{Float, Tensor};
+use std::collections::HashMap;
+use std::path::Path;
+
+const FORMAT: &str = "gradus-run-1";
+
+fn names_by_id<T: Float>(model: &dyn Module<T>) -> HashMap<u64, String> {
+    model.named_parameters().into_iter().map(|(n, p)| (p.id().0, n)).collect()
+}
+
+impl<T: Float> Trainer<T> {
+    /// Writes everything needed to resume this run with `model` to `path`.
+    ///
+    /// # Errors
+    /// [`GradusError::Nn`] if the file cannot be written.
+    pub fn save(&self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
+        let mut ck = Checkpoint::new();
+        ck.set_metadata("format", FORMAT);
+        checkpoint::store(model, &mut ck, "model.");
+        let names = names_by_id(model);
+        let rename = |key: &str| -> String {
+            // `state.{id}.{what}` → `optim.{name}.{what}`; `group.{i}.lr` → `optim_group.{i}.lr`.
+            if let Some(rest) = key.strip_prefix("state.") {
+                let (id, what) = rest.split_once('.').expect("state.{id}.{what}");
+                let name =
+                    id.parse::<u64>().ok().and_then(|id| names.get(&id)).cloned().unwrap_or_else(|| format!("#{id}"));
+                format!("optim.{name}.{what}")
+            } else {
+                format!("optim_{key}")
+            }
+        };
+        let state = self.optim().export();
+        for (key, values) in &state.tensors {
+            ck.insert(&rename(key), &Tensor::from_vec(values.clone(), &[values.len()]).expect("a vector"));
+        }
+        for (key, value) in &state.counters {
+            ck.insert_u64(&rename(key), &[*value]);
+        }
+        let (steps, epochs) = self.counters();
+        ck.insert_u64("trainer.steps", &[steps as u64]);
+        ck.insert_u64("trainer.epochs", &[epochs as u64]);
+        if let Some(Schedule::Plateau(p)) = self.schedule() {
+            let s = p.state();
+            let bits =
+                [s.lr.to_bits(), s.best.to_bits(), s.num_bad_epochs as u64, s.cooldown_counter as u64, s.epochs as u64];
+            ck.insert_u64("trainer.plateau", &bits);
+        }
+        ck.save(path)?;
+        Ok(())
+    }
+
+    /// Restores a run saved by [`Trainer::save`] into `model` and this
+    /// trainer (built as the original was: same model shape, optimiser and
+    /// schedule). The model is checked completely before it changes, then
+    /// the optimiser's state (likewise).
+    ///
+    /// # Errors
+    /// [`GradusError::Nn`] for a file that cannot be read or does not fit
+    /// the model; [`GradusError::Optim`] for an optimiser state that does
+    /// not fit.
+    pub fn resume(&mut self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
+        let ck = Checkpoint::load(path)?;
+        if ck.metadata("format") != Some(FORMAT) {
+            return Err(GradusError::Nn(gradus_nn::NnError::Mismatch {
+                mismatches: vec![format!(
+                    "not a gradus run checkpoint (format {:?}, expected {FORMAT})",
+                    ck.metadata("format")
+                )],
+            }));
+        }
+        checkpoint::restore(model, &ck, "model.")?;
+        let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();
+        let mut state = OptimState::default();
+        for name in ck.names() {
+            if let Some(key) = name.strip_prefix("optim_") {
+                state.counters.push((key.to_string(), ck.get_u64(name)?[0]));
+            } else if let Some(rest) = name.strip_prefix("optim.") {
+                let (param, what) = rest.rsplit_once('.').expect("optim.{name}.{what}");
+                let id = ids.get(param).ok_or_else(|| gradus_nn::NnError::Mismatch {
+                    mismatches: vec![format!("optimiser state for `{param}`, which the model does not have")],
+                })?;
+                let key = format!("state.{id}.{what}");
+                match ck.get_u64(name) {
+                    Ok(v) => state.counters.push((key, v[0])),
+                    Err(_) => state.tensors.push((key, ck.get::<T>(name)?.to_vec())),
+                }
+            }
+        }
+        let steps = ck.get_u64("trainer.steps")?[0] as usize;
+        let epochs = ck.get_u64("trainer.epochs")?[0] as usize;
+        let plateau = if ck.contains("trainer.plateau") { Some(ck.get_u64("trainer.plateau")?) } else { None };
+        self.import_run(&state, steps, epochs)?;
+        if let (Some(bits), Some(Schedule::Plateau(p))) = (plateau, self.schedule_mut()) {
+            let s = PlateauState {
+                lr: f64::from_bits(bits[0]),
+                best: f64::from_bits(bits[1]),
+                num_bad_epochs: bits[2] as usize,
+                cooldown_counter: bits[3] as usize,
+                epochs: bits[4] as usize,
+            };
+            *p = gradus_sched::ReduceOnPlateau::from_state(p.options(), s)?;
+        }
+        Ok(())
+    }
+}
