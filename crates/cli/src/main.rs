@@ -1,10 +1,12 @@
 //! `gradus`: the command line of ../shared/CLI.md. `trace` runs an optimiser
 //! on a test function, `schedule` prints a learning-rate schedule step by
-//! step, `hessian` reports the curvature at a point. Wrong input exits with
-//! code 2 and says what is accepted.
+//! step, `hessian` reports the curvature at a point, `train` and `compare`
+//! train an MLP on Fashion-MNIST or MNIST. Wrong input exits with code 2 and
+//! says what is accepted.
 
 mod functions;
 mod output;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use gradus::autodiff::{PointKind, Tape, curvature, grad};
@@ -33,8 +35,89 @@ enum TextFormat {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum Every {
+    Batch,
+    Epoch,
+}
+
+/// Options shared by `train` and `compare`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The dataset: fashion-mnist or mnist.
+    #[arg(long, default_value = "fashion-mnist")]
+    data: String,
+    /// A directory holding the four *-ubyte(.gz) files.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The model, e.g. "mlp(784, 256, 128, 10, act=relu, dropout=0.2)".
+    #[arg(long, default_value = "mlp(784, 256, 128, 10, act=relu)")]
+    model: String,
+    /// A schedule spec.
+    #[arg(long)]
+    schedule: Option<String>,
+    /// When a step schedule advances.
+    #[arg(long, value_enum, default_value = "epoch")]
+    schedule_every: Every,
+    /// Epochs in total.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    /// Seed of the initial weights, dropout and shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl RunArgs {
+    fn run(self) -> Result<train::Run, Failure> {
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(usage("--epochs and --batch-size must be positive"));
+        }
+        Ok(train::Run {
+            data: self.data,
+            data_dir: self.data_dir,
+            model: self.model,
+            schedule: self.schedule,
+            schedule_every: match self.schedule_every {
+                Every::Batch => gradus::Every::Batch,
+                Every::Epoch => gradus::Every::Epoch,
+            },
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            out: self.out,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Train an MLP: metrics.csv, learning_curve.svg and a resumable
+    /// checkpoint.safetensors in --out.
+    Train {
+        #[command(flatten)]
+        run: RunArgs,
+        /// An optimiser spec.
+        #[arg(long, default_value = "adam(lr=1e-3)")]
+        optimizer: String,
+        /// Continue the run in --out up to --epochs in total.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Train the same model from the same initial weights with each
+    /// optimiser; print them ranked by test accuracy.
+    Compare {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Optimiser specs separated by `;`.
+        #[arg(long)]
+        optimizers: String,
+    },
     /// Run an optimiser on a built-in test function (square, rosenbrock,
     /// himmelblau, ravine, saddle); prints `step,x0,x1,…,loss`.
     Trace {
@@ -99,7 +182,7 @@ enum Command {
 }
 
 /// A usage error (exit 2) or a failure while running (exit 1).
-enum Failure {
+pub(crate) enum Failure {
     Usage(String),
     Run(String),
 }
@@ -110,7 +193,7 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
-fn usage(e: impl std::fmt::Display) -> Failure {
+pub(crate) fn usage(e: impl std::fmt::Display) -> Failure {
     Failure::Usage(e.to_string())
 }
 
@@ -123,6 +206,8 @@ fn main() -> ExitCode {
             schedule(&spec, lr, steps, momentum, metrics, format, plot)
         }
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
+        Command::Train { run, optimizer, resume } => run.run().and_then(|r| train::train(&r, &optimizer, resume)),
+        Command::Compare { run, optimizers } => run.run().and_then(|r| train::compare(&r, &optimizers)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -85,3 +85,73 @@ fn bad_input_exits_2_and_says_what_is_accepted() {
         assert!(err.contains(message), "{args:?}: {err}");
     }
 }
+
+/// A tiny MNIST-shaped dataset (random-ish pixels) in a temporary directory.
+fn fake_mnist() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gradus-cli-mnist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let images = |n: usize| {
+        gradus::data::write_idx_u8(&[n, 28, 28], &(0..n * 784).map(|i| ((i * 7919) % 251) as u8).collect::<Vec<_>>())
+    };
+    let labels = |n: usize| gradus::data::write_idx_u8(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte", images(200)),
+        ("train-labels-idx1-ubyte", labels(200)),
+        ("t10k-images-idx3-ubyte", images(50)),
+        ("t10k-labels-idx1-ubyte", labels(50)),
+    ] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn train_resumes_to_the_same_checkpoint_bytes_and_compare_ranks() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let out = |name: &str| std::env::temp_dir().join(format!("gradus-cli-run-{}-{name}", std::process::id()));
+    let (a, b) = (out("a"), out("b"));
+    let common = ["--data", "mnist", "--data-dir", d, "--model", "mlp(784, 16, 10, dropout=0.2)", "--batch-size", "32"];
+    let run = |dir: &std::path::Path, epochs: &str, resume: bool| {
+        let mut args = vec!["train"];
+        args.extend(common);
+        args.extend([
+            "--optimizer",
+            "sgd(lr=0.05, momentum=0.9)",
+            "--schedule",
+            "step(step_size=1, gamma=0.5)",
+            "--epochs",
+            epochs,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        if resume {
+            args.push("--resume");
+        }
+        let (code, _, err) = gradus(&args);
+        assert_eq!(code, 0, "{err}");
+    };
+    run(&a, "3", false);
+    run(&b, "1", false);
+    run(&b, "3", true);
+    let bytes = |dir: &std::path::Path| std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(bytes(&a), bytes(&b), "a resumed run ends with the same checkpoint");
+    let metrics = std::fs::read_to_string(b.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 4);
+    assert!(metrics.starts_with("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds"));
+    assert!(b.join("learning_curve.svg").is_file());
+
+    let c = out("c");
+    let mut args = vec!["compare"];
+    args.extend(common);
+    args.extend(["--optimizers", "sgd(lr=0.05); adam(lr=1e-3)", "--epochs", "1", "--out", c.to_str().unwrap()]);
+    let (code, stdout, err) = gradus(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.starts_with("rank,optimizer,test_accuracy,test_loss\n1,"), "{stdout}");
+    assert!(c.join("learning_curves.svg").is_file());
+
+    let (code, _, err) =
+        gradus(&["train", "--data", "mnist", "--data-dir", "/nonexistent", "--out", c.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("mnist not found") && err.contains("apt-get install dataset-fashion-mnist"), "{err}");
+}

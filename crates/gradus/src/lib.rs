@@ -20,6 +20,8 @@ pub use gradus_optim as optim;
 pub use gradus_sched as sched;
 pub use gradus_spec as spec;
 pub use gradus_tensor as tensor;
+/// The random-number crate the initialisers and samplers take generators from.
+pub use rand;
 pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate};
 
 /// The everyday names.

@@ -1,0 +1,188 @@
+//! `gradus train` and `gradus compare`: an MLP from a spec string trained on
+//! Fashion-MNIST or MNIST, with metrics, plots and a resumable checkpoint.
+
+use crate::Failure;
+use gradus::data::{Dataset, InMemory, Subset};
+use gradus::nn::{Activation, Mlp};
+use gradus::prelude::*;
+use gradus::spec::{Spec, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The options both commands share.
+pub struct Run {
+    pub data: String,
+    pub data_dir: Option<PathBuf>,
+    pub model: String,
+    pub schedule: Option<String>,
+    pub schedule_every: Every,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    pub out: PathBuf,
+}
+
+/// `mlp(784, 256, 128, 10, act=relu, dropout=0.2, batch_norm=false)`.
+pub fn parse_model(text: &str) -> Result<Mlp, Failure> {
+    let spec: Spec = text.parse().map_err(crate::usage)?;
+    if spec.name != "mlp" {
+        return Err(crate::usage(format!(
+            "{text}: unknown model `{}`; accepted: mlp(sizes…, act, dropout, batch_norm)",
+            spec.name
+        )));
+    }
+    let (mut sizes, mut act, mut dropout, mut bn) = (Vec::new(), Activation::Relu, 0.0, false);
+    for (key, value) in &spec.args {
+        match (key.as_deref(), value) {
+            (None, Value::Number(n)) if *n >= 1.0 && n.fract() == 0.0 => sizes.push(*n as usize),
+            (Some("act"), Value::Word(w)) => act = w.parse().map_err(|e| crate::usage(format!("{text}: {e}")))?,
+            (Some("dropout"), Value::Number(p)) if (0.0..1.0).contains(p) => dropout = *p,
+            (Some("batch_norm"), Value::Bool(b)) => bn = *b,
+            (k, v) => {
+                return Err(crate::usage(format!(
+                    "{text}: `{}` is not accepted; mlp takes positive integer sizes, act=<activation>, dropout=<p in [0, 1)>, batch_norm=<bool>",
+                    k.map_or(v.to_string(), |k| format!("{k}={v}"))
+                )));
+            }
+        }
+    }
+    if sizes.len() < 2 {
+        return Err(crate::usage(format!("{text}: needs at least input and output sizes")));
+    }
+    Ok(Mlp::new(&sizes).activation(act).dropout(dropout).batch_norm(bn))
+}
+
+/// Train, monitoring subset and test sets.
+type Splits = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>);
+
+/// Train, monitoring subset and test sets, flattened and scaled to [0, 1].
+fn load(run: &Run) -> Result<Splits, Failure> {
+    let which = match run.data.as_str() {
+        "fashion-mnist" => mnist::Mnist::Fashion,
+        "mnist" => mnist::Mnist::Digits,
+        other => return Err(crate::usage(format!("unknown dataset `{other}`; accepted: fashion-mnist, mnist"))),
+    };
+    let (train, test) = mnist::load(which, run.data_dir.as_deref()).map_err(|e| {
+        crate::usage(format!("{e}\n(Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist; or pass --data-dir with the four *-ubyte.gz files)"))
+    })?;
+    let prep = |d: InMemory| -> Arc<dyn Dataset> {
+        Arc::new(transforms::flatten(Arc::new(transforms::scale_u8(Arc::new(d)))))
+    };
+    let (train, test) = (prep(train), prep(test));
+    let monitor: Arc<dyn Dataset> = Arc::new(Subset::new(Arc::clone(&train), (0..5000.min(train.len())).collect())?);
+    Ok((train, monitor, test))
+}
+
+fn schedule(run: &Run) -> Result<Option<Schedule>, Failure> {
+    Ok(match run.schedule.as_deref().map(gradus::sched::parse).transpose().map_err(crate::usage)? {
+        Some(gradus::sched::Schedule::Steps(s)) => Some(Schedule::Steps(s, run.schedule_every)),
+        Some(gradus::sched::Schedule::Plateau(o)) => {
+            Some(Schedule::Plateau(gradus::sched::ReduceOnPlateau::new(1.0, o)?))
+        }
+        None => None,
+    })
+}
+
+fn trainer(run: &Run, optimizer: &str) -> Result<Trainer<f32>, Failure> {
+    let optim = Optim::boxed(gradus::optim::parse::<f32>(optimizer).map_err(crate::usage)?);
+    let lr = optim.groups()[0].lr;
+    let mut t = Trainer::new(optim);
+    if let Some(s) = schedule(run)? {
+        let s = match s {
+            Schedule::Plateau(p) => Schedule::Plateau(gradus::sched::ReduceOnPlateau::new(lr, p.options())?),
+            other => other,
+        };
+        t = t.with_schedule(s);
+    }
+    Ok(t)
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
+}
+
+/// Trains one model with `optimizer`, writing `metrics.csv`, `learning_curve.svg`
+/// and `checkpoint.safetensors` into `dir` after every epoch.
+fn train_one(
+    run: &Run,
+    optimizer: &str,
+    dir: &Path,
+    resume: bool,
+    data: &Splits,
+) -> Result<Vec<EpochMetrics>, Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
+    let model = parse_model(&run.model)?.build::<f32, _>(&mut gradus::rand::rngs::StdRng::seed_from_u64(run.seed));
+    let mut t = trainer(run, optimizer)?;
+    let checkpoint = dir.join("checkpoint.safetensors");
+    let csv = dir.join("metrics.csv");
+    let mut rows: Vec<String> = Vec::new();
+    if resume {
+        t.resume(&model, &checkpoint)?;
+        let text = std::fs::read_to_string(&csv).map_err(|e| Failure::Run(format!("{}: {e}", csv.display())))?;
+        rows = text.lines().take(t.epochs() + 1).map(str::to_string).collect();
+    }
+    let train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1);
+    let (monitor, test) = (DataLoader::new(Arc::clone(&data.1), 1000), DataLoader::new(Arc::clone(&data.2), 1000));
+    let loss = CrossEntropy::default();
+    let mut all = Vec::new();
+    while t.epochs() < run.epochs {
+        let m = t.epoch(&model, &loss, &train, &monitor, &test)?;
+        eprintln!(
+            "{optimizer}: epoch {}/{}: train loss {:.4}, test loss {:.4}, test accuracy {:.4} ({:.1} s, {:.0} samples/s)",
+            m.epoch,
+            run.epochs,
+            m.train_loss,
+            m.test_loss,
+            m.test_accuracy,
+            m.seconds,
+            data.0.len() as f64 / m.seconds
+        );
+        if rows.is_empty() {
+            rows.push(m.csv_header());
+        }
+        rows.push(m.csv_row());
+        write(&csv, &(rows.join("\n") + "\n"))?;
+        t.save(&model, &checkpoint)?;
+        all.push(m);
+    }
+    gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all.clone())])?;
+    Ok(all)
+}
+
+/// `gradus train`.
+pub fn train(run: &Run, optimizer: &str, resume: bool) -> Result<(), Failure> {
+    let data = load(run)?;
+    train_one(run, optimizer, &run.out, resume, &data)?;
+    println!("wrote {}", run.out.display());
+    Ok(())
+}
+
+/// `gradus compare`: the same model from the same initial weights with each
+/// optimiser, ranked by test accuracy, one plot of all learning curves.
+pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
+    let specs: Vec<&str> = optimizers.split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if specs.is_empty() {
+        return Err(crate::usage("--optimizers: give specs separated by `;`"));
+    }
+    for s in &specs {
+        gradus::optim::parse::<f32>(s).map_err(crate::usage)?;
+    }
+    let data = load(run)?;
+    let mut results = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let metrics = train_one(run, spec, &run.out.join(format!("{i}")), false, &data)?;
+        results.push((spec.to_string(), metrics));
+    }
+    let mut ranked: Vec<_> = results.iter().collect();
+    ranked.sort_by(|a, b| {
+        let acc = |r: &&(String, Vec<EpochMetrics>)| r.1.last().map_or(0.0, |m| m.test_accuracy);
+        acc(b).total_cmp(&acc(a))
+    });
+    println!("rank,optimizer,test_accuracy,test_loss");
+    for (i, (spec, m)) in ranked.iter().enumerate() {
+        let last = m.last().expect("epochs > 0");
+        println!("{},\"{spec}\",{},{}", i + 1, last.test_accuracy, last.test_loss);
+    }
+    gradus::plot::learning_curves(&run.out.join("learning_curves.svg"), &results)?;
+    Ok(())
+}
