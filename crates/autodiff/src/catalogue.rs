@@ -128,6 +128,21 @@ pub fn uncovered(sources: &[&str], cases: &[Case]) -> Vec<String> {
         .collect()
 }
 
+/// Runs every case at `seed` and describes each failure (name and both
+/// orders' reports): what a crate's "the catalogue passes" test asserts is
+/// empty.
+///
+/// # Panics
+/// If a backward pass fails.
+pub fn failures(cases: &[Case], seed: u64) -> Vec<String> {
+    cases
+        .iter()
+        .map(|c| c.run(seed).expect("backward runs"))
+        .filter(|o| !o.passed())
+        .map(|o| format!("{}: first order {}; second order {:?}", o.name, o.first, o.second))
+        .collect()
+}
+
 fn idx(v: &[usize], shape: &[usize]) -> Tensor<usize> {
     Tensor::from_slice(v, shape).expect("catalogue index shapes")
 }
@@ -252,12 +267,7 @@ mod tests {
 
     #[test]
     fn the_catalogue_passes_at_first_and_second_order() {
-        let failures: Vec<String> = cases()
-            .iter()
-            .map(|c| c.run(1).expect("backward runs"))
-            .filter(|o| !o.passed())
-            .map(|o| format!("{}: first order {}; second order {:?}", o.name, o.first, o.second))
-            .collect();
+        let failures = failures(&cases(), 1);
         assert!(failures.is_empty(), "gradcheck failures:\n{}", failures.join("\n"));
     }
 
