@@ -6,6 +6,11 @@
 //! gradient norms, and SVG [`plot`]s. `use gradus::prelude::*` brings the
 //! everyday names.
 
+/// The README's examples, compiled and run as doctests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 mod error;
 pub mod plot;
 mod resume;

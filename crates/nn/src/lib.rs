@@ -30,12 +30,6 @@
 //! }
 //! ```
 
-/// The README's examples, compiled and run as doctests so the README stays true
-/// (here: the crate that sees tensors, autodiff, layers and losses).
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
-
 mod activation;
 mod batchnorm;
 pub mod catalogue;
