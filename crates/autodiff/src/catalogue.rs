@@ -104,16 +104,6 @@ impl Case {
     }
 }
 
-fn case(
-    name: &'static str,
-    covers: &'static [&'static str],
-    shapes: &[&[usize]],
-    domain: Domain,
-    f: impl Fn(&[Var<f64>]) -> Var<f64> + 'static,
-) -> Case {
-    Case::new(name, covers, shapes, domain, f)
-}
-
 /// The public functions (`pub fn name`) in `sources` that no case in
 /// `cases` lists in its `covers`: what a crate's "every op is checked" test
 /// asserts is empty.
@@ -152,96 +142,98 @@ pub fn cases() -> Vec<Case> {
     use Domain::{AwayFromZero as Any, Positive as Pos};
     vec![
         // Element-wise arithmetic, broadcasting in both directions.
-        case("add", &["add", "sum_to"], &[&[2, 3], &[3]], Any, |v| v[0].add(&v[1])),
-        case("sub", &["sub"], &[&[2, 1], &[1, 3]], Any, |v| v[0].sub(&v[1])),
-        case("mul", &["mul"], &[&[2, 3], &[2, 1]], Any, |v| v[0].mul(&v[1])),
-        case("div", &["div"], &[&[3], &[2, 3]], Any, |v| v[0].div(&v[1])),
-        case("scalars", &["add_scalar", "mul_scalar", "neg"], &[&[4]], Any, |v| {
+        Case::new("add", &["add", "sum_to"], &[&[2, 3], &[3]], Any, |v| v[0].add(&v[1])),
+        Case::new("sub", &["sub"], &[&[2, 1], &[1, 3]], Any, |v| v[0].sub(&v[1])),
+        Case::new("mul", &["mul"], &[&[2, 3], &[2, 1]], Any, |v| v[0].mul(&v[1])),
+        Case::new("div", &["div"], &[&[3], &[2, 3]], Any, |v| v[0].div(&v[1])),
+        Case::new("scalars", &["add_scalar", "mul_scalar", "neg"], &[&[4]], Any, |v| {
             v[0].add_scalar(1.5).mul_scalar(-2.0).neg()
         }),
-        case("exp", &["exp"], &[&[2, 2]], Any, |v| v[0].exp()),
-        case("ln", &["ln"], &[&[2, 2]], Pos, |v| v[0].ln()),
-        case("log1p", &["log1p"], &[&[3]], Pos, |v| v[0].log1p()),
-        case("expm1", &["expm1"], &[&[3]], Any, |v| v[0].expm1()),
-        case("sqrt", &["sqrt"], &[&[3]], Pos, |v| v[0].sqrt()),
-        case("square", &["square"], &[&[3]], Any, |v| v[0].square()),
-        case("recip", &["recip"], &[&[3]], Any, |v| v[0].recip()),
-        case("powi", &["powi"], &[&[3]], Any, |v| v[0].powi(3).add(&v[0].powi(-2))),
-        case("powf", &["powf"], &[&[3]], Pos, |v| v[0].powf(1.7)),
-        case("pow", &["pow"], &[&[2, 2], &[2]], Pos, |v| v[0].pow(&v[1])),
-        case("abs", &["abs"], &[&[4]], Any, |v| v[0].abs()),
-        case("sin_cos", &["sin", "cos"], &[&[3]], Any, |v| v[0].sin().mul(&v[0].cos())),
-        case("tanh", &["tanh"], &[&[3]], Any, |v| v[0].tanh()),
-        case("sigmoid", &["sigmoid"], &[&[3]], Any, |v| v[0].sigmoid()),
-        case("erf", &["erf"], &[&[3]], Any, |v| v[0].erf()),
-        case("clamp", &["clamp"], &[&[5]], Any, |v| v[0].clamp(-1.0, 1.0)),
-        case("maximum", &["maximum"], &[&[2, 3], &[3]], Any, |v| v[0].maximum(&v[1])),
-        case("minimum", &["minimum"], &[&[2, 3], &[2, 1]], Any, |v| v[0].minimum(&v[1])),
-        case("where", &["select"], &[&[2, 3], &[3]], Any, |v| {
+        Case::new("exp", &["exp"], &[&[2, 2]], Any, |v| v[0].exp()),
+        Case::new("ln", &["ln"], &[&[2, 2]], Pos, |v| v[0].ln()),
+        Case::new("log1p", &["log1p"], &[&[3]], Pos, |v| v[0].log1p()),
+        Case::new("expm1", &["expm1"], &[&[3]], Any, |v| v[0].expm1()),
+        Case::new("sqrt", &["sqrt"], &[&[3]], Pos, |v| v[0].sqrt()),
+        Case::new("square", &["square"], &[&[3]], Any, |v| v[0].square()),
+        Case::new("recip", &["recip"], &[&[3]], Any, |v| v[0].recip()),
+        Case::new("powi", &["powi"], &[&[3]], Any, |v| v[0].powi(3).add(&v[0].powi(-2))),
+        Case::new("powf", &["powf"], &[&[3]], Pos, |v| v[0].powf(1.7)),
+        Case::new("pow", &["pow"], &[&[2, 2], &[2]], Pos, |v| v[0].pow(&v[1])),
+        Case::new("abs", &["abs"], &[&[4]], Any, |v| v[0].abs()),
+        Case::new("sin_cos", &["sin", "cos"], &[&[3]], Any, |v| v[0].sin().mul(&v[0].cos())),
+        Case::new("tanh", &["tanh"], &[&[3]], Any, |v| v[0].tanh()),
+        Case::new("sigmoid", &["sigmoid"], &[&[3]], Any, |v| v[0].sigmoid()),
+        Case::new("erf", &["erf"], &[&[3]], Any, |v| v[0].erf()),
+        Case::new("clamp", &["clamp"], &[&[5]], Any, |v| v[0].clamp(-1.0, 1.0)),
+        Case::new("maximum", &["maximum"], &[&[2, 3], &[3]], Any, |v| v[0].maximum(&v[1])),
+        Case::new("minimum", &["minimum"], &[&[2, 3], &[2, 1]], Any, |v| v[0].minimum(&v[1])),
+        Case::new("where", &["select"], &[&[2, 3], &[3]], Any, |v| {
             let mask = Tensor::from_vec(vec![true, false, true, false, false, true], &[2, 3]).expect("mask");
             Var::select(&mask, &v[0], &v[1])
         }),
         // Reductions.
-        case("sum", &["sum"], &[&[2, 3, 2]], Any, |v| v[0].sum([0, 2], false)),
-        case("mean", &["mean"], &[&[2, 3]], Any, |v| v[0].mean(-1, true)),
-        case("var", &["var"], &[&[3, 4]], Any, |v| v[0].var(1, 1, false)),
-        case("max", &["max"], &[&[3, 4]], Any, |v| v[0].max(0, false)),
-        case("min", &["min"], &[&[3, 4]], Any, |v| v[0].min(.., false)),
-        case("logsumexp", &["logsumexp"], &[&[2, 4]], Any, |v| v[0].logsumexp(-1, false)),
-        case("norm", &["norm"], &[&[2, 3]], Any, |v| {
+        Case::new("sum", &["sum"], &[&[2, 3, 2]], Any, |v| v[0].sum([0, 2], false)),
+        Case::new("mean", &["mean"], &[&[2, 3]], Any, |v| v[0].mean(-1, true)),
+        Case::new("var", &["var"], &[&[3, 4]], Any, |v| v[0].var(1, 1, false)),
+        Case::new("max", &["max"], &[&[3, 4]], Any, |v| v[0].max(0, false)),
+        Case::new("min", &["min"], &[&[3, 4]], Any, |v| v[0].min(.., false)),
+        Case::new("logsumexp", &["logsumexp"], &[&[2, 4]], Any, |v| v[0].logsumexp(-1, false)),
+        Case::new("norm", &["norm"], &[&[2, 3]], Any, |v| {
             let p2 = v[0].norm(2.0, -1, false);
             let p1 = v[0].norm(1.0, 0, false).sum(.., true).reshape(&[1]);
             let p3 = v[0].norm(3.0, .., true).reshape(&[1]);
             Var::concat(&[p2, p1, p3], 0)
         }),
-        case("norm_inf", &["norm"], &[&[5]], Any, |v| v[0].norm(f64::INFINITY, .., false)),
+        Case::new("norm_inf", &["norm"], &[&[5]], Any, |v| v[0].norm(f64::INFINITY, .., false)),
         // Shapes.
-        case("reshape", &["reshape", "flatten"], &[&[2, 3]], Any, |v| {
+        Case::new("reshape", &["reshape", "flatten"], &[&[2, 3]], Any, |v| {
             v[0].reshape(&[3, -1]).flatten().mul(&v[0].flatten())
         }),
-        case("transpose", &["transpose", "t"], &[&[2, 3, 4]], Any, |v| {
+        Case::new("transpose", &["transpose", "t"], &[&[2, 3, 4]], Any, |v| {
             v[0].transpose(0, 2).mul(&v[0].t().transpose(0, 1).transpose(1, 2))
         }),
-        case("permute", &["permute"], &[&[2, 3, 4]], Any, |v| v[0].permute(&[1, 2, 0]).square()),
-        case("narrow", &["narrow"], &[&[4, 3]], Any, |v| v[0].narrow(0, 1, 2).square()),
-        case("broadcast", &["broadcast_to", "expand"], &[&[3, 1]], Any, |v| {
+        Case::new("permute", &["permute"], &[&[2, 3, 4]], Any, |v| v[0].permute(&[1, 2, 0]).square()),
+        Case::new("narrow", &["narrow"], &[&[4, 3]], Any, |v| v[0].narrow(0, 1, 2).square()),
+        Case::new("broadcast", &["broadcast_to", "expand"], &[&[3, 1]], Any, |v| {
             v[0].broadcast_to(&[2, 3, 4]).mul(&v[0].expand(&[3, 4]))
         }),
-        case("squeeze", &["squeeze", "unsqueeze"], &[&[3, 1]], Any, |v| v[0].squeeze(None).unsqueeze(0).square()),
-        case("concat_stack", &["concat", "stack"], &[&[2, 3], &[2, 3]], Any, |v| {
+        Case::new("squeeze", &["squeeze", "unsqueeze"], &[&[3, 1]], Any, |v| v[0].squeeze(None).unsqueeze(0).square()),
+        Case::new("concat_stack", &["concat", "stack"], &[&[2, 3], &[2, 3]], Any, |v| {
             Var::concat(&[v[0].clone(), v[1].square()], 0)
                 .mul(&Var::stack(&[v[1].clone(), v[0].clone()], 0).reshape(&[4, 3]))
         }),
-        case("index_select", &["index_select"], &[&[4, 3]], Any, |v| {
+        Case::new("index_select", &["index_select"], &[&[4, 3]], Any, |v| {
             v[0].index_select(0, &idx(&[3, 0, 3], &[3])).square()
         }),
-        case("gather", &["gather"], &[&[3, 4]], Any, |v| v[0].gather(1, &idx(&[0, 3, 1, 1, 2, 0], &[3, 2])).square()),
-        case("scatter_add", &["scatter_add"], &[&[2, 4], &[2, 3]], Any, |v| {
+        Case::new("gather", &["gather"], &[&[3, 4]], Any, |v| {
+            v[0].gather(1, &idx(&[0, 3, 1, 1, 2, 0], &[3, 2])).square()
+        }),
+        Case::new("scatter_add", &["scatter_add"], &[&[2, 4], &[2, 3]], Any, |v| {
             v[0].scatter_add(1, &idx(&[0, 3, 0, 1, 2, 2], &[2, 3]), &v[1].square())
         }),
         // Matrix products.
-        case("matmul", &["matmul"], &[&[3, 4], &[4, 2]], Any, |v| v[0].matmul(&v[1])),
-        case("matmul_batched", &["matmul"], &[&[2, 1, 2, 3], &[3, 3, 2]], Any, |v| v[0].matmul(&v[1])),
-        case("matmul_vector", &["matmul"], &[&[3], &[3, 2]], Any, |v| {
+        Case::new("matmul", &["matmul"], &[&[3, 4], &[4, 2]], Any, |v| v[0].matmul(&v[1])),
+        Case::new("matmul_batched", &["matmul"], &[&[2, 1, 2, 3], &[3, 3, 2]], Any, |v| v[0].matmul(&v[1])),
+        Case::new("matmul_vector", &["matmul"], &[&[3], &[3, 2]], Any, |v| {
             v[0].matmul(&v[1]).matmul(&v[1].t().narrow(1, 0, 1).squeeze(None).narrow(0, 0, 2))
         }),
         // Softmax.
-        case("softmax", &["softmax"], &[&[2, 4]], Any, |v| v[0].softmax(-1)),
-        case("log_softmax", &["log_softmax"], &[&[3, 2]], Any, |v| v[0].log_softmax(0)),
+        Case::new("softmax", &["softmax"], &[&[2, 4]], Any, |v| v[0].softmax(-1)),
+        Case::new("log_softmax", &["log_softmax"], &[&[3, 2]], Any, |v| v[0].log_softmax(0)),
         // Activations.
-        case("relu", &["relu"], &[&[6]], Any, |v| v[0].relu()),
-        case("leaky_relu", &["leaky_relu"], &[&[6]], Any, |v| v[0].leaky_relu(0.01)),
-        case("prelu", &["prelu"], &[&[2, 3], &[3]], Any, |v| v[0].prelu(&v[1])),
-        case("swish", &["swish"], &[&[2, 3], &[1]], Any, |v| v[0].swish(&v[1])),
-        case("silu", &["silu"], &[&[4]], Any, |v| v[0].silu()),
-        case("softplus", &["softplus"], &[&[4]], Any, |v| v[0].softplus(2.0, 20.0)),
-        case("mish", &["mish"], &[&[4]], Any, |v| v[0].mish()),
-        case("gelu", &["gelu"], &[&[4]], Any, |v| v[0].gelu()),
-        case("gelu_tanh", &["gelu_tanh"], &[&[4]], Any, |v| v[0].gelu_tanh()),
-        case("elu", &["elu"], &[&[6]], Any, |v| v[0].elu(1.0)),
-        case("selu", &["selu"], &[&[6]], Any, |v| v[0].selu()),
-        case("logsigmoid", &["logsigmoid"], &[&[4]], Any, |v| v[0].logsigmoid()),
-        case("hardtanh", &["hardtanh"], &[&[6]], Any, |v| v[0].hardtanh(-1.0, 1.0)),
+        Case::new("relu", &["relu"], &[&[6]], Any, |v| v[0].relu()),
+        Case::new("leaky_relu", &["leaky_relu"], &[&[6]], Any, |v| v[0].leaky_relu(0.01)),
+        Case::new("prelu", &["prelu"], &[&[2, 3], &[3]], Any, |v| v[0].prelu(&v[1])),
+        Case::new("swish", &["swish"], &[&[2, 3], &[1]], Any, |v| v[0].swish(&v[1])),
+        Case::new("silu", &["silu"], &[&[4]], Any, |v| v[0].silu()),
+        Case::new("softplus", &["softplus"], &[&[4]], Any, |v| v[0].softplus(2.0, 20.0)),
+        Case::new("mish", &["mish"], &[&[4]], Any, |v| v[0].mish()),
+        Case::new("gelu", &["gelu"], &[&[4]], Any, |v| v[0].gelu()),
+        Case::new("gelu_tanh", &["gelu_tanh"], &[&[4]], Any, |v| v[0].gelu_tanh()),
+        Case::new("elu", &["elu"], &[&[6]], Any, |v| v[0].elu(1.0)),
+        Case::new("selu", &["selu"], &[&[6]], Any, |v| v[0].selu()),
+        Case::new("logsigmoid", &["logsigmoid"], &[&[4]], Any, |v| v[0].logsigmoid()),
+        Case::new("hardtanh", &["hardtanh"], &[&[6]], Any, |v| v[0].hardtanh(-1.0, 1.0)),
     ]
 }
 

@@ -31,6 +31,52 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+type Metric = fn(&EpochMetrics) -> f64;
+
+/// One panel of learning curves: `solid` per run as a line, `dashed` (if
+/// any) as a dashed line with points, one colour per run.
+fn panel(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    path: &Path,
+    (title, y_desc): (&str, &str),
+    runs: &[(String, Vec<EpochMetrics>)],
+    solid: Metric,
+    dashed: Option<Metric>,
+) -> Result<(), GradusError> {
+    let epochs = runs.iter().map(|(_, m)| m.len()).max().unwrap_or(1).max(2) as f64;
+    let (lo, hi) =
+        range(runs.iter().flat_map(|(_, m)| m.iter().flat_map(|e| [Some(solid(e)), dashed.map(|d| d(e))]).flatten()));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(50)
+        .build_cartesian_2d(1.0..epochs, lo..hi)
+        .map_err(|e| err(path, e))?;
+    chart.configure_mesh().x_desc("epoch").y_desc(y_desc).draw().map_err(|e| err(path, e))?;
+    for (i, (name, m)) in runs.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(m.iter().map(|e| (e.epoch as f64, solid(e))), c.stroke_width(2)))
+            .map_err(|e| err(path, e))?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        if let Some(d) = dashed {
+            let pts = m.iter().map(|e| (e.epoch as f64, d(e))).collect::<Vec<_>>();
+            let dashes =
+                pts.windows(2).enumerate().filter(|(k, _)| k % 2 == 0).map(|(_, w)| PathElement::new(w.to_vec(), c));
+            chart.draw_series(dashes).map_err(|e| err(path, e))?;
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.filled()))).map_err(|e| err(path, e))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()
+        .map_err(|e| err(path, e))
+}
+
 /// Learning curves of several runs: training loss (monitoring subset) and
 /// test loss on the left, test accuracy on the right, one colour per run.
 ///
@@ -40,60 +86,9 @@ pub fn learning_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Res
     let root = SVGBackend::new(path, (1100, 450)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     let (left, right) = root.split_horizontally(550);
-    let epochs = runs.iter().map(|(_, m)| m.len()).max().unwrap_or(1).max(1) as f64;
-    let losses = range(runs.iter().flat_map(|(_, m)| m.iter().flat_map(|e| [e.train_loss, e.test_loss])));
-    let mut chart = ChartBuilder::on(&left)
-        .caption("loss (solid: training subset, dashed: test)", ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1.0..epochs.max(2.0), losses.0..losses.1)
-        .map_err(|e| err(path, e))?;
-    chart.configure_mesh().x_desc("epoch").y_desc("loss").draw().map_err(|e| err(path, e))?;
-    for (i, (name, m)) in runs.iter().enumerate() {
-        let c = PALETTE[i % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(m.iter().map(|e| (e.epoch as f64, e.train_loss)), c.stroke_width(2)))
-            .map_err(|e| err(path, e))?
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-        let dashed = m.iter().map(|e| (e.epoch as f64, e.test_loss)).collect::<Vec<_>>();
-        chart
-            .draw_series(
-                dashed.windows(2).enumerate().filter(|(k, _)| k % 2 == 0).map(|(_, w)| PathElement::new(w.to_vec(), c)),
-            )
-            .map_err(|e| err(path, e))?;
-        chart.draw_series(dashed.iter().map(|&p| Circle::new(p, 2, c.filled()))).map_err(|e| err(path, e))?;
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(|e| err(path, e))?;
-    let acc = range(runs.iter().flat_map(|(_, m)| m.iter().map(|e| e.test_accuracy)));
-    let mut chart = ChartBuilder::on(&right)
-        .caption("test accuracy", ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1.0..epochs.max(2.0), acc.0..acc.1)
-        .map_err(|e| err(path, e))?;
-    chart.configure_mesh().x_desc("epoch").y_desc("accuracy").draw().map_err(|e| err(path, e))?;
-    for (i, (name, m)) in runs.iter().enumerate() {
-        let c = PALETTE[i % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(m.iter().map(|e| (e.epoch as f64, e.test_accuracy)), c.stroke_width(2)))
-            .map_err(|e| err(path, e))?
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(|e| err(path, e))?;
+    let loss = ("loss (solid: training subset, dashed: test)", "loss");
+    panel(&left, path, loss, runs, |e| e.train_loss, Some(|e| e.test_loss))?;
+    panel(&right, path, ("test accuracy", "accuracy"), runs, |e| e.test_accuracy, None)?;
     root.present().map_err(|e| err(path, e))
 }
 
