@@ -125,8 +125,31 @@ fn train_one(
     let (monitor, test) = (DataLoader::new(Arc::clone(&data.1), 1000), DataLoader::new(Arc::clone(&data.2), 1000));
     let loss = CrossEntropy::default();
     let mut all = Vec::new();
+    // A progress bar on a terminal; otherwise the plain line per epoch below.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     while t.epochs() < run.epochs {
-        let m = t.epoch(&model, &loss, &train, &monitor, &test)?;
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new(train.len(t.epochs() as u64) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg}, {per_sec}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{}/{}", t.epochs() + 1, run.epochs));
+            bar
+        });
+        let mut on_batch = |done: usize, _total: usize, value: f64| {
+            if let Some(b) = &bar {
+                b.set_position(done as u64);
+                b.set_message(format!("{value:.4}"));
+            }
+        };
+        let m = t.epoch_with(&model, &loss, &train, &monitor, &test, &mut on_batch)?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
         eprintln!(
             "{optimizer}: epoch {}/{}: train loss {:.4}, test loss {:.4}, test accuracy {:.4} ({:.1} s, {:.0} samples/s)",
             m.epoch,

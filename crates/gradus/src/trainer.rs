@@ -220,16 +220,35 @@ impl<T: Float> Trainer<T> {
         monitor: &DataLoader,
         test: &DataLoader,
     ) -> Result<EpochMetrics, GradusError> {
+        self.epoch_with(model, loss, train, monitor, test, &mut |_, _, _| {})
+    }
+
+    /// [`Trainer::epoch`], calling `on_batch(done, total, batch_loss)` after
+    /// each step (for a progress bar).
+    ///
+    /// # Errors
+    /// Data, loss or optimiser errors.
+    pub fn epoch_with(
+        &mut self,
+        model: &dyn Module<T>,
+        loss: &dyn Loss<T>,
+        train: &DataLoader,
+        monitor: &DataLoader,
+        test: &DataLoader,
+        on_batch: &mut dyn FnMut(usize, usize, f64),
+    ) -> Result<EpochMetrics, GradusError> {
         model.train();
         let start = Instant::now();
         let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
         let mut norms = vec![0.0f64; names.len()];
         let mut batches = 0usize;
+        let total = train.len(self.epochs as u64);
         for batch in train.epoch::<T>(self.epochs as u64) {
             let batch = batch?;
             let y = targets(batch.targets);
-            self.step(model, loss, &Var::constant(batch.features), &y, Some(&mut norms))?;
+            let value = self.step(model, loss, &Var::constant(batch.features), &y, Some(&mut norms))?;
             batches += 1;
+            on_batch(batches, total, value);
         }
         let seconds = start.elapsed().as_secs_f64();
         self.epochs += 1;

@@ -158,3 +158,18 @@ fn a_run_stopped_after_any_epoch_resumes_bit_identically() {
     let err = trainer().resume(&other, &path).unwrap_err().to_string();
     assert!(err.contains("shape"), "{err}");
 }
+
+#[test]
+fn epoch_with_reports_every_batch() {
+    let train = blobs(100, 1);
+    let loader = DataLoader::new(Arc::clone(&train), 16);
+    let eval = DataLoader::new(train, 100);
+    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()));
+    let mut seen = Vec::new();
+    t.epoch_with(&model(), &CrossEntropy::default(), &loader, &eval, &eval, &mut |done, total, loss| {
+        seen.push((done, total, loss))
+    })
+    .unwrap();
+    assert_eq!(seen.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(), (1..=7).map(|d| (d, 7)).collect::<Vec<_>>());
+    assert!(seen.iter().all(|s| s.2.is_finite() && s.2 > 0.0));
+}
