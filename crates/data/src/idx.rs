@@ -23,6 +23,25 @@ pub enum IdxData {
     F64(Vec<f64>),
 }
 
+impl IdxData {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            IdxData::U8(v) => v.len(),
+            IdxData::I8(v) => v.len(),
+            IdxData::I16(v) => v.len(),
+            IdxData::I32(v) => v.len(),
+            IdxData::F32(v) => v.len(),
+            IdxData::F64(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A parsed IDX file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Idx {
