@@ -6,7 +6,7 @@ use crate::GradusError;
 use gradus_autodiff::{Tape, Var, no_grad};
 use gradus_data::{BatchTargets, DataLoader};
 use gradus_loss::{Loss, Targets};
-use gradus_nn::Module;
+use gradus_nn::{ActivationStats, Module, Watch};
 use gradus_optim::Optim;
 use gradus_sched::{LrScheduler, ReduceOnPlateau};
 use gradus_tensor::Float;
@@ -59,14 +59,27 @@ pub struct EpochMetrics {
     pub seconds: f64,
     /// Global gradient norm per parameter, averaged over the epoch's steps.
     pub grad_norms: Vec<(String, f64)>,
+    /// Per ReLU layer, the fraction of its units that output 0 for every
+    /// example of the monitoring subset (after the epoch).
+    pub dead_units: Vec<(String, f64)>,
+    /// Per sigmoid or tanh layer, the fraction of its outputs on the
+    /// monitoring subset in the saturated tails
+    /// ([`SATURATION`](gradus_nn::SATURATION)).
+    pub saturated: Vec<(String, f64)>,
 }
 
 impl EpochMetrics {
-    /// The CSV header (CLI.md's columns, then one per parameter's mean gradient norm).
+    /// The CSV header: CLI.md's columns, then `grad_norm:<parameter>` per
+    /// parameter, `dead:<layer>` per ReLU and `saturated:<layer>` per
+    /// sigmoid or tanh layer.
     pub fn csv_header(&self) -> String {
         let mut h = String::from("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds");
-        for (name, _) in &self.grad_norms {
-            h.push_str(&format!(",grad_norm:{name}"));
+        for (prefix, columns) in
+            [("grad_norm", &self.grad_norms), ("dead", &self.dead_units), ("saturated", &self.saturated)]
+        {
+            for (name, _) in columns {
+                h.push_str(&format!(",{prefix}:{name}"));
+            }
         }
         h
     }
@@ -77,7 +90,7 @@ impl EpochMetrics {
             "{},{},{},{},{},{},{}",
             self.epoch, self.train_loss, self.train_accuracy, self.test_loss, self.test_accuracy, self.lr, self.seconds
         );
-        for (_, n) in &self.grad_norms {
+        for (_, n) in self.grad_norms.iter().chain(&self.dead_units).chain(&self.saturated) {
             r.push_str(&format!(",{n}"));
         }
         r
@@ -252,7 +265,8 @@ impl<T: Float> Trainer<T> {
         }
         let seconds = start.elapsed().as_secs_f64();
         self.epochs += 1;
-        let train_eval = evaluate(model, loss, monitor)?;
+        let mut activity = ActivationStats::new();
+        let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity))?;
         let test_eval = evaluate(model, loss, test)?;
         match &mut self.schedule {
             Some(Schedule::Plateau(p)) => {
@@ -271,8 +285,16 @@ impl<T: Float> Trainer<T> {
             lr: self.optim.groups()[0].lr,
             seconds,
             grad_norms: names.into_iter().zip(norms.into_iter().map(|n| n / batches.max(1) as f64)).collect(),
+            dead_units: fractions(&activity, true),
+            saturated: fractions(&activity, false),
         })
     }
+}
+
+/// The watched layers' fractions, dead-unit ones or saturation ones.
+fn fractions(activity: &ActivationStats, dead: bool) -> Vec<(String, f64)> {
+    let layers = activity.layers().iter().filter(|l| (l.watch() == Watch::Dead) == dead);
+    layers.map(|l| (l.name().to_string(), l.fraction())).collect()
 }
 
 fn targets<T: Float>(t: BatchTargets<T>) -> Targets<T> {
@@ -292,6 +314,17 @@ pub fn evaluate<T: Float>(
     loss: &dyn Loss<T>,
     loader: &DataLoader,
 ) -> Result<Evaluation, GradusError> {
+    run_evaluation(model, loss, loader, None)
+}
+
+/// [`evaluate`], also counting dead and saturated units into `activity`
+/// when given.
+fn run_evaluation<T: Float>(
+    model: &dyn Module<T>,
+    loss: &dyn Loss<T>,
+    loader: &DataLoader,
+    mut activity: Option<&mut ActivationStats>,
+) -> Result<Evaluation, GradusError> {
     model.eval();
     let (mut total, mut correct, mut n, mut classes) = (0.0, 0usize, 0usize, true);
     for batch in loader.epoch::<T>(0) {
@@ -299,7 +332,11 @@ pub fn evaluate<T: Float>(
         let b = batch.features.shape()[0];
         let y = targets(batch.targets);
         let (value, logits) = no_grad(|| {
-            let logits = model.forward(&Tape::new(), &Var::constant(batch.features));
+            let (tape, x) = (Tape::new(), Var::constant(batch.features));
+            let logits = match activity.as_deref_mut() {
+                Some(a) => a.forward(model, &tape, &x),
+                None => model.forward(&tape, &x),
+            };
             loss.loss(&logits, &y).map(|l| (l.value().item().as_f64(), logits))
         })?;
         total += value * b as f64;

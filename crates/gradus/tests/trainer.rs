@@ -37,6 +37,9 @@ fn a_trainer_learns_and_reports_every_epoch() {
         let m = trainer.epoch(&model, &loss, &loader, &monitor, &test).unwrap();
         assert_eq!(m.epoch, epoch);
         assert_eq!(m.grad_norms.len(), 4);
+        assert_eq!(m.dead_units.len(), 1, "one ReLU layer, named `1`: {:?}", m.dead_units);
+        assert!(m.dead_units[0].0 == "1" && (0.0..=1.0).contains(&m.dead_units[0].1));
+        assert!(m.saturated.is_empty());
         last = Some(m);
     }
     let m = last.unwrap();
@@ -45,10 +48,29 @@ fn a_trainer_learns_and_reports_every_epoch() {
         m.csv_header()
             .starts_with("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,grad_norm:0.weight")
     );
+    assert!(m.csv_header().ends_with(",grad_norm:2.bias,dead:1"), "{}", m.csv_header());
     assert_eq!(m.csv_row().split(',').count(), m.csv_header().split(',').count());
     // Evaluation equals what the trainer reported.
     let again = evaluate(&model, &loss, &test).unwrap();
     assert_eq!(again.accuracy, m.test_accuracy);
+}
+
+/// A tanh network with weights scaled up saturates; the trainer counts it
+/// on the monitoring subset.
+#[test]
+fn saturated_tanh_units_are_reported() {
+    let train = blobs(200, 1);
+    let model: Sequential<f32> =
+        Mlp::new(&[2, 16, 4]).activation(Activation::Tanh).build(&mut rand::rngs::StdRng::seed_from_u64(3));
+    let w = &model.named_parameters()[0].1;
+    w.set(&w.value() * 50.0);
+    let loader = DataLoader::new(Arc::clone(&train), 50);
+    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=1e-6)").unwrap()));
+    let m = trainer.epoch(&model, &CrossEntropy::default(), &loader, &loader, &loader).unwrap();
+    assert!(m.dead_units.is_empty());
+    assert_eq!(m.saturated.len(), 1);
+    assert!(m.saturated[0].1 > 0.8, "inputs of size ~2 times weights ×50: {:?}", m.saturated);
+    assert!(m.csv_header().ends_with(",saturated:1"));
 }
 
 #[test]
@@ -96,6 +118,8 @@ fn plots_are_written_as_svg() {
         lr: 0.1,
         seconds: 1.0,
         grad_norms: vec![],
+        dead_units: vec![],
+        saturated: vec![],
     };
     let runs = vec![("a".to_string(), vec![m(1, 0.5), m(2, 0.7)]), ("b".to_string(), vec![m(1, 0.6), m(2, 0.65)])];
     gradus::plot::learning_curves(&dir.join("lc.svg"), &runs).unwrap();

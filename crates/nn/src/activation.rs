@@ -2,14 +2,14 @@
 //! learnable), softmax modules, and [`Activation`], the name a builder or a
 //! spec string picks one by.
 
-use crate::{Module, Param, Visitor, init::Nonlinearity};
+use crate::{Module, Param, Saturating, Visitor, Watch, init::Nonlinearity};
 use gradus_autodiff::{Tape, Var};
 use gradus_tensor::{Float, Tensor};
 use std::fmt;
 use std::str::FromStr;
 
 macro_rules! plain_activation {
-    ($($(#[$doc:meta])* $name:ident => |$x:ident| $body:expr;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident => |$x:ident| $body:expr, $watch:expr;)*) => {$(
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct $name;
@@ -18,25 +18,29 @@ macro_rules! plain_activation {
             fn forward(&self, _tape: &Tape<T>, $x: &Var<T>) -> Var<T> {
                 $body
             }
+
+            fn watch(&self) -> Option<Watch> {
+                $watch
+            }
         }
     )*};
 }
 
 plain_activation! {
     /// ReLU max(0, z).
-    Relu => |x| x.relu();
+    Relu => |x| x.relu(), Some(Watch::Dead);
     /// Logistic sigmoid 1/(1 + e^−z).
-    Sigmoid => |x| x.sigmoid();
+    Sigmoid => |x| x.sigmoid(), Some(Watch::Saturated(Saturating::Sigmoid));
     /// Hyperbolic tangent.
-    Tanh => |x| x.tanh();
+    Tanh => |x| x.tanh(), Some(Watch::Saturated(Saturating::Tanh));
     /// SiLU z·σ(z).
-    Silu => |x| x.silu();
+    Silu => |x| x.silu(), None;
     /// Mish z·tanh(softplus(z)).
-    Mish => |x| x.mish();
+    Mish => |x| x.mish(), None;
     /// SELU with Klambauer et al.'s constants.
-    Selu => |x| x.selu();
+    Selu => |x| x.selu(), None;
     /// log σ(z), stable for large |z|.
-    LogSigmoid => |x| x.logsigmoid();
+    LogSigmoid => |x| x.logsigmoid(), None;
 }
 
 /// Leaky ReLU: z for z > 0, `negative_slope`·z otherwise (default 0.01).

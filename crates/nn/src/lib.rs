@@ -10,6 +10,8 @@
 //!   the [`Mlp`] builder.
 //! - Initialisation: [`Init`] (Xavier in the lecture form and Glorot's, He /
 //!   Kaiming, constant, normal, uniform) from the caller's seeded RNG.
+//! - Diagnostics: [`ActivationStats`] counts dead ReLU units and saturated
+//!   sigmoid/tanh outputs through [`Module::forward_observed`].
 //! - Checkpoints in the safetensors format: [`save`], [`load`], and
 //!   [`Checkpoint`] for whole training states.
 //!
@@ -34,6 +36,7 @@ mod activation;
 mod batchnorm;
 pub mod catalogue;
 pub mod checkpoint;
+mod diagnostics;
 mod dropout;
 mod error;
 mod init;
@@ -49,11 +52,12 @@ pub use activation::{
 };
 pub use batchnorm::BatchNorm1d;
 pub use checkpoint::{Checkpoint, load, save};
+pub use diagnostics::{ActivationStats, LayerActivity, SATURATION, Saturating, Watch};
 pub use dropout::Dropout;
 pub use error::{NnError, Result};
 pub use init::{FanMode, Init, Nonlinearity, fans, gain};
 pub use linear::Linear;
 pub use mlp::Mlp;
-pub use module::{Lambda, Module, Slot, Visitor};
+pub use module::{Lambda, Module, Observe, Observer, Slot, Visitor};
 pub use param::{Buffer, Param, ParamId};
 pub use sequential::{Flatten, Sequential};

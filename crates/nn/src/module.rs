@@ -1,7 +1,7 @@
 //! The `Module` trait, the visitor over named parameters and buffers, and
 //! closures as modules.
 
-use crate::{Buffer, Param};
+use crate::{Buffer, Param, Watch};
 use gradus_autodiff::{Gradients, Tape, Var};
 use gradus_tensor::{Float, Tensor};
 
@@ -36,6 +36,22 @@ pub trait Module<T: Float> {
     /// default: none.
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
         let _ = v;
+    }
+
+    /// [`Module::forward`], showing each sub-module's output to `observer`
+    /// under its dotted name (a forward hook, as PyTorch's
+    /// `register_forward_hook`). Containers override it to pass the
+    /// observer on through [`Observer::child`]; the default is `forward`.
+    fn forward_observed(&self, tape: &Tape<T>, x: &Var<T>, observer: &mut Observer<'_, T>) -> Var<T> {
+        let _ = observer;
+        self.forward(tape, x)
+    }
+
+    /// What the activation diagnostics look for in this module's output
+    /// (dead units after ReLU, saturation after sigmoid and tanh); `None`,
+    /// the default, for modules they ignore.
+    fn watch(&self) -> Option<Watch> {
+        None
     }
 
     /// Switches training (`true`) or evaluation mode; layers that behave
@@ -155,6 +171,39 @@ impl<'a, 'f, T: Float> Visitor<'a, 'f, T> {
     }
 }
 
+/// Sees every module's output during [`Module::forward_observed`], with
+/// its dotted name (`1` for the second layer of a
+/// [`Sequential`](crate::Sequential), `0.1` one level down).
+pub struct Observer<'f, T: Float> {
+    prefix: String,
+    f: &'f mut Observe<'f, T>,
+}
+
+/// What an [`Observer`] calls: `(name, module, output)`.
+pub type Observe<'f, T> = dyn FnMut(&str, &dyn Module<T>, &Var<T>) + 'f;
+
+impl<'f, T: Float> Observer<'f, T> {
+    /// An observer calling `f(name, module, output)` after each module's
+    /// forward pass, inner modules before the containers holding them.
+    pub fn new(f: &'f mut Observe<'f, T>) -> Self {
+        Self { prefix: String::new(), f }
+    }
+
+    /// Runs the child module `m` named `name` on `x` (observing its own
+    /// children), shows its output, and returns it.
+    pub fn child(&mut self, name: &str, m: &dyn Module<T>, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        let len = self.prefix.len();
+        self.prefix.push_str(name);
+        let named = self.prefix.len();
+        self.prefix.push('.');
+        let y = m.forward_observed(tape, x, self);
+        self.prefix.truncate(named);
+        (self.f)(&self.prefix, m, &y);
+        self.prefix.truncate(len);
+        y
+    }
+}
+
 /// A closure as a parameter-free module, for the odd reshape or custom
 /// activation inside a [`Sequential`](crate::Sequential).
 ///
@@ -185,6 +234,12 @@ impl<T: Float, F: Fn(&Var<T>) -> Var<T>> Module<T> for Lambda<F> {
 impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         (**self).forward(tape, x)
+    }
+    fn forward_observed(&self, tape: &Tape<T>, x: &Var<T>, observer: &mut Observer<'_, T>) -> Var<T> {
+        (**self).forward_observed(tape, x, observer)
+    }
+    fn watch(&self) -> Option<Watch> {
+        (**self).watch()
     }
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
         (**self).visit(v);

@@ -1,6 +1,6 @@
 //! `Sequential`: modules applied one after another, named `0`, `1`, ….
 
-use crate::{Module, Visitor};
+use crate::{Module, Observer, Visitor};
 use gradus_autodiff::{Tape, Var};
 use gradus_tensor::Float;
 
@@ -50,6 +50,14 @@ impl<T: Float> Module<T> for Sequential<T> {
         let mut h = x.clone();
         for layer in &self.layers {
             h = layer.forward(tape, &h);
+        }
+        h
+    }
+
+    fn forward_observed(&self, tape: &Tape<T>, x: &Var<T>, observer: &mut Observer<'_, T>) -> Var<T> {
+        let mut h = x.clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = observer.child(&i.to_string(), layer.as_ref(), tape, &h);
         }
         h
     }

@@ -1,9 +1,11 @@
 //! Layers against hand-computed values: dense backprop formulas, BatchNorm
 //! in training and evaluation, Dropout's expectation and reproducibility,
-//! PReLU/Swish parameters, freezing, names.
+//! PReLU/Swish parameters, freezing, names, activation diagnostics.
 
 use gradus_autodiff::{Tape, Var};
-use gradus_nn::{BatchNorm1d, Dropout, Linear, Module, PRelu, Sequential, Sigmoid, Swish};
+use gradus_nn::{
+    ActivationStats, BatchNorm1d, Dropout, Linear, Module, PRelu, Relu, Sequential, Sigmoid, Swish, Tanh, Watch,
+};
 use gradus_tensor::{Tensor, assert_close};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -175,6 +177,38 @@ fn names_nest_and_training_mode_reaches_every_layer() {
     let a = outer.forward(&Tape::new(), &x).into_value().to_vec();
     let b = outer.forward(&Tape::new(), &x).into_value().to_vec();
     assert_eq!(a, b);
+}
+
+/// Units whose bias is far below any weighted input never fire: exactly
+/// those count as dead. A large weight scale pushes tanh into its tails.
+/// The observed forward pass computes the same output as the plain one.
+#[test]
+fn activation_stats_find_dead_and_saturated_units() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let hidden = Linear::<f64>::new(3, 8, &mut rng);
+    let mut bias = vec![0.0; 8];
+    bias[..3].fill(-1e3); // units 0, 1, 2 are dead
+    hidden.bias().unwrap().set(t(&bias, &[8]));
+    let squash = Linear::<f64>::new(8, 4, &mut rng);
+    squash.weight().set(&squash.weight().value() * 1e3);
+    let inner = Sequential::new().append(hidden).append(Relu);
+    let model = Sequential::new().append(inner).append(squash).append(Tanh);
+    let x = Var::constant(Tensor::from_vec((0..30).map(|i| (i as f64 * 0.37).sin()).collect(), &[10, 3]).unwrap());
+    let mut stats = ActivationStats::new();
+    let observed = stats.forward(&model, &Tape::new(), &x).into_value().to_vec();
+    assert_eq!(observed, model.forward(&Tape::new(), &x).into_value().to_vec());
+    let layers = stats.layers();
+    assert_eq!(layers.iter().map(|l| l.name()).collect::<Vec<_>>(), ["0.1", "2"]);
+    assert_eq!(layers[0].watch(), Watch::Dead);
+    assert_eq!(layers[0].units(), 8);
+    let relu = model.layers()[0].forward(&Tape::new(), &x).into_value().to_vec();
+    let dead = (0..8).filter(|u| relu.chunks(8).all(|row| row[*u] == 0.0)).count();
+    assert!(dead >= 3, "the three forced units are dead, found {dead}");
+    assert_eq!(layers[0].fraction(), dead as f64 / 8.0);
+    let tanh = model.forward(&Tape::new(), &x).into_value().to_vec();
+    let saturated = tanh.iter().filter(|y| y.abs() > 0.99).count() as f64 / tanh.len() as f64;
+    assert_eq!(layers[1].fraction(), saturated);
+    assert!(saturated > 0.5, "weights ×1000 saturate most outputs: {saturated}");
 }
 
 #[test]
