@@ -267,8 +267,12 @@ fn trace(
                 rows.push((p.clone(), value_and_gradient(func.f, &p)?.0));
             }
         }
-        Method::Newton(newton) => {
-            for _ in 0..steps {
+        Method::Newton(mut newton) => {
+            let base = newton.lr();
+            for t in 0..steps {
+                if let Some(s) = &sched {
+                    newton.set_lr(s.lr(base, t)).map_err(usage)?;
+                }
                 let c = curvature(func.f, &Tensor::from_slice(&p, &[p.len()])?)?;
                 let (_, g) = value_and_gradient(func.f, &p)?;
                 newton.step(&mut p, &g, &c.hessian)?;
@@ -276,7 +280,11 @@ fn trace(
             }
         }
         Method::Lbfgs(mut lbfgs) => {
-            for _ in 0..steps {
+            let base = lbfgs.lr();
+            for t in 0..steps {
+                if let Some(s) = &sched {
+                    lbfgs.set_lr(s.lr(base, t)).map_err(usage)?;
+                }
                 let mut failure = None;
                 lbfgs.step(&mut p, |q| match value_and_gradient(func.f, q) {
                     Ok(v) => v,

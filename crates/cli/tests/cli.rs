@@ -22,6 +22,22 @@ fn trace_prints_the_worked_gradient_descent_numbers() {
     assert_eq!((x * 1e6).round() / 1e6, 0.060466);
 }
 
+/// A schedule drives every method, Newton and L-BFGS included. Newton on
+/// x² with lr = 0.5, then 0.25: 10 → 5 → 3.75. L-BFGS without line search:
+/// the first step is lr·min(1, 1/|g|₁)·g = 0.5; the second, with the secant
+/// scaling s·y/y·y = 0.5 and lr = 0.25, is 0.25·0.5·19 (0.5 would give 4.75).
+#[test]
+fn trace_schedules_drive_newton_and_lbfgs() {
+    let args =
+        ["trace", "--function", "square", "--start=10", "--steps", "2", "--schedule", "step(step_size=1, gamma=0.5)"];
+    let (code, out, err) = gradus(&[&args[..], &["--optimizer", "newton(lr=0.5)"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().skip(2).collect::<Vec<_>>(), ["1,5,25", "2,3.75,14.0625"]);
+    let (code, out, err) = gradus(&[&args[..], &["--optimizer", "lbfgs(lr=0.5, max_iter=1)"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().skip(2).collect::<Vec<_>>(), ["1,9.5,90.25", "2,7.125,50.765625"]);
+}
+
 #[test]
 fn hessian_classifies_points_and_speaks_json() {
     let (code, out, _) = gradus(&["hessian", "--function", "saddle", "--at=0,0", "--format", "json"]);

@@ -142,6 +142,22 @@ impl<T: Float> Lbfgs<T> {
         })
     }
 
+    /// The rate `lr` (the first trial step of the line search, or the fixed step).
+    pub fn lr(&self) -> f64 {
+        self.c.lr
+    }
+
+    /// Sets the rate, as a schedule does between steps (PyTorch's L-BFGS
+    /// reads its group's `lr` at each step).
+    ///
+    /// # Errors
+    /// A non-positive rate.
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        check(lr > 0.0, "lbfgs", "lr", || format!("must be positive, got {lr}"))?;
+        self.c.lr = lr;
+        Ok(())
+    }
+
     /// Function evaluations so far.
     pub fn func_evals(&self) -> usize {
         self.func_evals

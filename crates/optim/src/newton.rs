@@ -76,6 +76,21 @@ impl Newton {
         Ok(Self { c })
     }
 
+    /// The step scale `lr`.
+    pub fn lr(&self) -> f64 {
+        self.c.lr
+    }
+
+    /// Sets the step scale (what a schedule drives).
+    ///
+    /// # Errors
+    /// A negative rate.
+    pub fn set_lr(&mut self, lr: f64) -> Result<()> {
+        check(lr >= 0.0, "newton", "lr", || format!("must be >= 0, got {lr}"))?;
+        self.c.lr = lr;
+        Ok(())
+    }
+
     /// The Newton direction from a dense `hessian` `[n, n]`, and the damping used.
     ///
     /// # Errors
