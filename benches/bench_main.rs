@@ -9,6 +9,7 @@ mod benchmarks;
 criterion::criterion_main!(
     benchmarks::matmul::benches,
     benchmarks::autodiff::benches,
+    benchmarks::train::benches,
     benchmarks::layer::benches,
     benchmarks::optim::benches,
     benchmarks::data::benches,

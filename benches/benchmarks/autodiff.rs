@@ -2,19 +2,10 @@
 //! variables: build the graph, backward, update) and a Hessian.
 
 use criterion::{Criterion, Throughput};
-use gradus_autodiff::{Tape, Var};
+use gradus_autodiff::Var;
+use gradus_benches::workloads::himmelblau_step;
 use gradus_tensor::Tensor;
 use std::hint::black_box;
-
-/// One GD step on Himmelblau's function f = (x² + y − 11)² + (x + y² − 7)²
-/// with 0-d variables; returns the new point.
-pub fn himmelblau_step(x: f64, y: f64, lr: f64) -> (f64, f64) {
-    let tape = Tape::new();
-    let (vx, vy) = (tape.leaf(Tensor::scalar(x)), tape.leaf(Tensor::scalar(y)));
-    let f = (&vx.square() + &vy - 11.0).square() + (&vx + &vy.square() - 7.0).square();
-    let g = f.backward().expect("recorded");
-    (x - lr * g.get(&vx).expect("x used").item(), y - lr * g.get(&vy).expect("y used").item())
-}
 
 fn autodiff_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("autodiff");

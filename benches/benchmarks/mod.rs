@@ -7,6 +7,7 @@ pub mod layer;
 pub mod matmul;
 pub mod optim;
 pub mod reduce;
+pub mod train;
 
 use criterion::Criterion;
 use std::time::Duration;

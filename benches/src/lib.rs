@@ -1,7 +1,104 @@
 //! Shared helpers of the gradus benches: interleaved timing with medians,
-//! for ratios that survive a noisy shared machine.
+//! for ratios that survive a noisy shared machine; the scoreboard's
+//! workloads; and the process counters (page faults, peak memory) the
+//! scoreboard reports.
+
+pub mod workloads;
 
 use std::time::Instant;
+
+/// Minor page faults of this process so far (field 10 of /proc/self/stat,
+/// what getrusage reports as `ru_minflt`); 0 where /proc is missing.
+pub fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces: count fields after its ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace().nth(7).and_then(|f| f.parse().ok()).unwrap_or(0)
+}
+
+/// Peak resident memory of this process in KiB (VmHWM, getrusage's
+/// `ru_maxrss`); 0 where /proc is missing.
+pub fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or("");
+    line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// Timings of one workload in one process: seconds per iteration of each
+/// timed run, minor page faults per iteration over the timed runs, and the
+/// process's peak memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measurement {
+    /// Seconds per iteration, one entry per timed run.
+    pub times: Vec<f64>,
+    /// Minor page faults per iteration while timing (after one warm-up run).
+    pub faults_per_iteration: f64,
+    /// Peak resident memory in KiB.
+    pub peak_rss_kib: u64,
+}
+
+impl Measurement {
+    /// Runs `run` once to warm up, then `reps` timed times of `iterations`
+    /// iterations each.
+    pub fn take(run: &mut dyn FnMut(), reps: usize, iterations: usize) -> Self {
+        run();
+        let faults = minor_faults();
+        let mut times = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let start = Instant::now();
+            run();
+            times.push(start.elapsed().as_secs_f64() / iterations as f64);
+        }
+        let per = (minor_faults() - faults) as f64 / (reps * iterations) as f64;
+        Self { times, faults_per_iteration: per, peak_rss_kib: peak_rss_kib() }
+    }
+
+    /// The protocol lines a workload process prints (benches/peers/ prints
+    /// the same): `times t1 t2 …`, `faults_per_iteration f`, `peak_rss_kib k`.
+    pub fn to_lines(&self) -> String {
+        let times: Vec<String> = self.times.iter().map(f64::to_string).collect();
+        format!(
+            "times {}\nfaults_per_iteration {}\npeak_rss_kib {}\n",
+            times.join(" "),
+            self.faults_per_iteration,
+            self.peak_rss_kib
+        )
+    }
+
+    /// Reads [`Measurement::to_lines`]' format (other lines are ignored).
+    ///
+    /// # Errors
+    /// A missing `times` line or a field that is not a number, named.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key).map(str::trim));
+        let number = |key: &str, v: &str| v.parse::<f64>().map_err(|_| format!("{key}: `{v}` is not a number"));
+        let times = field("times ").ok_or("no `times` line")?;
+        let times = times.split_whitespace().map(|t| number("times", t)).collect::<Result<Vec<_>, _>>()?;
+        if times.is_empty() {
+            return Err("`times` is empty".into());
+        }
+        let faults = field("faults_per_iteration ").map_or(Ok(f64::NAN), |v| number("faults_per_iteration", v))?;
+        let rss = field("peak_rss_kib ").map_or(Ok(0.0), |v| number("peak_rss_kib", v))?;
+        Ok(Self { times, faults_per_iteration: faults, peak_rss_kib: rss as u64 })
+    }
+
+    /// The median seconds per iteration.
+    pub fn median(&self) -> f64 {
+        median(self.times.clone())
+    }
+
+    /// The interquartile range (25th and 75th percentiles, interpolated).
+    pub fn quartiles(&self) -> (f64, f64) {
+        let mut v = self.times.clone();
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let x = q * (v.len() - 1) as f64;
+            let (i, f) = (x.floor() as usize, x.fract());
+            if i + 1 < v.len() { v[i] + f * (v[i + 1] - v[i]) } else { v[i] }
+        };
+        (at(0.25), at(0.75))
+    }
+}
 
 /// Times each of `cases` `reps` times, interleaved (case 1, case 2, …, case
 /// 1, …) so that a slow stretch of the machine hits every case alike, and
@@ -37,6 +134,25 @@ mod tests {
     fn median_of_odd_and_even() {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn measurements_round_trip_through_the_protocol() {
+        let m = Measurement { times: vec![0.5, 0.25, 1.0, 0.75], faults_per_iteration: 0.125, peak_rss_kib: 4096 };
+        assert_eq!(Measurement::parse(&m.to_lines()).unwrap(), m);
+        assert_eq!(m.median(), 0.625);
+        assert_eq!(m.quartiles(), (0.4375, 0.8125));
+        assert!(Measurement::parse("faults_per_iteration 1").unwrap_err().contains("times"));
+        assert!(Measurement::parse("times 1 x").unwrap_err().contains("`x`"));
+    }
+
+    #[test]
+    fn process_counters_read_from_proc() {
+        let before = minor_faults();
+        let v = vec![1u8; 1 << 24]; // 16 MiB, touched: thousands of fresh pages
+        std::hint::black_box(&v);
+        assert!(minor_faults() > before, "fresh pages fault");
+        assert!(peak_rss_kib() >= 16 * 1024);
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! Tasks: `ci` (format check, clippy with warnings denied, the test suite —
 //! the README's test command), `tidy` (file-size cap, `//!` on every module,
 //! the crate dependency graph of ARCHITECTURE.md; also a `#[test]`),
-//! `gradcheck` (the gradient-check catalogue in release mode) and `demo`
-//! (the main job: optimisers compared on Fashion-MNIST).
+//! `gradcheck` (the gradient-check catalogue in release mode), `demo`
+//! (the main job: optimisers compared on Fashion-MNIST) and `bench` (the
+//! criterion suite and the scoreboard against PyTorch).
 
+mod bench;
 mod ci;
 mod example;
 mod tidy;
@@ -22,7 +24,11 @@ tasks:
   gradcheck   the gradient-check catalogue [--filter S] [--seed N] [--json]
   demo        the main job: six optimisers on Fashion-MNIST (or two spirals),
               ranked, with learning curves and optimiser paths
-              [--epochs N] [--out DIR] [--data-dir DIR] [--download]";
+              [--epochs N] [--out DIR] [--data-dir DIR] [--download]
+  bench       criterion benches, then gradus beside PyTorch (when a Python
+              with torch is found: $GRADUS_TORCH_PYTHON or python3) into
+              target/bench/report.md and report.json
+              [--quick] [--filter S] [--scoreboard-only] [--criterion-only]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +37,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&root, &args[1..]),
         Some("gradcheck") => example::run(&root, "gradus-nn", "gradcheck", &args[1..]),
         Some("demo") => example::run(&root, "gradus", "demo", &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
         Some("tidy") => tidy::run(&root).map_err(|problems| {
             for p in &problems {
                 eprintln!("tidy: {p}");

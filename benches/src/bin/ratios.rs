@@ -2,7 +2,9 @@
 //! against faer called directly (same shapes, same parallelism), and
 //! element-wise kernels against plain slice loops, timed interleaved.
 //!
-//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff|layer|optim|data]`
+//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff|layer|data]
+//!
+//! (Adam against a STREAM triad is in the scoreboard: `cargo xtask bench`.)`
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -100,9 +102,6 @@ fn main() {
     if wants("layer") {
         layer_table();
     }
-    if wants("optim") {
-        optim_table();
-    }
     if wants("data") {
         data_table();
     }
@@ -156,51 +155,6 @@ fn data_table() {
             t[0] * 1e3,
             t[1] * 1e3,
             batches_per_s / steps_per_s
-        );
-    }
-}
-
-/// Adam on 10M f32 parameters (28 bytes moved per parameter: θ, g, s, r
-/// read; θ, s, r written) against a STREAM triad a = b + s·c (12 bytes per
-/// element) in the same run, both on all threads.
-fn optim_table() {
-    use gradus_optim::{Adam, AdamConfig, Optimizer};
-    use rayon::prelude::*;
-    let n = 10_000_000;
-    println!("\nAdam update on {n} f32 parameters vs a STREAM triad, medians of {REPS} interleaved runs\n");
-    println!(
-        "| threads | Adam (ms) | Adam GB/s (28 B/param) | triad (ms) | triad GB/s (12 B/elem) | Adam / triad bandwidth |"
-    );
-    println!("|---|---|---|---|---|---|");
-    let adam = Adam::new(AdamConfig::default()).expect("defaults are valid");
-    let grad: Vec<f32> = (0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1e-3).collect();
-    let mut param = vec![0.5f32; n];
-    let mut state = Optimizer::<f32>::init(&adam, 1e-3, n);
-    let (b, c) = (vec![1.0f32; n], vec![2.0f32; n]);
-    let mut a = vec![0.0f32; n];
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool");
-        let t = pool.install(|| {
-            interleaved_medians(
-                REPS,
-                &mut [&mut || adam.update(1e-3, &mut param, &grad, &mut state), &mut || {
-                    a.par_chunks_mut(1 << 16).zip(b.par_chunks(1 << 16)).zip(c.par_chunks(1 << 16)).for_each(
-                        |((a, b), c)| {
-                            for ((x, &y), &z) in a.iter_mut().zip(b).zip(c) {
-                                *x = y + 3.0 * z;
-                            }
-                        },
-                    );
-                    black_box(&mut a);
-                }],
-            )
-        });
-        let (adam_bw, triad_bw) = (28.0 * n as f64 / t[0] / 1e9, 12.0 * n as f64 / t[1] / 1e9);
-        println!(
-            "| {threads} | {:.2} | {adam_bw:.1} | {:.2} | {triad_bw:.1} | {:.2} |",
-            t[0] * 1e3,
-            t[1] * 1e3,
-            adam_bw / triad_bw
         );
     }
 }

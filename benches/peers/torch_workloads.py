@@ -1,0 +1,156 @@
+"""PyTorch's side of the scoreboard (`cargo xtask bench`): the same workloads
+as gradus's benches/src/workloads.rs, in PyTorch eager with its fastest
+settings (fused Adam), printing the same protocol lines:
+
+    times t1 t2 ...            seconds per iteration, one per timed run
+    faults_per_iteration f     minor page faults per iteration (getrusage)
+    peak_rss_kib k             peak resident memory (ru_maxrss)
+
+Usage: python torch_workloads.py NAME --reps N --threads T [--data DIR]
+Prints `unsupported NAME` (exit 3) for a workload it does not know.
+"""
+import argparse
+import gzip
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def mlp():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Linear(784, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+
+
+def trainer(model):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+
+    def step(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def mlp_step(size):
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(size, 784, generator=g)
+    y = torch.randint(0, 10, (size,), generator=g)
+    step = trainer(mlp())
+    return lambda: step(x, y)
+
+
+def himmelblau():
+    def run():
+        x = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+        y = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+        for _ in range(1000):
+            f = (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+            f.backward()
+            with torch.no_grad():
+                x -= 0.01 * x.grad
+                y -= 0.01 * y.grad
+            x.grad = None
+            y.grad = None
+
+    return run
+
+
+def adam_10m():
+    n = 10_000_000
+    p = torch.nn.Parameter(torch.full((n,), 0.5))
+    p.grad = (torch.arange(n) % 1000 - 500).float() * 1e-3
+    opt = torch.optim.Adam([p], lr=1e-3, fused=True)
+    return opt.step
+
+
+def read_idx(path):
+    with gzip.open(path) if path.endswith(".gz") else open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return torch.frombuffer(bytearray(data[4 + 4 * dims :]), dtype=torch.uint8).reshape(shape)
+
+
+def find(directory, stem):
+    for name in (stem + "-ubyte.gz", stem + "-ubyte"):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return path
+    sys.exit(f"no {stem} file in {directory}")
+
+
+def epoch_fashion_mnist(directory):
+    images = read_idx(find(directory, "train-images-idx3")).reshape(-1, 784)
+    labels = read_idx(find(directory, "train-labels-idx1")).long()
+    step = trainer(mlp())
+    state = {"epoch": 0}
+
+    def run():
+        g = torch.Generator().manual_seed(state["epoch"])
+        perm = torch.randperm(images.shape[0], generator=g)
+        for i in range(0, images.shape[0], 128):
+            idx = perm[i : i + 128]
+            step(images[idx].float().div_(255), labels[idx])
+        state["epoch"] += 1
+
+    return run
+
+
+def matmul_1024():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(1024, 1024, generator=g)
+    b = torch.randn(1024, 1024, generator=g)
+    return lambda: torch.mm(a, b)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name")
+    parser.add_argument("--reps", type=int, required=True)
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--iterations", type=int, default=1)
+    parser.add_argument("--data")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    builders = {
+        "mlp_step_b32": lambda: mlp_step(32),
+        "mlp_step_b128": lambda: mlp_step(128),
+        "mlp_step_b512": lambda: mlp_step(512),
+        "himmelblau_step": himmelblau,
+        "adam_10m": adam_10m,
+        "epoch_fashion_mnist": lambda: epoch_fashion_mnist(args.data),
+        "matmul_1024": matmul_1024,
+    }
+    if args.name not in builders:
+        print(f"unsupported {args.name}")
+        sys.exit(3)
+    run = builders[args.name]()
+    run()  # warm up
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    times = []
+    for _ in range(args.reps):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) / args.iterations)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print("times " + " ".join(repr(t) for t in times))
+    print(f"faults_per_iteration {(usage.ru_minflt - faults) / (args.reps * args.iterations)!r}")
+    print(f"peak_rss_kib {usage.ru_maxrss}")
+    print(f"torch {torch.__version__}")
+
+
+if __name__ == "__main__":
+    main()

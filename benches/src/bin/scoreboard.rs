@@ -1,0 +1,377 @@
+//! The scoreboard of `cargo xtask bench`: each workload of
+//! `gradus_benches::workloads` timed in its own process for gradus, then
+//! for PyTorch (benches/peers/torch_workloads.py) right after, with the
+//! same thread count pinned on both sides (all cores, then 1), and written
+//! as `report.md` and `report.json` under the output directory.
+//!
+//! `scoreboard [--quick] [--filter S] [--out DIR]`;
+//! `scoreboard --child NAME --reps N` runs one workload and prints the
+//! protocol lines of `Measurement::to_lines`.
+
+use gradus_benches::Measurement;
+use gradus_benches::workloads::{self, Spec};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.first().map(String::as_str) == Some("--child") { child(&args[1..]) } else { board(&args) };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scoreboard: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--child NAME --reps N --iterations K`: build, warm up, time, print.
+fn child(args: &[String]) -> Result<(), String> {
+    let name = args.first().ok_or("--child needs a workload name")?;
+    let number = |key: &str| -> Result<usize, String> {
+        let i = args.iter().position(|a| a == key).ok_or(format!("--child needs {key}"))?;
+        let v = args.get(i + 1).ok_or(format!("{key} needs a value"))?;
+        v.parse().map_err(|_| format!("{key}: `{v}` is not a count"))
+    };
+    let (reps, iterations) = (number("--reps")?, number("--iterations")?);
+    let mut run = workloads::build(name).map_err(|e| e.to_string())?.ok_or(format!("unknown workload `{name}`"))?;
+    print!("{}", Measurement::take(&mut run, reps, iterations).to_lines());
+    Ok(())
+}
+
+struct Options {
+    quick: bool,
+    filter: Option<String>,
+    out: PathBuf,
+}
+
+fn options(args: &[String]) -> Result<Options, String> {
+    let mut o = Options { quick: false, filter: None, out: PathBuf::from("target/bench") };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => o.quick = true,
+            "--filter" => o.filter = Some(it.next().ok_or("--filter needs a value")?.clone()),
+            "--out" => o.out = PathBuf::from(it.next().ok_or("--out needs a directory")?),
+            other => return Err(format!("unknown argument `{other}`; accepted: --quick, --filter S, --out DIR")),
+        }
+    }
+    Ok(o)
+}
+
+/// One row of the report: a workload at a thread count, gradus and its peer.
+struct Row {
+    spec: Spec,
+    threads: usize,
+    gradus: Measurement,
+    peer: Option<(&'static str, Measurement)>,
+}
+
+impl Row {
+    /// The name in report.json: the workload's own at all cores, `@1t`
+    /// appended at one thread, `_vs_faer` for the faer comparison.
+    fn key(&self, all: usize) -> String {
+        let mut k = self.spec.name.to_string();
+        if matches!(self.peer, Some(("faer", _))) {
+            k.push_str("_vs_faer");
+        }
+        if self.threads != all {
+            write!(k, "@{}t", self.threads).expect("a String");
+        }
+        k
+    }
+
+    fn ratio(&self) -> Option<f64> {
+        self.peer.as_ref().map(|(_, p)| self.gradus.median() / p.median())
+    }
+}
+
+fn board(args: &[String]) -> Result<(), String> {
+    let o = options(args)?;
+    let all = std::thread::available_parallelism().map_or(1, usize::from);
+    let torch = find_torch();
+    let data = gradus::data::mnist::locate(gradus::data::mnist::Mnist::Fashion, None).ok();
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    match &torch {
+        Some((python, version)) => eprintln!("scoreboard: PyTorch {version} from {}", python.display()),
+        None => notes.push(
+            "No Python with torch found (set GRADUS_TORCH_PYTHON or make `python3` import torch): gradus alone.".into(),
+        ),
+    }
+    for spec in workloads::ALL {
+        if o.filter.as_deref().is_some_and(|f| !spec.name.contains(f)) {
+            continue;
+        }
+        if spec.name == "epoch_fashion_mnist" && data.is_none() {
+            notes.push(
+                "epoch_fashion_mnist skipped: Fashion-MNIST not found (apt-get install dataset-fashion-mnist).".into(),
+            );
+            continue;
+        }
+        let reps = if o.quick { spec.reps.1 } else { spec.reps.0 };
+        let mut threads = vec![all];
+        if all > 1 {
+            threads.push(1);
+        }
+        for t in threads {
+            eprintln!("scoreboard: {} on {t} thread(s)", spec.name);
+            let gradus = run_gradus(spec.name, reps, spec.iterations, t)?;
+            let peer = match &torch {
+                Some((python, _)) => {
+                    run_torch(python, spec.name, reps, spec.iterations, t, data.as_deref())?.map(|m| ("pytorch", m))
+                }
+                None => None,
+            };
+            rows.push(Row { spec, threads: t, gradus: gradus.clone(), peer });
+            if spec.name == "matmul_1024" {
+                let faer = run_gradus("matmul_1024_faer", reps, spec.iterations, t)?;
+                rows.push(Row { spec, threads: t, gradus, peer: Some(("faer", faer)) });
+            }
+            if spec.name == "adam_10m" {
+                let triad = run_gradus("triad_10m", reps, 1, t)?;
+                let (adam, stream) = (28e7 / rows.last().expect("pushed").gradus.median(), 12e7 / triad.median());
+                notes.push(format!(
+                    "adam_10m on {t} thread(s): {:.1} GB/s (28 bytes per parameter), {:.2}× a STREAM triad's {:.1} GB/s in the same run.",
+                    adam / 1e9,
+                    adam / stream,
+                    stream / 1e9
+                ));
+            }
+        }
+    }
+    std::fs::create_dir_all(&o.out).map_err(|e| format!("{}: {e}", o.out.display()))?;
+    let md = markdown(&rows, all, torch.as_ref().map(|(_, v)| v.as_str()), &notes, o.quick);
+    let json = json(&rows, all);
+    write(&o.out.join("report.md"), &md)?;
+    write(&o.out.join("report.json"), &json)?;
+    println!("{md}");
+    eprintln!("scoreboard: wrote {} and report.json", o.out.join("report.md").display());
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn run_gradus(name: &str, reps: usize, iterations: usize, threads: usize) -> Result<Measurement, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+    let out = Command::new(exe)
+        .args(["--child", name, "--reps", &reps.to_string(), "--iterations", &iterations.to_string()])
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .map_err(|e| format!("running {name}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{name} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Measurement::parse(&String::from_utf8_lossy(&out.stdout)).map_err(|e| format!("{name}: {e}"))
+}
+
+/// The peer's measurement, or `None` when the script does not know the
+/// workload (it exits with 3).
+fn run_torch(
+    python: &Path,
+    name: &str,
+    reps: usize,
+    iterations: usize,
+    threads: usize,
+    data: Option<&Path>,
+) -> Result<Option<Measurement>, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/torch_workloads.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(&script).arg(name).args(["--reps", &reps.to_string(), "--threads", &threads.to_string()]);
+    cmd.args(["--iterations", &iterations.to_string()]);
+    if let Some(d) = data {
+        cmd.arg("--data").arg(d);
+    }
+    // The same pinning as gradus's side: intra-op threads, and no oversubscription by OpenMP/MKL.
+    for var in ["OMP_NUM_THREADS", "MKL_NUM_THREADS"] {
+        cmd.env(var, threads.to_string());
+    }
+    let out = cmd.output().map_err(|e| format!("running {}: {e}", python.display()))?;
+    if out.status.code() == Some(3) {
+        return Ok(None);
+    }
+    if !out.status.success() {
+        return Err(format!("PyTorch {name} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Measurement::parse(&String::from_utf8_lossy(&out.stdout)).map(Some).map_err(|e| format!("PyTorch {name}: {e}"))
+}
+
+/// `$GRADUS_TORCH_PYTHON`, else `python3` if it imports torch; with
+/// torch's version.
+fn find_torch() -> Option<(PathBuf, String)> {
+    let candidates = match std::env::var_os("GRADUS_TORCH_PYTHON") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => vec![PathBuf::from("python3")],
+    };
+    candidates.into_iter().find_map(|python| {
+        let out = Command::new(&python).args(["-c", "import torch; print(torch.__version__)"]).output().ok()?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !version.is_empty()).then_some((python, version))
+    })
+}
+
+/// A time in the unit that suits it.
+fn time(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else if s >= 1e-3 {
+        format!("{:.3} ms", s * 1e3)
+    } else {
+        format!("{:.2} µs", s * 1e6)
+    }
+}
+
+fn spread(m: &Measurement) -> String {
+    let (lo, hi) = m.quartiles();
+    format!("{}–{}", time(lo), time(hi))
+}
+
+/// The targets of issue 9: (row key, the largest acceptable ratio).
+const TARGETS: [(&str, f64); 6] = [
+    ("mlp_step_b128", 0.6),
+    ("mlp_step_b32", 0.5),
+    ("himmelblau_step", 0.03),
+    ("adam_10m", 1.0),
+    ("epoch_fashion_mnist", 0.6),
+    ("matmul_1024_vs_faer", 1.1),
+];
+
+fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], quick: bool) -> String {
+    let mut s = String::from("# gradus benchmark report\n\n");
+    let _ = writeln!(s, "- date: {} (UTC)", today());
+    let _ = writeln!(s, "- machine: {}", machine());
+    let _ = writeln!(s, "- gradus: {}; {}", env!("CARGO_PKG_VERSION"), rustc());
+    let _ = writeln!(s, "- peer: {}", torch.map_or("none".to_string(), |v| format!("PyTorch {v} eager, fused Adam")));
+    let _ = writeln!(
+        s,
+        "- method: each workload in a fresh process per side, one warm-up run, then timed runs ({}); \
+         medians with the interquartile range; ratio = gradus / peer (below 1: gradus faster). \
+         Threads pinned alike (RAYON_NUM_THREADS; torch.set_num_threads, OMP_NUM_THREADS).\n",
+        if quick { "--quick" } else { "full" }
+    );
+    s.push_str(
+        "| workload | threads | gradus median | gradus IQR | peer | peer median | peer IQR | ratio | target |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let key = r.key(all);
+        let target = TARGETS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
+        let verdict = match (r.ratio(), target) {
+            (Some(x), Some(t)) => format!("≤ {t} {}", if x <= t { "met" } else { "**missed**" }),
+            _ => String::new(),
+        };
+        let (peer, pm, pi) = match &r.peer {
+            Some((name, m)) => (name.to_string(), time(m.median()), spread(m)),
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        let ratio = r.ratio().map_or("—".into(), |x| format!("{x:.3}"));
+        let _ = writeln!(
+            s,
+            "| {key} | {} | {} | {} | {peer} | {pm} | {pi} | {ratio} | {verdict} |",
+            r.threads,
+            time(r.gradus.median()),
+            spread(&r.gradus)
+        );
+    }
+    s.push_str("\n## Memory\n\nPeak resident memory of each workload's process, and minor page faults per iteration of the timed runs (a fresh page costs ~1.6 µs here).\n\n");
+    s.push_str("| workload | threads | gradus peak RSS | peer peak RSS | RSS ratio | gradus faults/iter | peer faults/iter |\n");
+    s.push_str("|---|---|---|---|---|---|---|\n");
+    for r in rows.iter().filter(|r| !matches!(r.peer, Some(("faer", _)))) {
+        let mib = |k: u64| format!("{:.1} MiB", k as f64 / 1024.0);
+        let (prss, pratio, pfaults) = match &r.peer {
+            Some((_, p)) => (
+                mib(p.peak_rss_kib),
+                format!("{:.3}", r.gradus.peak_rss_kib as f64 / p.peak_rss_kib.max(1) as f64),
+                format!("{:.2}", p.faults_per_iteration),
+            ),
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {prss} | {pratio} | {:.2} | {pfaults} |",
+            r.spec.name,
+            r.threads,
+            mib(r.gradus.peak_rss_kib),
+            r.gradus.faults_per_iteration
+        );
+    }
+    s.push_str("\n## Workloads\n\n");
+    let mut seen = Vec::new();
+    for r in rows {
+        if !seen.contains(&r.spec.name) {
+            seen.push(r.spec.name);
+            let _ = writeln!(s, "- `{}`: {}.", r.spec.name, r.spec.what);
+        }
+    }
+    if !notes.is_empty() {
+        s.push_str("\n## Notes\n\n");
+        for n in notes {
+            let _ = writeln!(s, "- {n}");
+        }
+    }
+    s
+}
+
+fn json(rows: &[Row], all: usize) -> String {
+    let num = |x: Option<f64>| x.filter(|v| v.is_finite()).map_or("null".to_string(), |v| v.to_string());
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "  {{\"workload\": \"{}\", \"threads\": {}, \"gradus_median_s\": {}, \"peer\": {}, \"peer_median_s\": {}, \"ratio\": {}, \"gradus_peak_rss_kib\": {}, \"gradus_faults_per_iteration\": {}}}",
+                r.key(all),
+                r.threads,
+                num(Some(r.gradus.median())),
+                r.peer.as_ref().map_or("null".to_string(), |(n, _)| format!("\"{n}\"")),
+                num(r.peer.as_ref().map(|(_, m)| m.median())),
+                num(r.ratio()),
+                r.gradus.peak_rss_kib,
+                num(Some(r.gradus.faults_per_iteration)),
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", items.join(",\n"))
+}
+
+/// CPU model, core count and memory, from /proc.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kib: f64 = mem
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    format!("{model}, {cores} cores, {:.0} GiB", kib / 1024.0 / 1024.0)
+}
+
+fn rustc() -> String {
+    Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .ok()
+        .map_or("rustc unknown".into(), |o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// Today's date, YYYY-MM-DD, from the system clock (civil-from-days).
+fn today() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}

@@ -1,0 +1,199 @@
+//! The scoreboard's workloads, each built once and then run repeatedly: the
+//! same code the criterion benches time and that `cargo xtask bench` sets
+//! beside PyTorch's (benches/peers/torch_workloads.py does the same work).
+
+use gradus::autodiff::{Tape, Var};
+use gradus::data::{DataLoader, Dataset, mnist, transforms};
+use gradus::loss::{CrossEntropy, Targets};
+use gradus::nn::{Mlp, Sequential};
+use gradus::optim::{Adam, AdamConfig, Optim, Optimizer, State};
+use gradus::tensor::Tensor;
+use gradus::{GradusError, Trainer};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use std::hint::black_box;
+use std::sync::Arc;
+
+/// A workload's name, what one run of it does, and how its time is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// The name in reports (`mlp_step_b128`).
+    pub name: &'static str,
+    /// One line for the report.
+    pub what: &'static str,
+    /// Iterations per run; times are reported per iteration.
+    pub iterations: usize,
+    /// Timed runs (medians of these), full and `--quick`.
+    pub reps: (usize, usize),
+}
+
+/// Every workload, in report order.
+pub const ALL: [Spec; 7] = [
+    Spec {
+        name: "mlp_step_b32",
+        what: "MLP 784-256-128-10 training step, batch 32, f32: forward, cross-entropy, backward, Adam",
+        iterations: 1,
+        reps: (200, 40),
+    },
+    Spec { name: "mlp_step_b128", what: "the same step at batch 128", iterations: 1, reps: (100, 20) },
+    Spec { name: "mlp_step_b512", what: "the same step at batch 512", iterations: 1, reps: (40, 10) },
+    Spec {
+        name: "himmelblau_step",
+        what: "tape overhead: one GD step on Himmelblau with 0-d values (graph, backward, update), f64",
+        iterations: 1000,
+        reps: (30, 10),
+    },
+    Spec { name: "adam_10m", what: "one Adam update of 10M f32 parameters", iterations: 1, reps: (30, 10) },
+    Spec {
+        name: "epoch_fashion_mnist",
+        what: "one Fashion-MNIST epoch (shuffle, batches of 128 from bytes, MLP step with Adam)",
+        iterations: 1,
+        reps: (5, 2),
+    },
+    Spec { name: "matmul_1024", what: "f32 matmul 1024×1024×1024", iterations: 1, reps: (30, 10) },
+];
+
+/// The spec named `name`.
+pub fn spec(name: &str) -> Option<Spec> {
+    ALL.into_iter().find(|s| s.name == name)
+}
+
+/// A built workload: call it to run one repetition.
+pub type Run = Box<dyn FnMut()>;
+
+/// Builds the workload `name` (data, model, optimiser state); `None` for
+/// an unknown name.
+///
+/// # Errors
+/// The Fashion-MNIST epoch without the dataset installed.
+pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
+    Ok(Some(match name {
+        "mlp_step_b32" => mlp_step(32),
+        "mlp_step_b128" => mlp_step(128),
+        "mlp_step_b512" => mlp_step(512),
+        "himmelblau_step" => Box::new(|| {
+            let (mut x, mut y) = (0.0, 0.0);
+            for _ in 0..1000 {
+                (x, y) = himmelblau_step(x, y, 0.01);
+            }
+            black_box((x, y));
+        }),
+        "adam_10m" => adam_10m(),
+        "epoch_fashion_mnist" => epoch_fashion_mnist()?,
+        "matmul_1024" => {
+            let mut rng = StdRng::seed_from_u64(0);
+            let a = Tensor::<f32>::normal(&[1024, 1024], 0.0, 1.0, &mut rng);
+            let b = Tensor::<f32>::normal(&[1024, 1024], 0.0, 1.0, &mut rng);
+            Box::new(move || drop(black_box(a.matmul(&b))))
+        }
+        "matmul_1024_faer" => faer_matmul_1024(),
+        "triad_10m" => triad_10m(),
+        _ => return Ok(None),
+    }))
+}
+
+/// The MLP of the issue: 784-256-128-10, ReLU, He initialisation, f32.
+pub fn mlp() -> Sequential<f32> {
+    Mlp::new(&[784, 256, 128, 10]).build(&mut StdRng::seed_from_u64(0))
+}
+
+/// A fixed random batch: inputs in [0, 1) as pixels are, classes 0–9.
+pub fn batch(size: usize) -> (Var<f32>, Targets<f32>) {
+    let mut rng = StdRng::seed_from_u64(1);
+    let x = Tensor::<f32>::uniform(&[size, 784], 0.0, 1.0, &mut rng);
+    let y: Vec<usize> = (0..size).map(|_| rng.random_range(0..10)).collect();
+    (Var::constant(x), Targets::Classes(Tensor::from_vec(y, &[size]).expect("one class per row")))
+}
+
+/// One training step through the public API: a fresh tape, forward,
+/// softmax cross-entropy, backward, Adam (PyTorch's defaults) on every
+/// parameter.
+fn mlp_step(size: usize) -> Run {
+    let model = mlp();
+    let (x, y) = batch(size);
+    let mut trainer = Trainer::new(Optim::new(Adam::new(AdamConfig::default()).expect("defaults")));
+    let loss = CrossEntropy::default();
+    Box::new(move || {
+        black_box(trainer.step(&model, &loss, &x, &y, None).expect("a valid step"));
+    })
+}
+
+/// One GD step on Himmelblau's function f = (x² + y − 11)² + (x + y² − 7)²
+/// with 0-d variables; returns the new point.
+pub fn himmelblau_step(x: f64, y: f64, lr: f64) -> (f64, f64) {
+    let tape = Tape::new();
+    let (vx, vy) = (tape.leaf(Tensor::scalar(x)), tape.leaf(Tensor::scalar(y)));
+    let f = (&vx.square() + &vy - 11.0).square() + (&vx + &vy.square() - 7.0).square();
+    let g = f.backward().expect("recorded");
+    (x - lr * g.get(&vx).expect("x used").item(), y - lr * g.get(&vy).expect("y used").item())
+}
+
+fn adam_10m() -> Run {
+    let n = 10_000_000;
+    let adam = Adam::new(AdamConfig::default()).expect("defaults are valid");
+    let grad: Vec<f32> = (0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1e-3).collect();
+    let mut param = vec![0.5f32; n];
+    let mut state: State<f32> = Optimizer::<f32>::init(&adam, 1e-3, n);
+    Box::new(move || {
+        adam.update(1e-3, &mut param, &grad, &mut state);
+        black_box(&mut param);
+    })
+}
+
+/// The training set as a user would load it: bytes in memory, scaled to
+/// [0, 1] and flattened as batches are made.
+pub fn fashion_mnist_train() -> Result<Arc<dyn Dataset>, GradusError> {
+    let (train, _) = mnist::load(mnist::Mnist::Fashion, None)?;
+    Ok(Arc::new(transforms::flatten(Arc::new(transforms::scale_u8(Arc::new(train))))))
+}
+
+/// One epoch of [`mlp_step`]s at batch 128 over a shuffled loader, the next
+/// epoch's order on each run (the loader's worker threads: 1).
+fn epoch_fashion_mnist() -> Result<Run, GradusError> {
+    let loader = DataLoader::new(fashion_mnist_train()?, 128).shuffle(0).workers(1);
+    let model = mlp();
+    let mut trainer = Trainer::new(Optim::new(Adam::new(AdamConfig::default()).expect("defaults")));
+    let loss = CrossEntropy::default();
+    let mut epoch = 0;
+    Ok(Box::new(move || {
+        for batch in loader.epoch::<f32>(epoch) {
+            let batch = batch.expect("readable");
+            let gradus::data::BatchTargets::Classes(c) = batch.targets else { unreachable!("class targets") };
+            let x = Var::constant(batch.features);
+            black_box(trainer.step(&model, &loss, &x, &Targets::Classes(c), None).expect("a valid step"));
+        }
+        epoch += 1;
+    }))
+}
+
+/// faer alone on the same product, writing into one reused output: the
+/// bar for `matmul_1024` (gradus adds its output allocation and dispatch).
+fn faer_matmul_1024() -> Run {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, Mat, Par};
+    let mut rng = StdRng::seed_from_u64(0);
+    let a = Mat::<f32>::from_fn(1024, 1024, |_, _| rng.random_range(-1.0..1.0));
+    let b = Mat::<f32>::from_fn(1024, 1024, |_, _| rng.random_range(-1.0..1.0));
+    let mut out = Mat::<f32>::zeros(1024, 1024);
+    let par = if rayon::current_num_threads() > 1 { Par::rayon(0) } else { Par::Seq };
+    Box::new(move || {
+        matmul(out.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, par);
+        black_box(&mut out);
+    })
+}
+
+/// A STREAM triad a = b + 3c over 10M f32 (12 bytes per element) on the
+/// rayon pool: the memory bandwidth Adam's update is held against.
+fn triad_10m() -> Run {
+    use rayon::prelude::*;
+    let n = 10_000_000;
+    let (b, c) = (vec![1.0f32; n], vec![2.0f32; n]);
+    let mut a = vec![0.0f32; n];
+    Box::new(move || {
+        a.par_chunks_mut(1 << 16).zip(b.par_chunks(1 << 16)).zip(c.par_chunks(1 << 16)).for_each(|((a, b), c)| {
+            for ((x, &y), &z) in a.iter_mut().zip(b).zip(c) {
+                *x = y + 3.0 * z;
+            }
+        });
+        black_box(&mut a);
+    })
+}
