@@ -213,6 +213,8 @@ pub fn cases() -> Vec<Case> {
         }),
         // Matrix products.
         Case::new("matmul", &["matmul"], &[&[3, 4], &[4, 2]], Any, |v| v[0].matmul(&v[1])),
+        Case::new("linear", &["linear"], &[&[3, 4], &[2, 4], &[2]], Any, |v| v[0].linear(&v[1], Some(&v[2]))),
+        Case::new("linear_no_bias", &["linear"], &[&[3, 4], &[2, 4]], Any, |v| v[0].linear(&v[1], None)),
         Case::new("matmul_batched", &["matmul"], &[&[2, 1, 2, 3], &[3, 3, 2]], Any, |v| v[0].matmul(&v[1])),
         Case::new("matmul_vector", &["matmul"], &[&[3], &[3, 2]], Any, |v| {
             v[0].matmul(&v[1]).matmul(&v[1].t().narrow(1, 0, 1).squeeze(None).narrow(0, 0, 2))

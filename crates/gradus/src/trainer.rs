@@ -200,12 +200,18 @@ impl<T: Float> Trainer<T> {
         y: &Targets<T>,
         mut norms: Option<&mut [f64]>,
     ) -> Result<f64, GradusError> {
-        let tape = Tape::new();
-        let out = loss.loss(&model.forward(&tape, x), y)?;
-        let value = out.value().item().as_f64();
-        let grads = out.backward()?;
-        for (k, (_, p)) in model.named_parameters().into_iter().enumerate() {
-            let Some(g) = p.grad(&tape, &grads) else { continue };
+        let params = model.named_parameters();
+        let (value, grads) = {
+            let tape = Tape::new();
+            let out = loss.loss(&model.forward(&tape, x), y)?;
+            let grads = out.backward()?;
+            let grads: Vec<_> = params.iter().map(|(_, p)| p.grad(&tape, &grads)).collect();
+            (out.value().item().as_f64(), grads)
+        };
+        // The tape is gone, so each parameter's storage is its own again and
+        // the update below writes in place instead of copying it.
+        for (k, ((_, p), g)) in params.iter().zip(grads).enumerate() {
+            let Some(g) = g else { continue };
             let g = g.contiguous();
             let g = g.as_slice().expect("made contiguous");
             if let Some(n) = norms.as_deref_mut() {

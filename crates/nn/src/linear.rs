@@ -97,11 +97,8 @@ impl<T: Float> Module<T> for Linear<T> {
             x.shape(),
             self.in_features()
         );
-        let y = x.matmul(&self.weight.var(tape).t());
-        match &self.bias {
-            Some(b) => &y + &b.var(tape),
-            None => y,
-        }
+        let bias = self.bias.as_ref().map(|b| b.var(tape));
+        x.linear(&self.weight.var(tape), bias.as_ref())
     }
 
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {

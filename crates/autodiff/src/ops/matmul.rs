@@ -1,6 +1,7 @@
 //! Matrix products with NumPy's semantics, batched with broadcasting:
 //! ∂L/∂A = G Bᵀ and ∂L/∂B = Aᵀ G (ALGORITHMS.md §3), summed over broadcast
 //! batch dims. The transposes are views, so backward copies no operand.
+//! `linear` is a dense layer's x·Wᵀ + b as one op.
 
 use crate::Var;
 use crate::var::record;
@@ -31,5 +32,46 @@ impl<T: Float> Var<T> {
             out = out.squeeze(Some(-1));
         }
         out
+    }
+
+    /// x·Wᵀ + b, a dense layer's affine map (PyTorch's `F.linear`): `self`
+    /// `[batch, in]`, `weight` `[out, in]`, `bias` `[out]`. As one op, the
+    /// bias is added in the product's output pass, and backward computes
+    /// ∂L/∂W = Gᵀx straight into W's layout and ∂L/∂b = Σ_rows G, so no
+    /// transposed gradient is left to copy. Other ranks of `self` fall back
+    /// to `matmul` and a broadcast add.
+    ///
+    /// # Panics
+    /// If the shapes do not fit.
+    #[track_caller]
+    pub fn linear(&self, weight: &Self, bias: Option<&Self>) -> Self {
+        assert_eq!(weight.rank(), 2, "linear: the weight must be [out, in], got shape {:?}", weight.shape());
+        let out = weight.shape()[0];
+        if let Some(b) = bias {
+            assert_eq!(b.shape(), [out], "linear: the bias must be [{out}], got shape {:?}", b.shape());
+        }
+        if self.rank() != 2 {
+            let y = self.matmul(&weight.t());
+            return bias.map_or(y.clone(), |b| &y + b);
+        }
+        let mut y = self.value.matmul(&weight.value.t());
+        if let Some(b) = bias {
+            let b = b.value.contiguous();
+            let b = b.as_slice().expect("made contiguous");
+            for row in y.data_mut().chunks_mut(out) {
+                row.iter_mut().zip(b).for_each(|(y, &b)| *y += b);
+            }
+        }
+        let inputs: &[&Var<T>] = match bias {
+            Some(b) => &[self, weight, b],
+            None => &[self, weight],
+        };
+        record("linear", y, inputs, |v, _, g| {
+            let mut grads = smallvec::smallvec![Some(g.matmul(&v[1])), Some(g.t().matmul(&v[0]))];
+            if v.len() == 3 {
+                grads.push(Some(g.sum(0, false)));
+            }
+            grads
+        })
     }
 }
