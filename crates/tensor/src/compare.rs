@@ -90,8 +90,28 @@ impl Tensor<bool> {
         let ms = self.layout.broadcast_strides(op, &shape)?;
         let ts = on_true.layout.broadcast_strides(op, &shape)?;
         let fs = on_false.layout.broadcast_strides(op, &shape)?;
-        let (m, t, f) = (self.storage.as_slice(), on_true.storage.as_slice(), on_false.storage.as_slice());
         let mut out = alloc(shape.iter().product());
+        if let (Some(m), Some(t), Some(f)) = (dense(self, &shape), dense(on_true, &shape), dense(on_false, &shape)) {
+            // The common case (ReLU and its gradient): row-major operands of
+            // the output's shape or single values, in one flat pass.
+            match (m, t, f) {
+                (Dense(m), Dense(t), Dense(f)) => select_flat(&mut out, m, |i| t[i], |i| f[i]),
+                (Dense(m), Dense(t), One(f)) => select_flat(&mut out, m, |i| t[i], |_| f),
+                (Dense(m), One(t), Dense(f)) => select_flat(&mut out, m, |_| t, |i| f[i]),
+                (Dense(m), One(t), One(f)) => select_flat(&mut out, m, |_| t, |_| f),
+                (One(m), t, f) => {
+                    let src = if m { t } else { f };
+                    for (i, o) in out.iter_mut().enumerate() {
+                        *o = match src {
+                            Dense(v) => v[i],
+                            One(v) => v,
+                        };
+                    }
+                }
+            }
+            return Ok(Tensor::from_parts(out, &shape));
+        }
+        let (m, t, f) = (self.storage.as_slice(), on_true.storage.as_slice(), on_false.storage.as_slice());
         let mut i = 0;
         let offsets = [self.layout.offset, on_true.layout.offset, on_false.layout.offset];
         walk(&shape, [&ms, &ts, &fs], offsets, |[a, b, c]| {
@@ -119,6 +139,27 @@ impl Tensor<bool> {
     /// The mask as 0.0 / 1.0 floats.
     pub fn to_float<T: Float>(&self) -> Tensor<T> {
         self.map_with(Cost::Cheap, |m| if m { T::one() } else { T::zero() })
+    }
+}
+
+/// An operand of a flat `select`: row-major of the output's shape, or one value.
+#[derive(Clone, Copy)]
+enum Flat<'a, T> {
+    Dense(&'a [T]),
+    One(T),
+}
+use Flat::{Dense, One};
+
+fn dense<'a, T: Element>(t: &'a Tensor<T>, shape: &[usize]) -> Option<Flat<'a, T>> {
+    if t.numel() == 1 {
+        return Some(One(t.as_slice().map_or_else(|| t.to_vec()[0], |s| s[0])));
+    }
+    (t.shape() == shape).then(|| t.as_slice().map(Dense)).flatten()
+}
+
+fn select_flat<T: Copy>(out: &mut [T], mask: &[bool], t: impl Fn(usize) -> T, f: impl Fn(usize) -> T) {
+    for (i, (o, &m)) in out.iter_mut().zip(mask).enumerate() {
+        *o = if m { t(i) } else { f(i) };
     }
 }
 

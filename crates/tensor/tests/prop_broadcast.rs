@@ -59,3 +59,36 @@ proptest! {
         prop_assert_eq!((&t + &t).to_vec(), (&t.contiguous() + &t.contiguous()).to_vec());
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `select` gives the same elements on its flat path (row-major
+    /// operands, single values) as element-by-element indexing, for dense,
+    /// broadcast and transposed (strided) operands alike.
+    #[test]
+    fn select_matches_naive_indexing(
+        (a, b) in broadcastable().prop_flat_map(|(l, r)| (tensor_of(l), tensor_of(r))),
+        scalar in -2.0f64..2.0,
+    ) {
+        let mask = a.gt_scalar(0.0);
+        let one = Tensor::scalar(scalar);
+        let cases = [(&a, &b), (&b, &a), (&a, &one), (&one, &b), (&one, &one)];
+        for (t, f) in cases {
+            let got = mask.select(t, f);
+            prop_assert_eq!(got.shape(), a.shape());
+            let got = got.to_vec();
+            for i in 0..a.numel() {
+                let idx = unravel(i, a.shape());
+                let at = |x: &Tensor<f64>| {
+                    let off = idx.len() - x.rank();
+                    let xi: Vec<usize> = x.shape().iter().enumerate().map(|(d, &n)| if n == 1 { 0 } else { idx[off + d] }).collect();
+                    x.get(&xi)
+                };
+                prop_assert_eq!(got[i], if mask.get(&idx) { at(t) } else { at(f) });
+            }
+        }
+        let (mt, at) = (mask.t(), a.t());
+        prop_assert_eq!(mt.select(&at, &one).to_vec(), mt.contiguous().select(&at.contiguous(), &one).to_vec());
+    }
+}
