@@ -194,10 +194,11 @@ impl<T: Float> Var<T> {
         let value = mask.select(&on_true.value, &on_false.value);
         let mask = mask.clone();
         record("where", value, &[on_true, on_false], move |x, _, g| {
+            // A constant side (ReLU's 0) needs no gradient: skip its pass.
             let zero = Var::constant(Tensor::zeros(&[]));
             smallvec::smallvec![
-                Some(Var::select(&mask, g, &zero).sum_to(x[0].shape())),
-                Some(Var::select(&mask, &zero, g).sum_to(x[1].shape())),
+                x[0].requires_grad().then(|| Var::select(&mask, g, &zero).sum_to(x[0].shape())),
+                x[1].requires_grad().then(|| Var::select(&mask, &zero, g).sum_to(x[1].shape())),
             ]
         })
     }

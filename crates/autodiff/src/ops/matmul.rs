@@ -19,9 +19,10 @@ impl<T: Float> Var<T> {
         let lhs = if self.rank() == 1 { self.unsqueeze(0) } else { self.clone() };
         let rhs2 = if rhs.rank() == 1 { rhs.unsqueeze(1) } else { rhs.clone() };
         let mut out = record("matmul", lhs.value.matmul(&rhs2.value), &[&lhs, &rhs2], |x, _, g| {
+            // Products for constant operands (a network's input) are skipped.
             smallvec::smallvec![
-                Some(g.matmul(&x[1].t()).sum_to(x[0].shape())),
-                Some(x[0].t().matmul(g).sum_to(x[1].shape()))
+                x[0].requires_grad().then(|| g.matmul(&x[1].t()).sum_to(x[0].shape())),
+                x[1].requires_grad().then(|| x[0].t().matmul(g).sum_to(x[1].shape()))
             ]
         });
         // Remove the promoted axes, the left one first (as NumPy).
@@ -67,9 +68,13 @@ impl<T: Float> Var<T> {
             None => &[self, weight],
         };
         record("linear", y, inputs, |v, _, g| {
-            let mut grads = smallvec::smallvec![Some(g.matmul(&v[1])), Some(g.t().matmul(&v[0]))];
+            // ∂L/∂x is skipped for a constant input (the first layer's data).
+            let mut grads = smallvec::smallvec![
+                v[0].requires_grad().then(|| g.matmul(&v[1])),
+                v[1].requires_grad().then(|| g.t().matmul(&v[0]))
+            ];
             if v.len() == 3 {
-                grads.push(Some(g.sum(0, false)));
+                grads.push(v[2].requires_grad().then(|| g.sum(0, false)));
             }
             grads
         })
