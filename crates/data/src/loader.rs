@@ -142,14 +142,20 @@ fn work<T: Float>(dataset: &dyn Dataset, plan: &[Vec<usize>], w: usize, n: usize
 pub fn collate<T: Float>(dataset: &dyn Dataset, indices: &[usize]) -> Result<Batch<T>> {
     let shape = dataset.feature_shape();
     let per: usize = shape.iter().product();
-    let mut features = Vec::with_capacity(indices.len() * per);
+    let b = indices.len();
+    let mut fshape = vec![b];
+    fshape.extend(&shape);
+    // From the tensor buffer pool: in a training loop each batch reuses the
+    // memory of one dropped before it, without fresh pages.
+    let mut features = Tensor::<T>::zeros(&fshape);
+    let rows = features.data_mut().chunks_mut(per.max(1));
     let (mut classes, mut values, mut width) = (Vec::new(), Vec::new(), None);
-    for &i in indices {
+    for (&i, row) in indices.iter().zip(rows) {
         let s = dataset.get(i)?;
         if s.features.len() != per {
             return Err(DataError::Invalid(format!("example {i} has {} features, expected {per}", s.features.len())));
         }
-        features.extend(s.features.iter().map(|&x| T::of(x)));
+        row.iter_mut().zip(&s.features).for_each(|(r, &x)| *r = T::of(x));
         match s.target {
             Target::Class(c) if values.is_empty() => classes.push(c),
             Target::Values(v) if classes.is_empty() && width.is_none_or(|w| w == v.len()) => {
@@ -159,10 +165,6 @@ pub fn collate<T: Float>(dataset: &dyn Dataset, indices: &[usize]) -> Result<Bat
             _ => return Err(DataError::Invalid(format!("example {i}: targets of mixed kinds or widths in one batch"))),
         }
     }
-    let b = indices.len();
-    let mut fshape = vec![b];
-    fshape.extend(&shape);
-    let features = Tensor::from_vec(features, &fshape).expect("sizes checked");
     let targets = match width {
         Some(w) => BatchTargets::Values(Tensor::from_vec(values, &[b, w]).expect("sizes checked")),
         None => BatchTargets::Classes(Tensor::from_vec(classes, &[b]).expect("one per example")),

@@ -199,7 +199,11 @@ impl<T: Element> Pool<T> {
 
     fn put(&self, buf: Vec<T>) {
         let cap = buf.capacity();
-        if !pooled::<T>(cap) {
+        // Only buffers of a class's exact capacity (the pool's own): any
+        // other (a `Vec` from `from_vec`) would be filed under the class
+        // below its size, never serve a request of its own size, and pile
+        // up to the limit while the same-size requests keep allocating.
+        if !pooled::<T>(cap) || class_ceil(cap) != cap {
             return;
         }
         let bytes = cap * size_of::<T>();
