@@ -27,7 +27,7 @@ pub use gradus_spec as spec;
 pub use gradus_tensor as tensor;
 /// The random-number crate the initialisers and samplers take generators from.
 pub use rand;
-pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate};
+pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate, top_k_correct};
 
 /// The everyday names.
 pub mod prelude {

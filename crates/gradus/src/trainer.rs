@@ -9,7 +9,7 @@ use gradus_loss::{Loss, Targets};
 use gradus_nn::{ActivationStats, Module, Watch};
 use gradus_optim::Optim;
 use gradus_sched::{LrScheduler, ReduceOnPlateau};
-use gradus_tensor::Float;
+use gradus_tensor::{Float, Tensor};
 use std::time::Instant;
 
 /// When a step-indexed schedule advances.
@@ -38,6 +38,43 @@ pub struct Evaluation {
     /// Fraction of examples whose largest logit is the target class (NaN
     /// for value targets).
     pub accuracy: f64,
+    /// Fraction of examples whose target class is among the 5 largest
+    /// logits ([`top_k_correct`]; NaN for value targets).
+    pub top5_accuracy: f64,
+}
+
+/// How many rows of `logits` `[batch, classes]` rank their target class
+/// among the `k` largest: fewer than `k` logits strictly above the
+/// target's (so a tie counts in the target's favour). With `k` at least the
+/// class count every row counts.
+///
+/// # Examples
+/// ```
+/// use gradus::tensor::Tensor;
+/// let logits = Tensor::from_vec(vec![0.1, 0.7, 0.2, 0.5, 0.3, 0.2], &[2, 3]).unwrap();
+/// assert_eq!(gradus::top_k_correct(&logits, &[2, 2], 1), 0);
+/// assert_eq!(gradus::top_k_correct(&logits, &[2, 2], 2), 1); // row 2: 0.3, 0.5 above 0.2
+/// ```
+///
+/// # Panics
+/// If `logits` is not 2-d with one row per target, or a target is not a class.
+#[track_caller]
+pub fn top_k_correct<T: Float>(logits: &Tensor<T>, targets: &[usize], k: usize) -> usize {
+    assert!(
+        logits.rank() == 2 && logits.shape()[0] == targets.len(),
+        "top_k_correct: logits of shape {:?} for {} targets",
+        logits.shape(),
+        targets.len()
+    );
+    let classes = logits.shape()[1];
+    let logits = logits.contiguous();
+    let rows = logits.as_slice().expect("made contiguous").chunks(classes.max(1));
+    rows.zip(targets)
+        .filter(|&(row, &t)| {
+            assert!(t < classes, "top_k_correct: target {t} is not one of {classes} classes");
+            row.iter().filter(|&&z| z > row[t]).count() < k
+        })
+        .count()
 }
 
 /// One epoch's row of the metrics CSV.
@@ -53,6 +90,8 @@ pub struct EpochMetrics {
     pub test_loss: f64,
     /// Accuracy on it.
     pub test_accuracy: f64,
+    /// Top-5 accuracy on it.
+    pub test_top5_accuracy: f64,
     /// The rate in force at the end of the epoch.
     pub lr: f64,
     /// Wall time of the epoch's training steps.
@@ -69,11 +108,12 @@ pub struct EpochMetrics {
 }
 
 impl EpochMetrics {
-    /// The CSV header: CLI.md's columns, then `grad_norm:<parameter>` per
+    /// The CSV header: CLI.md's columns, `test_top5_accuracy`, then `grad_norm:<parameter>` per
     /// parameter, `dead:<layer>` per ReLU and `saturated:<layer>` per
     /// sigmoid or tanh layer.
     pub fn csv_header(&self) -> String {
-        let mut h = String::from("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds");
+        let mut h =
+            String::from("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,test_top5_accuracy");
         for (prefix, columns) in
             [("grad_norm", &self.grad_norms), ("dead", &self.dead_units), ("saturated", &self.saturated)]
         {
@@ -87,8 +127,15 @@ impl EpochMetrics {
     /// The CSV row, numbers in shortest round-trip form.
     pub fn csv_row(&self) -> String {
         let mut r = format!(
-            "{},{},{},{},{},{},{}",
-            self.epoch, self.train_loss, self.train_accuracy, self.test_loss, self.test_accuracy, self.lr, self.seconds
+            "{},{},{},{},{},{},{},{}",
+            self.epoch,
+            self.train_loss,
+            self.train_accuracy,
+            self.test_loss,
+            self.test_accuracy,
+            self.lr,
+            self.seconds,
+            self.test_top5_accuracy
         );
         for (_, n) in self.grad_norms.iter().chain(&self.dead_units).chain(&self.saturated) {
             r.push_str(&format!(",{n}"));
@@ -288,6 +335,7 @@ impl<T: Float> Trainer<T> {
             train_accuracy: train_eval.accuracy,
             test_loss: test_eval.loss,
             test_accuracy: test_eval.accuracy,
+            test_top5_accuracy: test_eval.top5_accuracy,
             lr: self.optim.groups()[0].lr,
             seconds,
             grad_norms: names.into_iter().zip(norms.into_iter().map(|n| n / batches.max(1) as f64)).collect(),
@@ -332,7 +380,7 @@ fn run_evaluation<T: Float>(
     mut activity: Option<&mut ActivationStats>,
 ) -> Result<Evaluation, GradusError> {
     model.eval();
-    let (mut total, mut correct, mut n, mut classes) = (0.0, 0usize, 0usize, true);
+    let (mut total, mut correct, mut correct5, mut n, mut classes) = (0.0, 0usize, 0usize, 0usize, true);
     for batch in loader.epoch::<T>(0) {
         let batch = batch?;
         let b = batch.features.shape()[0];
@@ -351,11 +399,13 @@ fn run_evaluation<T: Float>(
             Targets::Classes(c) => {
                 let predicted = logits.value().argmax(-1, false);
                 correct += predicted.to_vec().iter().zip(c.to_vec()).filter(|(p, t)| **p == *t).count();
+                correct5 += top_k_correct(logits.value(), &c.to_vec(), 5);
             }
             Targets::Values(_) => classes = false,
         }
     }
     model.train();
     let n = n.max(1) as f64;
-    Ok(Evaluation { loss: total / n, accuracy: if classes { correct as f64 / n } else { f64::NAN } })
+    let fraction = |c: usize| if classes { c as f64 / n } else { f64::NAN };
+    Ok(Evaluation { loss: total / n, accuracy: fraction(correct), top5_accuracy: fraction(correct5) })
 }

@@ -44,15 +44,16 @@ fn a_trainer_learns_and_reports_every_epoch() {
     }
     let m = last.unwrap();
     assert!(m.test_accuracy > 0.97 && m.train_accuracy > 0.97, "{m:?}");
-    assert!(
-        m.csv_header()
-            .starts_with("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,grad_norm:0.weight")
-    );
+    assert!(m.csv_header().starts_with(
+        "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,test_top5_accuracy,grad_norm:0.weight"
+    ));
     assert!(m.csv_header().ends_with(",grad_norm:2.bias,dead:1"), "{}", m.csv_header());
     assert_eq!(m.csv_row().split(',').count(), m.csv_header().split(',').count());
     // Evaluation equals what the trainer reported.
     let again = evaluate(&model, &loss, &test).unwrap();
     assert_eq!(again.accuracy, m.test_accuracy);
+    // Four classes: every target is among the top 5.
+    assert_eq!((again.top5_accuracy, m.test_top5_accuracy), (1.0, 1.0));
 }
 
 /// A tanh network with weights scaled up saturates; the trainer counts it
@@ -71,6 +72,15 @@ fn saturated_tanh_units_are_reported() {
     assert_eq!(m.saturated.len(), 1);
     assert!(m.saturated[0].1 > 0.8, "inputs of size ~2 times weights ×50: {:?}", m.saturated);
     assert!(m.csv_header().ends_with(",saturated:1"));
+}
+
+#[test]
+fn top_k_counts_ties_for_the_target() {
+    let logits = Tensor::from_vec(vec![1.0f32, 3.0, 3.0, 2.0, 0.0, 5.0, 4.0, 4.0], &[2, 4]).unwrap();
+    assert_eq!(gradus::top_k_correct(&logits, &[2, 0], 1), 1, "row 1: 3.0 ties the best");
+    assert_eq!(gradus::top_k_correct(&logits, &[3, 0], 2), 0);
+    assert_eq!(gradus::top_k_correct(&logits, &[3, 0], 3), 1);
+    assert_eq!(gradus::top_k_correct(&logits, &[3, 0], 4), 2);
 }
 
 #[test]
@@ -115,6 +125,7 @@ fn plots_are_written_as_svg() {
         train_accuracy: acc,
         test_loss: 1.1 / epoch as f64,
         test_accuracy: acc,
+        test_top5_accuracy: 1.0,
         lr: 0.1,
         seconds: 1.0,
         grad_norms: vec![],
