@@ -99,15 +99,13 @@ pub(crate) fn fused<T: Float, const N: usize>(
     let len = param.len();
     assert_eq!(grad.len(), len, "gradient and parameter lengths differ");
     assert!(slots.iter().all(|s| s.len() == len), "state and parameter lengths differ");
-    let run = |p: &mut [T], g: &[T], mut s: [&mut [T]; N]| {
-        let n = p.len();
-        let g = &g[..n];
-        for x in s.iter_mut() {
-            *x = &mut std::mem::take(x)[..n];
+    let run = |p: &mut [T], g: &[T], s: [&mut [T]; N]| {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { sweep_avx2(p, g, s, &f) };
         }
-        for i in 0..n {
-            f(&mut p[i], g[i], s.each_mut().map(|x| &mut x[i]));
-        }
+        sweep(p, g, s, &f);
     };
     let threads = rayon::current_num_threads();
     if len < PARALLEL_MIN || threads == 1 {
@@ -126,6 +124,31 @@ pub(crate) fn fused<T: Float, const N: usize>(
     });
 }
 
+/// `f` over every element of one chunk.
+#[inline(always)]
+fn sweep<T: Float, const N: usize>(p: &mut [T], g: &[T], mut s: [&mut [T]; N], f: &impl Fn(&mut T, T, [&mut T; N])) {
+    let n = p.len();
+    let g = &g[..n];
+    for x in s.iter_mut() {
+        *x = &mut std::mem::take(x)[..n];
+    }
+    for i in 0..n {
+        f(&mut p[i], g[i], s.each_mut().map(|x| &mut x[i]));
+    }
+}
+
+/// [`sweep`] compiled for AVX2: the same IEEE operations in the same order
+/// (Rust never fuses a multiply and an add on its own), so the same bits,
+/// on 8 lanes of f32 instead of SSE's 4. It matters for the cache-resident
+/// parameters of small networks, where Adam's divide and square root, not
+/// memory, bound the update (35% → 22% of an MLP step at batch 32). An
+/// AVX-512 copy measured slower on this machine's EPYC.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sweep_avx2<T: Float, const N: usize>(p: &mut [T], g: &[T], s: [&mut [T]; N], f: &impl Fn(&mut T, T, [&mut T; N])) {
+    sweep(p, g, s, f);
+}
+
 /// The gradient as the update sees it: negated when maximising, plus
 /// `weight_decay`·θ (L2, PyTorch's coupled form).
 #[inline(always)]
@@ -139,4 +162,37 @@ pub(crate) fn effective_grad<T: Float>(g: T, theta: T, maximize: bool, weight_de
 #[inline(always)]
 pub(crate) fn lerp<T: Float>(s: T, e: T, w: T) -> T {
     if w.abs() < T::of(0.5) { s + w * (e - s) } else { e - (e - s) * (T::one() - w) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AVX2 copy of the sweep gives the same bits as the portable one,
+    /// on Adam's arithmetic (divide, square root) with awkward values.
+    #[test]
+    fn the_avx2_sweep_is_bit_identical() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let n = 1003; // not a multiple of any vector width
+            let g: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.7e-3).collect();
+            let start: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
+            let adam = |p: &mut f32, g: f32, [s, r]: [&mut f32; 2]| {
+                *s = lerp(*s, g, 0.1);
+                *r = 0.999 * *r + 0.001 * g * g;
+                *p -= 1e-3 * (*s / (r.sqrt() / 0.0447 + 1e-8));
+            };
+            let (mut p1, mut s1, mut r1) = (start.clone(), vec![0.01f32; n], vec![1e-6f32; n]);
+            let (mut p2, mut s2, mut r2) = (start, s1.clone(), r1.clone());
+            for _ in 0..5 {
+                sweep(&mut p1, &g, [&mut s1, &mut r1], &adam);
+                // SAFETY: AVX2 is present (checked above).
+                unsafe { sweep_avx2(&mut p2, &g, [&mut s2, &mut r2], &adam) };
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&p1), bits(&p2));
+            assert_eq!(bits(&s1), bits(&s2));
+            assert_eq!(bits(&r1), bits(&r2));
+        }
+    }
 }
