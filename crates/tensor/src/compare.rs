@@ -6,6 +6,7 @@ use crate::kernel::Cost;
 use crate::layout::{broadcast_shapes, walk};
 use crate::storage::alloc;
 use crate::{Element, Float, Tensor};
+use std::iter::repeat;
 
 macro_rules! comparison {
     ($($(#[$doc:meta])* $name:ident => $op:tt;)*) => {
@@ -95,10 +96,10 @@ impl Tensor<bool> {
             // The common case (ReLU and its gradient): row-major operands of
             // the output's shape or single values, in one flat pass.
             match (m, t, f) {
-                (Dense(m), Dense(t), Dense(f)) => select_flat(&mut out, m, |i| t[i], |i| f[i]),
-                (Dense(m), Dense(t), One(f)) => select_flat(&mut out, m, |i| t[i], |_| f),
-                (Dense(m), One(t), Dense(f)) => select_flat(&mut out, m, |_| t, |i| f[i]),
-                (Dense(m), One(t), One(f)) => select_flat(&mut out, m, |_| t, |_| f),
+                (Dense(m), Dense(t), Dense(f)) => select_flat(&mut out, m, t.iter().copied(), f.iter().copied()),
+                (Dense(m), Dense(t), One(f)) => select_flat(&mut out, m, t.iter().copied(), repeat(f)),
+                (Dense(m), One(t), Dense(f)) => select_flat(&mut out, m, repeat(t), f.iter().copied()),
+                (Dense(m), One(t), One(f)) => select_flat(&mut out, m, repeat(t), repeat(f)),
                 (One(m), t, f) => {
                     let src = if m { t } else { f };
                     for (i, o) in out.iter_mut().enumerate() {
@@ -157,9 +158,11 @@ fn dense<'a, T: Element>(t: &'a Tensor<T>, shape: &[usize]) -> Option<Flat<'a, T
     (t.shape() == shape).then(|| t.as_slice().map(Dense)).flatten()
 }
 
-fn select_flat<T: Copy>(out: &mut [T], mask: &[bool], t: impl Fn(usize) -> T, f: impl Fn(usize) -> T) {
-    for (i, (o, &m)) in out.iter_mut().zip(mask).enumerate() {
-        *o = if m { t(i) } else { f(i) };
+/// Zipped iterators, not indexing: no bounds checks, no branches, so the
+/// loop compiles to vector blends (a ReLU mask is unpredictable).
+fn select_flat<T: Copy>(out: &mut [T], mask: &[bool], t: impl Iterator<Item = T>, f: impl Iterator<Item = T>) {
+    for (((o, &m), t), f) in out.iter_mut().zip(mask).zip(t).zip(f) {
+        *o = if m { t } else { f };
     }
 }
 
