@@ -45,6 +45,20 @@ pub trait Dataset: Send + Sync {
     /// # Errors
     /// [`DataError::Index`] past the end; whatever reading it may fail with.
     fn get(&self, index: usize) -> Result<Sample>;
+
+    /// Example `index` with its features written into `features` (cleared
+    /// first, its capacity reused) and its target returned: what the loader
+    /// calls for every row, so a batch costs no allocation per example. The
+    /// default goes through [`Dataset::get`]; datasets that can fill the
+    /// buffer directly override it.
+    ///
+    /// # Errors
+    /// As [`Dataset::get`].
+    fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
+        let sample = self.get(index)?;
+        *features = sample.features;
+        Ok(sample.target)
+    }
 }
 
 impl<D: Dataset + ?Sized> Dataset for Arc<D> {
@@ -56,6 +70,9 @@ impl<D: Dataset + ?Sized> Dataset for Arc<D> {
     }
     fn get(&self, index: usize) -> Result<Sample> {
         (**self).get(index)
+    }
+    fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
+        (**self).get_into(index, features)
     }
 }
 
@@ -80,11 +97,13 @@ impl Features {
         }
     }
 
-    fn slice(&self, start: usize, len: usize) -> Vec<f64> {
+    /// Values `start..start + len` as f64, replacing the contents of `out`.
+    fn copy_into(&self, start: usize, len: usize, out: &mut Vec<f64>) {
+        out.clear();
         match self {
-            Features::U8(v) => v[start..start + len].iter().map(|&x| x as f64).collect(),
-            Features::F32(v) => v[start..start + len].iter().map(|&x| x as f64).collect(),
-            Features::F64(v) => v[start..start + len].to_vec(),
+            Features::U8(v) => out.extend(v[start..start + len].iter().map(|&x| f64::from(x))),
+            Features::F32(v) => out.extend(v[start..start + len].iter().map(|&x| f64::from(x))),
+            Features::F64(v) => out.extend_from_slice(&v[start..start + len]),
         }
     }
 }
@@ -167,16 +186,22 @@ impl Dataset for InMemory {
     }
 
     fn get(&self, index: usize) -> Result<Sample> {
+        let mut features = Vec::new();
+        let target = self.get_into(index, &mut features)?;
+        Ok(Sample { features, target })
+    }
+
+    fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
         let len = self.len();
         if index >= len {
             return Err(DataError::Index { index, len });
         }
         let per: usize = self.shape.iter().product();
-        let target = match &self.targets {
+        self.features.copy_into(index * per, per, features);
+        Ok(match &self.targets {
             Targets::Classes(c) => Target::Class(c[index]),
             Targets::Values { data, width } => Target::Values(data[index * width..(index + 1) * width].to_vec()),
-        };
-        Ok(Sample { features: self.features.slice(index * per, per), target })
+        })
     }
 }
 
@@ -216,6 +241,10 @@ impl Dataset for Subset {
     fn get(&self, index: usize) -> Result<Sample> {
         let i = *self.indices.get(index).ok_or(DataError::Index { index, len: self.indices.len() })?;
         self.inner.get(i)
+    }
+    fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
+        let i = *self.indices.get(index).ok_or(DataError::Index { index, len: self.indices.len() })?;
+        self.inner.get_into(i, features)
     }
 }
 
@@ -322,7 +351,16 @@ impl Dataset for Mapped {
         self.shape.clone()
     }
     fn get(&self, index: usize) -> Result<Sample> {
-        let sample = (self.transform)(self.inner.get(index)?)?;
+        let mut features = Vec::new();
+        let target = self.get_into(index, &mut features)?;
+        Ok(Sample { features, target })
+    }
+
+    /// The inner example read into `features`, moved through the transform
+    /// and back: a transform that edits in place allocates nothing.
+    fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
+        let target = self.inner.get_into(index, features)?;
+        let sample = (self.transform)(Sample { features: std::mem::take(features), target })?;
         let per: usize = self.shape.iter().product();
         if sample.features.len() != per {
             return Err(DataError::Invalid(format!(
@@ -331,6 +369,7 @@ impl Dataset for Mapped {
                 self.shape
             )));
         }
-        Ok(sample)
+        *features = sample.features;
+        Ok(sample.target)
     }
 }

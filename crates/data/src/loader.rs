@@ -150,13 +150,14 @@ pub fn collate<T: Float>(dataset: &dyn Dataset, indices: &[usize]) -> Result<Bat
     let mut features = Tensor::<T>::zeros(&fshape);
     let rows = features.data_mut().chunks_mut(per.max(1));
     let (mut classes, mut values, mut width) = (Vec::new(), Vec::new(), None);
+    let mut scratch = Vec::with_capacity(per);
     for (&i, row) in indices.iter().zip(rows) {
-        let s = dataset.get(i)?;
-        if s.features.len() != per {
-            return Err(DataError::Invalid(format!("example {i} has {} features, expected {per}", s.features.len())));
+        let target = dataset.get_into(i, &mut scratch)?;
+        if scratch.len() != per {
+            return Err(DataError::Invalid(format!("example {i} has {} features, expected {per}", scratch.len())));
         }
-        row.iter_mut().zip(&s.features).for_each(|(r, &x)| *r = T::of(x));
-        match s.target {
+        row.iter_mut().zip(&scratch).for_each(|(r, &x)| *r = T::of(x));
+        match target {
             Target::Class(c) if values.is_empty() => classes.push(c),
             Target::Values(v) if classes.is_empty() && width.is_none_or(|w| w == v.len()) => {
                 width = Some(v.len());

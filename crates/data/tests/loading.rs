@@ -247,3 +247,31 @@ fn fashion_mnist_when_installed() {
     let scaled = transforms::scale_u8(Arc::new(train));
     assert!(scaled.get(0).unwrap().features.iter().all(|x| (0.0..=1.0).contains(x)));
 }
+
+/// `get_into` gives what `get` gives, through subsets, transforms and the
+/// default (Concat), and an in-place transform reuses the caller's buffer.
+#[test]
+fn get_into_matches_get_and_reuses_the_buffer() {
+    let bytes = Features::U8((0..30).map(|x| x as u8 * 8).collect());
+    let raw: Arc<dyn Dataset> =
+        Arc::new(InMemory::new(bytes, vec![3], Targets::Classes((0..10).map(|i| i % 4).collect())).unwrap());
+    let scaled: Arc<dyn Dataset> = Arc::new(transforms::scale_u8(Arc::clone(&raw)));
+    let subset: Arc<dyn Dataset> = Arc::new(Subset::new(Arc::clone(&scaled), vec![7, 2, 9]).unwrap());
+    let concat: Arc<dyn Dataset> = Arc::new(Concat::new(vec![Arc::clone(&raw), toy(2)]).unwrap());
+    let mut buffer = Vec::new();
+    for ds in [&raw, &scaled, &subset, &concat] {
+        for i in 0..ds.len() {
+            let sample = ds.get(i).unwrap();
+            let target = ds.get_into(i, &mut buffer).unwrap();
+            assert_eq!((&buffer, target), (&sample.features, sample.target));
+        }
+    }
+    let target = scaled.get_into(4, &mut buffer).unwrap();
+    assert_eq!(target, Target::Class(0));
+    assert_eq!(buffer, [96.0 / 255.0, 104.0 / 255.0, 112.0 / 255.0]);
+    let mut reused = Vec::with_capacity(3);
+    let before = reused.as_ptr();
+    scaled.get_into(5, &mut reused).unwrap();
+    assert_eq!(reused.as_ptr(), before, "scale_u8 edits in place: no new buffer");
+    assert!(matches!(subset.get_into(3, &mut buffer), Err(DataError::Index { index: 3, len: 3 })));
+}
