@@ -82,6 +82,20 @@ impl Measurement {
         Ok(Self { times, faults_per_iteration: faults, peak_rss_kib: rss as u64 })
     }
 
+    /// One measurement from several processes' (rounds of the same
+    /// workload): every time, the mean fault rate, the highest peak.
+    ///
+    /// # Panics
+    /// If `parts` is empty.
+    pub fn merge(parts: &[Measurement]) -> Self {
+        assert!(!parts.is_empty(), "merge of no measurements");
+        Self {
+            times: parts.iter().flat_map(|m| m.times.iter().copied()).collect(),
+            faults_per_iteration: parts.iter().map(|m| m.faults_per_iteration).sum::<f64>() / parts.len() as f64,
+            peak_rss_kib: parts.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0),
+        }
+    }
+
     /// The median seconds per iteration.
     pub fn median(&self) -> f64 {
         median(self.times.clone())
@@ -143,6 +157,10 @@ mod tests {
         assert_eq!(m.median(), 0.625);
         assert_eq!(m.quartiles(), (0.4375, 0.8125));
         assert!(Measurement::parse("faults_per_iteration 1").unwrap_err().contains("times"));
+        let other = Measurement { times: vec![2.0], faults_per_iteration: 0.375, peak_rss_kib: 100 };
+        let merged = Measurement::merge(&[m.clone(), other]);
+        assert_eq!(merged.times, [0.5, 0.25, 1.0, 0.75, 2.0]);
+        assert_eq!((merged.faults_per_iteration, merged.peak_rss_kib), (0.25, 4096));
         assert!(Measurement::parse("times 1 x").unwrap_err().contains("`x`"));
     }
 

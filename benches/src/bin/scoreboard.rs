@@ -40,6 +40,10 @@ fn child(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Processes per side and workload in a full run (1 with `--quick`),
+/// alternating gradus and the peer.
+const ROUNDS: usize = 3;
+
 struct Options {
     quick: bool,
     filter: Option<String>,
@@ -115,15 +119,23 @@ fn board(args: &[String]) -> Result<(), String> {
         if all > 1 {
             threads.push(1);
         }
+        let rounds = if o.quick { 1 } else { ROUNDS };
+        let per_round = reps.div_ceil(rounds);
         for t in threads {
             eprintln!("scoreboard: {} on {t} thread(s)", spec.name);
-            let gradus = run_gradus(spec.name, reps, spec.iterations, t)?;
-            let peer = match &torch {
-                Some((python, _)) => {
-                    run_torch(python, spec.name, reps, spec.iterations, t, data.as_deref())?.map(|m| ("pytorch", m))
+            // Rounds alternate the sides, so a slow stretch of the shared
+            // machine lands on both rather than on one.
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                ours.push(run_gradus(spec.name, per_round, spec.iterations, t)?);
+                if let Some((python, _)) = &torch
+                    && let Some(m) = run_torch(python, spec.name, per_round, spec.iterations, t, data.as_deref())?
+                {
+                    theirs.push(m);
                 }
-                None => None,
-            };
+            }
+            let gradus = Measurement::merge(&ours);
+            let peer = (!theirs.is_empty()).then(|| ("pytorch", Measurement::merge(&theirs)));
             rows.push(Row { spec, threads: t, gradus: gradus.clone(), peer });
             if spec.name == "matmul_1024" {
                 let faer = run_gradus("matmul_1024_faer", reps, spec.iterations, t)?;
@@ -247,10 +259,11 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], qui
     let _ = writeln!(s, "- peer: {}", torch.map_or("none".to_string(), |v| format!("PyTorch {v} eager, fused Adam")));
     let _ = writeln!(
         s,
-        "- method: each workload in a fresh process per side, one warm-up run, then timed runs ({}); \
-         medians with the interquartile range; ratio = gradus / peer (below 1: gradus faster). \
+        "- method: each workload in fresh processes, {} per side, alternating gradus and the peer, \
+         each with one warm-up run, then timed runs; medians of all timed runs with the interquartile range; \
+         ratio = gradus / peer (below 1: gradus faster). \
          Threads pinned alike (RAYON_NUM_THREADS; torch.set_num_threads, OMP_NUM_THREADS).\n",
-        if quick { "--quick" } else { "full" }
+        if quick { "1 (--quick)".to_string() } else { ROUNDS.to_string() }
     );
     s.push_str(
         "| workload | threads | gradus median | gradus IQR | peer | peer median | peer IQR | ratio | target |\n",
