@@ -52,11 +52,6 @@ pub const ALL: [Spec; 7] = [
     Spec { name: "matmul_1024", what: "f32 matmul 1024×1024×1024", iterations: 1, reps: (30, 10) },
 ];
 
-/// The spec named `name`.
-pub fn spec(name: &str) -> Option<Spec> {
-    ALL.into_iter().find(|s| s.name == name)
-}
-
 /// A built workload: call it to run one repetition.
 pub type Run = Box<dyn FnMut()>;
 
