@@ -61,6 +61,14 @@ pub trait Dataset: Send + Sync {
     }
 }
 
+/// Example `index` as a [`Sample`], read through [`Dataset::get_into`]: the
+/// `get` of datasets whose real work is in `get_into`.
+fn sample_of(ds: &dyn Dataset, index: usize) -> Result<Sample> {
+    let mut features = Vec::new();
+    let target = ds.get_into(index, &mut features)?;
+    Ok(Sample { features, target })
+}
+
 impl<D: Dataset + ?Sized> Dataset for Arc<D> {
     fn len(&self) -> usize {
         (**self).len()
@@ -186,9 +194,7 @@ impl Dataset for InMemory {
     }
 
     fn get(&self, index: usize) -> Result<Sample> {
-        let mut features = Vec::new();
-        let target = self.get_into(index, &mut features)?;
-        Ok(Sample { features, target })
+        sample_of(self, index)
     }
 
     fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
@@ -351,9 +357,7 @@ impl Dataset for Mapped {
         self.shape.clone()
     }
     fn get(&self, index: usize) -> Result<Sample> {
-        let mut features = Vec::new();
-        let target = self.get_into(index, &mut features)?;
-        Ok(Sample { features, target })
+        sample_of(self, index)
     }
 
     /// The inner example read into `features`, moved through the transform
