@@ -99,14 +99,18 @@ pub fn batch(size: usize) -> (Var<f32>, Targets<f32>) {
     (Var::constant(x), Targets::Classes(Tensor::from_vec(y, &[size]).expect("one class per row")))
 }
 
+/// A trainer with Adam at PyTorch's defaults, and the loss it trains with.
+fn adam_trainer() -> (Trainer<f32>, CrossEntropy<f32>) {
+    (Trainer::new(Optim::new(Adam::new(AdamConfig::default()).expect("defaults are valid"))), CrossEntropy::default())
+}
+
 /// One training step through the public API: a fresh tape, forward,
 /// softmax cross-entropy, backward, Adam (PyTorch's defaults) on every
 /// parameter.
 fn mlp_step(size: usize) -> Run {
     let model = mlp();
     let (x, y) = batch(size);
-    let mut trainer = Trainer::new(Optim::new(Adam::new(AdamConfig::default()).expect("defaults")));
-    let loss = CrossEntropy::default();
+    let (mut trainer, loss) = adam_trainer();
     Box::new(move || {
         black_box(trainer.step(&model, &loss, &x, &y, None).expect("a valid step"));
     })
@@ -148,8 +152,7 @@ pub fn fashion_mnist_train() -> Result<Arc<dyn Dataset>, GradusError> {
 fn epoch_fashion_mnist() -> Result<Run, GradusError> {
     let loader = DataLoader::new(fashion_mnist_train()?, 128).shuffle(0).workers(0);
     let model = mlp();
-    let mut trainer = Trainer::new(Optim::new(Adam::new(AdamConfig::default()).expect("defaults")));
-    let loss = CrossEntropy::default();
+    let (mut trainer, loss) = adam_trainer();
     let mut epoch = 0;
     Ok(Box::new(move || {
         for batch in loader.epoch::<f32>(epoch) {

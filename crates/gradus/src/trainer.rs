@@ -53,7 +53,8 @@ pub struct Evaluation {
 /// use gradus::tensor::Tensor;
 /// let logits = Tensor::from_vec(vec![0.1, 0.7, 0.2, 0.5, 0.3, 0.2], &[2, 3]).unwrap();
 /// assert_eq!(gradus::top_k_correct(&logits, &[2, 2], 1), 0);
-/// assert_eq!(gradus::top_k_correct(&logits, &[2, 2], 2), 1); // row 2: 0.3, 0.5 above 0.2
+/// // Row 1 ranks its 0.2 second; row 2 has 0.5 and 0.3 above its 0.2.
+/// assert_eq!(gradus::top_k_correct(&logits, &[2, 2], 2), 1);
 /// ```
 ///
 /// # Panics
