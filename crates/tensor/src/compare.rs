@@ -88,9 +88,9 @@ impl Tensor<bool> {
     pub fn try_select<T: Element>(&self, on_true: &Tensor<T>, on_false: &Tensor<T>) -> Result<Tensor<T>> {
         let op = "select";
         let shape = broadcast_shapes(op, &broadcast_shapes(op, self.shape(), on_true.shape())?, on_false.shape())?;
-        let ms = self.layout.broadcast_strides(op, &shape)?;
-        let ts = on_true.layout.broadcast_strides(op, &shape)?;
-        let fs = on_false.layout.broadcast_strides(op, &shape)?;
+        let ms = self.layout().broadcast_strides(op, &shape)?;
+        let ts = on_true.layout().broadcast_strides(op, &shape)?;
+        let fs = on_false.layout().broadcast_strides(op, &shape)?;
         let mut out = alloc(shape.iter().product());
         if let (Some(m), Some(t), Some(f)) = (dense(self, &shape), dense(on_true, &shape), dense(on_false, &shape)) {
             // The common case (ReLU and its gradient): row-major operands of
@@ -112,9 +112,9 @@ impl Tensor<bool> {
             }
             return Ok(Tensor::from_parts(out, &shape));
         }
-        let (m, t, f) = (self.storage.as_slice(), on_true.storage.as_slice(), on_false.storage.as_slice());
+        let (m, t, f) = (self.storage(), on_true.storage(), on_false.storage());
         let mut i = 0;
-        let offsets = [self.layout.offset, on_true.layout.offset, on_false.layout.offset];
+        let offsets = [self.layout().offset, on_true.layout().offset, on_false.layout().offset];
         walk(&shape, [&ms, &ts, &fs], offsets, |[a, b, c]| {
             out[i] = if m[a] { t[b] } else { f[c] };
             i += 1;

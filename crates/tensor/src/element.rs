@@ -17,6 +17,13 @@ pub trait Element: Copy + Send + Sync + fmt::Debug + PartialEq + Default + 'stat
         None
     }
 
+    /// The calling thread's spare tensor headers of this type, if it keeps
+    /// them (see `spares.rs`).
+    #[doc(hidden)]
+    fn spares() -> Option<crate::spares::Key<Self>> {
+        None
+    }
+
     /// Formats one value for printing; `precision` is the number of decimals
     /// a float uses, ignored by other types.
     fn format_value(self, precision: usize, scientific: bool) -> String;
@@ -42,12 +49,20 @@ impl Element for usize {
 }
 
 macro_rules! float_element {
-    ($t:ty, $pool:ident) => {
+    ($t:ty, $pool:ident, $spares:ident) => {
         static $pool: Pool<$t> = Pool::new();
+        thread_local! {
+            static $spares: std::cell::RefCell<crate::spares::Spares<$t>> =
+                const { std::cell::RefCell::new(crate::spares::Spares::new()) };
+        }
         impl Element for $t {
             const DTYPE: &'static str = stringify!($t);
             fn pool() -> Option<&'static Pool<Self>> {
                 Some(&$pool)
+            }
+            #[inline]
+            fn spares() -> Option<crate::spares::Key<Self>> {
+                Some(&$spares)
             }
             fn print_style(values: &[Self]) -> (usize, bool) {
                 let finite = values.iter().copied().filter(|x| x.is_finite());
@@ -87,5 +102,5 @@ macro_rules! float_element {
         }
     };
 }
-float_element!(f32, POOL_F32);
-float_element!(f64, POOL_F64);
+float_element!(f32, POOL_F32, SPARES_F32);
+float_element!(f64, POOL_F64, SPARES_F64);

@@ -43,11 +43,11 @@ impl<T: Element> Tensor<T> {
         shape[a] = idx.len();
         let inner_shape = &self.shape()[a + 1..];
         let inner_strides = &self.strides()[a + 1..];
-        let data = self.storage.as_slice();
+        let data = self.storage();
         let mut out = Vec::with_capacity(shape.iter().product());
         let outer_shape = &self.shape()[..a];
         let outer_strides = &self.strides()[..a];
-        walk(outer_shape, [outer_strides], [self.layout.offset], |[base]| {
+        walk(outer_shape, [outer_strides], [self.layout().offset], |[base]| {
             for &i in &idx {
                 walk(inner_shape, [inner_strides], [base + i * self.strides()[a]], |[o]| out.push(data[o]));
             }
@@ -74,8 +74,8 @@ impl<T: Element> Tensor<T> {
         let op = "gather";
         let a = resolve_axis(op, axis, self.shape())?;
         check_gather_shapes(op, self.shape(), index.shape(), a)?;
-        let data = self.storage.as_slice();
-        let idx = index.storage.as_slice();
+        let data = self.storage();
+        let idx = index.storage();
         let mut out = alloc(index.numel());
         let mut k = 0;
         let mut failure = None;
@@ -83,15 +83,25 @@ impl<T: Element> Tensor<T> {
         // with the gathered axis at 0.
         let mut base_strides = self.strides().to_vec();
         base_strides[a] = 0;
-        walk(index.shape(), [index.strides(), &base_strides], [index.layout.offset, self.layout.offset], |[i, b]| {
-            let j = idx[i];
-            if j >= self.shape()[a] {
-                failure.get_or_insert(TensorError::IndexOutOfRange { op, index: j, axis: a, size: self.shape()[a] });
-            } else {
-                out[k] = data[b + j * self.strides()[a]];
-            }
-            k += 1;
-        });
+        walk(
+            index.shape(),
+            [index.strides(), &base_strides],
+            [index.layout().offset, self.layout().offset],
+            |[i, b]| {
+                let j = idx[i];
+                if j >= self.shape()[a] {
+                    failure.get_or_insert(TensorError::IndexOutOfRange {
+                        op,
+                        index: j,
+                        axis: a,
+                        size: self.shape()[a],
+                    });
+                } else {
+                    out[k] = data[b + j * self.strides()[a]];
+                }
+                k += 1;
+            },
+        );
         match failure {
             Some(err) => Err(err),
             None => Ok(Tensor::from_parts(out, index.shape())),
@@ -145,12 +155,12 @@ impl<T: Float> Tensor<T> {
         let out_strides = contiguous_strides(self.shape());
         let mut base_strides = out_strides.clone();
         base_strides[a] = 0;
-        let (idx, sdata) = (index.storage.as_slice(), src.storage.as_slice());
+        let (idx, sdata) = (index.storage(), src.storage());
         let mut failure = None;
         walk(
             index.shape(),
             [index.strides(), src.strides(), &base_strides],
-            [index.layout.offset, src.layout.offset, 0],
+            [index.layout().offset, src.layout().offset, 0],
             |[i, s, b]| {
                 let j = idx[i];
                 if j >= self.shape()[a] {

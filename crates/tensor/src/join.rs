@@ -42,8 +42,8 @@ impl<T: Element> Tensor<T> {
         let out_strides = contiguous_strides(&shape);
         let mut start = 0;
         for t in tensors {
-            let data = t.storage.as_slice();
-            walk(t.shape(), [t.strides(), &out_strides], [t.layout.offset, start * out_strides[a]], |[i, o]| {
+            let data = t.storage();
+            walk(t.shape(), [t.strides(), &out_strides], [t.layout().offset, start * out_strides[a]], |[i, o]| {
                 out[o] = data[i];
             });
             start += t.shape()[a];

@@ -94,9 +94,9 @@ impl<T: Element> Tensor<T> {
         match self.as_slice() {
             Some(input) => map_slice(input, &mut out, cost, f),
             None => {
-                let data = self.storage.as_slice();
+                let data = self.storage();
                 let mut i = 0;
-                walk(self.shape(), [self.strides()], [self.layout.offset], |[o]| {
+                walk(self.shape(), [self.strides()], [self.layout().offset], |[o]| {
                     out[i] = f(data[o]);
                     i += 1;
                 });
@@ -143,7 +143,7 @@ impl<T: Element> Tensor<T> {
         f: impl Fn(T, U) -> V + Sync,
     ) -> Result<Tensor<V>> {
         // Same shape, both dense: one tight loop over two slices.
-        if self.shape() == other.shape()
+        if self.has_shape(other.shape())
             && let (Some(l), Some(r)) = (self.as_slice(), other.as_slice())
         {
             let mut out = alloc(l.len());
@@ -153,19 +153,19 @@ impl<T: Element> Tensor<T> {
         let shape = broadcast_shapes(op, self.shape(), other.shape())?;
         // One side is a single value: a unary map over the other.
         if other.numel() == 1 && shape[..] == *self.shape() {
-            let b = other.storage.as_slice()[other.layout.offset];
+            let b = other.storage()[other.layout().offset];
             return Ok(self.map_with(cost, |a| f(a, b)));
         }
         if self.numel() == 1 && shape[..] == *other.shape() {
-            let a = self.storage.as_slice()[self.layout.offset];
+            let a = self.storage()[self.layout().offset];
             return Ok(other.map_with(cost, |b| f(a, b)));
         }
-        let ls = self.layout.broadcast_strides(op, &shape)?;
-        let rs = other.layout.broadcast_strides(op, &shape)?;
-        let (ld, rd) = (self.storage.as_slice(), other.storage.as_slice());
+        let ls = self.layout().broadcast_strides(op, &shape)?;
+        let rs = other.layout().broadcast_strides(op, &shape)?;
+        let (ld, rd) = (self.storage(), other.storage());
         let mut out = alloc(shape.iter().product());
         let mut i = 0;
-        walk(&shape, [&ls, &rs], [self.layout.offset, other.layout.offset], |[a, b]| {
+        walk(&shape, [&ls, &rs], [self.layout().offset, other.layout().offset], |[a, b]| {
             out[i] = f(ld[a], rd[b]);
             i += 1;
         });

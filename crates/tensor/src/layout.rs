@@ -10,6 +10,7 @@ use crate::error::{Result, TensorError};
 pub type Dims = smallvec::SmallVec<[usize; 4]>;
 
 /// Row-major strides of a contiguous tensor of `shape`.
+#[inline]
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
     let mut strides = Dims::from_elem(0, shape.len());
     let mut acc = 1;
@@ -84,6 +85,7 @@ fn copy_dims(dims: &Dims) -> Dims {
 
 impl Layout {
     /// A contiguous row-major layout of `shape` at offset 0.
+    #[inline]
     pub fn contiguous(shape: &[usize]) -> Self {
         Self { shape: Dims::from_slice(shape), strides: contiguous_strides(shape), offset: 0 }
     }

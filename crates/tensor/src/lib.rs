@@ -45,6 +45,7 @@ mod matmul;
 mod reduce;
 mod simd_state;
 mod softmax;
+mod spares;
 mod storage;
 mod tensor;
 pub mod testing;

@@ -138,7 +138,7 @@ fn batched_matmul<T: Float>(
     let (lr, rr) = (lhs.rank(), rhs.rank());
     let (lrs, lcs) = (lhs.strides()[lr - 2], lhs.strides()[lr - 1]);
     let (rrs, rcs) = (rhs.strides()[rr - 2], rhs.strides()[rr - 1]);
-    let (ld, rd) = (lhs.storage.as_slice(), rhs.storage.as_slice());
+    let (ld, rd) = (lhs.storage(), rhs.storage());
 
     // A shared right operand and a left operand whose batch and row dims
     // merge into one: a single (b·m) × k product, like a linear layer on
@@ -153,7 +153,10 @@ fn batched_matmul<T: Float>(
             // SAFETY: the merged view covers exactly the elements of `lhs`,
             // and `rhs` is one matrix of its own layout.
             let (l, r) = unsafe {
-                (mat_ref(ld, lhs.layout.offset, b * m, k, st[0], lcs), mat_ref(rd, rhs.layout.offset, k, n, rrs, rcs))
+                (
+                    mat_ref(ld, lhs.layout().offset, b * m, k, st[0], lcs),
+                    mat_ref(rd, rhs.layout().offset, k, n, rrs, rcs),
+                )
             };
             let dst = MatMut::from_row_major_slice_mut(&mut out, b * m, n);
             let par = parallelism(b * m, n, k);
@@ -165,7 +168,7 @@ fn batched_matmul<T: Float>(
 
     let par = parallelism(m, n, k);
     let mut chunks = out.chunks_mut(m * n);
-    walk(batch, [&ls, &rs], [lhs.layout.offset, rhs.layout.offset], |[lo, ro]| {
+    walk(batch, [&ls, &rs], [lhs.layout().offset, rhs.layout().offset], |[lo, ro]| {
         // SAFETY: `lo`/`ro` come from the tensors' own layouts, so every
         // element of the m×k and k×n views lies in their storage.
         let (l, r) = unsafe { (mat_ref(ld, lo, m, k, lrs, lcs), mat_ref(rd, ro, k, n, rrs, rcs)) };

@@ -81,8 +81,8 @@ where
             }
         }
         let mut accs = vec![self.init; out_len];
-        let data = t.storage.as_slice();
-        walk(t.shape(), [t.strides(), &out_strides, &pos_strides], [t.layout.offset, 0, 0], |[i, o, p]| {
+        let data = t.storage();
+        walk(t.shape(), [t.strides(), &out_strides, &pos_strides], [t.layout().offset, 0, 0], |[i, o, p]| {
             accs[o] = (self.fold)(accs[o], data[i], p);
         });
         Ok((accs, kept, count))

@@ -66,6 +66,14 @@ impl<T: Element> From<Vec<T>> for Buffer<T> {
     }
 }
 
+impl<T: Element> Buffer<T> {
+    /// No elements (and no heap memory).
+    #[inline]
+    pub(crate) fn empty() -> Self {
+        Buffer::Inline { len: 0, data: [T::default(); INLINE] }
+    }
+}
+
 impl<T: Element> Drop for Buffer<T> {
     fn drop(&mut self) {
         if let (Buffer::Heap(v), Some(pool)) = (self, T::pool()) {
@@ -80,6 +88,7 @@ pub(crate) struct Storage<T: Element> {
 }
 
 impl<T: Element> Storage<T> {
+    #[inline]
     pub(crate) fn new(data: impl Into<Buffer<T>>) -> Self {
         Self { data: data.into() }
     }
@@ -87,11 +96,18 @@ impl<T: Element> Storage<T> {
     pub(crate) fn as_slice(&self) -> &[T] {
         &self.data
     }
+    /// Whether the elements are inline (no heap memory to release).
+    #[inline]
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.data, Buffer::Inline { .. })
+    }
     #[inline]
     pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
         &mut self.data
     }
-    pub(crate) fn into_vec(mut self) -> Vec<T> {
+    /// The elements as a `Vec`, moved out (the storage is left empty) when
+    /// on the heap.
+    pub(crate) fn take_vec(&mut self) -> Vec<T> {
         match &mut self.data {
             Buffer::Heap(v) => std::mem::take(v),
             Buffer::Inline { .. } => self.data.to_vec(),
@@ -102,6 +118,7 @@ impl<T: Element> Storage<T> {
 /// A buffer of `len` initialised elements: inline when small, else
 /// recycled from the pool when one of a fitting size is cached. Its
 /// contents are unspecified: callers overwrite every element.
+#[inline]
 pub(crate) fn alloc<T: Element>(len: usize) -> Buffer<T> {
     if len <= INLINE {
         return Buffer::Inline { len: len as u8, data: [T::default(); INLINE] };
@@ -294,7 +311,7 @@ mod tests {
         assert!(matches!(small, Buffer::Inline { len: 3, .. }));
         let from_vec: Buffer<f32> = vec![1.0, 2.0].into();
         assert_eq!(&*from_vec, &[1.0, 2.0]);
-        assert_eq!(Storage::new(from_vec).into_vec(), vec![1.0, 2.0]);
+        assert_eq!(Storage::new(from_vec).take_vec(), vec![1.0, 2.0]);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use crate::Element;
 use crate::error::{Result, TensorError};
 use crate::layout::{Layout, walk};
+use crate::spares;
 use crate::storage::{Buffer, Storage, alloc};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 /// An n-dimensional array of `T`, row-major, any rank from 0 (a scalar) up.
@@ -22,28 +24,133 @@ use std::sync::Arc;
 /// assert_eq!(at.to_vec(), vec![1.0, 3.0, 2.0, 4.0]);
 /// assert_eq!((&a + &at).to_vec(), vec![2.0, 5.0, 5.0, 8.0]);
 /// ```
-pub struct Tensor<T: Element> {
-    pub(crate) storage: Arc<Storage<T>>,
-    pub(crate) layout: Layout,
+pub struct Tensor<T: Element>(ManuallyDrop<Arc<Inner<T>>>);
+
+/// What a tensor points to: its layout, and the buffer it owns or the
+/// owner it views. One pointer wide, a tensor moves and clones as cheaply as
+/// an `Arc` does: the tape of a small problem moves and clones tensors on
+/// every recorded op. A header whose last tensor drops is kept for the
+/// next new tensor (`spares.rs`).
+pub(crate) struct Inner<T: Element> {
+    layout: Layout,
+    data: Data<T>,
+}
+
+enum Data<T: Element> {
+    /// The buffer itself (a tensor made by an operation).
+    Own(Storage<T>),
+    /// A view of another tensor's buffer: the owner made the buffer and
+    /// lives as long as its views do.
+    View(Arc<Inner<T>>),
+}
+
+impl<T: Element> Inner<T> {
+    /// The owner of the buffer: itself, or the tensor it views.
+    #[inline]
+    fn owner(self: &Arc<Self>) -> &Arc<Self> {
+        match &self.data {
+            Data::Own(_) => self,
+            Data::View(owner) => owner,
+        }
+    }
+
+    #[inline]
+    fn storage(&self) -> &Storage<T> {
+        match &self.data {
+            Data::Own(storage) => storage,
+            Data::View(owner) => owner.storage(),
+        }
+    }
 }
 
 impl<T: Element> Clone for Tensor<T> {
+    #[inline]
     fn clone(&self) -> Self {
-        Self { storage: Arc::clone(&self.storage), layout: self.layout.clone() }
+        Self::new(Arc::clone(&self.0))
+    }
+}
+
+impl<T: Element> Drop for Tensor<T> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is taken once, here, and not used again.
+        let mut header = unsafe { ManuallyDrop::take(&mut self.0) };
+        // A plain load first: a shared header (most drops) then costs one
+        // atomic decrement, not `get_mut`'s compare-exchange as well.
+        if Arc::strong_count(&header) == 1
+            && let Some(inner) = Arc::get_mut(&mut header)
+        {
+            // The last user: release the buffer (a heap one goes back to its
+            // pool; a viewed owner loses a user) and keep the header.
+            if !matches!(&inner.data, Data::Own(storage) if storage.is_inline()) {
+                inner.data = Data::Own(Storage::new(Buffer::empty()));
+            }
+            spares::give(header);
+        }
     }
 }
 
 impl<T: Element> Tensor<T> {
     /// A contiguous tensor owning `data` laid out as `shape`.
+    #[inline]
     pub(crate) fn from_parts(data: impl Into<Buffer<T>>, shape: &[usize]) -> Self {
         let data = data.into();
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Self { storage: Arc::new(Storage::new(data)), layout: Layout::contiguous(shape) }
+        Self::header(Layout::contiguous(shape), Data::Own(Storage::new(data)))
     }
 
     /// A view of the same storage with another layout.
     pub(crate) fn with_layout(&self, layout: Layout) -> Self {
-        Self { storage: Arc::clone(&self.storage), layout }
+        Self::header(layout, Data::View(Arc::clone(self.0.owner())))
+    }
+
+    /// A tensor of `layout` over `data`, in a spare header if the thread
+    /// has one.
+    #[inline]
+    fn header(layout: Layout, data: Data<T>) -> Self {
+        match spares::take::<T>() {
+            Some(mut header) => {
+                let inner = Arc::get_mut(&mut header).expect("a spare header has no other user");
+                inner.layout = layout;
+                inner.data = data;
+                Self::new(header)
+            }
+            None => Self::new(Arc::new(Inner { layout, data })),
+        }
+    }
+
+    #[inline]
+    fn new(header: Arc<Inner<T>>) -> Self {
+        Self(ManuallyDrop::new(header))
+    }
+
+    /// Shape, strides and offset.
+    #[inline]
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+
+    /// The whole buffer this tensor's layout indexes into.
+    #[inline]
+    pub(crate) fn storage(&self) -> &[T] {
+        self.0.storage().as_slice()
+    }
+
+    /// The buffer, mutable, if this tensor is its only user and its layout
+    /// covers it densely: a unique owner, or the only view of an owner no
+    /// one else holds.
+    fn unique_storage(&mut self) -> Option<&mut Storage<T>> {
+        let whole = self.is_contiguous() && self.layout().offset == 0 && self.numel() == self.storage().len();
+        if !whole {
+            return None;
+        }
+        match &mut Arc::get_mut(&mut self.0)?.data {
+            Data::Own(storage) => Some(storage),
+            Data::View(owner) => match &mut Arc::get_mut(owner)?.data {
+                Data::Own(storage) => Some(storage),
+                Data::View(_) => None,
+            },
+        }
     }
 
     /// A tensor of `shape` holding `data` in row-major order.
@@ -95,25 +202,41 @@ impl<T: Element> Tensor<T> {
     /// The dimensions.
     #[inline]
     pub fn shape(&self) -> &[usize] {
-        &self.layout.shape
+        &self.layout().shape
+    }
+
+    /// Whether the dimensions are `shape`. (A comparison inlined element by
+    /// element: the slices' `==` calls `memcmp`, which costs more than
+    /// comparing the few dims of a tensor.)
+    ///
+    /// # Examples
+    /// ```
+    /// use gradus_tensor::Tensor;
+    /// assert!(Tensor::<f32>::zeros(&[2, 3]).has_shape(&[2, 3]));
+    /// assert!(!Tensor::<f32>::zeros(&[2, 3]).has_shape(&[3, 2]));
+    /// ```
+    #[inline]
+    pub fn has_shape(&self, shape: &[usize]) -> bool {
+        let own = self.shape();
+        own.len() == shape.len() && own.iter().zip(shape).all(|(a, b)| a == b)
     }
 
     /// The strides, in elements.
     #[inline]
     pub fn strides(&self) -> &[usize] {
-        &self.layout.strides
+        &self.layout().strides
     }
 
     /// The number of dimensions (0 for a scalar).
     #[inline]
     pub fn rank(&self) -> usize {
-        self.layout.shape.len()
+        self.layout().shape.len()
     }
 
     /// The number of elements.
     #[inline]
     pub fn numel(&self) -> usize {
-        self.layout.numel()
+        self.layout().numel()
     }
 
     /// The length of `axis` (negative counts from the end).
@@ -122,24 +245,24 @@ impl<T: Element> Tensor<T> {
     /// If the axis is out of range.
     #[track_caller]
     pub fn dim(&self, axis: isize) -> usize {
-        self.layout.shape[crate::error::or_panic(crate::layout::resolve_axis("dim", axis, self.shape()))]
+        self.layout().shape[crate::error::or_panic(crate::layout::resolve_axis("dim", axis, self.shape()))]
     }
 
     /// Whether the elements are dense and row-major.
     #[inline]
     pub fn is_contiguous(&self) -> bool {
-        self.layout.is_contiguous()
+        self.layout().is_contiguous()
     }
 
     /// Whether two tensors share storage (one is a view of the other).
     pub fn shares_storage_with(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.storage, &other.storage)
+        Arc::ptr_eq(self.0.owner(), other.0.owner())
     }
 
     /// The elements as a slice in row-major order, if contiguous.
     #[inline]
     pub fn as_slice(&self) -> Option<&[T]> {
-        self.layout.contiguous_range().map(|r| &self.storage.as_slice()[r])
+        self.layout().contiguous_range().map(|r| &self.storage()[r])
     }
 
     /// The elements in row-major order.
@@ -148,8 +271,8 @@ impl<T: Element> Tensor<T> {
             Some(slice) => slice.to_vec(),
             None => {
                 let mut out = Vec::with_capacity(self.numel());
-                let data = self.storage.as_slice();
-                walk(&self.layout.shape, [&self.layout.strides], [self.layout.offset], |[o]| out.push(data[o]));
+                let data = self.storage();
+                walk(&self.layout().shape, [&self.layout().strides], [self.layout().offset], |[o]| out.push(data[o]));
                 out
             }
         }
@@ -175,7 +298,7 @@ impl<T: Element> Tensor<T> {
                 reason: format!("needs exactly one element, the tensor has shape {:?}", self.shape()),
             });
         }
-        Ok(self.storage.as_slice()[self.layout.offset])
+        Ok(self.storage()[self.layout().offset])
     }
 
     /// The element at a multi-index.
@@ -185,12 +308,12 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn get(&self, index: &[usize]) -> T {
         assert_eq!(index.len(), self.rank(), "get: index {index:?} does not match shape {:?}", self.shape());
-        let mut at = self.layout.offset;
+        let mut at = self.layout().offset;
         for (axis, (&i, (&dim, &stride))) in index.iter().zip(self.shape().iter().zip(self.strides())).enumerate() {
             assert!(i < dim, "get: index {i} out of range for axis {axis} of size {dim} (shape {:?})", self.shape());
             at += i * stride;
         }
-        self.storage.as_slice()[at]
+        self.storage()[at]
     }
 
     /// A contiguous tensor with the same elements: `self` (shared) if already
@@ -200,9 +323,9 @@ impl<T: Element> Tensor<T> {
             return self.clone();
         }
         let mut buf = alloc(self.numel());
-        let data = self.storage.as_slice();
+        let data = self.storage();
         let mut i = 0;
-        walk(&self.layout.shape, [&self.layout.strides], [self.layout.offset], |[o]| {
+        walk(&self.layout().shape, [&self.layout().strides], [self.layout().offset], |[o]| {
             buf[i] = data[o];
             i += 1;
         });
@@ -214,13 +337,13 @@ impl<T: Element> Tensor<T> {
     /// view of the whole buffer (copy-on-write). Optimisers update
     /// parameters in place through this.
     pub fn data_mut(&mut self) -> &mut [T] {
-        if !self.owns_data() {
-            *self = Self::from_parts(self.to_vec(), &self.layout.shape.clone());
+        if self.unique_storage().is_none() {
+            *self = Self::from_parts(self.to_vec(), self.shape());
         }
-        Arc::get_mut(&mut self.storage).expect("storage was just made unique").as_mut_slice()
+        self.unique_storage().expect("a fresh copy is its buffer's only user").as_mut_slice()
     }
 
-    /// Whether this tensor is the only owner of a dense buffer holding exactly
+    /// Whether this tensor is the only user of a dense buffer holding exactly
     /// its elements, so that [`Tensor::data_mut`] will not copy.
     ///
     /// # Examples
@@ -232,24 +355,20 @@ impl<T: Element> Tensor<T> {
     /// assert!(!a.owns_data() && !b.owns_data());
     /// ```
     pub fn owns_data(&self) -> bool {
+        let unique = |inner: &Arc<Inner<T>>| Arc::strong_count(inner) == 1 && Arc::weak_count(inner) == 0;
         self.is_contiguous()
-            && self.layout.offset == 0
-            && self.numel() == self.storage.as_slice().len()
-            && Arc::strong_count(&self.storage) == 1
-            && Arc::weak_count(&self.storage) == 0
+            && self.layout().offset == 0
+            && self.numel() == self.storage().len()
+            && unique(&self.0)
+            && unique(self.0.owner())
     }
 
     /// The elements as an owned `Vec`, without copying when this tensor is
-    /// the only owner of a dense buffer.
-    pub fn into_vec(self) -> Vec<T> {
-        let whole = self.is_contiguous() && self.layout.offset == 0 && self.numel() == self.storage.as_slice().len();
-        if whole {
-            match Arc::try_unwrap(self.storage) {
-                Ok(storage) => storage.into_vec(),
-                Err(shared) => shared.as_slice().to_vec(),
-            }
-        } else {
-            self.to_vec()
+    /// the only user of a dense buffer.
+    pub fn into_vec(mut self) -> Vec<T> {
+        match self.unique_storage() {
+            Some(storage) => storage.take_vec(),
+            None => self.to_vec(),
         }
     }
 }
@@ -273,6 +392,35 @@ mod tests {
         assert_eq!(b.to_vec(), vec![9.0, 2.0]);
         let ptr = b.data_mut().as_ptr();
         assert_eq!(b.data_mut().as_ptr(), ptr, "a unique tensor is updated in place");
+    }
+
+    #[test]
+    fn a_view_alone_is_written_in_place() {
+        let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+        let mut v = a.reshape(&[3, 2]);
+        assert!(v.shares_storage_with(&a) && !v.owns_data() && !a.owns_data());
+        let before = a.as_slice().unwrap().as_ptr();
+        drop(a);
+        assert!(v.owns_data(), "the view is its owner's only user");
+        v.data_mut()[0] = 9.0;
+        assert_eq!(v.as_slice().unwrap().as_ptr(), before, "no copy");
+        assert_eq!(v.into_vec(), vec![9.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn a_dropped_header_is_reused_by_the_next_tensor() {
+        let a = Tensor::scalar(1.0f64);
+        let header = Arc::as_ptr(&a.0);
+        drop(a);
+        let b = Tensor::from_vec(vec![2.0f64, 3.0], &[2]).unwrap();
+        assert_eq!(Arc::as_ptr(&b.0), header);
+        assert_eq!((b.shape(), b.to_vec()), (&[2][..], vec![2.0, 3.0]));
+        // A shared header is not recycled while another tensor uses it.
+        let c = b.clone();
+        drop(b);
+        let d = Tensor::scalar(4.0f64);
+        assert_ne!(Arc::as_ptr(&d.0), Arc::as_ptr(&c.0));
+        assert_eq!((c.to_vec(), d.item()), (vec![2.0, 3.0], 4.0));
     }
 
     #[test]

@@ -31,14 +31,14 @@ impl<T: Element> Tensor<T> {
             return Err(bad());
         }
         let mut seen = vec![false; rank];
-        let mut layout = self.layout.clone();
+        let mut layout = self.layout().clone();
         for (i, &axis) in axes.iter().enumerate() {
             let a = resolve_axis("permute", axis, self.shape()).map_err(|_| bad())?;
             if std::mem::replace(&mut seen[a], true) {
                 return Err(bad());
             }
-            layout.shape[i] = self.layout.shape[a];
-            layout.strides[i] = self.layout.strides[a];
+            layout.shape[i] = self.layout().shape[a];
+            layout.strides[i] = self.layout().strides[a];
         }
         Ok(self.with_layout(layout))
     }
@@ -59,7 +59,7 @@ impl<T: Element> Tensor<T> {
     pub fn try_transpose(&self, a: isize, b: isize) -> Result<Self> {
         let a = resolve_axis("transpose", a, self.shape())?;
         let b = resolve_axis("transpose", b, self.shape())?;
-        let mut layout = self.layout.clone();
+        let mut layout = self.layout().clone();
         layout.shape.swap(a, b);
         layout.strides.swap(a, b);
         Ok(self.with_layout(layout))
@@ -86,14 +86,14 @@ impl<T: Element> Tensor<T> {
     /// If the axis or the range is out of bounds.
     pub fn try_narrow(&self, axis: isize, start: usize, len: usize) -> Result<Self> {
         let a = resolve_axis("narrow", axis, self.shape())?;
-        let size = self.layout.shape[a];
+        let size = self.layout().shape[a];
         if start.checked_add(len).is_none_or(|end| end > size) {
             return Err(TensorError::InvalidArgument {
                 op: "narrow",
                 reason: format!("range {start}..{} exceeds axis {a} of size {size}", start.saturating_add(len)),
             });
         }
-        let mut layout = self.layout.clone();
+        let mut layout = self.layout().clone();
         layout.shape[a] = len;
         if len > 0 {
             layout.offset += start * layout.strides[a];
@@ -116,8 +116,8 @@ impl<T: Element> Tensor<T> {
     /// # Errors
     /// [`TensorError::Broadcast`] if the shapes are not compatible.
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        let strides = self.layout.broadcast_strides("broadcast_to", shape)?;
-        Ok(self.with_layout(Layout { shape: Dims::from_slice(shape), strides, offset: self.layout.offset }))
+        let strides = self.layout().broadcast_strides("broadcast_to", shape)?;
+        Ok(self.with_layout(Layout { shape: Dims::from_slice(shape), strides, offset: self.layout().offset }))
     }
 
     /// Alias of [`Tensor::broadcast_to`], under PyTorch's name.
@@ -140,17 +140,17 @@ impl<T: Element> Tensor<T> {
     /// # Errors
     /// If the axis is out of range or its length is not 1.
     pub fn try_squeeze(&self, axis: Option<isize>) -> Result<Self> {
-        let mut layout = self.layout.clone();
+        let mut layout = self.layout().clone();
         match axis {
             Some(axis) => {
                 let a = resolve_axis("squeeze", axis, self.shape())?;
-                if self.layout.shape[a] != 1 {
+                if self.layout().shape[a] != 1 {
                     return Err(TensorError::InvalidArgument {
                         op: "squeeze",
                         reason: format!(
                             "axis {a} of shape {:?} has length {}, not 1",
                             self.shape(),
-                            self.layout.shape[a]
+                            self.layout().shape[a]
                         ),
                     });
                 }
@@ -158,9 +158,9 @@ impl<T: Element> Tensor<T> {
                 layout.strides.remove(a);
             }
             None => {
-                let keep: Vec<usize> = (0..self.rank()).filter(|&a| self.layout.shape[a] != 1).collect();
-                layout.shape = keep.iter().map(|&a| self.layout.shape[a]).collect();
-                layout.strides = keep.iter().map(|&a| self.layout.strides[a]).collect();
+                let keep: Vec<usize> = (0..self.rank()).filter(|&a| self.layout().shape[a] != 1).collect();
+                layout.shape = keep.iter().map(|&a| self.layout().shape[a]).collect();
+                layout.strides = keep.iter().map(|&a| self.layout().strides[a]).collect();
             }
         }
         Ok(self.with_layout(layout))
@@ -181,7 +181,7 @@ impl<T: Element> Tensor<T> {
     /// [`TensorError::AxisOutOfRange`] if `axis` is outside `-(rank+1)..=rank`.
     pub fn try_unsqueeze(&self, axis: isize) -> Result<Self> {
         let a = resolve_axis_rank("unsqueeze", axis, self.rank() + 1, self.shape())?;
-        let mut layout = self.layout.clone();
+        let mut layout = self.layout().clone();
         let stride = layout.strides.get(a).map_or(1, |&s| s * layout.shape[a]);
         layout.shape.insert(a, 1);
         layout.strides.insert(a, stride);
@@ -224,8 +224,8 @@ impl<T: Element> Tensor<T> {
         if dims.iter().product::<usize>() != numel {
             return Err(bad("element counts differ"));
         }
-        Ok(match self.layout.reshape_strides(&dims) {
-            Some(strides) => self.with_layout(Layout { shape: dims.into(), strides, offset: self.layout.offset }),
+        Ok(match self.layout().reshape_strides(&dims) {
+            Some(strides) => self.with_layout(Layout { shape: dims.into(), strides, offset: self.layout().offset }),
             None => {
                 let c = self.contiguous();
                 c.with_layout(Layout::contiguous(&dims))

@@ -85,7 +85,7 @@ impl<T: Float> Var<T> {
     /// If the shapes are not compatible.
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
-        if self.shape() == shape {
+        if self.value.has_shape(shape) {
             return self.clone();
         }
         record("broadcast_to", self.value.broadcast_to(shape), &[self], |x, _, g| {
