@@ -7,6 +7,7 @@ use crate::spares;
 use crate::storage::{Buffer, Storage, alloc};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
+use std::sync::atomic::{Ordering, fence};
 
 /// An n-dimensional array of `T`, row-major, any rank from 0 (a scalar) up.
 ///
@@ -70,16 +71,32 @@ impl<T: Element> Clone for Tensor<T> {
     }
 }
 
+/// The header behind `header`, mutable.
+///
+/// # Safety
+/// `header` must be the only `Arc` of its block, with no `Weak`, and any
+/// other thread's earlier use of it must happen before this call.
+#[inline]
+unsafe fn unique<T: Element>(header: &mut Arc<Inner<T>>) -> &mut Inner<T> {
+    // SAFETY: the caller guarantees exclusive access; `as_ptr` derives the
+    // pointer from the allocation, not from a shared reference.
+    unsafe { &mut *Arc::as_ptr(header).cast_mut() }
+}
+
 impl<T: Element> Drop for Tensor<T> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: `self.0` is taken once, here, and not used again.
         let mut header = unsafe { ManuallyDrop::take(&mut self.0) };
-        // A plain load first: a shared header (most drops) then costs one
-        // atomic decrement, not `get_mut`'s compare-exchange as well.
-        if Arc::strong_count(&header) == 1
-            && let Some(inner) = Arc::get_mut(&mut header)
-        {
+        // A plain load, not `get_mut`'s compare-exchange: a shared header
+        // (most drops) then costs one atomic decrement, a unique one none.
+        if Arc::strong_count(&header) == 1 {
+            // Pairs with the release decrements of the tensors that shared
+            // the header before, as `Arc`'s own drop does.
+            fence(Ordering::Acquire);
+            // SAFETY: one strong count, which is ours, and a header never
+            // has a `Weak`: nothing else can reach it.
+            let inner = unsafe { unique(&mut header) };
             // The last user: release the buffer (a heap one goes back to its
             // pool; a viewed owner loses a user) and keep the header.
             if !matches!(&inner.data, Data::Own(storage) if storage.is_inline()) {
@@ -110,7 +127,11 @@ impl<T: Element> Tensor<T> {
     fn header(layout: Layout, data: Data<T>) -> Self {
         match spares::take::<T>() {
             Some(mut header) => {
-                let inner = Arc::get_mut(&mut header).expect("a spare header has no other user");
+                // SAFETY: a spare has no other user: `Drop` gives away only
+                // a header it found unique, and the list moves it. (`get_mut`
+                // would check again with an atomic compare-exchange, a tenth
+                // of the cost of making a small tensor.)
+                let inner = unsafe { unique(&mut header) };
                 inner.layout = layout;
                 inner.data = data;
                 Self::new(header)
