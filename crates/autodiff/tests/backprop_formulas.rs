@@ -46,3 +46,29 @@ fn three_layer_network_gradients_match_the_formulas() {
         }
     }
 }
+
+/// A layer large enough that `linear`'s backward runs ∂L/∂x and ∂L/∂W side
+/// by side (≥ 2²¹ multiply-adds) gives the formulas' gradients, and the same
+/// ones as the recorded backward pass (create_graph), which runs them in turn.
+#[test]
+fn a_wide_linear_layer_gives_the_formulas_gradients_both_ways() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    let (batch, inputs, outputs) = (64, 256, 128);
+    let x = Tensor::<f32>::normal(&[batch, inputs], 0.0, 1.0, &mut rng);
+    let w = Tensor::<f32>::normal(&[outputs, inputs], 0.0, 0.1, &mut rng);
+    let b = Tensor::<f32>::normal(&[outputs], 0.0, 0.1, &mut rng);
+    let r = Tensor::<f32>::normal(&[batch, outputs], 0.0, 1.0, &mut rng);
+    // L = Σ r ⊙ (x Wᵀ + b), so ∂L/∂y = r: ∂L/∂x = r W, ∂L/∂W = rᵀ x, ∂L/∂b = Σ_rows r.
+    let (dx, dw, db) = (r.matmul(&w), r.t().matmul(&x), r.sum(0, false));
+    for create_graph in [false, true] {
+        let tape = Tape::new();
+        let (xv, wv, bv) = (tape.leaf(x.clone()), tape.leaf(w.clone()), tape.leaf(b.clone()));
+        let loss = xv.linear(&wv, Some(&bv)).mul(&Var::constant(r.clone())).sum(.., false);
+        let options = gradus_autodiff::GradOptions { create_graph, ..Default::default() };
+        let g = gradus_autodiff::grad(&[&loss], None, &[&xv, &wv, &bv], options).unwrap();
+        let [gx, gw, gb] = [0, 1, 2].map(|i| g[i].as_ref().unwrap().value().clone());
+        assert_close!(gx, dx.clone(), 1e-5, 1e-5);
+        assert_close!(gw, dw.clone(), 1e-5, 1e-5);
+        assert_close!(gb, db.clone(), 1e-5, 1e-5);
+    }
+}

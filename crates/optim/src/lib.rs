@@ -53,7 +53,7 @@ pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use momentum::{Momentum, NesterovLookahead};
 pub use nadam::{Nadam, NadamConfig};
 pub use newton::{Newton, NewtonConfig, NewtonStep};
-pub use optimizer::{Optimizer, PARALLEL_MIN, State};
+pub use optimizer::{Optimizer, PARALLEL_MIN, PARALLEL_MIN_COLD, State};
 pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};

@@ -148,7 +148,8 @@ fn clipping_by_norm_and_value() {
 
 #[test]
 fn the_parallel_pass_equals_the_serial_one() {
-    let n = PARALLEL_MIN * 5 + 123;
+    // Above PARALLEL_MIN_COLD, so split whether or not the workers are awake.
+    let n = PARALLEL_MIN_COLD + PARALLEL_MIN * 5 + 123;
     let grad: Vec<f32> = (0..n).map(|i| ((i * 37 % 1000) as f32 - 500.0) / 100.0).collect();
     let adam = Adam::new(AdamConfig::adamw()).unwrap();
     let mut big = vec![0.1f32; n];

@@ -46,6 +46,7 @@ pub(crate) fn map_slice<A: Element, B: Element>(input: &[A], out: &mut [B], cost
         out.par_chunks_mut(CHUNK)
             .zip(input.par_chunks(CHUNK))
             .for_each(|(o, i)| o.iter_mut().zip(i).for_each(|(o, &x)| *o = f(x)));
+        crate::threads::note_parallel_work();
     } else {
         out.iter_mut().zip(input).for_each(|(o, &x)| *o = f(x));
     }
@@ -69,6 +70,7 @@ pub(crate) fn zip_slices<A: Element, B: Element, C: Element>(
         out.par_chunks_mut(CHUNK)
             .zip(lhs.par_chunks(CHUNK).zip(rhs.par_chunks(CHUNK)))
             .for_each(|(o, (l, r))| kernel(o, l, r));
+        crate::threads::note_parallel_work();
     } else {
         kernel(out, lhs, rhs);
     }

@@ -44,7 +44,9 @@ where
         let blocks = run.len().div_ceil(BLOCK);
         let partial = |b: usize| fold_block(b * BLOCK, &run[b * BLOCK..((b + 1) * BLOCK).min(run.len())]);
         if run.len() >= crate::kernel::PARALLEL_THRESHOLD_CHEAP {
-            (0..blocks).into_par_iter().map(partial).reduce(|| self.init, |a, b| (self.combine)(a, b))
+            let total = (0..blocks).into_par_iter().map(partial).reduce(|| self.init, |a, b| (self.combine)(a, b));
+            crate::threads::note_parallel_work();
+            total
         } else {
             (0..blocks).map(partial).fold(self.init, |a, b| (self.combine)(a, b))
         }

@@ -40,5 +40,6 @@ pub(crate) fn after_faer(par: Par) {
         // Queued on every worker without waiting: they are awake from the
         // product, and blocking on a broadcast cost ~12 µs per call.
         rayon::spawn_broadcast(|_| clear_upper_simd_state());
+        crate::threads::note_parallel_work();
     }
 }

@@ -33,6 +33,7 @@ fn along_axis<T: Float>(
     if n > 0 {
         if input.len() >= crate::PARALLEL_THRESHOLD {
             out.par_chunks_mut(n).zip(input.par_chunks(n)).for_each(|(o, i)| row_fn(i, o));
+            crate::threads::note_parallel_work();
         } else {
             out.chunks_mut(n).zip(input.chunks(n)).for_each(|(o, i)| row_fn(i, o));
         }

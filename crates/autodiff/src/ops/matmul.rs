@@ -3,9 +3,14 @@
 //! batch dims. The transposes are views, so backward copies no operand.
 //! `linear` is a dense layer's x·Wᵀ + b as one op.
 
-use crate::Var;
 use crate::var::record;
+use crate::{Grads, Var, is_recording};
 use gradus_tensor::Float;
+
+/// The size of product (multiply-adds) from which [`Var::linear`]'s backward
+/// runs its two gradient products side by side: below it, waking a second
+/// thread costs more than it saves.
+const JOIN_MIN_MACS: usize = 1 << 21;
 
 impl<T: Float> Var<T> {
     /// The matrix product as `Tensor::matmul`: 1-d·1-d is a dot product, a
@@ -67,12 +72,21 @@ impl<T: Float> Var<T> {
             Some(b) => &[self, weight, b],
             None => &[self, weight],
         };
-        record("linear", y, inputs, |v, _, g| {
+        let macs = self.shape()[0] * weight.shape()[0] * weight.shape()[1];
+        record("linear", y, inputs, move |v, _, g| {
             // ∂L/∂x is skipped for a constant input (the first layer's data).
-            let mut grads = smallvec::smallvec![
-                v[0].requires_grad().then(|| g.matmul(&v[1])),
-                v[1].requires_grad().then(|| g.t().matmul(&v[0]))
-            ];
+            let (need_x, need_w) = (v[0].requires_grad(), v[1].requires_grad());
+            let mut grads: Grads<T> = if need_x && need_w && macs >= JOIN_MIN_MACS && !is_recording() {
+                // A backward pass that is not recorded works on plain values,
+                // so the two independent products can run side by side: on
+                // two threads that halves a hidden layer's backward, whose
+                // products are each too small to split on their own.
+                let (g, w, x) = (g.value(), v[1].value(), v[0].value());
+                let (gx, gw) = gradus_tensor::join(|| g.matmul(w), || g.t().matmul(x));
+                smallvec::smallvec![Some(Var::constant(gx)), Some(Var::constant(gw))]
+            } else {
+                smallvec::smallvec![need_x.then(|| g.matmul(&v[1])), need_w.then(|| g.t().matmul(&v[0]))]
+            };
             if v.len() == 3 {
                 grads.push(v[2].requires_grad().then(|| g.sum(0, false)));
             }

@@ -1,0 +1,80 @@
+//! The thread pool as the kernels see it: `join` for two independent
+//! computations, and whether the pool's threads are awake.
+//!
+//! Waking a sleeping worker costs far more on these virtual machines than
+//! the few microseconds a spinning one takes to pick up work: a halted
+//! virtual CPU must be woken by the host (the Adam update of a batch-32 MLP
+//! step took 0.12 ms longer split across two threads than on one).
+//! rayon's idle workers spin for a while before they sleep, so work that is
+//! only modestly larger than a wake-up is worth splitting just after other
+//! parallel work, and not otherwise. Parallel paths note when they finish;
+//! [`workers_awake`] says whether that was recent.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// How long after parallel work the pool's workers still count as awake.
+/// rayon's idle workers yield some 32 rounds before they sleep, tens of
+/// microseconds here.
+const AWAKE_FOR_NANOS: u64 = 50_000;
+
+/// Nanoseconds since [`epoch`] at which the last parallel work finished.
+static LAST_PARALLEL: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_nanos() -> u64 {
+    // Never 0, which means "never".
+    epoch().elapsed().as_nanos() as u64 + 1
+}
+
+/// Records that parallel work just finished (so workers are spinning).
+/// gradus's parallel kernels call it; other crates' parallel paths (the
+/// optimisers') call it too.
+pub fn note_parallel_work() {
+    LAST_PARALLEL.store(now_nanos(), Ordering::Relaxed);
+}
+
+/// Whether parallel work finished within the last 50 µs, so that the pool's
+/// workers are likely still awake and a split costs little.
+pub fn workers_awake() -> bool {
+    let last = LAST_PARALLEL.load(Ordering::Relaxed);
+    last != 0 && now_nanos().saturating_sub(last) < AWAKE_FOR_NANOS
+}
+
+/// Runs `a` and `b`, side by side when the thread pool has a free thread
+/// (rayon's `join`; one after the other on a pool of one). For independent
+/// computations each too small to split across threads on its own, such as
+/// a dense layer's two gradient products.
+///
+/// # Examples
+/// ```
+/// use gradus_tensor::{Tensor, join};
+/// let (a, b) = (Tensor::<f32>::ones(&[2, 3]), Tensor::<f32>::ones(&[3, 2]));
+/// let (ab, ba) = join(|| a.matmul(&b), || b.matmul(&a));
+/// assert_eq!((ab.shape(), ba.shape()), (&[2, 2][..], &[3, 3][..]));
+/// ```
+pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    let out = rayon::join(a, b);
+    note_parallel_work();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_count_as_awake_just_after_parallel_work_only() {
+        note_parallel_work();
+        assert!(workers_awake());
+        std::thread::sleep(std::time::Duration::from_micros(2 * AWAKE_FOR_NANOS / 1000));
+        assert!(!workers_awake());
+        let _ = join(|| 1, || 2);
+        assert!(workers_awake());
+    }
+}
