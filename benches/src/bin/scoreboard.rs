@@ -42,7 +42,7 @@ fn child(args: &[String]) -> Result<(), String> {
 
 /// Processes per side and workload in a full run (1 with `--quick`),
 /// alternating gradus and the peer.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 struct Options {
     quick: bool,
@@ -70,6 +70,9 @@ struct Row {
     threads: usize,
     gradus: Measurement,
     peer: Option<(&'static str, Measurement)>,
+    /// gradus / peer of each round's two neighbouring runs: their spread
+    /// shows how far the machine's drift moves the ratio.
+    round_ratios: Vec<f64>,
 }
 
 impl Row {
@@ -134,12 +137,13 @@ fn board(args: &[String]) -> Result<(), String> {
                     theirs.push(m);
                 }
             }
+            let round_ratios = ours.iter().zip(&theirs).map(|(g, p)| g.median() / p.median()).collect();
             let gradus = Measurement::merge(&ours);
             let peer = (!theirs.is_empty()).then(|| ("pytorch", Measurement::merge(&theirs)));
-            rows.push(Row { spec, threads: t, gradus: gradus.clone(), peer });
+            rows.push(Row { spec, threads: t, gradus: gradus.clone(), peer, round_ratios });
             if spec.name == "matmul_1024" {
                 let faer = run_gradus("matmul_1024_faer", reps, spec.iterations, t)?;
-                rows.push(Row { spec, threads: t, gradus, peer: Some(("faer", faer)) });
+                rows.push(Row { spec, threads: t, gradus, peer: Some(("faer", faer)), round_ratios: Vec::new() });
             }
             if spec.name == "adam_10m" {
                 let triad = run_gradus("triad_10m", reps, 1, t)?;
@@ -261,14 +265,14 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], qui
         s,
         "- method: each workload in fresh processes, {} per side, alternating gradus and the peer, \
          each with one warm-up run, then timed runs; medians of all timed runs with the interquartile range; \
-         ratio = gradus / peer (below 1: gradus faster). \
+         ratio = gradus / peer (below 1: gradus faster); rounds: the lowest and highest ratio of one round's neighbouring runs. \
          Threads pinned alike (RAYON_NUM_THREADS; torch.set_num_threads, OMP_NUM_THREADS).\n",
         if quick { "1 (--quick)".to_string() } else { ROUNDS.to_string() }
     );
     s.push_str(
-        "| workload | threads | gradus median | gradus IQR | peer | peer median | peer IQR | ratio | target |\n",
+        "| workload | threads | gradus median | gradus IQR | peer | peer median | peer IQR | ratio | rounds | target |\n",
     );
-    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let key = r.key(all);
         let target = TARGETS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
@@ -281,9 +285,14 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], qui
             None => ("—".into(), "—".into(), "—".into()),
         };
         let ratio = r.ratio().map_or("—".into(), |x| format!("{x:.3}"));
+        let rounds =
+            match (r.round_ratios.iter().copied().reduce(f64::min), r.round_ratios.iter().copied().reduce(f64::max)) {
+                (Some(lo), Some(hi)) => format!("{lo:.2}–{hi:.2}"),
+                _ => "—".into(),
+            };
         let _ = writeln!(
             s,
-            "| {key} | {} | {} | {} | {peer} | {pm} | {pi} | {ratio} | {verdict} |",
+            "| {key} | {} | {} | {} | {peer} | {pm} | {pi} | {ratio} | {rounds} | {verdict} |",
             r.threads,
             time(r.gradus.median()),
             spread(&r.gradus)
