@@ -90,6 +90,12 @@ impl Layout {
         Self { shape: Dims::from_slice(shape), strides: contiguous_strides(shape), offset: 0 }
     }
 
+    /// Whether shape and strides are inline (no heap memory).
+    #[inline]
+    pub(crate) fn is_inline(&self) -> bool {
+        !self.shape.spilled() && !self.strides.spilled()
+    }
+
     /// The number of elements.
     pub fn numel(&self) -> usize {
         self.shape.iter().product()

@@ -102,7 +102,11 @@ impl<T: Element> Drop for Tensor<T> {
             if !matches!(&inner.data, Data::Own(storage) if storage.is_inline()) {
                 inner.data = Data::Own(Storage::new(Buffer::empty()));
             }
-            spares::give(header);
+            // A spare holds nothing to release (`header` relies on it): an
+            // inline buffer, and dims inline too.
+            if inner.layout.is_inline() {
+                spares::give(header);
+            }
         }
     }
 }
@@ -132,8 +136,12 @@ impl<T: Element> Tensor<T> {
                 // would check again with an atomic compare-exchange, a tenth
                 // of the cost of making a small tensor.)
                 let inner = unsafe { unique(&mut header) };
-                inner.layout = layout;
-                inner.data = data;
+                // SAFETY: the old layout and data own no memory (see `Drop`),
+                // so overwriting them without dropping leaks nothing.
+                unsafe {
+                    std::ptr::write(&mut inner.layout, layout);
+                    std::ptr::write(&mut inner.data, data);
+                }
                 Self::new(header)
             }
             None => Self::new(Arc::new(Inner { layout, data })),
