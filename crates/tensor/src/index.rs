@@ -89,14 +89,7 @@ impl<T: Element> Tensor<T> {
             [index.layout().offset, self.layout().offset],
             |[i, b]| {
                 let j = idx[i];
-                if j >= self.shape()[a] {
-                    failure.get_or_insert(TensorError::IndexOutOfRange {
-                        op,
-                        index: j,
-                        axis: a,
-                        size: self.shape()[a],
-                    });
-                } else {
+                if in_range(op, j, a, self.shape()[a], &mut failure) {
                     out[k] = data[b + j * self.strides()[a]];
                 }
                 k += 1;
@@ -107,6 +100,16 @@ impl<T: Element> Tensor<T> {
             None => Ok(Tensor::from_parts(out, index.shape())),
         }
     }
+}
+
+/// Whether `index` is within an axis of `size`; if not, records the first
+/// such failure (walk closures cannot return early) and says no.
+fn in_range(op: &'static str, index: usize, axis: usize, size: usize, failure: &mut Option<TensorError>) -> bool {
+    if index < size {
+        return true;
+    }
+    failure.get_or_insert(TensorError::IndexOutOfRange { op, index, axis, size });
+    false
 }
 
 fn check_gather_shapes(op: &'static str, src: &[usize], index: &[usize], axis: usize) -> Result<()> {
@@ -163,14 +166,7 @@ impl<T: Float> Tensor<T> {
             [index.layout().offset, src.layout().offset, 0],
             |[i, s, b]| {
                 let j = idx[i];
-                if j >= self.shape()[a] {
-                    failure.get_or_insert(TensorError::IndexOutOfRange {
-                        op,
-                        index: j,
-                        axis: a,
-                        size: self.shape()[a],
-                    });
-                } else {
+                if in_range(op, j, a, self.shape()[a], &mut failure) {
                     out[b + j * out_strides[a]] += sdata[s];
                 }
             },
