@@ -18,7 +18,8 @@ use std::thread::LocalKey;
 const MAX_SPARES: usize = 256;
 
 /// One thread's spare tensor headers of one element type: each uniquely
-/// owned, its buffer already released.
+/// owned, holding no memory of its own (an inline buffer and inline dims;
+/// `Tensor`'s `Drop` makes sure).
 #[doc(hidden)]
 pub struct Spares<T: Element>(Vec<Arc<Inner<T>>>);
 
@@ -45,7 +46,7 @@ pub(crate) fn take<T: Element>() -> Option<Arc<Inner<T>>> {
     T::spares()?.try_with(|s| s.borrow_mut().0.pop()).ok().flatten()
 }
 
-/// Keeps `header` (uniquely owned, its buffer released) for reuse, unless
+/// Keeps `header` (uniquely owned, holding no memory) for reuse, unless
 /// the list is full; then it is freed.
 #[inline]
 pub(crate) fn give<T: Element>(header: Arc<Inner<T>>) {

@@ -66,14 +66,6 @@ impl<T: Element> From<Vec<T>> for Buffer<T> {
     }
 }
 
-impl<T: Element> Buffer<T> {
-    /// No elements (and no heap memory).
-    #[inline]
-    pub(crate) fn empty() -> Self {
-        Buffer::Inline { len: 0, data: [T::default(); INLINE] }
-    }
-}
-
 impl<T: Element> Drop for Buffer<T> {
     fn drop(&mut self) {
         if let (Buffer::Heap(v), Some(pool)) = (self, T::pool()) {

@@ -100,7 +100,7 @@ impl<T: Element> Drop for Tensor<T> {
             // The last user: release the buffer (a heap one goes back to its
             // pool; a viewed owner loses a user) and keep the header.
             if !matches!(&inner.data, Data::Own(storage) if storage.is_inline()) {
-                inner.data = Data::Own(Storage::new(Buffer::empty()));
+                inner.data = Data::Own(Storage::new(alloc(0)));
             }
             // A spare holds nothing to release (`header` relies on it): an
             // inline buffer, and dims inline too.
