@@ -42,8 +42,13 @@ pub fn note_parallel_work() {
 /// Whether parallel work finished within the last 50 µs, so that the pool's
 /// workers are likely still awake and a split costs little.
 pub fn workers_awake() -> bool {
-    let last = LAST_PARALLEL.load(Ordering::Relaxed);
-    last != 0 && now_nanos().saturating_sub(last) < AWAKE_FOR_NANOS
+    awake(LAST_PARALLEL.load(Ordering::Relaxed), now_nanos())
+}
+
+/// Whether workers whose last parallel work ended at `last` (0: never) are
+/// awake at `now`.
+fn awake(last: u64, now: u64) -> bool {
+    last != 0 && now.saturating_sub(last) < AWAKE_FOR_NANOS
 }
 
 /// Runs `a` and `b`, side by side when the thread pool has a free thread
@@ -70,11 +75,14 @@ mod tests {
 
     #[test]
     fn workers_count_as_awake_just_after_parallel_work_only() {
-        note_parallel_work();
-        assert!(workers_awake());
-        std::thread::sleep(std::time::Duration::from_micros(2 * AWAKE_FOR_NANOS / 1000));
-        assert!(!workers_awake());
-        let _ = join(|| 1, || 2);
-        assert!(workers_awake());
+        assert!(!awake(0, 5), "no parallel work yet");
+        assert!(awake(1_000, 1_000 + AWAKE_FOR_NANOS - 1));
+        assert!(!awake(1_000, 1_000 + AWAKE_FOR_NANOS));
+        // `join` notes its work. (Compared with the time before, not through
+        // `workers_awake`: this VM can pause a thread for longer than the
+        // window, and other tests may note work at any moment.)
+        let before = now_nanos();
+        assert_eq!(join(|| 1, || 2), (1, 2));
+        assert!(LAST_PARALLEL.load(Ordering::Relaxed) >= before);
     }
 }
