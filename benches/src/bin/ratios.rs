@@ -88,6 +88,7 @@ fn elementwise_row(n: usize) {
 }
 
 fn main() {
+    gradus_tensor::init_threads(0).expect("nothing has used rayon before main");
     let only = std::env::args().nth(1);
     let wants = |group: &str| only.as_deref().is_none_or(|o| o == group);
     if wants("matmul") {

@@ -35,6 +35,8 @@ fn child(args: &[String]) -> Result<(), String> {
         v.parse().map_err(|_| format!("{key}: `{v}` is not a count"))
     };
     let (reps, iterations) = (number("--reps")?, number("--iterations")?);
+    // As the command line trains: this thread is one of the pool's.
+    gradus_tensor::init_threads(0).map_err(|e| e.to_string())?;
     let mut run = workloads::build(name).map_err(|e| e.to_string())?.ok_or(format!("unknown workload `{name}`"))?;
     print!("{}", Measurement::take(&mut run, reps, iterations).to_lines());
     Ok(())

@@ -198,6 +198,8 @@ pub(crate) fn usage(e: impl std::fmt::Display) -> Failure {
 }
 
 fn main() -> ExitCode {
+    // This thread trains, so it is one of the pool's threads (RAYON_NUM_THREADS, else one per core).
+    gradus::tensor::init_threads(0).expect("nothing has used rayon before main");
     let result = match Cli::parse().command {
         Command::Trace { function, start, optimizer, steps, schedule, format, plot } => {
             trace(&function, &start, &optimizer, steps, schedule.as_deref(), format, plot)

@@ -234,6 +234,7 @@ fn optimiser_paths(out: &Path) -> Result<(), GradusError> {
 }
 
 fn main() -> ExitCode {
+    gradus::tensor::init_threads(0).expect("nothing has used rayon before main");
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {

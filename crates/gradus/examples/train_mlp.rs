@@ -9,6 +9,8 @@ use gradus::prelude::*;
 use std::sync::Arc;
 
 fn main() -> Result<(), GradusError> {
+    // The thread that trains does its share of the parallel work (all cores, or RAYON_NUM_THREADS).
+    gradus::tensor::init_threads(0).expect("nothing has used rayon before main");
     let mut args = std::env::args().skip(1).map(|a| a.parse::<u64>().expect("numbers: [epochs] [seed]"));
     let (epochs, seed) = (args.next().unwrap_or(10), args.next().unwrap_or(0));
 
