@@ -69,6 +69,19 @@ where
             };
             return Ok((accs, kept, count));
         }
+        // Leading axes reduced (a bias gradient's sum over the batch): add
+        // whole rows into the accumulators, in the walk's order.
+        let prefix = mask.iter().skip_while(|r| **r).all(|r| !*r);
+        if prefix
+            && out_len > 0
+            && let Some(data) = t.as_slice()
+        {
+            let mut accs = vec![self.init; out_len];
+            for (r, row) in data.chunks(out_len).enumerate() {
+                accs.iter_mut().zip(row).for_each(|(a, &x)| *a = (self.fold)(*a, x, r));
+            }
+            return Ok((accs, kept, count));
+        }
         // General case: walk the input, accumulating into the output slot
         // whose strides skip the reduced axes. The position along the reduced
         // axes (for argmax) comes from a stride table over them.

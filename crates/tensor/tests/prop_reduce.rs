@@ -73,6 +73,15 @@ proptest! {
             assert_close!(two, step, 1e-10, 1e-12);
             // Reducing a transposed view gives the same as reducing a copy.
             assert_close!(t.t().sum(0, false), t.t().contiguous().sum(0, false), 1e-10, 1e-12);
+            // Leading axes of a contiguous tensor (rows added whole) and of
+            // a strided view of the same values (walked) fold in one order:
+            // the same bits, arg-indices included.
+            let strided = t.t().contiguous().t();
+            let lead: Vec<isize> = (0..t.rank() as isize - 1).collect();
+            let bits = |x: Tensor<f64>| x.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(t.sum(lead.as_slice(), false)), bits(strided.sum(lead.as_slice(), false)));
+            prop_assert_eq!(bits(t.var(0, 1, true)), bits(strided.var(0, 1, true)));
+            prop_assert_eq!(t.argmax(0, false).to_vec(), strided.argmax(0, false).to_vec());
         }
         prop_assert_eq!(t.argmax(.., false).item(), {
             let v = t.to_vec();
