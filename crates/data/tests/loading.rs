@@ -113,6 +113,51 @@ impl Dataset for Failing {
     }
 }
 
+/// Batches of at least `PARALLEL_COLLATE_MIN` values are read on several
+/// threads when the loader has no workers: the same batches as one thread
+/// reading them, and the first unreadable example in order is the one named.
+#[test]
+fn large_batches_split_across_threads_are_the_same_batches() {
+    let width = 1024;
+    let b = PARALLEL_COLLATE_MIN.div_ceil(width) + 3; // above the line, not a multiple of 3
+    let n = 5 * b + 7;
+    let features = Features::U8((0..n * width).map(|x| (x * 31 % 251) as u8).collect());
+    let ds: Arc<dyn Dataset> =
+        Arc::new(InMemory::new(features, vec![width], Targets::Classes((0..n).map(|i| i % 10).collect())).unwrap());
+    let loader = DataLoader::new(Arc::clone(&ds), b).shuffle(4);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    let split: Vec<_> = pool.install(|| loader.epoch::<f32>(1).map(Result::unwrap).collect());
+    let plan = batches(&ShuffledSampler { len: n, seed: 4 }.indices(1), b, false);
+    assert_eq!(split.len(), plan.len());
+    for (batch, indices) in split.iter().zip(&plan) {
+        let one = collate::<f32>(&*ds, indices).unwrap();
+        assert_eq!(batch.features.to_vec(), one.features.to_vec());
+        let (BatchTargets::Classes(y), BatchTargets::Classes(y1)) = (&batch.targets, &one.targets) else { panic!() };
+        assert_eq!(y.to_vec(), y1.to_vec());
+    }
+
+    struct Unreadable(usize);
+    impl Dataset for Unreadable {
+        fn len(&self) -> usize {
+            64
+        }
+        fn feature_shape(&self) -> Vec<usize> {
+            vec![self.0]
+        }
+        fn get(&self, index: usize) -> Result<Sample> {
+            if index == 37 || index == 45 {
+                return Err(DataError::Invalid(format!("example {index} is unreadable")));
+            }
+            Ok(Sample { features: vec![index as f64; self.0], target: Target::Class(index % 3) })
+        }
+    }
+    let wide = DataLoader::new(Arc::new(Unreadable(PARALLEL_COLLATE_MIN / 8)), 16);
+    let results: Vec<_> = pool.install(|| wide.epoch::<f64>(0).collect());
+    assert_eq!(results.len(), 3, "batches 0 and 1, then the error ends the epoch");
+    assert!(results[..2].iter().all(Result::is_ok));
+    assert_eq!(results[2].as_ref().unwrap_err().to_string(), "example 37 is unreadable");
+}
+
 #[test]
 fn a_worker_error_reaches_the_caller_in_order_and_ends_the_epoch() {
     for workers in [0, 3] {

@@ -17,6 +17,23 @@ impl<T: Float> Tensor<T> {
         Self::full(shape, T::one())
     }
 
+    /// A tensor of `shape` whose values are unspecified, as `torch.empty`:
+    /// its buffer comes from the pool, as every op's output does, holding
+    /// whatever a dropped tensor left there (always valid numbers of `T`).
+    /// For a buffer that will be overwritten whole, such as a batch the
+    /// loader fills row by row, it saves [`Tensor::zeros`]' pass over memory.
+    ///
+    /// # Examples
+    /// ```
+    /// use gradus_tensor::Tensor;
+    /// let mut t = Tensor::<f32>::empty(&[2, 3]);
+    /// t.data_mut().iter_mut().enumerate().for_each(|(i, x)| *x = i as f32);
+    /// assert_eq!(t.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    /// ```
+    pub fn empty(shape: &[usize]) -> Self {
+        Tensor::from_parts(alloc(shape.iter().product()), shape)
+    }
+
     /// Zeros with the shape of `other`.
     pub fn zeros_like(other: &Self) -> Self {
         Self::zeros(other.shape())
