@@ -63,5 +63,7 @@ pub use matmul::{DEFAULT_PARALLEL_MATMUL_FLOPS, set_parallel_matmul_threshold};
 pub use simd_state::clear_upper_simd_state;
 pub use storage::{Pool, PoolStats, clear_pool, pool_stats, set_pool_limit};
 pub use tensor::Tensor;
-pub use threads::{init_threads, join, note_parallel_work, workers_awake};
+pub use threads::{
+    DEFAULT_WORKER_SPIN, init_threads, join, note_parallel_work, set_worker_spin, spinning_workers, workers_awake,
+};
 pub use unary::sigmoid;
