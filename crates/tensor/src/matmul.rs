@@ -14,12 +14,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Products with fewer multiply-adds (m·n·k) than this run on one thread.
 ///
-/// Medians of interleaved runs on the 2-core machine, f32, 1 vs 2 threads:
-/// 64×128×64 10.7 vs 35.8 µs; 32×256×128 21 vs 48 µs; 32×784×256 (6.4 M)
-/// 128 vs 143 µs; 128×256×128 (4.2 M) 78 vs 71 µs; 256³ (16.8 M) 326 vs
-/// 223 µs; 128×784×256 504 vs 356 µs. Parallelism starts paying between
-/// 4 M and 8 M, and loses badly below 1 M, so the line is at 2²³.
-pub const DEFAULT_PARALLEL_MATMUL_FLOPS: usize = 1 << 23;
+/// Medians of interleaved runs on the 2-core machine, f32, 1 vs 2 threads,
+/// with workers asleep between products: 64×128×64 10.7 vs 35.8 µs;
+/// 32×256×128 21 vs 48 µs; 32×784×256 (6.4 M) 128 vs 143 µs; 128×256×128
+/// (4.2 M) 78 vs 71 µs; 256³ 326 vs 223 µs. Since the workers spin after
+/// parallel work (`set_worker_spin`), a split costs less: within one
+/// process, alternating steps, the batch-32 MLP step was 12–16% faster
+/// with the line at 2²² (its 6.4 M products split) than at 2²³, 9% at 2²⁰;
+/// batch 128 and 512 were unchanged.
+pub const DEFAULT_PARALLEL_MATMUL_FLOPS: usize = 1 << 22;
 static PARALLEL_MATMUL_FLOPS: AtomicUsize = AtomicUsize::new(DEFAULT_PARALLEL_MATMUL_FLOPS);
 
 /// Sets the size (m·n·k) from which matrix products use all of rayon's
