@@ -59,6 +59,15 @@ pub trait Dataset: Send + Sync {
         *features = sample.features;
         Ok(sample.target)
     }
+
+    /// A hint that example `index` will be read soon: a dataset in memory
+    /// asks the CPU to fetch its bytes meanwhile. The loader hints at the
+    /// next example of a batch while it converts one, so a shuffled read
+    /// does not wait on memory. It changes nothing observable; indices out
+    /// of range are ignored. The default does nothing.
+    fn prefetch(&self, index: usize) {
+        let _ = index;
+    }
 }
 
 /// Example `index` as a [`Sample`], read through [`Dataset::get_into`]: the
@@ -82,6 +91,27 @@ impl<D: Dataset + ?Sized> Dataset for Arc<D> {
     fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
         (**self).get_into(index, features)
     }
+    fn prefetch(&self, index: usize) {
+        (**self).prefetch(index);
+    }
+}
+
+/// Asks the CPU to bring `values` (if any) into its caches, one hint per
+/// 64-byte line; nothing on targets without a prefetch instruction.
+fn prefetch_slice<T>(values: Option<&[T]>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v) = values {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let bytes = std::mem::size_of_val(v);
+        let start = v.as_ptr().cast::<i8>();
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch is only a hint, and `start + offset` lies
+            // inside `v` (offset < its size in bytes).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
 }
 
 /// Feature storage of an in-memory dataset: bytes stay bytes until a
@@ -102,6 +132,16 @@ impl Features {
             Features::U8(v) => v.len(),
             Features::F32(v) => v.len(),
             Features::F64(v) => v.len(),
+        }
+    }
+
+    /// Asks the CPU to bring values `start..start + len` into its caches.
+    fn prefetch(&self, start: usize, len: usize) {
+        let Some(end) = start.checked_add(len) else { return };
+        match self {
+            Features::U8(v) => prefetch_slice(v.get(start..end)),
+            Features::F32(v) => prefetch_slice(v.get(start..end)),
+            Features::F64(v) => prefetch_slice(v.get(start..end)),
         }
     }
 
@@ -209,6 +249,11 @@ impl Dataset for InMemory {
             Targets::Values { data, width } => Target::Values(data[index * width..(index + 1) * width].to_vec()),
         })
     }
+
+    fn prefetch(&self, index: usize) {
+        let per: usize = self.shape.iter().product();
+        self.features.prefetch(index.saturating_mul(per), per);
+    }
 }
 
 /// The examples of `inner` at `indices`, in that order.
@@ -251,6 +296,11 @@ impl Dataset for Subset {
     fn get_into(&self, index: usize, features: &mut Vec<f64>) -> Result<Target> {
         let i = *self.indices.get(index).ok_or(DataError::Index { index, len: self.indices.len() })?;
         self.inner.get_into(i, features)
+    }
+    fn prefetch(&self, index: usize) {
+        if let Some(&i) = self.indices.get(index) {
+            self.inner.prefetch(i);
+        }
     }
 }
 
@@ -318,15 +368,27 @@ impl Dataset for Concat {
     fn feature_shape(&self) -> Vec<usize> {
         self.parts.first().map(|p| p.feature_shape()).unwrap_or_default()
     }
-    fn get(&self, mut index: usize) -> Result<Sample> {
-        let len = self.len();
+    fn get(&self, index: usize) -> Result<Sample> {
+        let (part, i) = self.part_of(index).ok_or(DataError::Index { index, len: self.len() })?;
+        part.get(i)
+    }
+    fn prefetch(&self, index: usize) {
+        if let Some((part, i)) = self.part_of(index) {
+            part.prefetch(i);
+        }
+    }
+}
+
+impl Concat {
+    /// The part holding example `index`, and its index there.
+    fn part_of(&self, mut index: usize) -> Option<(&dyn Dataset, usize)> {
         for part in &self.parts {
             if index < part.len() {
-                return part.get(index);
+                return Some((&**part, index));
             }
             index -= part.len();
         }
-        Err(DataError::Index { index: len + index, len })
+        None
     }
 }
 
@@ -375,5 +437,9 @@ impl Dataset for Mapped {
         }
         *features = sample.features;
         Ok(sample.target)
+    }
+
+    fn prefetch(&self, index: usize) {
+        self.inner.prefetch(index);
     }
 }

@@ -204,6 +204,9 @@ fn read_rows<T: Float>(dataset: &dyn Dataset, indices: &[usize], rows: &mut [T],
     let mut scratch = Vec::with_capacity(per);
     let mut targets = Vec::with_capacity(indices.len());
     for (k, &i) in indices.iter().enumerate() {
+        if let Some(&next) = indices.get(k + 1) {
+            dataset.prefetch(next);
+        }
         targets.push(dataset.get_into(i, &mut scratch)?);
         if scratch.len() != per {
             return Err(DataError::Invalid(format!("example {i} has {} features, expected {per}", scratch.len())));

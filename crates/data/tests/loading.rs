@@ -158,6 +158,31 @@ fn large_batches_split_across_threads_are_the_same_batches() {
     assert_eq!(results[2].as_ref().unwrap_err().to_string(), "example 37 is unreadable");
 }
 
+/// `prefetch` is only a hint: on every kind of dataset, in range or not, it
+/// changes nothing a read returns.
+#[test]
+fn prefetch_is_a_hint_that_changes_nothing() {
+    let bytes: Arc<dyn Dataset> = Arc::new(
+        InMemory::new(Features::U8((0..40).collect()), vec![2, 2], Targets::Classes((0..10).collect())).unwrap(),
+    );
+    let subset: Arc<dyn Dataset> = Arc::new(Subset::new(Arc::clone(&bytes), vec![9, 0, 4]).unwrap());
+    let floats: Arc<dyn Dataset> = Arc::new(
+        InMemory::new(Features::F64((100..120).map(f64::from).collect()), vec![2, 2], Targets::Classes(vec![1; 5]))
+            .unwrap(),
+    );
+    let both: Arc<dyn Dataset> = Arc::new(Concat::new(vec![Arc::clone(&bytes), floats]).unwrap());
+    let mapped: Arc<dyn Dataset> = Arc::new(transforms::scale_u8(Arc::clone(&subset)));
+    for ds in [&bytes, &subset, &both, &mapped] {
+        let before: Vec<Sample> = (0..ds.len()).map(|i| ds.get(i).unwrap()).collect();
+        for i in [0, 1, ds.len() - 1, ds.len(), ds.len() + 7, usize::MAX] {
+            ds.prefetch(i);
+        }
+        assert_eq!((0..ds.len()).map(|i| ds.get(i).unwrap()).collect::<Vec<_>>(), before);
+    }
+    assert_eq!(both.get(12).unwrap().features, vec![108.0, 109.0, 110.0, 111.0], "example 2 of the second part");
+    assert!(matches!(both.get(15), Err(DataError::Index { index: 15, len: 15 })));
+}
+
 #[test]
 fn a_worker_error_reaches_the_caller_in_order_and_ends_the_epoch() {
     for workers in [0, 3] {
