@@ -58,7 +58,7 @@ fn now_nanos() -> u64 {
 /// spin. Spinning costs CPU time on the otherwise idle cores and saves the
 /// wake-up of a sleeping worker at the next parallel operation: on the
 /// 2-core machine, 1 ms made a batch-128 MLP step 10% faster and a
-/// Fashion-MNIST epoch 15% faster (medians of paired rounds).
+/// Fashion-MNIST epoch 9% faster (medians of paired rounds).
 ///
 /// # Examples
 /// ```
