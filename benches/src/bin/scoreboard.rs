@@ -148,7 +148,7 @@ fn board(args: &[String]) -> Result<(), String> {
                 if let Some((_, peer)) = &row.peer {
                     let rate = |m: &Measurement| 2.0 * 1024f64.powi(3) / m.median() / 1e9;
                     notes.push(format!(
-                        "matmul_1024 on {t} thread(s): gradus (faer) {:.0} GFLOP/s, PyTorch {:.0} GFLOP/s. The MLP steps and the epoch are mostly such products, so their ratios cannot go far below this one ({:.2}).",
+                        "matmul_1024 on {t} thread(s): gradus (faer) {:.0} GFLOP/s, PyTorch {:.0} GFLOP/s, a ratio of {:.2}: the libraries' products alone, of which the MLP steps mostly consist.",
                         rate(&row.gradus),
                         rate(peer),
                         row.gradus.median() / peer.median()
