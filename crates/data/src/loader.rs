@@ -142,7 +142,7 @@ fn work<T: Float>(dataset: &dyn Dataset, plan: &[Vec<usize>], w: usize, n: usize
 /// # Errors
 /// Whatever reading an example fails with, or targets of mixed kinds.
 pub fn collate<T: Float>(dataset: &dyn Dataset, indices: &[usize]) -> Result<Batch<T>> {
-    collate_in(dataset, indices, 1)
+    collate_in(dataset, indices, false)
 }
 
 /// Batches with at least this many feature values are read on all of
@@ -151,12 +151,14 @@ pub fn collate<T: Float>(dataset: &dyn Dataset, indices: &[usize]) -> Result<Bat
 /// meanwhile (a Fashion-MNIST batch of 128 is 100 k values).
 pub const PARALLEL_COLLATE_MIN: usize = 1 << 15;
 
-/// [`collate`] with the examples read in `parts` runs side by side on
-/// rayon's threads; the batch is the same whatever `parts`.
-fn collate_in<T: Float>(dataset: &dyn Dataset, indices: &[usize], parts: usize) -> Result<Batch<T>> {
+/// [`collate`], with the examples read side by side on all of rayon's
+/// threads if `split` and the batch has at least [`PARALLEL_COLLATE_MIN`]
+/// values; the batch is the same either way.
+fn collate_in<T: Float>(dataset: &dyn Dataset, indices: &[usize], split: bool) -> Result<Batch<T>> {
     let shape = dataset.feature_shape();
     let per: usize = shape.iter().product();
     let b = indices.len();
+    let parts = if split && b.saturating_mul(per) >= PARALLEL_COLLATE_MIN { rayon::current_num_threads() } else { 1 };
     let mut fshape = vec![b];
     fshape.extend(&shape);
     // From the tensor buffer pool: in a training loop each batch reuses the
@@ -236,10 +238,7 @@ impl<T: Float> Iterator for Epoch<T> {
         self.next += 1;
         let item = if self.channels.is_empty() {
             // On the training thread, whose pool is idle while it loads.
-            let indices = &self.plan[i];
-            let values = indices.len().saturating_mul(self.dataset.feature_shape().iter().product());
-            let parts = if values >= PARALLEL_COLLATE_MIN { rayon::current_num_threads() } else { 1 };
-            collate_in(&*self.dataset, indices, parts)
+            collate_in(&*self.dataset, &self.plan[i], true)
         } else {
             let w = i % self.channels.len();
             self.channels[w]
