@@ -4,7 +4,7 @@
 //!
 //! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff|layer|data]
 //!
-//! (Adam against a STREAM triad is in the scoreboard: `cargo xtask bench`.)`
+//! (Adam against the memory bandwidth is in the scoreboard: `cargo xtask bench`.)`
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
