@@ -388,10 +388,10 @@ fn machine() -> String {
     format!("{model}{core}, {cores} cores, {:.0} GiB", kib / 1024.0 / 1024.0)
 }
 
-/// The core design behind an AMD CPU's family number, which bounds every
-/// compute-bound ratio: Zen 4 runs AVX-512 on 256-bit FMA units (32 f32
-/// flops per cycle, as AVX2), Zen 5 on 512-bit ones (64), so faer's
-/// AVX-512 kernels gain twice as much over AVX2 code on Zen 5.
+/// The core design behind an AMD CPU's family number, which sets what
+/// faer's AVX-512 kernels gain over the AVX2 code PyTorch's BLAS runs on
+/// AMD: Zen 4 runs AVX-512 on 256-bit FMA units (32 f32 flops per cycle,
+/// as AVX2), Zen 5 on 512-bit ones (64).
 fn core_design(cpuinfo: &str) -> Option<String> {
     let field = |key: &str| {
         cpuinfo.lines().find_map(|l| {

@@ -169,8 +169,7 @@ impl<T: Element> Tensor<T> {
     /// covers it densely: a unique owner, or the only view of an owner no
     /// one else holds.
     fn unique_storage(&mut self) -> Option<&mut Storage<T>> {
-        let whole = self.is_contiguous() && self.layout().offset == 0 && self.numel() == self.storage().len();
-        if !whole {
+        if !self.covers_buffer() {
             return None;
         }
         match &mut Arc::get_mut(&mut self.0)?.data {
@@ -180,6 +179,11 @@ impl<T: Element> Tensor<T> {
                 Data::View(_) => None,
             },
         }
+    }
+
+    /// Whether the layout covers the whole buffer densely, in order.
+    fn covers_buffer(&self) -> bool {
+        self.is_contiguous() && self.layout().offset == 0 && self.numel() == self.storage().len()
     }
 
     /// A tensor of `shape` holding `data` in row-major order.
@@ -385,11 +389,7 @@ impl<T: Element> Tensor<T> {
     /// ```
     pub fn owns_data(&self) -> bool {
         let unique = |inner: &Arc<Inner<T>>| Arc::strong_count(inner) == 1 && Arc::weak_count(inner) == 0;
-        self.is_contiguous()
-            && self.layout().offset == 0
-            && self.numel() == self.storage().len()
-            && unique(&self.0)
-            && unique(self.0.owner())
+        self.covers_buffer() && unique(&self.0) && unique(self.0.owner())
     }
 
     /// The elements as an owned `Vec`, without copying when this tensor is
