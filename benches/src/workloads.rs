@@ -129,8 +129,11 @@ pub fn himmelblau_step(x: f64, y: f64, lr: f64) -> (f64, f64) {
 fn adam_10m() -> Run {
     let n = 10_000_000;
     let adam = Adam::new(AdamConfig::default()).expect("defaults are valid");
-    let grad: Vec<f32> = (0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1e-3).collect();
-    let mut param = vec![0.5f32; n];
+    // Parameters and gradients on huge pages, as gradus's own tensors of this
+    // size are (and PyTorch's, with THP_MEM_ALLOC_ENABLE).
+    let mut grad = gradus::tensor::advised_vec(n);
+    grad.extend((0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1e-3));
+    let mut param = gradus::tensor::filled_vec(n, 0.5f32);
     let mut state: State<f32> = Optimizer::<f32>::init(&adam, 1e-3, n);
     Box::new(move || {
         adam.update(1e-3, &mut param, &grad, &mut state);
@@ -186,12 +189,13 @@ fn faer_matmul_1024() -> Run {
 /// place, c read), every byte counted moving once, as in Adam's update. A
 /// STREAM triad a = b + 3c, also counted as 12 bytes, moves 16: its
 /// destination's lines are read before they are written, which made Adam
-/// look faster than memory (1.3–1.7× the triad's figure).
+/// look faster than memory (1.3–1.7× the triad's figure). On huge pages, as
+/// Adam's buffers are.
 fn stream_10m() -> Run {
     use rayon::prelude::*;
     let n = 10_000_000;
-    let c = vec![2.0f32; n];
-    let mut a = vec![1.0f32; n];
+    let c = gradus::tensor::filled_vec(n, 2.0f32);
+    let mut a = gradus::tensor::filled_vec(n, 1.0f32);
     Box::new(move || {
         a.par_chunks_mut(1 << 16).zip(c.par_chunks(1 << 16)).for_each(|(a, c)| {
             for (x, &z) in a.iter_mut().zip(c) {

@@ -217,6 +217,9 @@ fn run_torch(
     for var in ["OMP_NUM_THREADS", "MKL_NUM_THREADS"] {
         cmd.env(var, threads.to_string());
     }
+    // PyTorch's allocator puts buffers of 2 MiB and more on transparent huge
+    // pages only when asked; gradus does it for its buffers of 4 MiB and more.
+    cmd.env("THP_MEM_ALLOC_ENABLE", "1");
     let out = cmd.output().map_err(|e| format!("running {}: {e}", python.display()))?;
     if out.status.code() == Some(3) {
         return Ok(None);
@@ -278,7 +281,8 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], qui
         "- method: each workload in fresh processes, {} per side, alternating gradus and the peer, \
          each with one warm-up run, then timed runs; medians of all timed runs with the interquartile range; \
          ratio = gradus / peer (below 1: gradus faster); rounds: the lowest and highest ratio of one round's neighbouring runs. \
-         Threads pinned alike (RAYON_NUM_THREADS; torch.set_num_threads, OMP_NUM_THREADS).\n",
+         Threads pinned alike (RAYON_NUM_THREADS; torch.set_num_threads, OMP_NUM_THREADS); \
+         large buffers on transparent huge pages on both sides (gradus by default; PyTorch with THP_MEM_ALLOC_ENABLE=1).\n",
         if quick { "1 (--quick)".to_string() } else { ROUNDS.to_string() }
     );
     s.push_str(

@@ -3,6 +3,7 @@
 use crate::error::{Result, check, check_common};
 use crate::optimizer::{Optimizer, State, effective_grad, fused};
 use gradus_tensor::Float;
+use gradus_tensor::filled_vec;
 
 /// The hyper-parameters of [`Adagrad`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,7 +65,7 @@ impl<T: Float> Optimizer<T> for Adagrad {
     }
 
     fn init(&self, _lr: f64, len: usize) -> State<T> {
-        State { step: 0, slots: vec![vec![T::of(self.c.initial_accumulator_value); len]], scalars: Vec::new() }
+        State { step: 0, slots: vec![filled_vec(len, T::of(self.c.initial_accumulator_value))], scalars: Vec::new() }
     }
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {

@@ -3,6 +3,7 @@
 use crate::error::{Result, check, check_common};
 use crate::optimizer::{Optimizer, State, effective_grad, fused};
 use gradus_tensor::Float;
+use gradus_tensor::filled_vec;
 
 /// The hyper-parameters of [`Asgd`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -69,7 +70,7 @@ impl<T: Float> Optimizer<T> for Asgd {
     }
 
     fn init(&self, lr: f64, len: usize) -> State<T> {
-        State { step: 0, slots: vec![vec![T::zero(); len]], scalars: vec![lr, 1.0] }
+        State { step: 0, slots: vec![filled_vec(len, T::zero())], scalars: vec![lr, 1.0] }
     }
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {

@@ -208,7 +208,9 @@ impl<T: Float> Optim<T> {
                     .iter()
                     .find(|(n, _)| *n == want)
                     .ok_or_else(|| OptimError::State(format!("missing {want}")))?;
-                slots.push(slot.1.clone());
+                let mut copy = gradus_tensor::advised_vec(slot.1.len());
+                copy.extend_from_slice(&slot.1);
+                slots.push(copy);
             }
             states.insert(key, State { step: *step, slots, scalars });
         }

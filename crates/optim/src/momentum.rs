@@ -4,6 +4,7 @@
 use crate::error::{Result, check, check_common};
 use crate::optimizer::{Optimizer, State, fused};
 use gradus_tensor::Float;
+use gradus_tensor::filled_vec;
 
 /// Textbook momentum: v ← αv − εg; θ ← θ + v, with v = 0 at the start (so
 /// on a plane the velocity tends to εg/(1 − α)). Differs from
@@ -87,7 +88,7 @@ impl<T: Float> NesterovLookahead<T> {
     /// A negative rate, or α outside [0, 1).
     pub fn new(lr: f64, alpha: f64, len: usize) -> Result<Self> {
         Momentum::new(lr, alpha)?;
-        Ok(Self { lr, alpha, velocity: vec![T::zero(); len] })
+        Ok(Self { lr, alpha, velocity: filled_vec(len, T::zero()) })
     }
 
     /// One step; `grad_at` maps a point to the gradient there.

@@ -4,6 +4,7 @@
 use crate::error::{Result, check, check_beta, check_common};
 use crate::optimizer::{Optimizer, State, effective_grad, fused, lerp};
 use gradus_tensor::Float;
+use gradus_tensor::filled_vec;
 
 /// The hyper-parameters of [`Nadam`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -81,7 +82,7 @@ impl<T: Float> Optimizer<T> for Nadam {
     }
 
     fn init(&self, _lr: f64, len: usize) -> State<T> {
-        State { step: 0, slots: vec![vec![T::zero(); len]; 2], scalars: vec![1.0] }
+        State { step: 0, slots: vec![filled_vec(len, T::zero()), filled_vec(len, T::zero())], scalars: vec![1.0] }
     }
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {

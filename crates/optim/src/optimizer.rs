@@ -3,6 +3,7 @@
 //! runs through.
 
 use gradus_tensor::Float;
+use gradus_tensor::filled_vec;
 use rayon::prelude::*;
 use std::fmt;
 
@@ -54,7 +55,7 @@ pub trait Optimizer<T: Float>: Send + Sync + fmt::Debug {
     /// Rprop's step sizes).
     fn init(&self, lr: f64, len: usize) -> State<T> {
         let _ = lr;
-        State { step: 0, slots: vec![vec![T::zero(); len]; self.slots().len()], scalars: Vec::new() }
+        State { step: 0, slots: self.slots().iter().map(|_| filled_vec(len, T::zero())).collect(), scalars: Vec::new() }
     }
 
     /// One update of `param` from `grad` with learning rate `lr`.

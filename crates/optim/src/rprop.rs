@@ -4,6 +4,7 @@
 use crate::error::{Result, check, check_common};
 use crate::optimizer::{Optimizer, State, fused};
 use gradus_tensor::Float;
+use gradus_tensor::filled_vec;
 
 /// The hyper-parameters of [`Rprop`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,7 +65,7 @@ impl<T: Float> Optimizer<T> for Rprop {
     }
 
     fn init(&self, lr: f64, len: usize) -> State<T> {
-        State { step: 0, slots: vec![vec![T::zero(); len], vec![T::of(lr); len]], scalars: Vec::new() }
+        State { step: 0, slots: vec![filled_vec(len, T::zero()), filled_vec(len, T::of(lr))], scalars: Vec::new() }
     }
 
     fn update(&self, _lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {

@@ -125,7 +125,7 @@ pub(crate) fn alloc<T: Element>(len: usize) -> Buffer<T> {
         }
         return Buffer::Heap(buf);
     }
-    let mut buf = Vec::with_capacity(class_capacity_for::<T>(len));
+    let mut buf = crate::advised_vec(class_capacity_for::<T>(len));
     buf.resize(len, T::default());
     Buffer::Heap(buf)
 }
