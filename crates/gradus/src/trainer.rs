@@ -10,6 +10,7 @@ use gradus_nn::{ActivationStats, Module, Watch};
 use gradus_optim::Optim;
 use gradus_sched::{LrScheduler, ReduceOnPlateau};
 use gradus_tensor::{Float, Tensor};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// When a step-indexed schedule advances.
@@ -257,18 +258,27 @@ impl<T: Float> Trainer<T> {
             (out.value().item().as_f64(), grads)
         };
         // The tape is gone, so each parameter's storage is its own again and
-        // the update below writes in place instead of copying it.
+        // the update below writes in place instead of copying it. A
+        // parameter listed twice (a shared module) is updated once, with the
+        // gradient of all its uses, as PyTorch lists it once.
+        let mut seen = BTreeSet::new();
+        let mut updates = Vec::new();
         for (k, ((_, p), g)) in params.iter().zip(grads).enumerate() {
-            let Some(g) = g else { continue };
-            let g = g.contiguous();
-            let g = g.as_slice().expect("made contiguous");
-            if let Some(n) = norms.as_deref_mut() {
+            if !seen.insert(p.id().0) {
+                continue;
+            }
+            let g = g.map(|g| g.contiguous());
+            if let (Some(n), Some(g)) = (norms.as_deref_mut(), &g) {
+                let g = g.as_slice().expect("made contiguous");
                 n[k] += g.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt();
             }
-            let mut result = Ok(());
-            p.update(|w| result = self.optim.update(p.id().0, w, g));
-            result?;
+            updates.push((p.id().0, p.data_mut(), g));
         }
+        self.optim.step(
+            updates
+                .iter_mut()
+                .map(|(key, w, g)| (*key, &mut w[..], g.as_ref().map(|g| g.as_slice().expect("made contiguous")))),
+        )?;
         self.steps += 1;
         self.apply_schedule();
         Ok(value)

@@ -208,3 +208,32 @@ fn epoch_with_reports_every_batch() {
     assert_eq!(seen.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(), (1..=7).map(|d| (d, 7)).collect::<Vec<_>>());
     assert!(seen.iter().all(|s| s.2.is_finite() && s.2 > 0.0));
 }
+
+/// A module that uses one weight twice, as a tied encoder and decoder do:
+/// y = w·(w·x), listed under both names.
+struct Tied(gradus::nn::Param<f64>);
+
+impl Module<f64> for Tied {
+    fn forward(&self, tape: &Tape<f64>, x: &Var<f64>) -> Var<f64> {
+        let w = self.0.var(tape);
+        x.mul(&w).mul(&w)
+    }
+    fn visit<'a>(&'a self, v: &mut gradus::nn::Visitor<'a, '_, f64>) {
+        v.param("encoder", &self.0);
+        v.param("decoder", &self.0);
+    }
+}
+
+#[test]
+fn a_parameter_listed_twice_takes_one_step_with_the_gradient_of_both_uses() {
+    let tied = Tied(gradus::nn::Param::new(Tensor::from_vec(vec![2.0], &[1, 1]).unwrap()));
+    assert_eq!(tied.named_parameters().len(), 2);
+    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.01)").unwrap()));
+    let loss = gradus::loss::Regression::Mse(Reduction::Mean);
+    let x = Var::constant(Tensor::from_vec(vec![1.0], &[1, 1]).unwrap());
+    let y = gradus::loss::Targets::Values(Tensor::from_vec(vec![0.0], &[1, 1]).unwrap());
+    // Loss (w²x − 0)² = 16 at w = 2; its derivative 2·w²x·2wx = 32.
+    assert_eq!(trainer.step(&tied, &loss, &x, &y, None).unwrap(), 16.0);
+    let w = tied.0.value().item();
+    assert!((w - (2.0 - 0.01 * 32.0)).abs() < 1e-12, "w = {w}: stepped once, with both uses' gradient");
+}

@@ -8,7 +8,7 @@
 
 use gradus_autodiff::{Tape, Var};
 use gradus_tensor::{Float, Tensor};
-use std::cell::{Cell, Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -94,7 +94,17 @@ impl<T: Float> Param<T> {
 
     /// Updates the value in place (copy-on-write if it is shared).
     pub fn update(&self, f: impl FnOnce(&mut [T])) {
-        f(self.value.borrow_mut().data_mut());
+        f(&mut self.data_mut());
+    }
+
+    /// Borrows the elements for writing in place (copy-on-write if the value
+    /// is shared), in row-major order; the shape stays. To update several
+    /// parameters at once, as an optimiser's step does.
+    ///
+    /// # Panics
+    /// If the value is borrowed already.
+    pub fn data_mut(&self) -> RefMut<'_, [T]> {
+        RefMut::map(self.value.borrow_mut(), |t| t.data_mut())
     }
 
     /// Freezes (`true`) or unfreezes the parameter: a frozen parameter

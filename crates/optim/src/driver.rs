@@ -3,9 +3,18 @@
 //! an exact save/restore of everything.
 
 use crate::error::{OptimError, Result};
-use crate::optimizer::{Optimizer, State};
+use crate::optimizer::{Optimizer, State, split_pays};
 use gradus_tensor::Float;
-use std::collections::BTreeMap;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One prepared update of [`Optim::step`].
+struct Job<'a, T> {
+    group: usize,
+    key: u64,
+    param: &'a mut [T],
+    grad: &'a [T],
+}
 
 /// A group of parameters sharing an optimiser (hence hyper-parameters) and
 /// a learning rate.
@@ -120,20 +129,34 @@ impl<T: Float> Optim<T> {
     /// # Errors
     /// An unknown parameter, or lengths that do not match its state.
     pub fn update(&mut self, key: u64, param: &mut [T], grad: &[T]) -> Result<()> {
-        let group = &self.groups[self.group_of(key)?];
-        if grad.len() != param.len() {
-            return Err(OptimError::Length { key, what: "gradient", got: grad.len(), expected: param.len() });
-        }
-        let state = self.states.entry(key).or_insert_with(|| group.optimizer.init(group.lr, param.len()));
-        if let Some(slot) = state.slots.first().filter(|s| s.len() != param.len()) {
-            return Err(OptimError::Length { key, what: "parameter", got: param.len(), expected: slot.len() });
-        }
+        let g = self.prepare(key, param.len(), grad.len())?;
+        let group = &self.groups[g];
+        let state = self.states.get_mut(&key).expect("prepare made the state");
         group.optimizer.update(group.lr, param, grad, state);
         Ok(())
     }
 
+    /// Checks `key`'s lengths and makes its state if it has none; returns
+    /// its group.
+    fn prepare(&mut self, key: u64, len: usize, grad_len: usize) -> Result<usize> {
+        let g = self.group_of(key)?;
+        if grad_len != len {
+            return Err(OptimError::Length { key, what: "gradient", got: grad_len, expected: len });
+        }
+        let group = &self.groups[g];
+        let state = self.states.entry(key).or_insert_with(|| group.optimizer.init(group.lr, len));
+        if let Some(slot) = state.slots.first().filter(|s| s.len() != len) {
+            return Err(OptimError::Length { key, what: "parameter", got: len, expected: slot.len() });
+        }
+        Ok(g)
+    }
+
     /// Updates every parameter that has a gradient and reports those that
-    /// had none.
+    /// had none. Parameters are updated side by side on the thread pool
+    /// when there are enough elements in all (see
+    /// [`split_pays`](crate::optimizer::split_pays)), so that the small
+    /// ones run while another thread works through the large: each one's
+    /// update is the same as on its own.
     ///
     /// # Errors
     /// As [`Optim::update`]; parameters before the failing one are updated.
@@ -145,16 +168,52 @@ impl<T: Float> Optim<T> {
         T: 'a,
     {
         let mut report = StepReport::default();
+        let mut work = Vec::new();
+        let mut failed = None;
         for (key, param, grad) in params {
-            match grad {
-                Some(g) => {
-                    self.update(key, param, g)?;
-                    report.updated += 1;
+            let Some(grad) = grad else {
+                report.without_gradient.push(key);
+                continue;
+            };
+            match self.prepare(key, param.len(), grad.len()) {
+                Ok(group) => work.push(Job { group, key, param, grad }),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
                 }
-                None => report.without_gradient.push(key),
             }
         }
-        Ok(report)
+        report.updated = work.len();
+        self.run(work);
+        failed.map_or(Ok(report), Err)
+    }
+
+    /// Runs prepared updates: side by side when that pays and the keys are
+    /// distinct (each job then has its own state), else in order.
+    fn run(&mut self, work: Vec<Job<'_, T>>) {
+        let elements = work.iter().map(|j| j.param.len()).sum();
+        let mut states = Vec::new();
+        if work.len() > 1 && split_pays(elements) {
+            let keys: BTreeSet<u64> = work.iter().map(|j| j.key).collect();
+            if keys.len() == work.len() {
+                let mut by_key: BTreeMap<u64, &mut State<T>> =
+                    self.states.iter_mut().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s)).collect();
+                states = work.iter().map(|j| by_key.remove(&j.key).expect("prepare made every state")).collect();
+            }
+        }
+        let groups = &self.groups;
+        if states.is_empty() {
+            for j in work {
+                let (group, state) = (&groups[j.group], self.states.get_mut(&j.key).expect("prepare made the state"));
+                group.optimizer.update(group.lr, j.param, j.grad, state);
+            }
+            return;
+        }
+        work.into_par_iter().zip(states).for_each(|(j, state)| {
+            let group = &groups[j.group];
+            group.optimizer.update(group.lr, j.param, j.grad, state);
+        });
+        gradus_tensor::note_parallel_work();
     }
 
     /// Everything needed to resume: every parameter's state and every group's rate.

@@ -85,6 +85,15 @@ pub const PARALLEL_MIN: usize = 1 << 16;
 /// backward leaves the workers awake) 6–8% slower.
 pub const PARALLEL_MIN_COLD: usize = 1 << 19;
 
+/// Whether `len` elements of updates are worth splitting across the pool's
+/// threads: [`PARALLEL_MIN`] at least, and [`PARALLEL_MIN_COLD`] unless the
+/// workers are awake.
+pub(crate) fn split_pays(len: usize) -> bool {
+    len >= PARALLEL_MIN
+        && rayon::current_num_threads() > 1
+        && (len >= PARALLEL_MIN_COLD || gradus_tensor::workers_awake())
+}
+
 #[derive(Clone, Copy)]
 struct SendPtr<T>(*mut T);
 // SAFETY: used only to hand disjoint chunks of exclusively borrowed slices
@@ -116,12 +125,11 @@ pub(crate) fn fused<T: Float, const N: usize>(
         }
         sweep(p, g, s, &f);
     };
-    let threads = rayon::current_num_threads();
-    if len < PARALLEL_MIN || threads == 1 || (len < PARALLEL_MIN_COLD && !gradus_tensor::workers_awake()) {
+    if !split_pays(len) {
         run(param, grad, slots);
         return;
     }
-    let chunk = len.div_ceil(threads * 4).max(PARALLEL_MIN / 4);
+    let chunk = len.div_ceil(rayon::current_num_threads() * 4).max(PARALLEL_MIN / 4);
     let ptrs: [SendPtr<T>; N] = slots.map(|s| SendPtr(s.as_mut_ptr()));
     param.par_chunks_mut(chunk).zip(grad.par_chunks(chunk)).enumerate().for_each(|(k, (p, g))| {
         let start = k * chunk;

@@ -168,6 +168,62 @@ fn the_parallel_pass_equals_the_serial_one() {
     }
 }
 
+#[test]
+fn a_step_over_many_parameters_equals_one_update_each() {
+    // Enough elements in all to update the parameters side by side whether
+    // or not the workers are awake; sizes from one element to a split one.
+    let sizes = [PARALLEL_MIN_COLD + 17, 1, 300, PARALLEL_MIN - 1, 5];
+    let grads: Vec<Vec<f32>> =
+        sizes.iter().map(|&n| (0..n).map(|i| ((i * 31 % 997) as f32 - 498.0) / 50.0).collect()).collect();
+    let start = |k: usize| vec![0.1f32 * k as f32; sizes[k]];
+    let (mut together, mut alone) =
+        (Optim::new(Adam::new(AdamConfig::default()).unwrap()), Optim::new(Adam::new(AdamConfig::default()).unwrap()));
+    let mut a: Vec<Vec<f32>> = (0..sizes.len()).map(start).collect();
+    let mut b = a.clone();
+    for _ in 0..3 {
+        let report = together
+            .step(a.iter_mut().zip(&grads).enumerate().map(|(k, (p, g))| (k as u64, &mut p[..], Some(&g[..]))))
+            .unwrap();
+        assert_eq!(report.updated, sizes.len());
+        for (k, (p, g)) in b.iter_mut().zip(&grads).enumerate() {
+            alone.update(k as u64, p, g).unwrap();
+        }
+    }
+    for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(x.iter().zip(y).all(|(x, y)| x.to_bits() == y.to_bits()), "parameter {k} differs");
+        assert_eq!(together.state(k as u64), alone.state(k as u64));
+    }
+}
+
+#[test]
+fn a_step_stops_at_a_bad_parameter_after_updating_those_before() {
+    let n = PARALLEL_MIN_COLD;
+    let mut opt = Optim::new(Sgd::new(SgdConfig { lr: 1.0, ..Default::default() }).unwrap());
+    let (mut p0, mut p1, mut p2) = (vec![1.0f64; n], vec![1.0f64; n], vec![1.0f64; n]);
+    let g = vec![0.5f64; n];
+    let err = opt
+        .step([(0, &mut p0[..], Some(&g[..])), (1, &mut p1[..], Some(&g[..3])), (2, &mut p2[..], Some(&g[..]))])
+        .unwrap_err();
+    assert!(err.to_string().contains("gradient"), "{err}");
+    assert!(p0.iter().all(|&x| x == 0.5), "the parameter before the bad one is updated");
+    assert!(p1.iter().chain(&p2).all(|&x| x == 1.0), "the bad one and those after it are not");
+}
+
+#[test]
+fn a_parameter_twice_in_one_step_is_updated_twice_in_order() {
+    let n = PARALLEL_MIN_COLD;
+    let mut opt = Optim::new(Adam::new(AdamConfig::default()).unwrap());
+    let (mut p, mut q) = (vec![1.0f32; n], vec![1.0f32; n]);
+    let g = vec![0.25f32; n];
+    opt.step([(7, &mut p[..], Some(&g[..])), (7, &mut q[..], Some(&g[..]))]).unwrap();
+    assert_eq!(opt.state(7).unwrap().step, 2);
+    let mut reference = Optim::new(Adam::new(AdamConfig::default()).unwrap());
+    let (mut r, mut s) = (vec![1.0f32; n], vec![1.0f32; n]);
+    reference.update(7, &mut r, &g).unwrap();
+    reference.update(7, &mut s, &g).unwrap();
+    assert_eq!((p, q), (r, s));
+}
+
 fn rosenbrock_hessian(p: &[f64]) -> gradus_tensor::Tensor<f64> {
     let (x, y) = (p[0], p[1]);
     let h = vec![2.0 - 400.0 * (y - 3.0 * x * x), -400.0 * x, -400.0 * x, 200.0];
