@@ -34,8 +34,17 @@ pub trait Element: Copy + Send + Sync + fmt::Debug + PartialEq + Default + 'stat
     }
 }
 
+static POOL_BOOL: Pool<bool> = Pool::new();
+static POOL_USIZE: Pool<usize> = Pool::new();
+
+// Masks (ReLU's, dropout's) and indices (argmax, gather) of large batches
+// are recycled as floats are: a 512 × 256 ReLU mask is 128 KiB, which glibc
+// maps fresh and unmaps on every step (32 page faults each).
 impl Element for bool {
     const DTYPE: &'static str = "bool";
+    fn pool() -> Option<&'static Pool<Self>> {
+        Some(&POOL_BOOL)
+    }
     fn format_value(self, _: usize, _: bool) -> String {
         if self { "true" } else { "false" }.to_string()
     }
@@ -43,6 +52,9 @@ impl Element for bool {
 
 impl Element for usize {
     const DTYPE: &'static str = "usize";
+    fn pool() -> Option<&'static Pool<Self>> {
+        Some(&POOL_USIZE)
+    }
     fn format_value(self, _: usize, _: bool) -> String {
         self.to_string()
     }

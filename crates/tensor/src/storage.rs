@@ -256,8 +256,9 @@ pub struct PoolStats {
     pub misses: usize,
 }
 
-/// Statistics of the buffer pool of element type `T` (`None` for types
-/// without a pool: `bool`, `usize`).
+/// Statistics of the buffer pool of element type `T` (every element type
+/// has one: floats, `bool` masks and `usize` indices; `None` is for element
+/// types outside this crate that keep none).
 ///
 /// # Examples
 /// ```
