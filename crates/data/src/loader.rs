@@ -1,6 +1,7 @@
 //! `DataLoader`: mini-batches collated into contiguous tensors, prefetched
-//! by worker threads through bounded queues, in the same order whatever
-//! the number of workers.
+//! by worker threads through bounded queues or, without workers, read one
+//! batch ahead on rayon's pool, in the same order whatever the number of
+//! workers.
 
 use crate::dataset::{Dataset, Target};
 use crate::error::{DataError, Result};
@@ -8,7 +9,7 @@ use crate::sampler::{Sampler, SequentialSampler, ShuffledSampler, batches};
 use gradus_tensor::{Float, Tensor};
 use rayon::prelude::*;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
 /// The targets of a batch.
@@ -84,8 +85,11 @@ impl DataLoader {
         self
     }
 
-    /// Background worker threads (0: load on the caller's thread, a batch of
-    /// at least [`PARALLEL_COLLATE_MIN`] values split across rayon's threads).
+    /// Background worker threads. With 0 (the default) the next batch is
+    /// read on rayon's pool while the caller trains on the current one, as a
+    /// job that the pool's idle threads pick up in the gaps of the step; a
+    /// batch of at least [`PARALLEL_COLLATE_MIN`] values is split across
+    /// the pool's threads.
     #[must_use]
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers;
@@ -121,7 +125,7 @@ impl DataLoader {
             handles.push(std::thread::spawn(move || work(&*dataset, &plan, w, workers, &tx)));
             channels.push(rx);
         }
-        Epoch { dataset: Arc::clone(&self.dataset), plan, next: 0, channels, handles }
+        Epoch { dataset: Arc::clone(&self.dataset), plan, next: 0, channels, handles, ahead: None }
     }
 }
 
@@ -225,6 +229,43 @@ pub struct Epoch<T: Float> {
     next: usize,
     channels: Vec<Receiver<Result<Batch<T>>>>,
     handles: Vec<JoinHandle<()>>,
+    /// Without workers: the next batch, being read on the pool meanwhile.
+    ahead: Option<Receiver<Result<Batch<T>>>>,
+}
+
+impl<T: Float> Epoch<T> {
+    /// Starts reading batch `i` as a rayon job, which an idle thread of the
+    /// pool picks up while the caller trains on the batch before it.
+    fn read_ahead(&mut self, i: usize) {
+        let (tx, rx) = sync_channel(1);
+        let (dataset, plan) = (Arc::clone(&self.dataset), Arc::clone(&self.plan));
+        rayon::spawn(move || {
+            // The epoch may be gone (dropped early): then nobody wants it.
+            let _ = tx.send(collate_in(&*dataset, &plan[i], true));
+        });
+        self.ahead = Some(rx);
+    }
+}
+
+/// The batch of a [`Epoch::read_ahead`] job. A thread of the pool runs
+/// queued jobs while it waits, so that the job cannot sit behind it (on a
+/// pool of one it runs the job itself).
+fn wait_for<T: Float>(rx: &Receiver<Result<Batch<T>>>, i: usize) -> Result<Batch<T>> {
+    let stopped = || DataError::Invalid(format!("reading batch {i} stopped"));
+    if rayon::current_thread_index().is_none() {
+        return rx.recv().unwrap_or_else(|_| Err(stopped()));
+    }
+    loop {
+        match rx.try_recv() {
+            Ok(batch) => return batch,
+            Err(TryRecvError::Disconnected) => return Err(stopped()),
+            Err(TryRecvError::Empty) => {
+                if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
 }
 
 impl<T: Float> Iterator for Epoch<T> {
@@ -237,8 +278,17 @@ impl<T: Float> Iterator for Epoch<T> {
         let i = self.next;
         self.next += 1;
         let item = if self.channels.is_empty() {
-            // On the training thread, whose pool is idle while it loads.
-            collate_in(&*self.dataset, &self.plan[i], true)
+            // Read on the pool: the batch after this one starts as soon as
+            // this one is handed out, and the pool's threads read it in the
+            // gaps of the caller's step.
+            let item = match self.ahead.take() {
+                Some(rx) => wait_for(&rx, i),
+                None => collate_in(&*self.dataset, &self.plan[i], true),
+            };
+            if item.is_ok() && i + 1 < self.plan.len() {
+                self.read_ahead(i + 1);
+            }
+            item
         } else {
             let w = i % self.channels.len();
             self.channels[w]

@@ -197,6 +197,51 @@ fn a_worker_error_reaches_the_caller_in_order_and_ends_the_epoch() {
     assert_eq!(loader.epoch::<f32>(0).take(3).count(), 3);
 }
 
+/// Counts the examples read, so a test can see a read that has not been
+/// asked for yet.
+struct Counting(Arc<dyn Dataset>, Arc<std::sync::atomic::AtomicUsize>);
+
+impl Dataset for Counting {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn feature_shape(&self) -> Vec<usize> {
+        self.0.feature_shape()
+    }
+    fn get(&self, index: usize) -> Result<Sample> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.get(index)
+    }
+}
+
+/// Without workers, the batch after the one handed out is read on the pool
+/// meanwhile: the same batches, also on a pool of one thread whose own
+/// thread asks (it reads the batch itself), and an epoch dropped while a
+/// read is under way ends cleanly.
+#[test]
+fn the_next_batch_is_read_ahead_on_the_pool() {
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ds: Arc<dyn Dataset> = Arc::new(Counting(toy(40), Arc::clone(&reads)));
+    let loader = DataLoader::new(Arc::clone(&ds), 8).shuffle(2);
+    let mut epoch = loader.epoch::<f32>(0);
+    let first = epoch.next().unwrap().unwrap();
+    assert_eq!(first.features.shape(), &[8, 3]);
+    let started = std::time::Instant::now();
+    while reads.load(std::sync::atomic::Ordering::SeqCst) < 16 {
+        assert!(started.elapsed().as_secs() < 10, "batch 1 was not read ahead");
+        std::thread::yield_now();
+    }
+    drop(epoch); // batch 2 may be under way
+    let expected: Vec<Vec<f32>> = loader.epoch::<f32>(0).map(|b| b.unwrap().features.to_vec()).collect();
+    assert_eq!(expected.len(), 5);
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let got: Vec<Vec<f32>> =
+            pool.install(|| loader.epoch::<f32>(0).map(|b| b.unwrap().features.to_vec()).collect());
+        assert_eq!(got, expected, "{threads} thread(s)");
+    }
+}
+
 #[test]
 fn splits_concatenation_and_transforms() {
     let ds = toy(10);
