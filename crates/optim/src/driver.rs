@@ -153,10 +153,11 @@ impl<T: Float> Optim<T> {
 
     /// Updates every parameter that has a gradient and reports those that
     /// had none. Parameters are updated side by side on the thread pool
-    /// when there are enough elements in all (see
-    /// [`split_pays`](crate::optimizer::split_pays)), so that the small
-    /// ones run while another thread works through the large: each one's
-    /// update is the same as on its own.
+    /// when they have enough elements in all (the rule of one parameter's
+    /// split: [`PARALLEL_MIN`](crate::PARALLEL_MIN), and
+    /// [`PARALLEL_MIN_COLD`](crate::PARALLEL_MIN_COLD) unless the workers are
+    /// awake), so that the small ones run while another thread works through
+    /// the large: each one's update is the same as on its own.
     ///
     /// # Errors
     /// As [`Optim::update`]; parameters before the failing one are updated.
