@@ -7,7 +7,7 @@ use gradus_tensor::{Float, Tensor};
 use std::fmt;
 use std::rc::Rc;
 
-/// A tensor that may be recorded on a [`Tape`]: a leaf that requires
+/// A tensor that may be recorded on a [`Tape`](crate::Tape): a leaf that requires
 /// gradients, the result of recorded operations, or a constant.
 ///
 /// Operations on variables mirror those of [`Tensor`] and record themselves

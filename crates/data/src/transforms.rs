@@ -1,4 +1,4 @@
-//! Per-sample transforms for [`Mapped`](crate::Mapped): pixels to [0, 1],
+//! Per-sample transforms for [`Mapped`]: pixels to [0, 1],
 //! standardisation with statistics computed once from the training split,
 //! flattening, one-hot targets.
 
