@@ -130,13 +130,17 @@ fn board(args: &[String]) -> Result<(), String> {
             eprintln!("scoreboard: {} on {t} thread(s)", spec.name);
             // Rounds alternate the sides, so a slow stretch of the shared
             // machine lands on both rather than on one.
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            // faer alone (against the product through gradus) joins the same rounds.
+            let (mut ours, mut theirs, mut faer) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..rounds {
                 ours.push(run_gradus(spec.name, per_round, spec.iterations, t)?);
                 if let Some((python, _)) = &torch
                     && let Some(m) = run_torch(python, spec.name, per_round, spec.iterations, t, data.as_deref())?
                 {
                     theirs.push(m);
+                }
+                if spec.name == "matmul_1024" {
+                    faer.push(run_gradus("matmul_1024_faer", per_round, spec.iterations, t)?);
                 }
             }
             let round_ratios = ours.iter().zip(&theirs).map(|(g, p)| g.median() / p.median()).collect();
@@ -154,8 +158,9 @@ fn board(args: &[String]) -> Result<(), String> {
                         row.gradus.median() / peer.median()
                     ));
                 }
-                let faer = run_gradus("matmul_1024_faer", reps, spec.iterations, t)?;
-                rows.push(Row { spec, threads: t, gradus, peer: Some(("faer", faer)), round_ratios: Vec::new() });
+                let faer_ratios = ours.iter().zip(&faer).map(|(g, f)| g.median() / f.median()).collect();
+                let faer = Measurement::merge(&faer);
+                rows.push(Row { spec, threads: t, gradus, peer: Some(("faer", faer)), round_ratios: faer_ratios });
             }
             if spec.name == "adam_10m" {
                 let probe = run_gradus("stream_10m", reps, 1, t)?;
