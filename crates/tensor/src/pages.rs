@@ -4,15 +4,17 @@
 //! weight) crosses a 4 KiB page every 1024 `f32`s: each crossing is a TLB
 //! miss, and the hardware prefetchers stop at the page's edge. Linux backs
 //! memory with 2 MiB pages where a program asks for them with
-//! `madvise(MADV_HUGEPAGE)`, the default setting of most distributions
-//! (`/sys/kernel/mm/transparent_hugepage/enabled` = `madvise`). glibc does not
+//! `madvise(MADV_HUGEPAGE)` when `/sys/kernel/mm/transparent_hugepage/enabled`
+//! is `madvise` (as on this project's machines; with `always` large mappings
+//! get them unasked, with `never` not at all). glibc does not
 //! ask unless `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` is set, and PyTorch only
 //! with `THP_MEM_ALLOC_ENABLE=1`; gradus asks for its own large buffers
 //! before their first touch, so the first fault maps a whole 2 MiB page.
 
 /// Buffers of at least this many bytes are advised to use huge pages: from
-/// two 2 MiB pages up, at most a quarter of a buffer can lie outside its
-/// aligned interior. Below it the TLB reach of 4 KiB pages suffices.
+/// two 2 MiB pages up, a buffer's aligned interior holds at least one whole
+/// huge page and at least half of it. Below it the TLB reach of 4 KiB pages
+/// suffices.
 pub const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
 
 /// The size of a transparent huge page on x86-64 and aarch64 Linux.
