@@ -13,8 +13,8 @@
 
 /// Buffers of at least this many bytes are advised to use huge pages: from
 /// two 2 MiB pages up, a buffer's aligned interior holds at least one whole
-/// huge page and at least half of it. Below it the TLB reach of 4 KiB pages
-/// suffices.
+/// huge page, and all of the buffer but less than 4 MiB. Below it the TLB
+/// reach of 4 KiB pages suffices.
 pub const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
 
 /// The size of a transparent huge page on x86-64 and aarch64 Linux.
