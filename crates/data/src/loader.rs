@@ -8,6 +8,7 @@ use crate::error::{DataError, Result};
 use crate::sampler::{Sampler, SequentialSampler, ShuffledSampler, batches};
 use gradus_tensor::{Float, Tensor};
 use rayon::prelude::*;
+use std::panic::{AssertUnwindSafe, resume_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
@@ -230,7 +231,7 @@ pub struct Epoch<T: Float> {
     channels: Vec<Receiver<Result<Batch<T>>>>,
     handles: Vec<JoinHandle<()>>,
     /// Without workers: the next batch, being read on the pool meanwhile.
-    ahead: Option<Receiver<Result<Batch<T>>>>,
+    ahead: Option<Receiver<std::thread::Result<Result<Batch<T>>>>>,
 }
 
 impl<T: Float> Epoch<T> {
@@ -240,24 +241,28 @@ impl<T: Float> Epoch<T> {
         let (tx, rx) = sync_channel(1);
         let (dataset, plan) = (Arc::clone(&self.dataset), Arc::clone(&self.plan));
         rayon::spawn(move || {
+            // A panic (a dataset's or transform's) goes back to the caller,
+            // as when it reads on its own thread; rayon would abort on it.
+            let read = std::panic::catch_unwind(AssertUnwindSafe(|| collate_in(&*dataset, &plan[i], true)));
             // The epoch may be gone (dropped early): then nobody wants it.
-            let _ = tx.send(collate_in(&*dataset, &plan[i], true));
+            let _ = tx.send(read);
         });
         self.ahead = Some(rx);
     }
 }
 
-/// The batch of a [`Epoch::read_ahead`] job. A thread of the pool runs
-/// queued jobs while it waits, so that the job cannot sit behind it (on a
-/// pool of one it runs the job itself).
-fn wait_for<T: Float>(rx: &Receiver<Result<Batch<T>>>, i: usize) -> Result<Batch<T>> {
+/// The batch of a [`Epoch::read_ahead`] job, or its panic resumed here. A
+/// thread of the pool runs queued jobs while it waits, so that the job
+/// cannot sit behind it (on a pool of one it runs the job itself).
+fn wait_for<T: Float>(rx: &Receiver<std::thread::Result<Result<Batch<T>>>>, i: usize) -> Result<Batch<T>> {
     let stopped = || DataError::Invalid(format!("reading batch {i} stopped"));
+    let done = |read: std::thread::Result<Result<Batch<T>>>| read.unwrap_or_else(|panic| resume_unwind(panic));
     if rayon::current_thread_index().is_none() {
-        return rx.recv().unwrap_or_else(|_| Err(stopped()));
+        return rx.recv().map_or_else(|_| Err(stopped()), done);
     }
     loop {
         match rx.try_recv() {
-            Ok(batch) => return batch,
+            Ok(read) => return done(read),
             Err(TryRecvError::Disconnected) => return Err(stopped()),
             Err(TryRecvError::Empty) => {
                 if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {

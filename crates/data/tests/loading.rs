@@ -242,6 +242,34 @@ fn the_next_batch_is_read_ahead_on_the_pool() {
     }
 }
 
+/// A dataset that panics on one example: read ahead on the pool, the panic
+/// still reaches the caller (rayon alone would abort the process).
+#[test]
+fn a_panic_while_reading_ahead_reaches_the_caller() {
+    struct Panicking;
+    impl Dataset for Panicking {
+        fn len(&self) -> usize {
+            12
+        }
+        fn feature_shape(&self) -> Vec<usize> {
+            vec![1]
+        }
+        fn get(&self, index: usize) -> Result<Sample> {
+            assert!(index != 9, "example 9 is cursed");
+            Ok(Sample { features: vec![index as f64], target: Target::Class(0) })
+        }
+    }
+    let loader = DataLoader::new(Arc::new(Panicking), 4);
+    let mut epoch = loader.epoch::<f64>(0);
+    assert!(epoch.next().unwrap().is_ok());
+    assert!(epoch.next().unwrap().is_ok());
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| epoch.next()));
+    let payload = caught.expect_err("batch 2 holds example 9");
+    let message =
+        payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
+    assert_eq!(message.as_deref(), Some("example 9 is cursed"));
+}
+
 #[test]
 fn splits_concatenation_and_transforms() {
     let ds = toy(10);
