@@ -31,6 +31,7 @@
 mod axes;
 mod binary;
 mod compare;
+mod conv;
 mod create;
 mod display;
 mod element;
@@ -55,6 +56,7 @@ mod unary;
 mod view;
 
 pub use axes::Axes;
+pub use conv::{ConvGeometry, PARALLEL_CONV_MACS};
 pub use element::Element;
 pub use error::{Result, TensorError};
 pub use float::Float;
