@@ -1,0 +1,388 @@
+//! Pooling over the last two axes of `[N, C, H, W]` tensors, for every
+//! pooling layer PyTorch has: each output position reads a window of rows
+//! and a window of columns ([`PoolWindows`]), fixed by kernel, stride,
+//! padding, dilation and ceil mode, or adaptively by the output size.
+//!
+//! - [`Tensor::max_pool`]: the maximum of each window and its position
+//!   (row · W + column in the plane), as PyTorch picks it: the first
+//!   maximum in row-major order, a NaN wins;
+//! - [`Tensor::window_sum`]: each window's sum times a per-position scale
+//!   (1/divisor gives every average pool), and its adjoint
+//!   [`Tensor::window_sum_adjoint`].
+
+use crate::error::{Result, TensorError, or_panic};
+use crate::storage::alloc;
+use crate::{Float, Tensor};
+use rayon::prelude::*;
+
+/// One axis's window: taps `start + i·step` for `i < len`, those outside
+/// `0..size` left out (padding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The first tap, negative inside the leading padding.
+    pub start: isize,
+    /// The number of taps.
+    pub len: usize,
+    /// The distance between taps (the dilation).
+    pub step: usize,
+}
+
+impl Window {
+    /// The taps inside `0..size`.
+    fn taps(self, size: usize) -> impl Iterator<Item = usize> {
+        (0..self.len)
+            .map(move |i| self.start + (i * self.step) as isize)
+            .filter(move |&t| t >= 0 && (t as usize) < size)
+            .map(|t| t as usize)
+    }
+}
+
+/// The windows of a 2-D pooling: one per output row and one per output
+/// column, over an input plane of `input` (H, W).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolWindows {
+    /// The input plane's (rows, columns).
+    pub input: [usize; 2],
+    /// Row windows, one per output row.
+    pub rows: Vec<Window>,
+    /// Column windows, one per output column.
+    pub cols: Vec<Window>,
+}
+
+/// PyTorch's pooling output length (`pooling_output_shape`): ceil mode
+/// rounds up, but a last window must start inside the input or its left
+/// padding.
+fn pooled_len(input: usize, kernel: usize, stride: usize, pad: usize, dilation: usize, ceil: bool) -> Option<usize> {
+    let span = dilation * (kernel - 1) + 1;
+    let padded = input + 2 * pad;
+    if padded < span {
+        return None;
+    }
+    let room = padded - span;
+    let mut out = if ceil { room.div_ceil(stride) } else { room / stride } + 1;
+    if ceil && (out - 1) * stride >= input + pad {
+        out -= 1;
+    }
+    Some(out)
+}
+
+impl PoolWindows {
+    /// The windows of a fixed-kernel pooling (`max_pool2d`, `avg_pool2d`)
+    /// over `input` (H, W), with PyTorch's output sizes and checks: stride,
+    /// kernel and dilation positive, padding at most half the dilated
+    /// kernel, and at least one output.
+    ///
+    /// ```
+    /// use gradus_tensor::PoolWindows;
+    ///
+    /// // 5 columns, kernel 2, stride 2: floor mode drops the last column,
+    /// // ceil mode keeps it in a window of its own.
+    /// let floor = PoolWindows::fixed([5, 5], [2, 2], [2, 2], [0, 0], [1, 1], false).unwrap();
+    /// let ceil = PoolWindows::fixed([5, 5], [2, 2], [2, 2], [0, 0], [1, 1], true).unwrap();
+    /// assert_eq!((floor.cols.len(), ceil.cols.len()), (2, 3));
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::InvalidArgument`] naming the argument.
+    pub fn fixed(
+        input: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        ceil_mode: bool,
+    ) -> Result<Self> {
+        let op = "pool2d";
+        let bad = |reason: String| TensorError::InvalidArgument { op, reason };
+        let mut axes: [Vec<Window>; 2] = Default::default();
+        for a in 0..2 {
+            if kernel[a] == 0 || stride[a] == 0 || dilation[a] == 0 {
+                return Err(bad(format!(
+                    "kernel {kernel:?}, stride {stride:?} and dilation {dilation:?} must be positive"
+                )));
+            }
+            let span = dilation[a] * (kernel[a] - 1) + 1;
+            if padding[a] > span / 2 {
+                return Err(bad(format!("padding {padding:?} must be at most half the (dilated) kernel {kernel:?}")));
+            }
+            let out = pooled_len(input[a], kernel[a], stride[a], padding[a], dilation[a], ceil_mode)
+                .filter(|&o| o > 0)
+                .ok_or_else(|| {
+                    bad(format!("the input {input:?} is smaller than the kernel {kernel:?} with padding {padding:?}"))
+                })?;
+            axes[a] = (0..out)
+                .map(|o| Window {
+                    start: (o * stride[a]) as isize - padding[a] as isize,
+                    len: kernel[a],
+                    step: dilation[a],
+                })
+                .collect();
+        }
+        let [rows, cols] = axes;
+        Ok(Self { input, rows, cols })
+    }
+
+    /// The windows of an adaptive pooling to `output` (H_out, W_out), as
+    /// PyTorch's: output i reads ⌊i·in/out⌋ .. ⌈(i + 1)·in/out⌉.
+    ///
+    /// # Errors
+    /// If an output size is 0.
+    pub fn adaptive(input: [usize; 2], output: [usize; 2]) -> Result<Self> {
+        if output.contains(&0) {
+            return Err(TensorError::InvalidArgument {
+                op: "adaptive_pool2d",
+                reason: format!("the output size {output:?} must be positive"),
+            });
+        }
+        let axis = |n: usize, o: usize| -> Vec<Window> {
+            (0..o)
+                .map(|i| {
+                    let start = i * n / o;
+                    let end = ((i + 1) * n).div_ceil(o);
+                    Window { start: start as isize, len: end - start, step: 1 }
+                })
+                .collect()
+        };
+        Ok(Self { input, rows: axis(input[0], output[0]), cols: axis(input[1], output[1]) })
+    }
+
+    /// The output plane's (rows, columns).
+    pub fn output(&self) -> [usize; 2] {
+        [self.rows.len(), self.cols.len()]
+    }
+
+    /// The number of in-range taps of each output position (row-major):
+    /// the divisor of an average that leaves the padding out.
+    pub fn counts(&self) -> Vec<usize> {
+        let rows = self.rows.iter().map(|w| w.taps(self.input[0]).count());
+        rows.flat_map(|r| self.cols.iter().map(move |w| r * w.taps(self.input[1]).count())).collect()
+    }
+
+    fn check<T: Float>(&self, op: &'static str, x: &Tensor<T>, plane: [usize; 2]) -> Result<[usize; 2]> {
+        if x.rank() != 4 || [x.shape()[2], x.shape()[3]] != plane {
+            return Err(TensorError::InvalidArgument {
+                op,
+                reason: format!("expected a tensor [N, C, {}, {}], got {:?}", plane[0], plane[1], x.shape()),
+            });
+        }
+        Ok([x.shape()[0], x.shape()[1]])
+    }
+}
+
+/// Runs `f(plane index, output plane)` over every (image, channel) plane
+/// of `out`, on rayon's pool when the work is large.
+fn planes<T: Float>(out: &mut [T], plane: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    if plane == 0 {
+        return;
+    }
+    if work >= crate::PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(plane).enumerate().for_each(|(i, o)| f(i, o));
+        crate::threads::note_parallel_work();
+    } else {
+        out.chunks_mut(plane).enumerate().for_each(|(i, o)| f(i, o));
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// The maximum of every window of every plane of `self` `[N, C, H, W]`,
+    /// and where it is (row · W + column), both `[N, C, H_out, W_out]`.
+    /// Ties go to the first in row-major order and a NaN is always taken,
+    /// as in PyTorch; padding never wins.
+    ///
+    /// # Panics
+    /// If `self` is not `[N, C, H, W]` with the windows' input plane.
+    #[track_caller]
+    pub fn max_pool(&self, windows: &PoolWindows) -> (Self, Tensor<usize>) {
+        or_panic(self.try_max_pool(windows))
+    }
+
+    /// [`max_pool`](Self::max_pool), returning an error when the shape does not fit.
+    pub fn try_max_pool(&self, windows: &PoolWindows) -> Result<(Self, Tensor<usize>)> {
+        let [n, c] = windows.check("max_pool2d", self, windows.input)?;
+        let ([h, w], [oh, ow]) = (windows.input, windows.output());
+        let x = self.contiguous();
+        let xs = x.as_slice().expect("contiguous");
+        let mut vals = alloc::<T>(n * c * oh * ow);
+        let mut idx = vec![0usize; n * c * oh * ow];
+        let taps = windows.rows.first().map_or(0, |r| r.len) * windows.cols.first().map_or(0, |c| c.len);
+        let work = vals.len() * taps.max(1);
+        // Values and indices are written plane by plane, side by side.
+        let mut pairs: Vec<(&mut [T], &mut [usize])> = vals.chunks_mut(oh * ow).zip(idx.chunks_mut(oh * ow)).collect();
+        let run = |p: usize, (v, ix): &mut (&mut [T], &mut [usize])| {
+            let plane = &xs[p * h * w..(p + 1) * h * w];
+            let mut at = 0;
+            for rw in &windows.rows {
+                for cw in &windows.cols {
+                    let mut best = T::neg_infinity();
+                    let mut arg = usize::MAX;
+                    for r in rw.taps(h) {
+                        for col in cw.taps(w) {
+                            let val = plane[r * w + col];
+                            // The first tap is taken whatever it is, as
+                            // PyTorch starts from it.
+                            if arg == usize::MAX || val > best || val.is_nan() {
+                                best = val;
+                                arg = r * w + col;
+                            }
+                        }
+                    }
+                    v[at] = best;
+                    ix[at] = if arg == usize::MAX { 0 } else { arg };
+                    at += 1;
+                }
+            }
+        };
+        if work >= crate::PARALLEL_THRESHOLD && rayon::current_num_threads() > 1 {
+            pairs.par_iter_mut().enumerate().for_each(|(p, pair)| run(p, pair));
+            crate::threads::note_parallel_work();
+        } else {
+            pairs.iter_mut().enumerate().for_each(|(p, pair)| run(p, pair));
+        }
+        drop(pairs);
+        let shape = [n, c, oh, ow];
+        Ok((Tensor::from_parts(vals, &shape), Tensor::from_vec(idx, &shape)?))
+    }
+
+    /// Σ of every window of every plane of `self` `[N, C, H, W]` times
+    /// `scale[row · W_out + column]`: with `scale` = 1/divisor, every
+    /// average pooling. Padding adds nothing.
+    ///
+    /// # Panics
+    /// If `self` does not fit the windows or `scale` has not one entry per
+    /// output position.
+    #[track_caller]
+    pub fn window_sum(&self, windows: &PoolWindows, scale: &[T]) -> Self {
+        let [n, c] = or_panic(windows.check("window_sum", self, windows.input));
+        let ([h, w], [oh, ow]) = (windows.input, windows.output());
+        assert_eq!(scale.len(), oh * ow, "window_sum: one scale per output position");
+        let x = self.contiguous();
+        let xs = x.as_slice().expect("contiguous");
+        let mut out = alloc::<T>(n * c * oh * ow);
+        planes(&mut out, oh * ow, n * c * h * w, |p, o| {
+            let plane = &xs[p * h * w..(p + 1) * h * w];
+            let mut at = 0;
+            for rw in &windows.rows {
+                for cw in &windows.cols {
+                    let mut s = T::zero();
+                    for r in rw.taps(h) {
+                        for col in cw.taps(w) {
+                            s += plane[r * w + col];
+                        }
+                    }
+                    o[at] = s * scale[at];
+                    at += 1;
+                }
+            }
+        });
+        Tensor::from_parts(out, &[n, c, oh, ow])
+    }
+
+    /// The adjoint of [`window_sum`](Self::window_sum): `self` `[N, C,
+    /// H_out, W_out]` spread back over the windows, each value times its
+    /// scale, summed where windows overlap; `[N, C, H, W]`.
+    ///
+    /// # Panics
+    /// If `self` does not have the windows' output plane.
+    #[track_caller]
+    pub fn window_sum_adjoint(&self, windows: &PoolWindows, scale: &[T]) -> Self {
+        let [n, c] = or_panic(windows.check("window_sum_adjoint", self, windows.output()));
+        let ([h, w], [oh, ow]) = (windows.input, windows.output());
+        assert_eq!(scale.len(), oh * ow, "window_sum_adjoint: one scale per output position");
+        let g = self.contiguous();
+        let gs = g.as_slice().expect("contiguous");
+        let mut out = alloc::<T>(n * c * h * w);
+        planes(&mut out, h * w, n * c * h * w, |p, o| {
+            o.fill(T::zero());
+            let plane = &gs[p * oh * ow..(p + 1) * oh * ow];
+            let mut at = 0;
+            for rw in &windows.rows {
+                for cw in &windows.cols {
+                    let v = plane[at] * scale[at];
+                    for r in rw.taps(h) {
+                        for col in cw.taps(w) {
+                            o[r * w + col] += v;
+                        }
+                    }
+                    at += 1;
+                }
+            }
+        });
+        Tensor::from_parts(out, &[n, c, h, w])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(v: &[f64], h: usize, w: usize) -> Tensor<f64> {
+        Tensor::from_slice(v, &[1, 1, h, w]).unwrap()
+    }
+
+    #[test]
+    fn output_sizes_follow_pytorch() {
+        // (input, kernel, stride, pad, dilation, ceil) -> out, as torch computes.
+        let cases = [
+            (5, 2, 2, 0, 1, false, 2),
+            (5, 2, 2, 0, 1, true, 3),
+            (6, 3, 2, 1, 1, true, 4),
+            (6, 3, 2, 1, 1, false, 3),
+            (7, 3, 3, 1, 2, true, 3),
+            (4, 2, 2, 1, 1, true, 3),
+            (28, 2, 2, 0, 1, false, 14),
+            (5, 3, 4, 0, 1, true, 2),
+        ];
+        for (i, k, s, p, d, c, want) in cases {
+            assert_eq!(pooled_len(i, k, s, p, d, c), Some(want), "{:?}", (i, k, s, p, d, c));
+        }
+    }
+
+    #[test]
+    fn max_takes_the_first_maximum_and_skips_padding() {
+        let x = plane(&[1.0, 3.0, 3.0, -1.0, 0.0, 2.0, -5.0, -6.0, -7.0], 3, 3);
+        let w = PoolWindows::fixed([3, 3], [2, 2], [1, 1], [0, 0], [1, 1], false).unwrap();
+        let (v, i) = x.max_pool(&w);
+        assert_eq!(v.to_vec(), vec![3.0, 3.0, 0.0, 2.0]);
+        assert_eq!(i.to_vec(), vec![1, 1, 4, 5]);
+        // Padding is -inf: a window of negative values still picks one of them.
+        let w = PoolWindows::fixed([3, 3], [2, 2], [2, 2], [1, 1], [1, 1], false).unwrap();
+        let (v, i) = x.max_pool(&w);
+        assert_eq!(v.to_vec(), vec![1.0, 3.0, -1.0, 2.0]);
+        assert_eq!(i.to_vec(), vec![0, 1, 3, 5]);
+        let neg = plane(&[-3.0, -2.0, -1.0, -4.0], 2, 2);
+        let (v, i) = neg.max_pool(&PoolWindows::fixed([2, 2], [2, 2], [1, 1], [1, 1], [1, 1], false).unwrap());
+        assert_eq!(v.to_vec(), vec![-3.0, -2.0, -2.0, -1.0, -1.0, -2.0, -1.0, -1.0, -4.0]);
+        assert_eq!(i.to_vec(), vec![0, 1, 1, 2, 2, 1, 2, 2, 3]);
+    }
+
+    #[test]
+    fn a_nan_wins_the_max() {
+        let x = plane(&[1.0, f64::NAN, 3.0, 2.0], 2, 2);
+        let w = PoolWindows::fixed([2, 2], [2, 2], [2, 2], [0, 0], [1, 1], false).unwrap();
+        let (v, i) = x.max_pool(&w);
+        assert!(v.item().is_nan());
+        assert_eq!(i.to_vec(), vec![1]);
+    }
+
+    #[test]
+    fn window_sums_and_their_adjoint() {
+        let x = plane(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3);
+        let w = PoolWindows::adaptive([2, 3], [1, 2]).unwrap();
+        assert_eq!(w.counts(), vec![4, 4]);
+        let s = x.window_sum(&w, &[0.25, 0.25]);
+        assert_eq!(s.to_vec(), vec![3.0, 4.0]);
+        let g = Tensor::from_vec(vec![1.0, 2.0], &[1, 1, 1, 2]).unwrap();
+        let back = g.window_sum_adjoint(&w, &[0.25, 0.25]);
+        assert_eq!(back.to_vec(), vec![0.25, 0.75, 0.5, 0.25, 0.75, 0.5]);
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        assert!(PoolWindows::fixed([4, 4], [2, 2], [0, 1], [0, 0], [1, 1], false).is_err());
+        assert!(PoolWindows::fixed([4, 4], [2, 2], [2, 2], [2, 0], [1, 1], false).is_err());
+        assert!(PoolWindows::fixed([1, 4], [3, 3], [1, 1], [0, 0], [1, 1], false).is_err());
+        assert!(PoolWindows::adaptive([4, 4], [0, 2]).is_err());
+        let w = PoolWindows::fixed([4, 4], [2, 2], [2, 2], [0, 0], [1, 1], false).unwrap();
+        assert!(Tensor::<f32>::zeros(&[1, 1, 5, 4]).try_max_pool(&w).is_err());
+    }
+}
