@@ -3,8 +3,14 @@
 //! ops, so higher derivatives come for free.
 
 mod activation;
+pub(crate) mod conv;
 mod elementwise;
 mod matmul;
+mod pad;
+mod pool;
 mod reduce;
 mod shape;
 mod softmax;
+
+pub use conv::{ConvOptions, ConvTransposeOptions, PadMode, Padding};
+pub use pool::{AvgPoolOptions, MaxPoolOptions};
