@@ -15,6 +15,7 @@ macro_rules! plain_activation {
         pub struct $name;
 
         impl<T: Float> Module<T> for $name {
+            crate::module::same_shape!();
             fn forward(&self, _tape: &Tape<T>, $x: &Var<T>) -> Var<T> {
                 $body
             }
@@ -57,6 +58,7 @@ impl Default for LeakyRelu {
 }
 
 impl<T: Float> Module<T> for LeakyRelu {
+    crate::module::same_shape!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.leaky_relu(T::of(self.negative_slope))
     }
@@ -76,6 +78,7 @@ impl Default for Elu {
 }
 
 impl<T: Float> Module<T> for Elu {
+    crate::module::same_shape!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.elu(T::of(self.alpha))
     }
@@ -89,6 +92,7 @@ pub struct Gelu {
 }
 
 impl<T: Float> Module<T> for Gelu {
+    crate::module::same_shape!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         if self.tanh_approximation { x.gelu_tanh() } else { x.gelu() }
     }
@@ -111,6 +115,7 @@ impl Default for Softplus {
 }
 
 impl<T: Float> Module<T> for Softplus {
+    crate::module::same_shape!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.softplus(T::of(self.beta), T::of(self.threshold))
     }
@@ -132,6 +137,7 @@ impl Default for Hardtanh {
 }
 
 impl<T: Float> Module<T> for Hardtanh {
+    crate::module::same_shape!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.hardtanh(T::of(self.min), T::of(self.max))
     }
@@ -145,6 +151,7 @@ pub struct Softmax {
 }
 
 impl<T: Float> Module<T> for Softmax {
+    crate::module::same_shape!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.softmax(self.axis)
     }
@@ -158,6 +165,7 @@ pub struct LogSoftmax {
 }
 
 impl<T: Float> Module<T> for LogSoftmax {
+    crate::module::same_shape!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.log_softmax(self.axis)
     }
@@ -194,6 +202,7 @@ impl<T: Float> Default for PRelu<T> {
 }
 
 impl<T: Float> Module<T> for PRelu<T> {
+    crate::module::same_shape!();
     #[track_caller]
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         let alpha = self.alpha.var(tape);
@@ -239,6 +248,7 @@ impl<T: Float> Swish<T> {
 }
 
 impl<T: Float> Module<T> for Swish<T> {
+    crate::module::same_shape!();
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.swish(&self.beta.var(tape))
     }

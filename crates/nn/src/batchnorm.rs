@@ -1,4 +1,5 @@
-//! `BatchNorm1d`: batch normalisation over the batch (and length) axes.
+//! `BatchNorm1d` and `BatchNorm2d`: batch normalisation per channel, over
+//! the batch and the length (1d) or the plane (2d).
 
 use crate::{Buffer, Module, Param, Visitor};
 use gradus_autodiff::{Tape, Var, no_grad};
@@ -71,7 +72,7 @@ impl<T: Float> BatchNorm1d<T> {
         self.running_var.as_ref().map(Buffer::value)
     }
 
-    fn num_features(&self) -> usize {
+    pub(crate) fn num_features(&self) -> usize {
         self.running_mean
             .as_ref()
             .map(|b| b.shape()[0])
@@ -147,5 +148,89 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
 
     fn set_training(&self, training: bool) {
         self.training.set(training);
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        let c = self.num_features();
+        Some(match input {
+            [_, ch] | [_, ch, _] if *ch == c => Ok(input.to_vec()),
+            _ => Err(format!("BatchNorm1d({c}) needs [N, {c}] or [N, {c}, L], got {input:?}")),
+        })
+    }
+}
+
+/// Batch normalisation of images `[N, C, H, W]` per channel, over the batch
+/// and the plane, as PyTorch's `nn.BatchNorm2d`: the statistics, options,
+/// parameters and buffers of [`BatchNorm1d`] (whose `[N, C, L]` form it
+/// runs on the flattened plane).
+///
+/// ```
+/// use gradus_autodiff::{Tape, Var};
+/// use gradus_nn::{BatchNorm2d, Module};
+/// use gradus_tensor::Tensor;
+///
+/// let bn = BatchNorm2d::<f64>::new(3);
+/// let x = Tensor::from_vec((0..24).map(f64::from).collect(), &[2, 3, 2, 2]).unwrap();
+/// let y = bn.forward(&Tape::new(), &Var::constant(x));
+/// let per_channel = y.value().mean([0, 2, 3], false).to_vec();
+/// assert!(per_channel.iter().all(|m| m.abs() < 1e-12));
+/// let names: Vec<String> = bn.named_buffers().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["running_mean", "running_var", "num_batches_tracked"]);
+/// ```
+#[derive(Debug)]
+pub struct BatchNorm2d<T: Float>(BatchNorm1d<T>);
+
+impl<T: Float> BatchNorm2d<T> {
+    /// PyTorch's defaults: eps 1e-5, momentum 0.1, affine, tracking running
+    /// statistics.
+    pub fn new(num_features: usize) -> Self {
+        Self(BatchNorm1d::new(num_features))
+    }
+
+    /// Every option of `nn.BatchNorm2d`.
+    ///
+    /// # Panics
+    /// As [`BatchNorm1d::with_options`].
+    #[track_caller]
+    pub fn with_options(num_features: usize, eps: f64, momentum: Option<f64>, affine: bool, track: bool) -> Self {
+        Self(BatchNorm1d::with_options(num_features, eps, momentum, affine, track))
+    }
+
+    /// The running mean, when tracked.
+    pub fn running_mean(&self) -> Option<Tensor<T>> {
+        self.0.running_mean()
+    }
+
+    /// The running variance, when tracked.
+    pub fn running_var(&self) -> Option<Tensor<T>> {
+        self.0.running_var()
+    }
+}
+
+impl<T: Float> Module<T> for BatchNorm2d<T> {
+    #[track_caller]
+    fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        if let Some(Err(e)) = Module::<T>::output_shape(self, x.shape()) {
+            panic!("{e}");
+        }
+        let s = x.shape();
+        let flat = x.reshape(&[s[0] as isize, s[1] as isize, (s[2] * s[3]) as isize]);
+        self.0.forward(tape, &flat).reshape(&s.iter().map(|&d| d as isize).collect::<Vec<_>>())
+    }
+
+    fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
+        self.0.visit(v);
+    }
+
+    fn set_training(&self, training: bool) {
+        self.0.set_training(training);
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        let c = self.0.num_features();
+        Some(match input {
+            [_, ch, _, _] if *ch == c => Ok(input.to_vec()),
+            _ => Err(format!("BatchNorm2d({c}) needs [N, {c}, H, W], got {input:?}")),
+        })
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::*;
 use gradus_autodiff::catalogue::{Case, Domain};
-use gradus_autodiff::{Tape, Var};
+use gradus_autodiff::{AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions, PadMode, Padding, Tape, Var};
 use gradus_tensor::Tensor;
 
 /// The inputs' tape (a fresh one when the checker passes constants, to
@@ -53,7 +53,30 @@ pub fn cases() -> Vec<Case> {
         .append(LogSoftmax { axis: -1 });
     let kinked =
         Sequential::<f64>::new().append(Relu).append(LeakyRelu::default()).append(Hardtanh { min: -1.5, max: 1.5 });
-    let flatten = Sequential::<f64>::new().append(Flatten).append(Lambda::new(|x: &Var<f64>| x.square()));
+    let conv2d = Conv2d::<f64>::from_tensors(
+        Tensor::zeros(&[3, 2, 3, 2]),
+        Some(Tensor::zeros(&[3])),
+        ConvOptions::default().stride([2, 1]).padding(Padding::Explicit([1, 0])),
+    );
+    let conv1d = Conv1d::<f64>::from_tensors(
+        Tensor::zeros(&[2, 1, 3]),
+        None,
+        ConvOptions::default().groups(2).padding(Padding::Same).padding_mode(PadMode::Reflect),
+    );
+    let mut rng2 = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+    let opts = ConvTransposeOptions { stride: [2, 2], output_padding: [1, 0], ..Default::default() };
+    let tconv = ConvTranspose2d::<f64>::new(2, 3, [2, 3], opts, true, &mut rng2).expect("valid layer");
+    let bn2 = BatchNorm2d::<f64>::new(2);
+    let pools = Sequential::<f64>::new()
+        .append(MaxPool2d(MaxPoolOptions { stride: Some([1, 1]), ceil_mode: true, ..MaxPoolOptions::new([2, 2]) }))
+        .append(Lambda::new(|x: &Var<f64>| x.square()))
+        .append(AvgPool2d(AvgPoolOptions { padding: [1, 1], ..AvgPoolOptions::new([2, 2]) }));
+    let adaptive = |x: &Var<f64>| {
+        let a = Module::<f64>::forward(&AdaptiveAvgPool2d([2, 3]), &tape_of(std::slice::from_ref(x)), x);
+        let m = Module::<f64>::forward(&AdaptiveMaxPool2d([2, 3]), &tape_of(std::slice::from_ref(x)), x);
+        a.mul(&m)
+    };
+    let flatten = Sequential::<f64>::new().append(Flatten::default()).append(Lambda::new(|x: &Var<f64>| x.square()));
     vec![
         Case::new("Linear", &["Linear"], &[&[3, 4], &[2, 4], &[2]], Any, move |v| functional(&linear, v, 1)),
         Case::new("Linear without bias", &["Linear"], &[&[2, 4], &[3, 4]], Any, move |v| functional(&no_bias, v, 1)),
@@ -99,6 +122,28 @@ pub fn cases() -> Vec<Case> {
             move |v| functional(&kinked, v, 1),
         )
         .first_order_only(),
+        Case::new("Conv2d", &["Conv2d"], &[&[2, 2, 5, 4], &[3, 2, 3, 2], &[3]], Any, move |v| {
+            functional(&conv2d, v, 1)
+        }),
+        Case::new("Conv1d depthwise reflect", &["Conv1d"], &[&[2, 2, 5], &[2, 1, 3]], Any, move |v| {
+            functional(&conv1d, v, 1)
+        }),
+        Case::new("ConvTranspose2d", &["ConvTranspose2d"], &[&[1, 2, 3, 3], &[2, 3, 2, 3], &[3]], Any, move |v| {
+            functional(&tconv, v, 1)
+        }),
+        Case::new("BatchNorm2d (training)", &["BatchNorm2d"], &[&[2, 2, 2, 3], &[2], &[2]], Any, move |v| {
+            functional(&bn2, v, 1)
+        }),
+        Case::new("Dropout2d (fixed mask)", &["Dropout2d"], &[&[3, 4, 2, 2]], Any, |v| {
+            // A fresh layer per call: the same seed, so the same mask.
+            Module::<f64>::forward(&Dropout2d::seeded(0.5, 11), &tape_of(v), &v[0])
+        }),
+        Case::new("MaxPool2d and AvgPool2d", &["MaxPool2d", "AvgPool2d"], &[&[1, 2, 4, 5]], Any, move |v| {
+            functional(&pools, v, 1)
+        }),
+        Case::new("adaptive pools", &["AdaptiveAvgPool2d", "AdaptiveMaxPool2d"], &[&[1, 2, 5, 7]], Any, move |v| {
+            adaptive(&v[0])
+        }),
         Case::new("Flatten and Lambda", &["Flatten", "Lambda"], &[&[2, 2, 3]], Any, move |v| {
             functional(&flatten, v, 1)
         }),
@@ -109,30 +154,34 @@ pub fn cases() -> Vec<Case> {
 mod tests {
     use super::*;
 
-    const LAYERS: [&str; 6] = [
-        include_str!("linear.rs"),
-        include_str!("sequential.rs"),
-        include_str!("dropout.rs"),
-        include_str!("batchnorm.rs"),
-        include_str!("activation.rs"),
-        include_str!("mlp.rs"),
-    ];
-
-    /// Layer types: `pub struct X` (less the non-layers) and the names the
-    /// activation macro defines.
+    /// Layer types, found in every source file of the crate: each type
+    /// with an `impl Module<T> for` it, and the types the two layer macros
+    /// define (`Relu => |x| …;` for activations, `Conv2d, 2, conv2d` for
+    /// convolutions).
     fn layer_names() -> Vec<String> {
+        let sources =
+            gradus_autodiff::catalogue::sources_in(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
         let mut names = Vec::new();
-        for src in LAYERS {
+        for src in &sources {
             for line in src.lines().map(str::trim) {
                 let name = line
-                    .strip_prefix("pub struct ")
-                    .or_else(|| line.strip_suffix(';').and_then(|l| l.split_once(" => |x|")).map(|(n, _)| n));
+                    .split_once("Module<T> for ")
+                    .filter(|(head, _)| head.starts_with("impl"))
+                    .map(|(_, rest)| rest)
+                    .or_else(|| line.strip_suffix(';').and_then(|l| l.split_once(" => |x|")).map(|(n, _)| n))
+                    .or_else(|| {
+                        let parts: Vec<&str> = line.split(", ").collect();
+                        (parts.len() == 3 && parts[1].parse::<usize>().is_ok() && parts[2].starts_with("conv"))
+                            .then_some(parts[0])
+                    });
                 if let Some(n) = name {
-                    names.push(n.split(['<', '(', ' ', ';']).next().unwrap_or("").to_string());
+                    names.push(n.split(['<', '(', ' ', ';', '{']).next().unwrap_or("").to_string());
                 }
             }
         }
-        names.retain(|n| n != "UnknownActivation" && !n.starts_with('$'));
+        names.retain(|n| !n.is_empty() && !n.starts_with('$') && n != "Box");
+        names.sort();
+        names.dedup();
         names
     }
 

@@ -1,4 +1,5 @@
-//! `Dropout`: inverted dropout with a reproducible mask stream.
+//! `Dropout` and `Dropout2d`: inverted dropout of elements or of whole
+//! channels, with a reproducible mask stream.
 
 use crate::Module;
 use gradus_autodiff::{Tape, Var};
@@ -92,15 +93,24 @@ impl Dropout {
     }
 }
 
-impl<T: Float> Module<T> for Dropout {
-    fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+impl Dropout {
+    /// `x` times a mask of `mask_shape` (broadcast against `x`), in training.
+    fn apply<T: Float>(&self, x: &Var<T>, mask_shape: &[usize]) -> Var<T> {
         if !self.training.get() || self.p == 0.0 {
             return x.clone();
         }
         if self.p == 1.0 {
             return x.mul_scalar(T::zero());
         }
-        x * &Var::constant(self.mask(x.shape()))
+        x * &Var::constant(self.mask(mask_shape))
+    }
+}
+
+impl<T: Float> Module<T> for Dropout {
+    crate::module::same_shape!();
+
+    fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        self.apply(x, x.shape())
     }
 
     fn set_training(&self, training: bool) {
@@ -110,5 +120,76 @@ impl<T: Float> Module<T> for Dropout {
     fn visit<'a>(&'a self, v: &mut crate::Visitor<'a, '_, T>) {
         v.counter("seed", &self.seed);
         v.counter("calls", &self.calls);
+    }
+}
+
+/// Channel dropout, as PyTorch's `nn.Dropout2d`: in training, each channel
+/// of each example of `[N, C, H, W]` (or `[N, C, L]`) is zeroed with
+/// probability `p` as a whole, the others scaled by 1/(1 − p). Masks come
+/// from the same seeded stream as [`Dropout`]'s, saved as `seed` and `calls`.
+///
+/// ```
+/// use gradus_autodiff::{Tape, Var};
+/// use gradus_nn::{Dropout2d, Module};
+/// use gradus_tensor::Tensor;
+///
+/// let drop = Dropout2d::seeded(0.5, 3);
+/// let y = Module::<f64>::forward(&drop, &Tape::new(), &Var::constant(Tensor::ones(&[4, 8, 3, 3])));
+/// for plane in y.value().to_vec().chunks(9) {
+///     assert!(plane.iter().all(|&v| v == plane[0]) && (plane[0] == 0.0 || plane[0] == 2.0));
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Dropout2d(Dropout);
+
+impl Dropout2d {
+    /// Drops a channel with probability `p`, masks drawn from `seed`.
+    ///
+    /// # Panics
+    /// If `p` is not in [0, 1].
+    #[track_caller]
+    pub fn seeded(p: f64, seed: u64) -> Self {
+        Self(Dropout::seeded(p, seed))
+    }
+
+    /// Drops a channel with probability `p`, its mask stream seeded from `rng`.
+    ///
+    /// # Panics
+    /// If `p` is not in [0, 1].
+    #[track_caller]
+    pub fn new<R: Rng + ?Sized>(p: f64, rng: &mut R) -> Self {
+        Self(Dropout::new(p, rng))
+    }
+
+    /// The drop probability.
+    pub fn p(&self) -> f64 {
+        self.0.p
+    }
+}
+
+impl<T: Float> Module<T> for Dropout2d {
+    #[track_caller]
+    fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        if let Some(Err(e)) = Module::<T>::output_shape(self, x.shape()) {
+            panic!("{e}");
+        }
+        let mut mask = vec![1; x.rank()];
+        mask[..2].copy_from_slice(&x.shape()[..2]);
+        self.0.apply(x, &mask)
+    }
+
+    fn set_training(&self, training: bool) {
+        self.0.training.set(training);
+    }
+
+    fn visit<'a>(&'a self, v: &mut crate::Visitor<'a, '_, T>) {
+        Module::<T>::visit(&self.0, v);
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        Some(match input.len() {
+            3 | 4 => Ok(input.to_vec()),
+            _ => Err(format!("Dropout2d needs [N, C, H, W] or [N, C, L], got {input:?}")),
+        })
     }
 }

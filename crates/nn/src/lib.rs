@@ -5,7 +5,9 @@
 //!   and a visitor over named parameters and buffers (`0.weight`,
 //!   `1.running_mean`); train/eval mode; freezing through [`Param::freeze`].
 //! - Layers: [`Linear`], [`Sequential`], [`Flatten`], [`Dropout`],
-//!   [`BatchNorm1d`], one module per activation ([`Relu`], [`PRelu`] with
+//!   [`BatchNorm1d`]; for images [`Conv1d`], [`Conv2d`], [`ConvTranspose2d`],
+//!   [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`],
+//!   [`AdaptiveMaxPool2d`], [`BatchNorm2d`], [`Dropout2d`]; one module per activation ([`Relu`], [`PRelu`] with
 //!   learned α, [`Swish`] with learned β, …), [`Lambda`] for closures, and
 //!   the [`Mlp`] builder.
 //! - Initialisation: [`Init`] (Xavier in the lecture form and Glorot's, He /
@@ -36,6 +38,7 @@ mod activation;
 mod batchnorm;
 pub mod catalogue;
 pub mod checkpoint;
+mod conv;
 mod diagnostics;
 mod dropout;
 mod error;
@@ -44,20 +47,23 @@ mod linear;
 mod mlp;
 mod module;
 mod param;
+mod pool;
 mod sequential;
 
 pub use activation::{
     Activation, Elu, Gelu, Hardtanh, LeakyRelu, LogSigmoid, LogSoftmax, Mish, PRelu, Relu, Selu, Sigmoid, Silu,
     Softmax, Softplus, Swish, Tanh, UnknownActivation,
 };
-pub use batchnorm::BatchNorm1d;
+pub use batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use checkpoint::{Checkpoint, load, save};
+pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
 pub use diagnostics::{ActivationStats, LayerActivity, SATURATION, Saturating, Watch};
-pub use dropout::Dropout;
+pub use dropout::{Dropout, Dropout2d};
 pub use error::{NnError, Result};
 pub use init::{FanMode, Init, Nonlinearity, fans, gain};
 pub use linear::Linear;
 pub use mlp::Mlp;
 pub use module::{Lambda, Module, Observe, Observer, Slot, Visitor};
 pub use param::{Buffer, Param, ParamId};
+pub use pool::{AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::{Flatten, Sequential};

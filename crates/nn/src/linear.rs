@@ -101,6 +101,14 @@ impl<T: Float> Module<T> for Linear<T> {
         x.linear(&self.weight.var(tape), bias.as_ref())
     }
 
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        let (i, o) = (self.in_features(), self.out_features());
+        Some(match input.split_last() {
+            Some((&last, rest)) if last == i => Ok(rest.iter().copied().chain([o]).collect()),
+            _ => Err(format!("Linear({i} -> {o}) needs [N, {i}], got {input:?}")),
+        })
+    }
+
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
         v.param("weight", &self.weight);
         if let Some(b) = &self.bias {

@@ -47,6 +47,14 @@ pub trait Module<T: Float> {
         self.forward(tape, x)
     }
 
+    /// The shape of the output for an input of shape `input`, so a model
+    /// can be checked against its data before any step: `Some(Ok(shape))`,
+    /// `Some(Err(message))` naming the shape the module needs, or `None`
+    /// (the default) when the module cannot tell without running.
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        let _ = input;
+        None
+    }
     /// What the activation diagnostics look for in this module's output
     /// (dead units after ReLU, saturation after sigmoid and tanh); `None`,
     /// the default, for modules they ignore.
@@ -114,6 +122,16 @@ pub trait Module<T: Float> {
         self.named_parameters().into_iter().filter(|(_, p)| !p.is_frozen()).map(|(n, p)| (n, p.var(tape))).collect()
     }
 }
+
+/// `Module::output_shape` for a module whose output has its input's shape.
+macro_rules! same_shape {
+    () => {
+        fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+            Some(Ok(input.to_vec()))
+        }
+    };
+}
+pub(crate) use same_shape;
 
 /// What a [`Visitor`] is shown.
 #[derive(Debug)]
@@ -237,6 +255,9 @@ impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
     }
     fn forward_observed(&self, tape: &Tape<T>, x: &Var<T>, observer: &mut Observer<'_, T>) -> Var<T> {
         (**self).forward_observed(tape, x, observer)
+    }
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        (**self).output_shape(input)
     }
     fn watch(&self) -> Option<Watch> {
         (**self).watch()

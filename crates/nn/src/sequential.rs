@@ -71,18 +71,58 @@ impl<T: Float> Module<T> for Sequential<T> {
     fn set_training(&self, training: bool) {
         self.layers.iter().for_each(|l| l.set_training(training));
     }
+
+    /// Each layer's output shape in turn; an error names the item
+    /// (`item 3: Linear(1600 -> 128) needs …`), and a layer that cannot
+    /// tell ends the check with `None`.
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        let mut shape = input.to_vec();
+        for (i, layer) in self.layers.iter().enumerate() {
+            match layer.output_shape(&shape)? {
+                Ok(next) => shape = next,
+                Err(e) => return Some(Err(format!("item {i}: {e}"))),
+            }
+        }
+        Some(Ok(shape))
+    }
 }
 
-/// Flattens every dimension after the first: `[batch, d1, d2, …]` →
-/// `[batch, d1·d2·…]` (PyTorch's `nn.Flatten()`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Flatten;
+/// Flattens the dimensions from `start_dim` on into one: with the default
+/// 1, `[batch, d1, d2, …]` → `[batch, d1·d2·…]` (PyTorch's `nn.Flatten()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flatten {
+    /// The first dimension flattened.
+    pub start_dim: usize,
+}
+
+impl Default for Flatten {
+    fn default() -> Self {
+        Self { start_dim: 1 }
+    }
+}
+
+impl Flatten {
+    fn flattened(&self, input: &[usize]) -> Result<Vec<usize>, String> {
+        if input.len() <= self.start_dim {
+            return Err(format!(
+                "Flatten(start_dim={}) needs more than {} dimensions, got {input:?}",
+                self.start_dim, self.start_dim
+            ));
+        }
+        let mut out = input[..self.start_dim].to_vec();
+        out.push(input[self.start_dim..].iter().product());
+        Ok(out)
+    }
+}
 
 impl<T: Float> Module<T> for Flatten {
     #[track_caller]
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
-        assert!(x.rank() >= 1, "Flatten: needs a batch dimension, got a 0-d input");
-        let rest: usize = x.shape()[1..].iter().product();
-        x.reshape(&[x.shape()[0] as isize, rest as isize])
+        let shape = self.flattened(x.shape()).unwrap_or_else(|e| panic!("{e}"));
+        x.reshape(&shape.iter().map(|&d| d as isize).collect::<Vec<_>>())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        Some(self.flattened(input))
     }
 }
