@@ -27,7 +27,7 @@ pub struct Spec {
 }
 
 /// Every workload, in report order.
-pub const ALL: [Spec; 7] = [
+pub const ALL: [Spec; 10] = [
     Spec {
         name: "mlp_step_b32",
         what: "MLP 784-256-128-10 training step, batch 32, f32: forward, cross-entropy, backward, Adam",
@@ -50,7 +50,32 @@ pub const ALL: [Spec; 7] = [
         reps: (5, 2),
     },
     Spec { name: "matmul_1024", what: "f32 matmul 1024×1024×1024", iterations: 1, reps: (30, 10) },
+    Spec {
+        name: "cnn_step_b128",
+        what: "CNN Conv2d(1,32,3) ReLU MaxPool2d(2) Conv2d(32,64,3) ReLU MaxPool2d(2) Flatten Linear(1600,128) ReLU Linear(128,10) training step, batch 128, f32, cross-entropy, Adam",
+        iterations: 1,
+        reps: (40, 10),
+    },
+    Spec {
+        name: "conv2d_fwd_bwd",
+        what: "Conv2d(64,64,3,padding=1) on 32×32, batch 32, f32: forward and the input, weight and bias gradients",
+        iterations: 1,
+        reps: (40, 10),
+    },
+    Spec {
+        name: "cnn_epoch_fashion_mnist",
+        what: "one Fashion-MNIST epoch of cnn_step_b128 (shuffle, batches [128, 1, 28, 28] made from the bytes on the training thread)",
+        iterations: 1,
+        reps: (3, 1),
+    },
 ];
+
+/// The scoreboard's CNN, as `gradus train --model` takes it.
+pub const CNN: &str = "seq(conv2d(1, 32, 3), relu, maxpool2d(2), conv2d(32, 64, 3), relu, maxpool2d(2), flatten, linear(1600, 128), relu, linear(128, 10))";
+
+/// Multiply-adds of one forward pass of [`CNN`] per example: the two
+/// convolutions (26²·32·9 and 11²·64·288) and the two linear layers.
+pub const CNN_FORWARD_MACS: f64 = 26.0 * 26.0 * 32.0 * 9.0 + 11.0 * 11.0 * 64.0 * 288.0 + 1600.0 * 128.0 + 128.0 * 10.0;
 
 /// A built workload: call it to run one repetition.
 pub type Run = Box<dyn FnMut()>;
@@ -81,6 +106,9 @@ pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
             Box::new(move || drop(black_box(a.matmul(&b))))
         }
         "matmul_1024_faer" => faer_matmul_1024(),
+        "cnn_step_b128" => cnn_step(128),
+        "conv2d_fwd_bwd" => conv2d_fwd_bwd(),
+        "cnn_epoch_fashion_mnist" => cnn_epoch_fashion_mnist()?,
         "stream_10m" => stream_10m(),
         _ => return Ok(None),
     }))
@@ -114,6 +142,60 @@ fn mlp_step(size: usize) -> Run {
     Box::new(move || {
         black_box(trainer.step(&model, &loss, &x, &y, None).expect("a valid step"));
     })
+}
+
+/// [`CNN`], initialised as PyTorch initialises it.
+pub fn cnn() -> Sequential<f32> {
+    gradus::models::ModelSpec::parse(CNN).expect("a valid spec").build(0)
+}
+
+/// One training step of [`cnn`] on a fixed random batch `[size, 1, 28, 28]`.
+fn cnn_step(size: usize) -> Run {
+    let model = cnn();
+    let (x, y) = batch(size);
+    let x = Var::constant(x.value().reshape(&[size as isize, 1, 28, 28]));
+    let (mut trainer, loss) = adam_trainer();
+    Box::new(move || {
+        black_box(trainer.step(&model, &loss, &x, &y, None).expect("a valid step"));
+    })
+}
+
+/// One Conv2d(64, 64, 3, padding=1) on `[32, 64, 32, 32]`: forward, then
+/// backward of the output's sum to the input, weight and bias.
+fn conv2d_fwd_bwd() -> Run {
+    use gradus::autodiff::{ConvOptions, Padding};
+    use gradus::nn::{Conv2d, Module};
+    let mut rng = StdRng::seed_from_u64(2);
+    let opts = ConvOptions::default().padding(Padding::Explicit([1, 1]));
+    let conv = Conv2d::<f32>::new(64, 64, [3, 3], opts, true, &mut rng).expect("a valid layer");
+    let x = Tensor::<f32>::normal(&[32, 64, 32, 32], 0.0, 1.0, &mut rng);
+    Box::new(move || {
+        let tape = Tape::new();
+        let xv = tape.leaf(x.clone());
+        let y = conv.forward(&tape, &xv);
+        black_box(y.sum(.., false).backward().expect("recorded"));
+    })
+}
+
+/// One epoch of [`cnn_step`]s at batch 128 over a shuffled loader, the
+/// next epoch's order on each run, batches made on the training thread.
+fn cnn_epoch_fashion_mnist() -> Result<Run, GradusError> {
+    let (train, _) = mnist::load(mnist::Mnist::Fashion, None)?;
+    let images: Arc<dyn Dataset> =
+        Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(train))), vec![1, 28, 28]));
+    let loader = DataLoader::new(images, 128).shuffle(0).workers(0);
+    let model = cnn();
+    let (mut trainer, loss) = adam_trainer();
+    let mut epoch = 0;
+    Ok(Box::new(move || {
+        for batch in loader.epoch::<f32>(epoch) {
+            let batch = batch.expect("readable");
+            let gradus::data::BatchTargets::Classes(c) = batch.targets else { unreachable!("class targets") };
+            let x = Var::constant(batch.features);
+            black_box(trainer.step(&model, &loss, &x, &Targets::Classes(c), None).expect("a valid step"));
+        }
+        epoch += 1;
+    }))
 }
 
 /// One GD step on Himmelblau's function f = (x² + y − 11)² + (x + y² − 7)²

@@ -1,11 +1,10 @@
-//! `gradus train` and `gradus compare`: an MLP from a spec string trained on
+//! `gradus train` and `gradus compare`: an `mlp(...)` or `seq(...)` model trained on
 //! Fashion-MNIST or MNIST, with metrics, plots and a resumable checkpoint.
 
 use crate::Failure;
 use gradus::data::{Dataset, InMemory, Subset};
-use gradus::nn::{Activation, Mlp};
+use gradus::models::ModelSpec;
 use gradus::prelude::*;
-use gradus::spec::{Spec, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,41 +21,18 @@ pub struct Run {
     pub out: PathBuf,
 }
 
-/// `mlp(784, 256, 128, 10, act=relu, dropout=0.2, batch_norm=false)`.
-pub fn parse_model(text: &str) -> Result<Mlp, Failure> {
-    let spec: Spec = text.parse().map_err(crate::usage)?;
-    if spec.name != "mlp" {
-        return Err(crate::usage(format!(
-            "{text}: unknown model `{}`; accepted: mlp(sizes…, act, dropout, batch_norm)",
-            spec.name
-        )));
-    }
-    let (mut sizes, mut act, mut dropout, mut bn) = (Vec::new(), Activation::Relu, 0.0, false);
-    for (key, value) in &spec.args {
-        match (key.as_deref(), value) {
-            (None, Value::Number(n)) if *n >= 1.0 && n.fract() == 0.0 => sizes.push(*n as usize),
-            (Some("act"), Value::Word(w)) => act = w.parse().map_err(|e| crate::usage(format!("{text}: {e}")))?,
-            (Some("dropout"), Value::Number(p)) if (0.0..1.0).contains(p) => dropout = *p,
-            (Some("batch_norm"), Value::Bool(b)) => bn = *b,
-            (k, v) => {
-                return Err(crate::usage(format!(
-                    "{text}: `{}` is not accepted; mlp takes positive integer sizes, act=<activation>, dropout=<p in [0, 1)>, batch_norm=<bool>",
-                    k.map_or(v.to_string(), |k| format!("{k}={v}"))
-                )));
-            }
-        }
-    }
-    if sizes.len() < 2 {
-        return Err(crate::usage(format!("{text}: needs at least input and output sizes")));
-    }
-    Ok(Mlp::new(&sizes).activation(act).dropout(dropout).batch_norm(bn))
+/// An `mlp(...)` or `seq(...)` spec (see `gradus::models`); bad specs exit 2.
+pub fn parse_model(text: &str) -> Result<ModelSpec, Failure> {
+    ModelSpec::parse(text).map_err(crate::usage)
 }
 
 /// Train, monitoring subset and test sets.
 type Splits = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>);
 
-/// Train, monitoring subset and test sets, flattened and scaled to [0, 1].
-fn load(run: &Run) -> Result<Splits, Failure> {
+/// Train, monitoring subset and test sets, scaled to [0, 1] and shaped as
+/// `model` takes them (flattened, or `[1, 28, 28]`); the model is checked
+/// against them (exit 2 naming the misfit) before anything is trained.
+fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
     let which = match run.data.as_str() {
         "fashion-mnist" => mnist::Mnist::Fashion,
         "mnist" => mnist::Mnist::Digits,
@@ -65,8 +41,12 @@ fn load(run: &Run) -> Result<Splits, Failure> {
     let (train, test) = mnist::load(which, run.data_dir.as_deref()).map_err(|e| {
         crate::usage(format!("{e}\n(Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist; or pass --data-dir with the four *-ubyte.gz files)"))
     })?;
+    let example = train.feature_shape();
+    let classes = which.classes().len();
+    model.check(&model.build::<f32>(run.seed), &example, classes).map_err(crate::usage)?;
+    let shape = model.input_shape(&example);
     let prep = |d: InMemory| -> Arc<dyn Dataset> {
-        Arc::new(transforms::flatten(Arc::new(transforms::scale_u8(Arc::new(d)))))
+        Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(d))), shape.clone()))
     };
     let (train, test) = (prep(train), prep(test));
     let monitor: Arc<dyn Dataset> = Arc::new(Subset::new(Arc::clone(&train), (0..5000.min(train.len())).collect())?);
@@ -111,7 +91,7 @@ fn train_one(
     data: &Splits,
 ) -> Result<Vec<EpochMetrics>, Failure> {
     std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
-    let model = parse_model(&run.model)?.build::<f32, _>(&mut gradus::rand::rngs::StdRng::seed_from_u64(run.seed));
+    let model = parse_model(&run.model)?.build::<f32>(run.seed);
     let mut t = trainer(run, optimizer)?;
     let checkpoint = dir.join("checkpoint.safetensors");
     let csv = dir.join("metrics.csv");
@@ -174,7 +154,7 @@ fn train_one(
 
 /// `gradus train`.
 pub fn train(run: &Run, optimizer: &str, resume: bool) -> Result<(), Failure> {
-    let data = load(run)?;
+    let data = load(run, &parse_model(&run.model)?)?;
     train_one(run, optimizer, &run.out, resume, &data)?;
     println!("wrote {}", run.out.display());
     Ok(())
@@ -190,7 +170,7 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
     for s in &specs {
         gradus::optim::parse::<f32>(s).map_err(crate::usage)?;
     }
-    let data = load(run)?;
+    let data = load(run, &parse_model(&run.model)?)?;
     let mut results = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let metrics = train_one(run, spec, &run.out.join(format!("{i}")), false, &data)?;

@@ -22,7 +22,24 @@ pub fn scale_u8(inner: Arc<dyn Dataset>) -> Mapped {
 /// Every feature dimension into one: `[28, 28]` → `[784]`.
 pub fn flatten(inner: Arc<dyn Dataset>) -> Mapped {
     let n = inner.feature_shape().iter().product();
-    Mapped::new(inner, vec![n], Arc::new(Ok))
+    reshape(inner, vec![n])
+}
+
+/// The features seen in another shape of as many values: `[28, 28]` →
+/// `[1, 28, 28]` (a channel axis for convolutions), the values unchanged.
+///
+/// # Panics
+/// If `shape` does not hold as many values as the examples have.
+#[track_caller]
+pub fn reshape(inner: Arc<dyn Dataset>, shape: Vec<usize>) -> Mapped {
+    let have: usize = inner.feature_shape().iter().product();
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        have,
+        "reshape: {shape:?} does not hold the {have} values of examples shaped {:?}",
+        inner.feature_shape()
+    );
+    Mapped::new(inner, shape, Arc::new(Ok))
 }
 
 /// Class targets as one-hot vectors of `classes` values.

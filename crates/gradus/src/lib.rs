@@ -12,6 +12,7 @@
 pub struct ReadmeDoctests;
 
 mod error;
+pub mod models;
 pub mod plot;
 mod resume;
 mod trainer;

@@ -28,12 +28,16 @@ pub struct Window {
 }
 
 impl Window {
-    /// The taps inside `0..size`.
-    fn taps(self, size: usize) -> impl Iterator<Item = usize> {
-        (0..self.len)
-            .map(move |i| self.start + (i * self.step) as isize)
-            .filter(move |&t| t >= 0 && (t as usize) < size)
-            .map(|t| t as usize)
+    /// The taps inside `0..size`: every `step`-th position of `lo..hi`.
+    fn taps(self, size: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
+        let step = self.step as isize;
+        // The first tap at or after 0, and one past the last before `size`.
+        let skip = if self.start < 0 { (-self.start + step - 1) / step } else { 0 };
+        let lo = self.start + skip * step;
+        let end = self.start + (self.len as isize - 1) * step + 1;
+        let hi = end.min(size as isize);
+        let (lo, hi) = if lo >= hi { (0, 0) } else { (lo as usize, hi as usize) };
+        (lo..hi).step_by(self.step.max(1))
     }
 }
 
@@ -216,8 +220,9 @@ impl<T: Float> Tensor<T> {
                     let mut best = T::neg_infinity();
                     let mut arg = usize::MAX;
                     for r in rw.taps(h) {
+                        let row = &plane[r * w..(r + 1) * w];
                         for col in cw.taps(w) {
-                            let val = plane[r * w + col];
+                            let val = row[col];
                             // The first tap is taken whatever it is, as
                             // PyTorch starts from it.
                             if arg == usize::MAX || val > best || val.is_nan() {
@@ -241,6 +246,60 @@ impl<T: Float> Tensor<T> {
         drop(pairs);
         let shape = [n, c, oh, ow];
         Ok((Tensor::from_parts(vals, &shape), Tensor::from_vec(idx, &shape)?))
+    }
+
+    /// The element at `index[n, c, i]` of each plane (row · W + column) of
+    /// `self` `[N, C, H, W]`: `[N, C, …index's plane]`, shaped as `index`.
+    /// A max pool's values are `x.take_planes(argmax)`; this is the
+    /// adjoint of [`put_planes`](Self::put_planes).
+    ///
+    /// # Panics
+    /// If `index` is not `[N, C, …]` for `self`'s N and C, or an index is
+    /// outside the plane.
+    #[track_caller]
+    pub fn take_planes(&self, index: &Tensor<usize>) -> Self {
+        let s = self.shape();
+        assert!(
+            s.len() == 4 && index.rank() >= 2 && index.shape()[..2] == s[..2],
+            "take_planes: index {:?} for a tensor {s:?}",
+            index.shape()
+        );
+        let plane = s[2] * s[3];
+        let (x, ix) = (self.contiguous(), index.contiguous());
+        let (xs, is) = (x.as_slice().expect("contiguous"), ix.as_slice().expect("contiguous"));
+        let per = is.len() / (s[0] * s[1]).max(1);
+        let mut out = alloc::<T>(is.len());
+        planes(&mut out, per, is.len(), |p, o| {
+            let (src, at) = (&xs[p * plane..(p + 1) * plane], &is[p * per..(p + 1) * per]);
+            o.iter_mut().zip(at).for_each(|(o, &i)| *o = src[i]);
+        });
+        Tensor::from_parts(out, index.shape())
+    }
+
+    /// `self` `[N, C, …]` added into zero planes of `plane` (H, W) at
+    /// `index` (row · W + column, shaped as `self`): a max pool's gradient,
+    /// every value sent to its window's argmax. The adjoint of
+    /// [`take_planes`](Self::take_planes).
+    ///
+    /// # Panics
+    /// If `index` is not shaped as `self` or an index is outside the plane.
+    #[track_caller]
+    pub fn put_planes(&self, index: &Tensor<usize>, plane: [usize; 2]) -> Self {
+        let s = self.shape();
+        assert!(s.len() >= 2 && index.shape() == s, "put_planes: index {:?} for values {s:?}", index.shape());
+        let (g, ix) = (self.contiguous(), index.contiguous());
+        let (gs, is) = (g.as_slice().expect("contiguous"), ix.as_slice().expect("contiguous"));
+        let size = plane[0] * plane[1];
+        let per = gs.len() / (s[0] * s[1]).max(1);
+        let mut out = alloc::<T>(s[0] * s[1] * size);
+        let work = out.len();
+        planes(&mut out, size, work, |p, o| {
+            o.fill(T::zero());
+            for (&v, &i) in gs[p * per..(p + 1) * per].iter().zip(&is[p * per..(p + 1) * per]) {
+                o[i] += v;
+            }
+        });
+        Tensor::from_parts(out, &[s[0], s[1], plane[0], plane[1]])
     }
 
     /// Σ of every window of every plane of `self` `[N, C, H, W]` times
@@ -353,6 +412,28 @@ mod tests {
         let (v, i) = neg.max_pool(&PoolWindows::fixed([2, 2], [2, 2], [1, 1], [1, 1], [1, 1], false).unwrap());
         assert_eq!(v.to_vec(), vec![-3.0, -2.0, -2.0, -1.0, -1.0, -2.0, -1.0, -1.0, -4.0]);
         assert_eq!(i.to_vec(), vec![0, 1, 1, 2, 2, 1, 2, 2, 3]);
+    }
+
+    #[test]
+    fn take_and_put_are_adjoint() {
+        let x = Tensor::from_vec((0..24).map(|i| i as f64 * 0.5).collect(), &[1, 2, 3, 4]).unwrap();
+        let idx = Tensor::from_vec(vec![0, 5, 5, 11, 3, 2], &[1, 2, 3]).unwrap();
+        let t = x.take_planes(&idx);
+        assert_eq!(t.to_vec(), vec![0.0, 2.5, 2.5, 11.5, 7.5, 7.0]);
+        let g = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[1, 2, 3]).unwrap();
+        let p = g.put_planes(&idx, [3, 4]);
+        let dot = |a: &Tensor<f64>, b: &Tensor<f64>| a.to_vec().iter().zip(b.to_vec()).map(|(a, b)| a * b).sum::<f64>();
+        assert_eq!(dot(&t, &g), dot(&x, &p));
+        assert_eq!(p.get(&[0, 0, 1, 1]), 5.0);
+    }
+
+    #[test]
+    fn window_taps_are_clipped_to_the_input() {
+        let w = Window { start: -3, len: 4, step: 2 };
+        assert_eq!(w.taps(10).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(Window { start: 7, len: 3, step: 2 }.taps(10).collect::<Vec<_>>(), vec![7, 9]);
+        assert_eq!(Window { start: -5, len: 2, step: 1 }.taps(10).count(), 0);
+        assert_eq!(Window { start: 9, len: 3, step: 1 }.taps(10).collect::<Vec<_>>(), vec![9]);
     }
 
     #[test]

@@ -211,7 +211,10 @@ pub(crate) fn conv<T: Float>(x: &Var<T>, w: &Var<T>, b: Option<&Var<T>>, geom: C
             v[1].requires_grad().then(|| weight_grad(&v[0], g, geom, plane(&v[1])))
         ];
         if v.len() == 3 {
-            grads.push(v[2].requires_grad().then(|| g.sum([0, 2, 3], false)));
+            // Σ over the batch and the plane; the plane first, as rows.
+            let s = g.shape();
+            let rows = g.reshape(&[s[0] as isize, s[1] as isize, (s[2] * s[3]) as isize]);
+            grads.push(v[2].requires_grad().then(|| rows.sum(2, false).sum(0, false)));
         }
         grads
     })

@@ -1,9 +1,9 @@
 //! Pooling of `[N, C, H, W]` variables as PyTorch's `max_pool2d`,
 //! `avg_pool2d`, `adaptive_avg_pool2d` and `adaptive_max_pool2d`.
 //!
-//! A max pool's gradient goes to each window's argmax: a `scatter_add` of
-//! ∂y at the forward's positions, whose own derivative is a `gather`, so
-//! gradients of every order follow. An average pool is linear, a scaled
+//! A max pool's gradient goes to each window's argmax: ∂y added into zero
+//! planes at the forward's positions, whose own derivative reads planes at
+//! those positions, and back again, so gradients of every order follow. An average pool is linear, a scaled
 //! window sum S; its backward is the adjoint Sᵀ and Sᵀ's backward is S.
 
 use crate::Var;
@@ -126,14 +126,25 @@ fn input_plane<T: Float>(op: &str, x: &Var<T>) -> [usize; 2] {
 /// The window maximum, its gradient scattered to the argmax.
 fn max_over<T: Float>(x: &Var<T>, windows: &PoolWindows) -> Var<T> {
     let (value, at) = x.value.max_pool(windows);
-    let (n, c) = (x.shape()[0], x.shape()[1]);
-    let p = value.numel() / (n * c).max(1);
-    let at = at.reshape(&[n as isize, c as isize, p as isize]);
+    let at = Rc::new(at);
     record("max_pool2d", value, &[x], move |v, _, g| {
         let s = v[0].shape();
-        let zeros = Var::constant(Tensor::zeros(&[s[0], s[1], s[2] * s[3]]));
-        let back = zeros.scatter_add(2, &at, &g.reshape(&[n as isize, c as isize, p as isize]));
-        smallvec::smallvec![Some(back.reshape(&[s[0] as isize, s[1] as isize, s[2] as isize, s[3] as isize]))]
+        smallvec::smallvec![Some(put(g, Rc::clone(&at), [s[2], s[3]]))]
+    })
+}
+
+/// `g` added into zero planes of `plane` at `at` (the max pool's backward).
+fn put<T: Float>(g: &Var<T>, at: Rc<Tensor<usize>>, plane: [usize; 2]) -> Var<T> {
+    let value = g.value.put_planes(&at, plane);
+    record("max_pool2d_backward", value, &[g], move |_, _, gx| smallvec::smallvec![Some(take(gx, Rc::clone(&at)))])
+}
+
+/// The planes of `x` read at `at`: the adjoint of [`put`].
+fn take<T: Float>(x: &Var<T>, at: Rc<Tensor<usize>>) -> Var<T> {
+    let value = x.value.take_planes(&at);
+    record("max_pool2d_take", value, &[x], move |v, _, g| {
+        let s = v[0].shape();
+        smallvec::smallvec![Some(put(g, Rc::clone(&at), [s[2], s[3]]))]
     })
 }
 
