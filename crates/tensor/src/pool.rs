@@ -173,6 +173,47 @@ impl PoolWindows {
     }
 }
 
+/// One plane's max pool when output column j's window starts at
+/// `first.start + j·stride`: for each output row, the taps in row-major
+/// order, each compared across the whole row of outputs at once, so the
+/// comparisons of neighbouring outputs do not wait on each other (one
+/// window at a time, each tap waited on the one before). The same rule as
+/// the general path: the first tap, then a larger value or a NaN.
+fn max_rows_affine<T: Float>(
+    plane: &[T],
+    [h, w]: [usize; 2],
+    rows: &[Window],
+    first: Window,
+    stride: usize,
+    v: &mut [T],
+    ix: &mut [usize],
+) {
+    let ow = v.len() / rows.len().max(1);
+    for (i, rw) in rows.iter().enumerate() {
+        let (best, arg) = (&mut v[i * ow..(i + 1) * ow], &mut ix[i * ow..(i + 1) * ow]);
+        best.fill(T::neg_infinity());
+        arg.fill(usize::MAX);
+        for r in rw.taps(h) {
+            let row = &plane[r * w..(r + 1) * w];
+            for b in 0..first.len {
+                // Output j reads column j·stride + off.
+                let off = first.start + (b * first.step) as isize;
+                let lo = if off < 0 { ((-off) as usize).div_ceil(stride) } else { 0 };
+                let room = w as isize - off;
+                let hi = if room <= 0 { 0 } else { (room as usize).div_ceil(stride).min(ow) };
+                for j in lo..hi {
+                    let c = (j * stride) as isize + off;
+                    let val = row[c as usize];
+                    let take = (arg[j] == usize::MAX) | (val > best[j]) | val.is_nan();
+                    best[j] = if take { val } else { best[j] };
+                    arg[j] = if take { r * w + c as usize } else { arg[j] };
+                }
+            }
+        }
+        arg.iter_mut().filter(|a| **a == usize::MAX).for_each(|a| *a = 0);
+    }
+}
+
 /// Runs `f(plane index, output plane)` over every (image, channel) plane
 /// of `out`, on rayon's pool when the work is large.
 fn planes<T: Float>(out: &mut [T], plane: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
@@ -212,24 +253,53 @@ impl<T: Float> Tensor<T> {
         let work = vals.len() * taps.max(1);
         // Values and indices are written plane by plane, side by side.
         let mut pairs: Vec<(&mut [T], &mut [usize])> = vals.chunks_mut(oh * ow).zip(idx.chunks_mut(oh * ow)).collect();
+        // Each window's in-range taps, found once: (first, end, step).
+        let ranges = |ws: &[Window], size: usize| -> Vec<(usize, usize, usize)> {
+            ws.iter()
+                .map(|win| {
+                    let mut t = win.taps(size);
+                    let first = t.next();
+                    let last = t.last().or(first);
+                    first.map_or((0, 0, 1), |f| (f, last.expect("a first tap is a last") + 1, win.step))
+                })
+                .collect()
+        };
+        let (rows, cols) = (ranges(&windows.rows, h), ranges(&windows.cols, w));
+        // Column windows a fixed stride apart (every fixed-kernel pool):
+        // output row by output row, tap by tap, across the row's outputs.
+        let stride = match windows.cols.as_slice() {
+            [a, b, ..] => b.start - a.start,
+            _ => 1,
+        };
+        let affine = windows.cols.iter().enumerate().all(|(j, c)| {
+            c.len == windows.cols[0].len && c.step == windows.cols[0].step && c.start == windows.cols[0].start + j as isize * stride
+        }) && stride > 0;
         let run = |p: usize, (v, ix): &mut (&mut [T], &mut [usize])| {
             let plane = &xs[p * h * w..(p + 1) * h * w];
+            if affine {
+                max_rows_affine(plane, [h, w], &windows.rows, windows.cols[0], stride as usize, v, ix);
+                return;
+            }
             let mut at = 0;
-            for rw in &windows.rows {
-                for cw in &windows.cols {
+            for &(r0, r1, rs) in &rows {
+                for &(c0, c1, cs) in &cols {
                     let mut best = T::neg_infinity();
                     let mut arg = usize::MAX;
-                    for r in rw.taps(h) {
+                    let mut r = r0;
+                    while r < r1 {
                         let row = &plane[r * w..(r + 1) * w];
-                        for col in cw.taps(w) {
-                            let val = row[col];
+                        let mut c = c0;
+                        while c < c1 {
+                            let val = row[c];
                             // The first tap is taken whatever it is, as
-                            // PyTorch starts from it.
-                            if arg == usize::MAX || val > best || val.is_nan() {
-                                best = val;
-                                arg = r * w + col;
-                            }
+                            // PyTorch starts from it; then a larger value or
+                            // a NaN.
+                            let take = (arg == usize::MAX) | (val > best) | val.is_nan();
+                            best = if take { val } else { best };
+                            arg = if take { r * w + c } else { arg };
+                            c += cs;
                         }
+                        r += rs;
                     }
                     v[at] = best;
                     ix[at] = if arg == usize::MAX { 0 } else { arg };
