@@ -109,6 +109,60 @@ def epoch_fashion_mnist(directory):
     return run
 
 
+def cnn():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(1600, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+
+
+def cnn_step(size):
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(size, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (size,), generator=g)
+    step = trainer(cnn())
+    return lambda: step(x, y)
+
+
+def conv2d_fwd_bwd():
+    torch.manual_seed(2)
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1)
+    x = torch.randn(32, 64, 32, 32)
+
+    def run():
+        xl = x.detach().requires_grad_(True)
+        conv.zero_grad(set_to_none=True)
+        conv(xl).sum().backward()
+
+    return run
+
+
+def cnn_epoch_fashion_mnist(directory):
+    images = read_idx(find(directory, "train-images-idx3")).reshape(-1, 1, 28, 28)
+    labels = read_idx(find(directory, "train-labels-idx1")).long()
+    step = trainer(cnn())
+    state = {"epoch": 0}
+
+    def run():
+        g = torch.Generator().manual_seed(state["epoch"])
+        perm = torch.randperm(images.shape[0], generator=g)
+        for i in range(0, images.shape[0], 128):
+            idx = perm[i : i + 128]
+            step(images[idx].float().div_(255), labels[idx])
+        state["epoch"] += 1
+
+    return run
+
+
 def matmul_1024():
     g = torch.Generator().manual_seed(0)
     a = torch.randn(1024, 1024, generator=g)
@@ -133,6 +187,9 @@ def main():
         "adam_10m": adam_10m,
         "epoch_fashion_mnist": lambda: epoch_fashion_mnist(args.data),
         "matmul_1024": matmul_1024,
+        "cnn_step_b128": lambda: cnn_step(128),
+        "conv2d_fwd_bwd": conv2d_fwd_bwd,
+        "cnn_epoch_fashion_mnist": lambda: cnn_epoch_fashion_mnist(args.data),
     }
     if args.name not in builders:
         print(f"unsupported {args.name}")

@@ -3,6 +3,7 @@
 //! workloads; and the process counters (page faults, peak memory) the
 //! scoreboard reports.
 
+pub mod peak;
 pub mod workloads;
 
 use std::time::Instant;

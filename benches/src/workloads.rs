@@ -70,6 +70,26 @@ pub const ALL: [Spec; 10] = [
     },
 ];
 
+/// Floating-point operations of one iteration of a compute-bound workload
+/// (2 per multiply-add), for its GFLOP/s; `None` for the others.
+pub fn flops(name: &str) -> Option<f64> {
+    // A training step: the forward pass, the weight gradients and the input
+    // gradients of every layer but the first (its input is data).
+    let step = |batch: f64| 2.0 * batch * (3.0 * CNN_FORWARD_MACS - CNN_FIRST_LAYER_MACS);
+    match name {
+        "cnn_step_b128" => Some(step(128.0)),
+        // 468 batches of 128 and one of 96.
+        "cnn_epoch_fashion_mnist" => Some(step(60_000.0)),
+        "conv2d_fwd_bwd" => Some(2.0 * 3.0 * 32.0 * 64.0 * 64.0 * 9.0 * 1024.0),
+        "matmul_1024" => Some(2.0 * 1024f64.powi(3)),
+        _ => None,
+    }
+}
+
+/// Multiply-adds of [`CNN`]'s first convolution per example: its input
+/// gradient is never computed.
+pub const CNN_FIRST_LAYER_MACS: f64 = 26.0 * 26.0 * 32.0 * 9.0;
+
 /// The scoreboard's CNN, as `gradus train --model` takes it.
 pub const CNN: &str = "seq(conv2d(1, 32, 3), relu, maxpool2d(2), conv2d(32, 64, 3), relu, maxpool2d(2), flatten, linear(1600, 128), relu, linear(128, 10))";
 
@@ -110,6 +130,10 @@ pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
         "conv2d_fwd_bwd" => conv2d_fwd_bwd(),
         "cnn_epoch_fashion_mnist" => cnn_epoch_fashion_mnist()?,
         "stream_10m" => stream_10m(),
+        "fma_peak" => Box::new(|| {
+            use rayon::prelude::*;
+            (0..rayon::current_num_threads()).into_par_iter().for_each(|_| crate::peak::run_once());
+        }),
         _ => return Ok(None),
     }))
 }

@@ -82,6 +82,25 @@ where
             }
             return Ok((accs, kept, count));
         }
+        // Leading and trailing axes reduced around kept ones (a batch norm's
+        // statistics over N and the plane of [N, C, H·W]): each trailing run
+        // folded on its own, then combined into its kept slot.
+        let lead = mask.iter().take_while(|r| **r).count();
+        let mid = mask[lead..].iter().take_while(|r| !**r).count();
+        if lead + mid < mask.len()
+            && mask[lead + mid..].iter().all(|r| *r)
+            && out_len > 0
+            && count > 0
+            && let Some(data) = t.as_slice()
+        {
+            let inner: usize = t.shape()[lead + mid..].iter().product();
+            let mut accs = vec![self.init; out_len];
+            for (k, run) in data.chunks(inner).enumerate() {
+                let (o, m) = (k / out_len, k % out_len);
+                accs[m] = (self.combine)(accs[m], self.fold_run(run, o * inner));
+            }
+            return Ok((accs, kept, count));
+        }
         // General case: walk the input, accumulating into the output slot
         // whose strides skip the reduced axes. The position along the reduced
         // axes (for argmax) comes from a stride table over them.

@@ -168,3 +168,27 @@ fn large_reductions_split_across_threads_stay_accurate() {
     let m = v.reshape(&[1024, -1]).mean(.., false).item();
     assert_close!(m, (n - 1) as f64 / 2.0, 0.0, 1e-6);
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Leading and trailing axes reduced around kept ones (contiguous: the
+    /// run-by-run path) against the same reduction on a strided copy (the
+    /// general walk): sums, maxima and their positions.
+    #[test]
+    fn outer_and_inner_axes_reduced_around_kept_ones(
+        n in 1usize..4, c in 1usize..5, h in 1usize..4, w in 1usize..6, seed in 0u64..1000
+    ) {
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+        let t = Tensor::<f64>::uniform(&[n, c, h, w], -1.0, 1.0, &mut rng);
+        // The same values, not contiguous: the general walk.
+        let strided = t.permute(&[0, 1, 3, 2]).contiguous().permute(&[0, 1, 3, 2]);
+        prop_assert!(!strided.is_contiguous() || h == 1 || w == 1);
+        for axes in [vec![0isize, 2, 3], vec![0, 3], vec![2, 3]] {
+            assert_close!(t.sum(axes.clone(), false), strided.sum(axes.clone(), false), 1e-12, 1e-12);
+            assert_close!(t.max(axes.clone(), true), strided.max(axes.clone(), true), 0.0, 0.0);
+        }
+        let flat = t.reshape(&[n as isize, c as isize, (h * w) as isize]);
+        prop_assert_eq!(flat.argmax(vec![0isize, 2], false).to_vec(), flat.permute(&[1, 0, 2]).contiguous().reshape(&[c as isize, -1]).argmax(1, false).to_vec());
+    }
+}
