@@ -272,7 +272,9 @@ impl<T: Float> Tensor<T> {
             _ => 1,
         };
         let affine = windows.cols.iter().enumerate().all(|(j, c)| {
-            c.len == windows.cols[0].len && c.step == windows.cols[0].step && c.start == windows.cols[0].start + j as isize * stride
+            c.len == windows.cols[0].len
+                && c.step == windows.cols[0].step
+                && c.start == windows.cols[0].start + j as isize * stride
         }) && stride > 0;
         let run = |p: usize, (v, ix): &mut (&mut [T], &mut [usize])| {
             let plane = &xs[p * h * w..(p + 1) * h * w];

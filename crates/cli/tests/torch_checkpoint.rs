@@ -1,0 +1,119 @@
+//! A CNN trained by `gradus train` loads into the same `torch.nn.Sequential`
+//! from its checkpoint (names `model.0.weight`, …, batch norm's buffers
+//! included; dropout's random-number counters are gradus's own and left
+//! out) and gives the same test logits and predictions. Needs a Python
+//! with torch (`$GRADUS_TORCH_PYTHON`, `/opt/torchenv/bin/python` or
+//! `python3`); without one the test says so and passes.
+
+use gradus::models::ModelSpec;
+use gradus::nn::Module;
+use std::process::Command;
+
+const MODEL: &str = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, maxpool2d(2), conv2d(4, 6, 3, stride=2), relu, flatten, dropout(0.2), linear(216, 10))";
+
+/// The same network in PyTorch, reading the checkpoint's safetensors and
+/// the test images (IDX) by hand, printing one row of logits per image.
+const TORCH: &str = r#"
+import json, struct, sys
+import torch
+ckpt, images = sys.argv[1], sys.argv[2]
+with open(ckpt, "rb") as f:
+    data = f.read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+state = {}
+for name, info in header.items():
+    if name == "__metadata__" or not name.startswith("model."):
+        continue
+    if info["dtype"] == "U64":
+        continue  # dropout's random-number counters, gradus's own
+    a, b = info["data_offsets"]
+    assert info["dtype"] == "F32", info
+    t = torch.frombuffer(bytearray(data[8 + n + a:8 + n + b]), dtype=torch.float32).reshape(info["shape"])
+    state[name[len("model."):]] = t
+net = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(4, 6, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Dropout(0.2),
+    torch.nn.Linear(216, 10))
+net.load_state_dict(state, strict=True)
+net.eval()
+with open(images, "rb") as f:
+    raw = f.read()
+count = struct.unpack(">I", raw[4:8])[0]
+x = torch.tensor(list(raw[16:16 + count * 784]), dtype=torch.float32).reshape(count, 1, 28, 28) / 255
+with torch.no_grad():
+    for row in net(x).tolist():
+        print(" ".join(repr(v) for v in row))
+"#;
+
+fn torch_python() -> Option<String> {
+    let candidates =
+        [std::env::var("GRADUS_TORCH_PYTHON").ok(), Some("/opt/torchenv/bin/python".into()), Some("python3".into())];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| Command::new(p).args(["-c", "import torch"]).output().is_ok_and(|o| o.status.success()))
+}
+
+#[test]
+fn a_trained_cnn_gives_the_same_logits_in_pytorch() {
+    let Some(python) = torch_python() else {
+        eprintln!("skipped: no Python with torch (set GRADUS_TORCH_PYTHON)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("gradus-torch-ckpt-{}", std::process::id()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let images = |n: usize, salt: usize| {
+        gradus::data::write_idx_u8(
+            &[n, 28, 28],
+            &(0..n * 784).map(|i| ((i * 7919 + salt) % 251) as u8).collect::<Vec<_>>(),
+        )
+    };
+    let labels = |n: usize| gradus::data::write_idx_u8(&[n], &(0..n).map(|i| (i * 7 % 10) as u8).collect::<Vec<_>>());
+    for (name, bytes) in [
+        ("train-images-idx3-ubyte", images(256, 0)),
+        ("train-labels-idx1-ubyte", labels(256)),
+        ("t10k-images-idx3-ubyte", images(40, 13)),
+        ("t10k-labels-idx1-ubyte", labels(40)),
+    ] {
+        std::fs::write(data.join(name), bytes).unwrap();
+    }
+    let out = dir.join("run");
+    let status = Command::new(env!("CARGO_BIN_EXE_gradus"))
+        .args(["train", "--data", "mnist", "--data-dir", data.to_str().unwrap(), "--model", MODEL])
+        .args(["--optimizer", "adam(lr=1e-2)", "--epochs", "2", "--batch-size", "32", "--seed", "3"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let ckpt = out.join("checkpoint.safetensors");
+
+    // gradus's logits from the checkpoint, in evaluation mode.
+    let spec = ModelSpec::parse(MODEL).unwrap();
+    let model = spec.build::<f32>(0);
+    let checkpoint = gradus::nn::Checkpoint::load(&ckpt).unwrap();
+    gradus::nn::checkpoint::restore(&model, &checkpoint, "model.").unwrap();
+    model.eval();
+    let bytes = std::fs::read(data.join("t10k-images-idx3-ubyte")).unwrap();
+    let pixels: Vec<f32> = bytes[16..].iter().map(|&b| b as f32 / 255.0).collect();
+    let x = gradus::tensor::Tensor::from_vec(pixels, &[40, 1, 28, 28]).unwrap();
+    let ours = model.forward(&gradus::autodiff::Tape::new(), &gradus::autodiff::Var::constant(x)).into_value().to_vec();
+
+    let run = Command::new(&python)
+        .args(["-c", TORCH, ckpt.to_str().unwrap(), data.join("t10k-images-idx3-ubyte").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "torch: {}", String::from_utf8_lossy(&run.stderr));
+    let theirs: Vec<f32> =
+        String::from_utf8_lossy(&run.stdout).split_whitespace().map(|v| v.parse::<f64>().unwrap() as f32).collect();
+    assert_eq!(theirs.len(), ours.len());
+    let argmax = |row: &[f32]| row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    for (i, (a, b)) in ours.chunks(10).zip(theirs.chunks(10)).enumerate() {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "image {i}: logits {a:?} vs torch {b:?}");
+        }
+        assert_eq!(argmax(a), argmax(b), "image {i}: prediction");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
