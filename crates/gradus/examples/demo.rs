@@ -6,9 +6,14 @@
 //! all under one output folder. Without Fashion-MNIST it says how to get it
 //! and runs the comparison on two spirals instead.
 //!
-//! `cargo run --release -p gradus --example demo -- [--epochs N] [--out DIR] [--data-dir DIR] [--download]`
+//! `cargo run --release -p gradus --example demo -- [--epochs N] [--out DIR] [--data-dir DIR] [--download] [--model SPEC]`
+//!
+//! `--model` takes what `gradus train --model` takes (`mlp(...)` or
+//! `seq(...)`, a CNN included); it is checked against the data before any
+//! step, and a misfit exits with code 2.
 
 use gradus::data::{Dataset, Features, InMemory, Subset, Targets, download};
+use gradus::models::ModelSpec;
 use gradus::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,10 +33,11 @@ struct Args {
     out: PathBuf,
     data_dir: Option<PathBuf>,
     download: bool,
+    model: Option<ModelSpec>,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { epochs: 3, out: PathBuf::from("target/demo"), data_dir: None, download: false };
+    let mut a = Args { epochs: 3, out: PathBuf::from("target/demo"), data_dir: None, download: false, model: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -40,9 +46,10 @@ fn parse_args() -> Result<Args, String> {
             "--out" => a.out = PathBuf::from(value("--out")?),
             "--data-dir" => a.data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--download" => a.download = true,
+            "--model" => a.model = Some(ModelSpec::parse(&value("--model")?).map_err(|e| e.to_string())?),
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; accepted: --epochs N, --out DIR, --data-dir DIR, --download"
+                    "unknown argument `{other}`; accepted: --epochs N, --out DIR, --data-dir DIR, --download, --model SPEC"
                 ));
             }
         }
@@ -53,8 +60,9 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Train, monitoring subset and test datasets, layer sizes, and the data's name.
-type Data = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>, Vec<usize>, String);
+/// Train, monitoring subset and test datasets, the default model, the
+/// number of classes, and the data's name.
+type Data = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>, &'static str, usize, String);
 
 fn fashion(args: &Args) -> Option<Data> {
     let mut found = mnist::load(mnist::Mnist::Fashion, args.data_dir.as_deref());
@@ -66,13 +74,11 @@ fn fashion(args: &Args) -> Option<Data> {
     }
     match found {
         Ok((train, test)) => {
-            let prep = |d: InMemory| -> Arc<dyn Dataset> {
-                Arc::new(transforms::flatten(Arc::new(transforms::scale_u8(Arc::new(d)))))
-            };
+            let prep = |d: InMemory| -> Arc<dyn Dataset> { Arc::new(transforms::scale_u8(Arc::new(d))) };
             let (train, test) = (prep(train), prep(test));
             let monitor: Arc<dyn Dataset> =
                 Arc::new(Subset::new(Arc::clone(&train), (0..5000).collect()).expect("in range"));
-            Some((train, monitor, test, vec![784, 256, 128, 10], "Fashion-MNIST".into()))
+            Some((train, monitor, test, "mlp(784, 256, 128, 10)", 10, "Fashion-MNIST".into()))
         }
         Err(e) => {
             eprintln!("{e}");
@@ -101,7 +107,7 @@ fn spirals() -> Data {
         Arc::new(InMemory::new(Features::F64(x), vec![2], Targets::Classes(y)).expect("consistent")) as Arc<dyn Dataset>
     };
     let train = make(2000, 1);
-    (Arc::clone(&train), train, make(1000, 2), vec![2, 64, 64, 2], "two spirals".into())
+    (Arc::clone(&train), train, make(1000, 2), "mlp(2, 64, 64, 2)", 2, "two spirals".into())
 }
 
 fn write(path: &Path, text: &str) -> Result<(), GradusError> {
@@ -111,12 +117,22 @@ fn write(path: &Path, text: &str) -> Result<(), GradusError> {
 fn run(args: &Args) -> Result<(), GradusError> {
     std::fs::create_dir_all(&args.out)
         .map_err(|source| GradusError::Io { path: args.out.display().to_string(), source })?;
-    let (train, monitor, test, sizes, name) = fashion(args).unwrap_or_else(spirals);
+    let (train, monitor, test, default, classes, name) = fashion(args).unwrap_or_else(spirals);
+    let model_spec = args.model.clone().unwrap_or_else(|| ModelSpec::parse(default).expect("a valid default"));
+    let example = train.feature_shape();
+    if let Err(e) = model_spec.check(&model_spec.build::<f32>(0), &example, classes) {
+        return Err(GradusError::Config(e));
+    }
+    // Flattened for an MLP, [1, 28, 28] images for a convolutional model.
+    let shape = model_spec.input_shape(&example);
+    let shaped = |d: Arc<dyn Dataset>| -> Arc<dyn Dataset> { Arc::new(transforms::reshape(d, shape.clone())) };
+    let (train, monitor, test) = (shaped(train), shaped(monitor), shaped(test));
     let batch = if name == "two spirals" { 32 } else { 128 };
     println!(
-        "{name}: {} training and {} test examples; MLP {sizes:?} (ReLU), batch {batch}, {} epochs",
+        "{name}: {} training and {} test examples; {}, batch {batch}, {} epochs",
         train.len(),
         test.len(),
+        model_spec.text(),
         args.epochs
     );
     let train_loader = DataLoader::new(Arc::clone(&train), batch).shuffle(0).workers(1);
@@ -125,7 +141,7 @@ fn run(args: &Args) -> Result<(), GradusError> {
     let mut runs = Vec::new();
     for (label, spec) in OPTIMIZERS {
         // The same initial weights for every optimiser.
-        let model = Mlp::new(&sizes).build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(0));
+        let model = model_spec.build::<f32>(0);
         let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse::<f32>(spec)?));
         let mut metrics = Vec::new();
         for _ in 0..args.epochs {
@@ -244,6 +260,10 @@ fn main() -> ExitCode {
     };
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(GradusError::Config(e)) => {
+            eprintln!("demo: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("demo: {e}");
             ExitCode::FAILURE

@@ -29,6 +29,10 @@ pub enum GradusError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A model that does not fit its data or a spec that does not parse
+    /// (the command line's exit code 2).
+    #[error("{0}")]
+    Config(String),
     /// Drawing a plot.
     #[error("plot {path}: {reason}")]
     Plot {
