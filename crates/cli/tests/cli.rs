@@ -171,3 +171,62 @@ fn train_resumes_to_the_same_checkpoint_bytes_and_compare_ranks() {
     assert_eq!(code, 2);
     assert!(err.contains("mnist not found") && err.contains("apt-get install dataset-fashion-mnist"), "{err}");
 }
+
+#[test]
+fn models_that_do_not_fit_the_data_exit_2_before_training() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let out = std::env::temp_dir().join(format!("gradus-cli-misfit-{}", std::process::id()));
+    let cases = [
+        (
+            "seq(conv2d(3, 8, 3), flatten, linear(5408, 10))",
+            "item 0, conv2d(3, 8, 3): Conv2d needs [N, 3, H, W], got [N, 1, 28, 28]",
+        ),
+        (
+            "seq(conv2d(1, 8, 3), relu, flatten, linear(100, 10))",
+            "item 3, linear(100, 10): Linear(100 -> 10) needs [N, 100], got [N, 5408]",
+        ),
+        ("seq(conv2d(1, 8, 3), flatten, linear(5408, 5))", "5 outputs, fewer than the data's 10 classes"),
+        ("mlp(100, 16, 10)", "needs [N, 100], got [N, 784]"),
+        ("seq(conv2d(1, 8, 3, padding=same, stride=2))", "padding=same needs stride 1"),
+        ("seq(maxpool2d(3, padding=2))", "at most half"),
+    ];
+    for (model, message) in cases {
+        let (code, _, err) =
+            gradus(&["train", "--data", "mnist", "--data-dir", d, "--model", model, "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 2, "{model}: {err}");
+        assert!(err.contains(message), "{model}: {err}");
+        assert!(!out.join("checkpoint.safetensors").exists(), "{model}: nothing is written");
+    }
+}
+
+#[test]
+fn a_small_cnn_trains_from_the_command_line() {
+    let data = fake_mnist();
+    let out = std::env::temp_dir().join(format!("gradus-cli-cnn-{}", std::process::id()));
+    let model = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, maxpool2d(2), flatten, linear(784, 10))";
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data",
+        "mnist",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        model,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+    for name in
+        ["model.0.weight", "model.0.bias", "model.1.running_mean", "model.1.num_batches_tracked", "model.5.weight"]
+    {
+        assert!(ck.contains(name), "{name} missing");
+    }
+}

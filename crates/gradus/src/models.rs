@@ -522,7 +522,11 @@ impl ModelSpec {
     /// A message naming the item (as written), the shape it got and the one
     /// it needs.
     pub fn check<T: Float>(&self, model: &Sequential<T>, example: &[usize], classes: usize) -> Result<(), String> {
-        let mut input = vec![2];
+        // A batch size no layer's own numbers are likely to equal, written
+        // back as N in the messages.
+        const BATCH: usize = 7919;
+        let named = |msg: String| msg.replace(&format!("[{BATCH}, "), "[N, ").replace(&format!("[{BATCH}]"), "[N]");
+        let mut input = vec![BATCH];
         input.extend(self.input_shape(example));
         let mut shape = input.clone();
         for (i, layer) in model.layers().iter().enumerate() {
@@ -532,17 +536,17 @@ impl ModelSpec {
             };
             match layer.output_shape(&shape) {
                 Some(Ok(next)) => shape = next,
-                Some(Err(e)) => return Err(format!("{}: item {i}, {name}: {e}", self.text)),
+                Some(Err(e)) => return Err(named(format!("{}: item {i}, {name}: {e}", self.text))),
                 None => return Ok(()),
             }
         }
         match shape.as_slice() {
             [_, k] if *k >= classes => Ok(()),
             [_, k] => Err(format!("{}: the model has {k} outputs, fewer than the data's {classes} classes", self.text)),
-            other => Err(format!(
+            other => Err(named(format!(
                 "{}: the model's output is {other:?} for input {input:?}; the loss needs [N, {classes}] (end with flatten and linear)",
                 self.text
-            )),
+            ))),
         }
     }
 }
@@ -620,19 +624,19 @@ mod tests {
         let cases = [
             (
                 "seq(conv2d(3, 8, 3), flatten, linear(5408, 10))",
-                "item 0, conv2d(3, 8, 3): Conv2d needs [N, 3, H, W], got [2, 1, 28, 28]",
+                "item 0, conv2d(3, 8, 3): Conv2d needs [N, 3, H, W], got [N, 1, 28, 28]",
             ),
             (
                 "seq(conv2d(1, 8, 3), flatten, linear(100, 10))",
-                "item 2, linear(100, 10): Linear(100 -> 10) needs [N, 100], got [2, 5408]",
+                "item 2, linear(100, 10): Linear(100 -> 10) needs [N, 100], got [N, 5408]",
             ),
-            ("seq(conv2d(1, 8, 3), relu)", "the model's output is [2, 8, 26, 26]"),
+            ("seq(conv2d(1, 8, 3), relu)", "the model's output is [N, 8, 26, 26]"),
             (
                 "seq(maxpool2d(2), maxpool2d(2), maxpool2d(2), maxpool2d(2), maxpool2d(2), flatten, linear(1, 10))",
                 "item 4",
             ),
-            ("mlp(100, 16, 10)", "Linear(100 -> 16) needs [N, 100], got [2, 784]"),
-            ("seq(linear(784, 10), batchnorm2d(10))", "BatchNorm2d(10) needs [N, 10, H, W], got [2, 10]"),
+            ("mlp(100, 16, 10)", "Linear(100 -> 16) needs [N, 100], got [N, 784]"),
+            ("seq(linear(784, 10), batchnorm2d(10))", "BatchNorm2d(10) needs [N, 10, H, W], got [N, 10]"),
         ];
         for (text, want) in cases {
             let spec = ModelSpec::parse(text).unwrap();
