@@ -71,6 +71,9 @@ struct RunArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    /// Augment training images, e.g. "crop=2, flip=true, mean=0.286, std=0.353".
+    #[arg(long)]
+    augment: Option<String>,
 }
 
 impl RunArgs {
@@ -91,13 +94,14 @@ impl RunArgs {
             batch_size: self.batch_size,
             seed: self.seed,
             out: self.out,
+            augment: self.augment.as_deref().map(|a| train::parse_augment(a, self.seed)).transpose()?,
         })
     }
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train an MLP: metrics.csv, learning_curve.svg and a resumable
+    /// Train a model: metrics.csv, learning_curve.svg and a resumable
     /// checkpoint.safetensors in --out.
     Train {
         #[command(flatten)]

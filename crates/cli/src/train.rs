@@ -19,6 +19,41 @@ pub struct Run {
     pub batch_size: usize,
     pub seed: u64,
     pub out: PathBuf,
+    pub augment: Option<gradus::data::Augment>,
+}
+
+/// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
+/// from the image padded by `crop` zeros, a horizontal flip with
+/// probability ½, then (x − mean)/std; mean and std are one number per
+/// channel. Draws come from (seed, epoch, example index).
+pub fn parse_augment(text: &str, seed: u64) -> Result<gradus::data::Augment, Failure> {
+    let spec: gradus::spec::Spec = format!("augment({text})").parse().map_err(crate::usage)?;
+    let mut args = spec.args(&["crop", "flip", "mean", "std"]).map_err(crate::usage)?;
+    let mut a = gradus::data::Augment::new(seed);
+    if args.get("crop").is_some() {
+        a = a.crop(args.usize("crop").map_err(crate::usage)?);
+    }
+    if args.bool_or("flip", false).map_err(crate::usage)? {
+        a = a.flip();
+    }
+    let per_channel = |args: &mut gradus::spec::Args, key: &str| -> Result<Option<Vec<f64>>, Failure> {
+        match args.get(key) {
+            None => Ok(None),
+            Some(gradus::spec::Value::Number(x)) => Ok(Some(vec![*x])),
+            Some(_) => args.numbers(key).map(Some).map_err(crate::usage),
+        }
+    };
+    match (per_channel(&mut args, "mean")?, per_channel(&mut args, "std")?) {
+        (Some(m), Some(s)) => {
+            if let Some(bad) = s.iter().find(|s| !(**s > 0.0)) {
+                return Err(crate::usage(format!("--augment: std must be positive, got {bad}")));
+            }
+            a = a.normalize(m, s);
+        }
+        (None, None) => {}
+        _ => return Err(crate::usage("--augment: give mean and std together")),
+    }
+    Ok(a)
 }
 
 /// An `mlp(...)` or `seq(...)` spec (see `gradus::models`); bad specs exit 2.
@@ -45,6 +80,11 @@ fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
     let classes = which.classes().len();
     model.check(&model.build::<f32>(run.seed), &example, classes).map_err(crate::usage)?;
     let shape = model.input_shape(&example);
+    if run.augment.is_some() && shape.len() < 2 {
+        return Err(crate::usage(
+            "--augment needs image inputs; this model takes them flattened (it starts with linear)",
+        ));
+    }
     let prep = |d: InMemory| -> Arc<dyn Dataset> {
         Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(d))), shape.clone()))
     };
@@ -101,8 +141,16 @@ fn train_one(
         let text = std::fs::read_to_string(&csv).map_err(|e| Failure::Run(format!("{}: {e}", csv.display())))?;
         rows = text.lines().take(t.epochs() + 1).map(str::to_string).collect();
     }
-    let train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1);
-    let (monitor, test) = (DataLoader::new(Arc::clone(&data.1), 1000), DataLoader::new(Arc::clone(&data.2), 1000));
+    let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1);
+    if let Some(a) = &run.augment {
+        train = train.augment(a.clone());
+    }
+    let (mut monitor, mut test) =
+        (DataLoader::new(Arc::clone(&data.1), 1000), DataLoader::new(Arc::clone(&data.2), 1000));
+    if let Some(a) = &run.augment {
+        // Evaluation data is normalised alike, never cropped or flipped.
+        (monitor, test) = (monitor.augment(a.deterministic()), test.augment(a.deterministic()));
+    }
     let loss = CrossEntropy::default();
     let mut all = Vec::new();
     // A progress bar on a terminal; otherwise the plain line per epoch below.

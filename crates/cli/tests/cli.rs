@@ -230,3 +230,51 @@ fn a_small_cnn_trains_from_the_command_line() {
         assert!(ck.contains(name), "{name} missing");
     }
 }
+
+#[test]
+fn augment_options_are_checked_and_change_the_run() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let out = |n: &str| std::env::temp_dir().join(format!("gradus-cli-augment-{}-{n}", std::process::id()));
+    let cnn = "seq(conv2d(1, 2, 3), relu, flatten, linear(1352, 10))";
+    let bad = [
+        (cnn, "crop=-1", "`crop` must be a non-negative integer"),
+        (cnn, "mean=0.5", "give mean and std together"),
+        (cnn, "mean=0.5, std=0", "std must be positive"),
+        (cnn, "rotate=10", "unknown key `rotate`"),
+        ("mlp(784, 10)", "flip=true", "--augment needs image inputs"),
+    ];
+    for (model, aug, message) in bad {
+        let (code, _, err) = gradus(&[
+            "train",
+            "--data",
+            "mnist",
+            "--data-dir",
+            d,
+            "--model",
+            model,
+            "--augment",
+            aug,
+            "--out",
+            out("bad").to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{aug}: {err}");
+        assert!(err.contains(message), "{aug}: {err}");
+    }
+    let run = |name: &str, aug: Option<&str>| {
+        let dir = out(name);
+        let mut args =
+            vec!["train", "--data", "mnist", "--data-dir", d, "--model", cnn, "--epochs", "1", "--batch-size", "50"];
+        args.extend(["--out", dir.to_str().unwrap()]);
+        if let Some(a) = aug {
+            args.extend(["--augment", a]);
+        }
+        let (code, _, err) = gradus(&args);
+        assert_eq!(code, 0, "{err}");
+        std::fs::read(dir.join("checkpoint.safetensors")).unwrap()
+    };
+    let plain = run("plain", None);
+    let augmented = run("aug", Some("crop=2, flip=true, mean=0.5, std=0.25"));
+    assert_eq!(augmented, run("aug2", Some("crop=2, flip=true, mean=0.5, std=0.25")), "augmented runs repeat exactly");
+    assert_ne!(plain, augmented);
+}

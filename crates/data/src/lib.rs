@@ -29,6 +29,7 @@
 //! # Ok::<(), gradus_data::DataError>(())
 //! ```
 
+mod augment;
 mod csv;
 mod dataset;
 pub mod download;
@@ -39,6 +40,7 @@ pub mod mnist;
 mod sampler;
 pub mod transforms;
 
+pub use augment::Augment;
 pub use csv::{CsvTarget, parse_csv, read_csv};
 pub use dataset::{
     Concat, Dataset, Features, InMemory, Mapped, Sample, Subset, Target, Targets, Transform, random_split,

@@ -52,6 +52,7 @@ pub struct DataLoader {
     drop_last: bool,
     workers: usize,
     prefetch: usize,
+    augment: Option<Arc<crate::Augment>>,
 }
 
 impl DataLoader {
@@ -62,7 +63,7 @@ impl DataLoader {
     pub fn new(dataset: Arc<dyn Dataset>, batch_size: usize) -> Self {
         assert!(batch_size > 0, "DataLoader: batch_size must be positive");
         let sampler = Arc::new(SequentialSampler(dataset.len()));
-        Self { dataset, sampler, batch_size, drop_last: false, workers: 0, prefetch: 2 }
+        Self { dataset, sampler, batch_size, drop_last: false, workers: 0, prefetch: 2, augment: None }
     }
 
     /// A shuffled sweep per epoch from `seed`.
@@ -97,6 +98,15 @@ impl DataLoader {
         self
     }
 
+    /// Augments every example of every epoch (a training loader's random
+    /// crops and flips); the draws are a pure function of the augment's
+    /// seed, the epoch and the example's index.
+    #[must_use]
+    pub fn augment(mut self, augment: crate::Augment) -> Self {
+        self.augment = Some(Arc::new(augment));
+        self
+    }
+
     /// Batches each worker may have ready ahead (at least 1).
     #[must_use]
     pub fn prefetch(mut self, batches: usize) -> Self {
@@ -117,16 +127,24 @@ impl DataLoader {
     /// The batches of `epoch`, collated into `T`.
     pub fn epoch<T: Float>(&self, epoch: u64) -> Epoch<T> {
         let plan = Arc::new(batches(&self.sampler.indices(epoch), self.batch_size, self.drop_last));
+        // Augmented examples are drawn from (seed, epoch, index): the same
+        // for any number of workers.
+        let dataset: Arc<dyn Dataset> = match &self.augment {
+            Some(a) => {
+                Arc::new(crate::augment::Augmented { inner: Arc::clone(&self.dataset), augment: Arc::clone(a), epoch })
+            }
+            None => Arc::clone(&self.dataset),
+        };
         let mut channels = Vec::new();
         let mut handles = Vec::new();
         for w in 0..self.workers {
             let (tx, rx) = sync_channel(self.prefetch);
-            let (dataset, plan) = (Arc::clone(&self.dataset), Arc::clone(&plan));
+            let (dataset, plan) = (Arc::clone(&dataset), Arc::clone(&plan));
             let workers = self.workers;
             handles.push(std::thread::spawn(move || work(&*dataset, &plan, w, workers, &tx)));
             channels.push(rx);
         }
-        Epoch { dataset: Arc::clone(&self.dataset), plan, next: 0, channels, handles, ahead: None }
+        Epoch { dataset, plan, next: 0, channels, handles, ahead: None }
     }
 }
 

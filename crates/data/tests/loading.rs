@@ -418,3 +418,29 @@ fn get_into_matches_get_and_reuses_the_buffer() {
     assert_eq!(reused.as_ptr(), before, "scale_u8 edits in place: no new buffer");
     assert!(matches!(subset.get_into(3, &mut buffer), Err(DataError::Index { index: 3, len: 3 })));
 }
+
+#[test]
+fn augmented_batches_are_the_same_for_0_1_and_4_workers() {
+    use gradus_data::{Augment, DataLoader, Dataset, Features, InMemory, Targets};
+    use std::sync::Arc;
+    let n = 37;
+    let pixels: Vec<u8> = (0..n * 2 * 6 * 5).map(|i| (i * 31 % 256) as u8).collect();
+    let data: Arc<dyn Dataset> = Arc::new(
+        InMemory::new(Features::U8(pixels), vec![2, 6, 5], Targets::Classes((0..n).map(|i| i % 3).collect())).unwrap(),
+    );
+    let augment = || Augment::new(4).crop(2).flip().normalize(vec![100.0, 120.0], vec![50.0, 60.0]);
+    let batches = |workers: usize, epoch: u64| -> Vec<Vec<f32>> {
+        let loader = DataLoader::new(Arc::clone(&data), 8).shuffle(1).workers(workers).augment(augment());
+        loader.epoch::<f32>(epoch).map(|b| b.unwrap().features.to_vec()).collect()
+    };
+    let plain: Vec<Vec<f32>> = DataLoader::new(Arc::clone(&data), 8)
+        .shuffle(1)
+        .epoch::<f32>(2)
+        .map(|b| b.unwrap().features.to_vec())
+        .collect();
+    let zero = batches(0, 2);
+    assert_eq!(zero, batches(1, 2));
+    assert_eq!(zero, batches(4, 2));
+    assert_ne!(zero, plain, "augmentation changes the examples");
+    assert_ne!(zero, batches(0, 3), "another epoch draws again");
+}
