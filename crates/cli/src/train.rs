@@ -45,7 +45,7 @@ pub fn parse_augment(text: &str, seed: u64) -> Result<gradus::data::Augment, Fai
     };
     match (per_channel(&mut args, "mean")?, per_channel(&mut args, "std")?) {
         (Some(m), Some(s)) => {
-            if let Some(bad) = s.iter().find(|s| !(**s > 0.0)) {
+            if let Some(bad) = s.iter().find(|s| s.is_nan() || **s <= 0.0) {
                 return Err(crate::usage(format!("--augment: std must be positive, got {bad}")));
             }
             a = a.normalize(m, s);

@@ -61,7 +61,7 @@ impl Augment {
         self
     }
 
-    /// (x − mean[c]) / std[c] per channel (`Normalize`), after the random steps.
+    /// `(x − mean[c]) / std[c]` per channel (`Normalize`), after the random steps.
     #[must_use]
     pub fn normalize(mut self, mean: Vec<f64>, std: Vec<f64>) -> Self {
         self.normalize = Some((mean, std));
@@ -81,7 +81,7 @@ impl Augment {
     /// # Errors
     /// A shape that is not an image, a normalisation with a channel count
     /// other than the image's, or a standard deviation that is not positive.
-    pub fn apply(&self, x: &mut Vec<f64>, shape: &[usize], epoch: u64, index: usize) -> Result<()> {
+    pub fn apply(&self, x: &mut [f64], shape: &[usize], epoch: u64, index: usize) -> Result<()> {
         let [c, h, w] = match *shape {
             [c, h, w] => [c, h, w],
             [h, w] => [1, h, w],
@@ -95,7 +95,7 @@ impl Augment {
             // The crop's corner in the padded image: 0..=2p in each axis.
             let (dy, dx) =
                 (rng.random_range(0..=2 * p) as isize - p as isize, rng.random_range(0..=2 * p) as isize - p as isize);
-            let src = x.clone();
+            let src = x.to_vec();
             for ch in 0..c {
                 for i in 0..h {
                     for j in 0..w {
@@ -118,7 +118,7 @@ impl Augment {
                     std.len()
                 )));
             }
-            if let Some(s) = std.iter().find(|s| !(**s > 0.0)) {
+            if let Some(s) = std.iter().find(|s| s.is_nan() || **s <= 0.0) {
                 return Err(DataError::Invalid(format!("augment: standard deviations must be positive, got {s}")));
             }
             for (ch, plane) in x.chunks_mut(h * w).enumerate() {

@@ -271,7 +271,7 @@ fn item(spec: &Spec) -> Result<Item, SpecError> {
                 ceil_mode: a.bool_or("ceil_mode", false)?,
             };
             for d in 0..2 {
-                if o.padding[d] > (o.dilation[d] * (kernel[d] - 1) + 1) / 2 {
+                if o.padding[d] > (o.dilation[d] * (kernel[d] - 1)).div_ceil(2) {
                     return Err(err(spec, "`padding` must be at most half the (dilated) kernel"));
                 }
             }
@@ -314,7 +314,7 @@ fn item(spec: &Spec) -> Result<Item, SpecError> {
             let mut a = none(keys)?;
             let n = positive(&mut a, spec, keys[0])?;
             let (eps, momentum) = (a.f64_or("eps", 1e-5)?, a.f64_or("momentum", 0.1)?);
-            if !(eps > 0.0) || !(0.0..=1.0).contains(&momentum) {
+            if eps.is_nan() || eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
                 return Err(err(
                     spec,
                     format!("`eps` must be positive and `momentum` in [0, 1], got {eps} and {momentum}"),

@@ -22,7 +22,7 @@ fn check_channels(layer: &str, cin: usize, cout: usize, groups: usize) -> Result
             "{layer}: channels and groups must be positive, got in {cin}, out {cout}, groups {groups}"
         ));
     }
-    if cin % groups != 0 || cout % groups != 0 {
+    if !cin.is_multiple_of(groups) || !cout.is_multiple_of(groups) {
         return Err(format!("{layer}: groups={groups} must divide in_channels ({cin}) and out_channels ({cout})"));
     }
     Ok(())

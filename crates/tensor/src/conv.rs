@@ -109,7 +109,7 @@ impl Plan {
             return Err(err("the input must be [N, C, H, W] and the weight [C_out, C_in/groups, kH, kW]".into()));
         }
         let g = geom.groups;
-        if g == 0 || x[1] % g != 0 || w[0] % g != 0 {
+        if g == 0 || !x[1].is_multiple_of(g) || !w[0].is_multiple_of(g) {
             return Err(err(format!(
                 "groups={g} must divide the input channels ({}) and the output channels ({})",
                 x[1], w[0]

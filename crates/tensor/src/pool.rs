@@ -248,7 +248,8 @@ impl<T: Float> Tensor<T> {
         let x = self.contiguous();
         let xs = x.as_slice().expect("contiguous");
         let mut vals = alloc::<T>(n * c * oh * ow);
-        let mut idx = vec![0usize; n * c * oh * ow];
+        // Both from the buffer pools: no fresh pages in a training loop.
+        let mut idx = alloc::<usize>(n * c * oh * ow);
         let taps = windows.rows.first().map_or(0, |r| r.len) * windows.cols.first().map_or(0, |c| c.len);
         let work = vals.len() * taps.max(1);
         // Values and indices are written plane by plane, side by side.
@@ -259,7 +260,7 @@ impl<T: Float> Tensor<T> {
                 .map(|win| {
                     let mut t = win.taps(size);
                     let first = t.next();
-                    let last = t.last().or(first);
+                    let last = t.next_back().or(first);
                     first.map_or((0, 0, 1), |f| (f, last.expect("a first tap is a last") + 1, win.step))
                 })
                 .collect()
@@ -317,7 +318,7 @@ impl<T: Float> Tensor<T> {
         }
         drop(pairs);
         let shape = [n, c, oh, ow];
-        Ok((Tensor::from_parts(vals, &shape), Tensor::from_vec(idx, &shape)?))
+        Ok((Tensor::from_parts(vals, &shape), Tensor::from_parts(idx, &shape)))
     }
 
     /// The element at `index[n, c, i]` of each plane (row · W + column) of

@@ -216,7 +216,7 @@ impl<T: Element> Tensor<T> {
         let known: usize = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
         let mut dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&i) = inferred.first() {
-            if known == 0 || numel % known != 0 {
+            if known == 0 || !numel.is_multiple_of(known) {
                 return Err(bad("the -1 cannot be inferred"));
             }
             dims[i] = numel / known;
