@@ -95,6 +95,7 @@ impl RunArgs {
             seed: self.seed,
             out: self.out,
             augment: self.augment.as_deref().map(|a| train::parse_augment(a, self.seed)).transpose()?,
+            augment_text: self.augment,
         })
     }
 }

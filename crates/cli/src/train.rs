@@ -20,6 +20,8 @@ pub struct Run {
     pub seed: u64,
     pub out: PathBuf,
     pub augment: Option<gradus::data::Augment>,
+    /// `--augment` as written, recorded in the checkpoint.
+    pub augment_text: Option<String>,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -132,12 +134,25 @@ fn train_one(
 ) -> Result<Vec<EpochMetrics>, Failure> {
     std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
     let model = parse_model(&run.model)?.build::<f32>(run.seed);
-    let mut t = trainer(run, optimizer)?;
+    let mut t = trainer(run, optimizer)?
+        .record("model", &run.model)
+        .record("optimizer", optimizer)
+        .record("schedule", run.schedule.as_deref().unwrap_or("none"))
+        .record("schedule_every", if run.schedule_every == Every::Batch { "batch" } else { "epoch" })
+        .record("seed", &run.seed.to_string())
+        .record("batch_size", &run.batch_size.to_string())
+        .record("data", &run.data)
+        .record("augment", run.augment_text.as_deref().unwrap_or("none"))
+        .record("world_size", "1");
     let checkpoint = dir.join("checkpoint.safetensors");
     let csv = dir.join("metrics.csv");
     let mut rows: Vec<String> = Vec::new();
     if resume {
-        t.resume(&model, &checkpoint)?;
+        // A checkpoint of another configuration or model is bad input.
+        t.resume(&model, &checkpoint).map_err(|e| match e {
+            gradus::GradusError::Nn(gradus::nn::NnError::Mismatch { .. }) => crate::usage(e),
+            other => Failure::Run(other.to_string()),
+        })?;
         let text = std::fs::read_to_string(&csv).map_err(|e| Failure::Run(format!("{}: {e}", csv.display())))?;
         rows = text.lines().take(t.epochs() + 1).map(str::to_string).collect();
     }

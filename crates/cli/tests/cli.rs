@@ -278,3 +278,28 @@ fn augment_options_are_checked_and_change_the_run() {
     assert_eq!(augmented, run("aug2", Some("crop=2, flip=true, mean=0.5, std=0.25")), "augmented runs repeat exactly");
     assert_ne!(plain, augmented);
 }
+
+#[test]
+fn a_resume_with_another_configuration_is_refused_naming_each_difference() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let dir = std::env::temp_dir().join(format!("gradus-cli-config-{}", std::process::id()));
+    let o = dir.to_str().unwrap();
+    let model = "seq(conv2d(1, 2, 3), relu, flatten, linear(1352, 10))";
+    let base = ["train", "--data", "mnist", "--data-dir", d, "--model", model, "--batch-size", "50", "--out", o];
+    let (code, _, err) = gradus(&[&base[..], &["--epochs", "1"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let ck = gradus::nn::Checkpoint::load(dir.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(ck.metadata("config.model"), Some(model));
+    assert_eq!(ck.metadata("config.seed"), Some("0"));
+    assert_eq!(ck.metadata("config.world_size"), Some("1"));
+    let before = std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
+    let (code, _, err) =
+        gradus(&[&base[..], &["--epochs", "2", "--resume", "--seed", "1", "--optimizer", "sgd(lr=0.1)"]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("seed: the checkpoint's run used `0`, this one `1`"), "{err}");
+    assert!(err.contains("optimizer: the checkpoint's run used `adam(lr=1e-3)`, this one `sgd(lr=0.1)`"), "{err}");
+    assert_eq!(std::fs::read(dir.join("checkpoint.safetensors")).unwrap(), before, "nothing was changed");
+    let (code, _, err) = gradus(&[&base[..], &["--epochs", "2", "--resume"]].concat());
+    assert_eq!(code, 0, "the same configuration resumes: {err}");
+}

@@ -29,6 +29,9 @@ impl<T: Float> Trainer<T> {
     pub fn save(&self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
         let mut ck = Checkpoint::new();
         ck.set_metadata("format", FORMAT);
+        for (key, value) in self.config() {
+            ck.set_metadata(&format!("config.{key}"), value);
+        }
         checkpoint::store(model, &mut ck, "model.");
         let names = names_by_id(model);
         let rename = |key: &str| -> String {
@@ -68,9 +71,10 @@ impl<T: Float> Trainer<T> {
     /// the optimiser's state (likewise).
     ///
     /// # Errors
-    /// [`GradusError::Nn`] for a file that cannot be read or does not fit
-    /// the model; [`GradusError::Optim`] for an optimiser state that does
-    /// not fit.
+    /// [`GradusError::Nn`] for a file that cannot be read, that recorded a
+    /// configuration other than this trainer's ([`Trainer::record`]), or
+    /// that does not fit the model; [`GradusError::Optim`] for an optimiser
+    /// state that does not fit.
     pub fn resume(&mut self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
         let ck = Checkpoint::load(path)?;
         if ck.metadata("format") != Some(FORMAT) {
@@ -80,6 +84,18 @@ impl<T: Float> Trainer<T> {
                     ck.metadata("format")
                 )],
             }));
+        }
+        let differ: Vec<String> = self
+            .config()
+            .iter()
+            .filter_map(|(key, value)| match ck.metadata(&format!("config.{key}")) {
+                Some(saved) if saved == value => None,
+                Some(saved) => Some(format!("{key}: the checkpoint's run used `{saved}`, this one `{value}`")),
+                None => Some(format!("{key}: the checkpoint records none, this run uses `{value}`")),
+            })
+            .collect();
+        if !differ.is_empty() {
+            return Err(GradusError::Nn(gradus_nn::NnError::Mismatch { mismatches: differ }));
         }
         checkpoint::restore(model, &ck, "model.")?;
         let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();

@@ -169,12 +169,30 @@ pub struct Trainer<T: Float> {
     schedule: Option<Schedule>,
     steps: usize,
     epochs: usize,
+    config: Vec<(String, String)>,
 }
 
 impl<T: Float> Trainer<T> {
     /// A trainer around `optim` (its groups' rates are the schedules' base rates).
     pub fn new(optim: Optim<T>) -> Self {
-        Self { optim, schedule: None, steps: 0, epochs: 0 }
+        Self { optim, schedule: None, steps: 0, epochs: 0, config: Vec::new() }
+    }
+
+    /// Records `key = value` of the run's configuration (the model spec,
+    /// the optimiser, the seed, …): [`Trainer::save`] writes it into the
+    /// checkpoint's metadata as `config.{key}`, and [`Trainer::resume`]
+    /// refuses a checkpoint that recorded another value for a key recorded
+    /// here, listing every difference.
+    #[must_use]
+    pub fn record(mut self, key: &str, value: &str) -> Self {
+        self.config.retain(|(k, _)| k != key);
+        self.config.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// The configuration recorded with [`Trainer::record`].
+    pub fn config(&self) -> &[(String, String)] {
+        &self.config
     }
 
     /// Drives the rate with `schedule`.

@@ -143,8 +143,9 @@ impl Checkpoint {
             })
             .collect::<Vec<_>>();
         let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
-        let bytes = safetensors::serialize(views, Some(metadata))
-            .map_err(|e| NnError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
+        let corrupt = |reason: String| NnError::Corrupt { path: path.to_path_buf(), reason };
+        let mut bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| corrupt(e.to_string()))?;
+        sort_header(&mut bytes).map_err(corrupt)?;
         let tmp = path.with_extension("safetensors.partial");
         let io = |source| NnError::Io { path: path.to_path_buf(), source };
         std::fs::write(&tmp, bytes).map_err(io)?;
@@ -178,6 +179,24 @@ impl Checkpoint {
 
 fn mismatch(line: String) -> NnError {
     NnError::Mismatch { mismatches: vec![line] }
+}
+
+/// Rewrites a serialised file's JSON header with its keys in sorted order
+/// (the same length, so every offset stays): safetensors writes the metadata
+/// map in hash order, which differs between processes, and a run and its
+/// resumed twin must end with the same bytes.
+fn sort_header(bytes: &mut [u8]) -> std::result::Result<(), String> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| "no header length")?) as usize;
+    let header = bytes.get(8..8 + n).ok_or("header past the end")?;
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    // serde_json's map is a BTreeMap: keys come out sorted.
+    let mut sorted = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    if sorted.len() > n {
+        return Err(format!("sorted header of {} bytes does not fit {n}", sorted.len()));
+    }
+    sorted.resize(n, b' ');
+    bytes[8..8 + n].copy_from_slice(&sorted);
+    Ok(())
 }
 
 /// Writes every parameter and buffer of `model` into `checkpoint`, each

@@ -137,3 +137,25 @@ fn a_model_without_batch_norm_does_not_load_one_with_it() {
     let err = load(&plain, &path).unwrap_err().to_string();
     assert!(err.contains("unexpected `1.running_mean`"), "{err}");
 }
+
+#[test]
+fn many_metadata_keys_give_the_same_bytes_every_time() {
+    use gradus_nn::Checkpoint;
+    // safetensors writes its metadata map in hash order; gradus sorts the header.
+    let dir = std::env::temp_dir().join(format!("gradus-ck-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |i: usize| {
+        let mut ck = Checkpoint::new();
+        for k in 0..20 {
+            ck.set_metadata(&format!("key{k}"), &format!("value {k}"));
+        }
+        ck.insert("w", &gradus_tensor::Tensor::<f32>::ones(&[3]));
+        let path = dir.join(format!("{i}.safetensors"));
+        ck.save(&path).unwrap();
+        let back = Checkpoint::load(&path).unwrap();
+        assert_eq!(back.metadata("key7"), Some("value 7"));
+        std::fs::read(&path).unwrap()
+    };
+    let first = write(0);
+    assert!((1..6).all(|i| write(i) == first));
+}
