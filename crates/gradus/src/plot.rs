@@ -63,8 +63,15 @@ fn panel(
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
         if let Some(d) = dashed {
             let pts = m.iter().map(|e| (e.epoch as f64, d(e))).collect::<Vec<_>>();
-            let dashes =
-                pts.windows(2).enumerate().filter(|(k, _)| k % 2 == 0).map(|(_, w)| PathElement::new(w.to_vec(), c));
+            // Each segment between epochs as dashes: the odd sixths of it are
+            // gaps (skipping whole segments instead read as missing data).
+            let lerp = |(x0, y0): (f64, f64), (x1, y1): (f64, f64), t: f64| (x0 + t * (x1 - x0), y0 + t * (y1 - y0));
+            let dashes = pts.windows(2).flat_map(|w| {
+                let (a, b) = (w[0], w[1]);
+                (0..6).step_by(2).map(move |j| {
+                    PathElement::new(vec![lerp(a, b, j as f64 / 6.0), lerp(a, b, (j + 1) as f64 / 6.0)], c)
+                })
+            });
             chart.draw_series(dashes).map_err(|e| err(path, e))?;
             chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.filled()))).map_err(|e| err(path, e))?;
         }
