@@ -1,4 +1,4 @@
-//! Curvature at a point (ALGORITHMS.md §1–2): the Hessian's eigenvalues, the
+//! Curvature at a point: the Hessian's eigenvalues, the
 //! kind of point (minimum, maximum, saddle, degenerate), the condition
 //! number, and the largest stable gradient-descent rate 2/λ_max.
 

@@ -1,6 +1,6 @@
 //! Gradient checking: analytic Jacobians from vector–Jacobian products
 //! against central differences (f(θ + εeᵢ) − f(θ − εeᵢ)) / 2ε in f64
-//! (ALGORITHMS.md §3), first and second order, with PyTorch's defaults.
+//! at first and second order, with PyTorch's defaults.
 
 use crate::{GradOptions, Result, Tape, Var, grad, no_grad};
 use gradus_tensor::Tensor;
