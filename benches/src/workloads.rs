@@ -207,19 +207,7 @@ fn cnn_epoch_fashion_mnist() -> Result<Run, GradusError> {
     let (train, _) = mnist::load(mnist::Mnist::Fashion, None)?;
     let images: Arc<dyn Dataset> =
         Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(train))), vec![1, 28, 28]));
-    let loader = DataLoader::new(images, 128).shuffle(0).workers(0);
-    let model = cnn();
-    let (mut trainer, loss) = adam_trainer();
-    let mut epoch = 0;
-    Ok(Box::new(move || {
-        for batch in loader.epoch::<f32>(epoch) {
-            let batch = batch.expect("readable");
-            let gradus::data::BatchTargets::Classes(c) = batch.targets else { unreachable!("class targets") };
-            let x = Var::constant(batch.features);
-            black_box(trainer.step(&model, &loss, &x, &Targets::Classes(c), None).expect("a valid step"));
-        }
-        epoch += 1;
-    }))
+    Ok(epoch_of(images, cnn()))
 }
 
 /// One GD step on Himmelblau's function f = (x² + y − 11)² + (x + y² − 7)²
@@ -259,11 +247,17 @@ pub fn fashion_mnist_train() -> Result<Arc<dyn Dataset>, GradusError> {
 /// the PyTorch side indexes its tensors there: on 2 cores a loader worker
 /// takes CPU from the step's threads (1.08 s against 0.91 s per epoch).
 fn epoch_fashion_mnist() -> Result<Run, GradusError> {
-    let loader = DataLoader::new(fashion_mnist_train()?, 128).shuffle(0).workers(0);
-    let model = mlp();
+    Ok(epoch_of(fashion_mnist_train()?, mlp()))
+}
+
+/// One epoch of Adam steps of `model` over `data` in batches of 128, the
+/// next epoch's shuffled order on each run, batches made on the training
+/// thread: the two scoreboard epochs.
+fn epoch_of(data: Arc<dyn Dataset>, model: Sequential<f32>) -> Run {
+    let loader = DataLoader::new(data, 128).shuffle(0).workers(0);
     let (mut trainer, loss) = adam_trainer();
     let mut epoch = 0;
-    Ok(Box::new(move || {
+    Box::new(move || {
         for batch in loader.epoch::<f32>(epoch) {
             let batch = batch.expect("readable");
             let gradus::data::BatchTargets::Classes(c) = batch.targets else { unreachable!("class targets") };
@@ -271,7 +265,7 @@ fn epoch_fashion_mnist() -> Result<Run, GradusError> {
             black_box(trainer.step(&model, &loss, &x, &Targets::Classes(c), None).expect("a valid step"));
         }
         epoch += 1;
-    }))
+    })
 }
 
 /// faer alone on the same product, writing into one reused output: the
