@@ -64,3 +64,14 @@ fn the_far_values_are_right() {
     assert_eq!(x.elu(1.0).value().to_vec(), vec![-1.0, 1000.0]);
     assert_eq!(x.mish().value().to_vec(), vec![-0.0, 1000.0]);
 }
+
+/// NaN in, NaN out, as PyTorch: an activation that mapped NaN to a number
+/// (ReLU written as `z > 0 ? z : 0`) would hide weights that went NaN.
+#[test]
+fn nan_propagates_through_every_activation() {
+    for (name, f) in activations::<f64>() {
+        let x = Var::constant(Tensor::from_vec(vec![f64::NAN, 1.0], &[2]).unwrap());
+        let y = f(&x).value().to_vec();
+        assert!(y[0].is_nan(), "{name}(NaN) = {}", y[0]);
+    }
+}

@@ -112,7 +112,10 @@ fn fake_mnist() -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("gradus-cli-mnist-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let images = |n: usize| {
-            gradus::data::write_idx_u8(&[n, 28, 28], &(0..n * 784).map(|i| ((i * 7919) % 251) as u8).collect::<Vec<_>>())
+            gradus::data::write_idx_u8(
+                &[n, 28, 28],
+                &(0..n * 784).map(|i| ((i * 7919) % 251) as u8).collect::<Vec<_>>(),
+            )
         };
         let labels = |n: usize| gradus::data::write_idx_u8(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
         for (name, bytes) in [

@@ -553,7 +553,14 @@ impl ModelSpec {
 
 fn parse_mlp(spec: &Spec) -> Result<Mlp, SpecError> {
     let (mut sizes, mut act, mut dropout, mut bn) = (Vec::new(), gradus_nn::Activation::Relu, 0.0, false);
+    let mut seen: Vec<&str> = Vec::new();
     for (key, value) in &spec.args {
+        if let Some(k) = key.as_deref() {
+            if seen.contains(&k) {
+                return Err(err(spec, format!("`{k}` given twice")));
+            }
+            seen.push(k);
+        }
         match (key.as_deref(), value) {
             (None, Value::Number(n)) if *n >= 1.0 && n.fract() == 0.0 && *n < 1e9 => sizes.push(*n as usize),
             (Some("act"), Value::Word(w)) => act = w.parse().map_err(|e| err(spec, format!("{e}")))?,

@@ -21,14 +21,71 @@ fn err(path: &Path, e: impl std::fmt::Display) -> GradusError {
     GradusError::Plot { path: path.display().to_string(), reason: e.to_string() }
 }
 
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) =
-        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
-    if !lo.is_finite() {
-        return (0.0, 1.0);
+/// Values beyond ±`LIMIT` (and non-finite ones) are left out of a plot:
+/// an axis spanning them has no useful ticks, and a span that overflows to
+/// infinity would never finish its tick loop.
+pub const LIMIT: f64 = 1e100;
+
+/// Whether `v` is drawn.
+fn drawable(v: f64) -> bool {
+    v.is_finite() && v.abs() <= LIMIT
+}
+
+/// The axis range of the drawable `values`, padded by 5%, and how many
+/// values were left out.
+fn range(values: impl Iterator<Item = f64>) -> ((f64, f64), usize) {
+    let (mut lo, mut hi, mut left_out) = (f64::INFINITY, f64::NEG_INFINITY, 0);
+    for v in values {
+        if drawable(v) {
+            (lo, hi) = (lo.min(v), hi.max(v));
+        } else {
+            left_out += 1;
+        }
     }
-    let pad = ((hi - lo) * 0.05).max(1e-12);
-    (lo - pad, hi + pad)
+    if lo > hi {
+        return ((0.0, 1.0), left_out);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-12 * hi.abs().max(lo.abs())).max(1e-12);
+    ((lo - pad, hi + pad), left_out)
+}
+
+/// ` (n values left out: non-finite or beyond ±1e100)`, or nothing.
+fn left_out_note(n: usize) -> String {
+    if n == 0 { String::new() } else { format!(" ({n} values left out: non-finite or beyond ±{LIMIT:e})") }
+}
+
+/// Splits `points` into the runs of drawable points between left-out ones,
+/// so a line is broken where a value is missing, never drawn to it.
+fn drawable_runs(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
+    let mut runs = vec![Vec::new()];
+    for p in points {
+        if drawable(p.0) && drawable(p.1) {
+            runs.last_mut().expect("never empty").push(p);
+        } else if !runs.last().expect("never empty").is_empty() {
+            runs.push(Vec::new());
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
+}
+
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// Draws an SVG of `size` with `draw`, then writes it to `path` atomically
+/// (a failed or interrupted write never leaves a truncated figure).
+fn svg(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<(), GradusError>,
+) -> Result<(), GradusError> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(path, e))?;
+        draw(&root)?;
+        root.present().map_err(|e| err(path, e))?;
+    }
+    gradus_nn::write_atomic(path, text.as_bytes()).map_err(|e| err(path, e))
 }
 
 type Metric = fn(&EpochMetrics) -> f64;
@@ -36,7 +93,7 @@ type Metric = fn(&EpochMetrics) -> f64;
 /// One panel of learning curves: `solid` per run as a line, `dashed` (if
 /// any) as a dashed line with points, one colour per run.
 fn panel(
-    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    area: &Area<'_>,
     path: &Path,
     (title, y_desc): (&str, &str),
     runs: &[(String, Vec<EpochMetrics>)],
@@ -44,10 +101,10 @@ fn panel(
     dashed: Option<Metric>,
 ) -> Result<(), GradusError> {
     let epochs = runs.iter().map(|(_, m)| m.len()).max().unwrap_or(1).max(2) as f64;
-    let (lo, hi) =
+    let ((lo, hi), left_out) =
         range(runs.iter().flat_map(|(_, m)| m.iter().flat_map(|e| [Some(solid(e)), dashed.map(|d| d(e))]).flatten()));
     let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 16))
+        .caption(format!("{title}{}", left_out_note(left_out)), ("sans-serif", 16))
         .margin(12)
         .x_label_area_size(32)
         .y_label_area_size(50)
@@ -56,13 +113,14 @@ fn panel(
     chart.configure_mesh().x_desc("epoch").y_desc(y_desc).draw().map_err(|e| err(path, e))?;
     for (i, (name, m)) in runs.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
+        let lines = drawable_runs(m.iter().map(|e| (e.epoch as f64, solid(e))));
         chart
-            .draw_series(LineSeries::new(m.iter().map(|e| (e.epoch as f64, solid(e))), c.stroke_width(2)))
+            .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), c.stroke_width(2))))
             .map_err(|e| err(path, e))?
             .label(name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
         if let Some(d) = dashed {
-            let pts = m.iter().map(|e| (e.epoch as f64, d(e))).collect::<Vec<_>>();
+            let pts: Vec<(f64, f64)> = drawable_runs(m.iter().map(|e| (e.epoch as f64, d(e)))).concat();
             // Each segment between epochs as dashes: the odd sixths of it are
             // gaps (skipping whole segments instead read as missing data).
             let lerp = |(x0, y0): (f64, f64), (x1, y1): (f64, f64), t: f64| (x0 + t * (x1 - x0), y0 + t * (y1 - y0));
@@ -90,13 +148,12 @@ fn panel(
 /// # Errors
 /// [`GradusError::Plot`] if the file cannot be written.
 pub fn learning_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Result<(), GradusError> {
-    let root = SVGBackend::new(path, (1100, 450)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(path, e))?;
-    let (left, right) = root.split_horizontally(550);
-    let loss = ("loss (solid: training subset, dashed: test)", "loss");
-    panel(&left, path, loss, runs, |e| e.train_loss, Some(|e| e.test_loss))?;
-    panel(&right, path, ("test accuracy", "accuracy"), runs, |e| e.test_accuracy, None)?;
-    root.present().map_err(|e| err(path, e))
+    svg(path, (1100, 450), |root| {
+        let (left, right) = root.split_horizontally(550);
+        let loss = ("loss (solid: training subset, dashed: test)", "loss");
+        panel(&left, path, loss, runs, |e| e.train_loss, Some(|e| e.test_loss))?;
+        panel(&right, path, ("test accuracy", "accuracy"), runs, |e| e.test_accuracy, None)
+    })
 }
 
 /// Optimiser paths over a contour map of `f` on `[x0, x1] × [y0, y1]`
@@ -112,50 +169,60 @@ pub fn paths(
     (y0, y1): (f64, f64),
     runs: &[(String, Vec<(f64, f64)>)],
 ) -> Result<(), GradusError> {
-    let root = SVGBackend::new(path, (720, 600)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(path, e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(44)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| err(path, e))?;
-    chart.configure_mesh().disable_mesh().x_desc("x").y_desc("y").draw().map_err(|e| err(path, e))?;
-    const N: usize = 80;
-    let (dx, dy) = ((x1 - x0) / N as f64, (y1 - y0) / N as f64);
-    let grid: Vec<(f64, f64, f64)> = (0..N * N)
-        .map(|k| {
-            let (x, y) = (x0 + (k % N) as f64 * dx, y0 + (k / N) as f64 * dy);
-            (x, y, f(x + dx / 2.0, y + dy / 2.0))
-        })
-        .collect();
-    let lo = grid.iter().map(|g| g.2).fold(f64::INFINITY, f64::min);
-    let shade: Vec<f64> = grid.iter().map(|g| (1.0 + g.2 - lo).ln()).collect();
-    let hi = shade.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(1e-12);
-    chart
-        .draw_series(grid.iter().zip(&shade).map(|(&(x, y, _), &s)| {
-            let v = (255.0 * (0.35 + 0.65 * s / hi)).min(255.0) as u8;
-            Rectangle::new([(x, y), (x + dx, y + dy)], RGBColor(v, v, v.saturating_add(30)).filled())
-        }))
-        .map_err(|e| err(path, e))?;
-    for (i, (name, pts)) in runs.iter().enumerate() {
-        let c = PALETTE[(i + 1) % PALETTE.len()];
-        let inside: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-        chart
-            .draw_series(LineSeries::new(inside.iter().copied(), c.stroke_width(2)))
-            .map_err(|e| err(path, e))?
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-        chart.draw_series(inside.iter().map(|&p| Circle::new(p, 2, c.filled()))).map_err(|e| err(path, e))?;
+    if ![x0, x1, y0, y1].into_iter().all(drawable) || x0 >= x1 || y0 >= y1 {
+        return Err(err(path, format!("the window [{x0}, {x1}] × [{y0}, {y1}] is empty or not finite")));
     }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.85))
-        .draw()
-        .map_err(|e| err(path, e))?;
-    root.present().map_err(|e| err(path, e))
+    svg(path, (720, 600), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| err(path, e))?;
+        chart.configure_mesh().disable_mesh().x_desc("x").y_desc("y").draw().map_err(|e| err(path, e))?;
+        const N: usize = 80;
+        let (dx, dy) = ((x1 - x0) / N as f64, (y1 - y0) / N as f64);
+        let grid: Vec<(f64, f64, f64)> = (0..N * N)
+            .map(|k| {
+                let (x, y) = (x0 + (k % N) as f64 * dx, y0 + (k / N) as f64 * dy);
+                (x, y, f(x + dx / 2.0, y + dy / 2.0))
+            })
+            .collect();
+        let lo = grid.iter().map(|g| g.2).fold(f64::INFINITY, f64::min);
+        let shade: Vec<f64> = grid.iter().map(|g| (1.0 + g.2 - lo).ln()).collect();
+        let hi = shade.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(1e-12);
+        chart
+            .draw_series(grid.iter().zip(&shade).map(|(&(x, y, _), &s)| {
+                let v = (255.0 * (0.35 + 0.65 * s / hi)).min(255.0) as u8;
+                Rectangle::new([(x, y), (x + dx, y + dy)], RGBColor(v, v, v.saturating_add(30)).filled())
+            }))
+            .map_err(|e| err(path, e))?;
+        for (i, (name, pts)) in runs.iter().enumerate() {
+            let c = PALETTE[(i + 1) % PALETTE.len()];
+            // Iterates outside the window are left out (the path breaks there),
+            // and the legend says how many.
+            let inside = |p: &(f64, f64)| p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1;
+            let lines = drawable_runs(pts.iter().map(|&p| if inside(&p) { p } else { (f64::NAN, f64::NAN) }));
+            let outside = pts.iter().filter(|p| !inside(p)).count();
+            let label =
+                if outside == 0 { name.clone() } else { format!("{name} ({outside} iterates outside the window)") };
+            chart
+                .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), c.stroke_width(2))))
+                .map_err(|e| err(path, e))?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            chart
+                .draw_series(lines.iter().flatten().map(|&p| Circle::new(p, 2, c.filled())))
+                .map_err(|e| err(path, e))?;
+        }
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
+            .draw()
+            .map_err(|e| err(path, e))
+    })
 }
 
 /// A schedule: the rate (and momentum, when cycled) against the step.
@@ -163,33 +230,35 @@ pub fn paths(
 /// # Errors
 /// [`GradusError::Plot`] if the file cannot be written.
 pub fn schedule(path: &Path, title: &str, lrs: &[f64], momenta: Option<&[f64]>) -> Result<(), GradusError> {
-    let root = SVGBackend::new(path, (720, 400)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(path, e))?;
-    let (lo, hi) = range(lrs.iter().copied());
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(60)
-        .right_y_label_area_size(if momenta.is_some() { 50 } else { 0 })
-        .build_cartesian_2d(0.0..lrs.len().max(2) as f64, lo..hi)
-        .map_err(|e| err(path, e))?
-        .set_secondary_coord(0.0..lrs.len().max(2) as f64, {
-            let (a, b) = range(momenta.unwrap_or(&[0.0, 1.0]).iter().copied());
-            a..b
-        });
-    chart.configure_mesh().x_desc("step").y_desc("learning rate").draw().map_err(|e| err(path, e))?;
-    chart
-        .draw_series(LineSeries::new(lrs.iter().enumerate().map(|(t, &v)| (t as f64, v)), PALETTE[0].stroke_width(2)))
-        .map_err(|e| err(path, e))?;
-    if let Some(m) = momenta {
-        chart.configure_secondary_axes().y_desc("momentum").draw().map_err(|e| err(path, e))?;
+    svg(path, (720, 400), |root| {
+        let ((lo, hi), left_out) = range(lrs.iter().copied());
+        let mut chart = ChartBuilder::on(root)
+            .caption(format!("{title}{}", left_out_note(left_out)), ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(60)
+            .right_y_label_area_size(if momenta.is_some() { 50 } else { 0 })
+            .build_cartesian_2d(0.0..lrs.len().max(2) as f64, lo..hi)
+            .map_err(|e| err(path, e))?
+            .set_secondary_coord(0.0..lrs.len().max(2) as f64, {
+                let ((a, b), _) = range(momenta.unwrap_or(&[0.0, 1.0]).iter().copied());
+                a..b
+            });
+        chart.configure_mesh().x_desc("step").y_desc("learning rate").draw().map_err(|e| err(path, e))?;
+        let lines = drawable_runs(lrs.iter().enumerate().map(|(t, &v)| (t as f64, v)));
         chart
-            .draw_secondary_series(LineSeries::new(
-                m.iter().enumerate().map(|(t, &v)| (t as f64, v)),
-                PALETTE[1].stroke_width(2),
-            ))
+            .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), PALETTE[0].stroke_width(2))))
             .map_err(|e| err(path, e))?;
-    }
-    root.present().map_err(|e| err(path, e))
+        if let Some(m) = momenta {
+            chart.configure_secondary_axes().y_desc("momentum").draw().map_err(|e| err(path, e))?;
+            chart
+                .draw_secondary_series(
+                    drawable_runs(m.iter().enumerate().map(|(t, &v)| (t as f64, v)))
+                        .into_iter()
+                        .map(|r| PathElement::new(r, PALETTE[1].stroke_width(2))),
+                )
+                .map_err(|e| err(path, e))?;
+        }
+        Ok(())
+    })
 }

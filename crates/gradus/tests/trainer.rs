@@ -145,6 +145,45 @@ fn plots_are_written_as_svg() {
     assert!(err.to_string().starts_with("plot "), "{err}");
 }
 
+/// Values a diverging run or an overflowing schedule produces: every plot
+/// still finishes (an infinite axis span once looped forever), leaves them
+/// out and says how many.
+#[test]
+fn plots_finish_and_say_what_they_left_out() {
+    let dir = std::env::temp_dir().join(format!("gradus-plots-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let m = |epoch: usize, loss: f64| gradus::EpochMetrics {
+        epoch,
+        train_loss: loss,
+        train_accuracy: 0.1,
+        test_loss: loss,
+        test_accuracy: 0.1,
+        test_top5_accuracy: 0.5,
+        lr: 0.1,
+        seconds: 1.0,
+        grad_norms: vec![],
+        dead_units: vec![],
+        saturated: vec![],
+    };
+    let runs = vec![("a".to_string(), vec![m(1, 2.3), m(2, 1e300), m(3, -1e300), m(4, f64::NAN), m(5, f64::INFINITY)])];
+    gradus::plot::learning_curves(&dir.join("lc.svg"), &runs).unwrap();
+    let text = std::fs::read_to_string(dir.join("lc.svg")).unwrap();
+    assert!(text.contains("8 values left out: non-finite or beyond ±1e100"), "the note is missing");
+    let lrs = [0.1, 1e200, f64::INFINITY, f64::NAN, 1e-300, 0.2];
+    gradus::plot::schedule(&dir.join("s.svg"), "exponential(gamma=10)", &lrs, None).unwrap();
+    assert!(std::fs::read_to_string(dir.join("s.svg")).unwrap().contains("3 values left out"));
+    let far = vec![("gd".to_string(), vec![(0.5, 0.5), (1e200, -1e200), (f64::NAN, 0.0), (0.1, 0.1)])];
+    let f = |x: f64, y: f64| x * x + y * y;
+    gradus::plot::paths(&dir.join("p.svg"), "far", f, (-1.0, 1.0), (-1.0, 1.0), &far).unwrap();
+    assert!(std::fs::read_to_string(dir.join("p.svg")).unwrap().contains("2 iterates outside the window"));
+    for window in [(-f64::INFINITY, 1.0), (1.0, 1.0), (0.0, 1e300)] {
+        let e = gradus::plot::paths(&dir.join("w.svg"), "w", f, window, (-1.0, 1.0), &far).unwrap_err();
+        assert!(e.to_string().contains("is empty or not finite"), "{e}");
+    }
+    assert!(!dir.join("w.svg").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn snapshot(model: &Sequential<f32>) -> Vec<u32> {
     model.named_parameters().iter().flat_map(|(_, p)| p.value().to_vec()).map(f32::to_bits).collect()
 }

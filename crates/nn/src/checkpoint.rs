@@ -146,10 +146,7 @@ impl Checkpoint {
         let corrupt = |reason: String| NnError::Corrupt { path: path.to_path_buf(), reason };
         let mut bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| corrupt(e.to_string()))?;
         sort_header(&mut bytes).map_err(corrupt)?;
-        let tmp = path.with_extension("safetensors.partial");
-        let io = |source| NnError::Io { path: path.to_path_buf(), source };
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        crate::write_atomic(path, &bytes).map_err(|source| NnError::Io { path: path.to_path_buf(), source })
     }
 
     /// Reads a safetensors file.

@@ -35,6 +35,7 @@
 //! ```
 
 mod activation;
+mod atomic;
 mod batchnorm;
 pub mod catalogue;
 pub mod checkpoint;
@@ -54,6 +55,7 @@ pub use activation::{
     Activation, Elu, Gelu, Hardtanh, LeakyRelu, LogSigmoid, LogSoftmax, Mish, PRelu, Relu, Selu, Sigmoid, Silu,
     Softmax, Softplus, Swish, Tanh, UnknownActivation,
 };
+pub use atomic::write_atomic;
 pub use batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use checkpoint::{Checkpoint, load, save};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};

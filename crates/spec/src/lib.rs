@@ -217,10 +217,22 @@ impl Parser<'_> {
                             Ok(Value::Word(tok))
                         }
                     }
-                    _ => tok.parse::<f64>().map(Value::Number).map_err(|_| {
-                        self.pos = save;
-                        self.err(format!("`{tok}` is not a number, true/false, a word, a tuple or a list"))
-                    }),
+                    // `NaN`, `Inf` and `RELU` are words (which the key then
+                    // refuses, listing what it takes), not numbers.
+                    _ if tok.starts_with(|c: char| c.is_ascii_alphabetic()) => Ok(Value::Word(tok)),
+                    _ => match tok.parse::<f64>() {
+                        Ok(x) if x.is_finite() => Ok(Value::Number(x)),
+                        Ok(_) => {
+                            self.pos = save;
+                            Err(self.err(format!(
+                                "`{tok}` is not a finite number (an f64 lies within ±1.7976931348623157e308)"
+                            )))
+                        }
+                        Err(_) => {
+                            self.pos = save;
+                            Err(self.err(format!("`{tok}` is not a number, true/false, a word, a tuple or a list")))
+                        }
+                    },
                 }
             }
         }
@@ -468,6 +480,15 @@ mod tests {
         assert_eq!(e("Sgd"), "Sgd: expected a lower-case name, found `Sgd` (at character 4)");
         assert!(e("sgd(lr=1x)").contains("`1x` is not a number"));
         assert_eq!(e("sgd() extra"), "sgd() extra: unexpected text after the spec (at character 7)");
+        assert_eq!(
+            e("adam(lr=1e400)"),
+            "adam(lr=1e400): `1e400` is not a finite number (an f64 lies within ±1.7976931348623157e308) (at character 9)"
+        );
+        assert!(e("adam(lr=-inf)").contains("`-inf` is not a finite number"));
+        assert!(e("adam(lr=-1e309)").contains("`-1e309` is not a finite number"));
+        for word in ["nan", "NaN", "inf", "Infinity", "RELU"] {
+            assert_eq!(parse(&format!("f(x={word})")).args[0].1, Value::Word(word.into()));
+        }
         let s = parse("step(30, 0.1, 7)");
         assert_eq!(
             s.args(&["step_size", "gamma"]).unwrap_err().to_string(),

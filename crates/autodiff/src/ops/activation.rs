@@ -10,9 +10,12 @@ use gradus_tensor::{Float, Tensor};
 
 impl<T: Float> Var<T> {
     /// max(0, z); gradient 1 for z > 0, 0 otherwise (0 at z = 0, as PyTorch).
+    /// NaN stays NaN, as in PyTorch: a model whose weights went NaN must
+    /// not look healthy behind its rectifiers.
     pub fn relu(&self) -> Self {
         let zero = Var::constant(Tensor::zeros(&[]));
-        Var::select(&self.value.gt_scalar(T::zero()), self, &zero)
+        let keep = self.value.map(|z| if z <= T::zero() { T::zero() } else { T::one() }).gt_scalar(T::zero());
+        Var::select(&keep, self, &zero)
     }
 
     /// z for z > 0, `slope`·z otherwise.
