@@ -33,6 +33,27 @@ pub enum GradusError {
     /// (the command line's exit code 2).
     #[error("{0}")]
     Config(String),
+    /// The run diverged: a loss, gradient or parameter stopped being finite
+    /// (the command line's exit code 3). The model is left as it was before
+    /// the step that found it.
+    #[error(
+        "the run diverged{}{}: {what}{}",
+        epoch.map_or(String::new(), |e| format!(" at epoch {e}")),
+        step.map_or(String::new(), |s| format!(", step {s}")),
+        first_op.as_ref().map_or(String::new(), |op| format!("; first non-finite value: {op}"))
+    )]
+    Diverged {
+        /// The epoch (from 1) in which it was found; `None` for an
+        /// evaluation outside training.
+        epoch: Option<usize>,
+        /// The step (from 1, counted over the whole run), when a training
+        /// step found it; `None` when evaluation or the end-of-epoch check did.
+        step: Option<usize>,
+        /// What was not finite, e.g. `the training loss is NaN`.
+        what: String,
+        /// In anomaly mode, the first op that produced a non-finite value.
+        first_op: Option<String>,
+    },
     /// Drawing a plot.
     #[error("plot {path}: {reason}")]
     Plot {

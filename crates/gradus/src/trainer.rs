@@ -3,7 +3,7 @@
 //! per-epoch metrics ALGORITHMS.md §9 asks for.
 
 use crate::GradusError;
-use gradus_autodiff::{Tape, Var, no_grad};
+use gradus_autodiff::{AutodiffError, Tape, Var, no_grad};
 use gradus_data::{BatchTargets, DataLoader};
 use gradus_loss::{Loss, Targets};
 use gradus_nn::{ActivationStats, Module, Watch};
@@ -241,6 +241,22 @@ impl<T: Float> Trainer<T> {
         Ok(())
     }
 
+    /// Refuses a step (`every` = the unit it counts) that would ask the
+    /// schedule past its last step, before anything changes (PyTorch's
+    /// `OneCycleLR` raises when stepped past `total_steps`).
+    fn check_schedule_range(&self, unit: Every) -> Result<(), GradusError> {
+        let Some(Schedule::Steps(s, every)) = &self.schedule else { return Ok(()) };
+        let (Some(last), true) = (s.last_step(), *every == unit) else { return Ok(()) };
+        let next = if unit == Every::Batch { self.steps + 1 } else { self.epochs + 1 };
+        if next > last {
+            let unit = if unit == Every::Batch { "step" } else { "epoch" };
+            return Err(GradusError::Config(format!(
+                "the schedule ends after {last} {unit}s and this would be {unit} {next}; give it more steps (total_steps) or train for fewer"
+            )));
+        }
+        Ok(())
+    }
+
     fn apply_schedule(&mut self) {
         let Some(Schedule::Steps(s, every)) = &self.schedule else { return };
         let t = if *every == Every::Batch { self.steps } else { self.epochs };
@@ -267,14 +283,37 @@ impl<T: Float> Trainer<T> {
         y: &Targets<T>,
         mut norms: Option<&mut [f64]>,
     ) -> Result<f64, GradusError> {
+        self.check_schedule_range(Every::Batch)?;
         let params = model.named_parameters();
+        let diverged = |what: String, first_op: Option<String>| GradusError::Diverged {
+            epoch: Some(self.epochs + 1),
+            step: Some(self.steps + 1),
+            what,
+            first_op,
+        };
         let (value, grads) = {
             let tape = Tape::new();
             let out = loss.loss(&model.forward(&tape, x), y)?;
-            let grads = out.backward()?;
+            let value = out.value().item().as_f64();
+            // A non-finite loss stops the run before it touches the model; in
+            // anomaly mode the backward pass names the op that made it.
+            let backward = out.backward();
+            let anomaly = |e: &AutodiffError| matches!(e, AutodiffError::Anomaly { .. }).then(|| e.to_string());
+            if !value.is_finite() {
+                let first_op = backward.as_ref().err().and_then(anomaly);
+                return Err(diverged(format!("the training loss is {value}"), first_op));
+            }
+            let grads = match backward {
+                Ok(g) => g,
+                Err(e) if anomaly(&e).is_some() => {
+                    return Err(diverged("a gradient is not finite".into(), anomaly(&e)));
+                }
+                Err(e) => return Err(e.into()),
+            };
             let grads: Vec<_> = params.iter().map(|(_, p)| p.grad(&tape, &grads)).collect();
-            (out.value().item().as_f64(), grads)
+            (value, grads)
         };
+
         // The tape is gone, so each parameter's storage is its own again and
         // the update below writes in place instead of copying it. A
         // parameter listed twice (a shared module) is updated once, with the
@@ -286,9 +325,17 @@ impl<T: Float> Trainer<T> {
                 continue;
             }
             let g = g.map(|g| g.contiguous());
-            if let (Some(n), Some(g)) = (norms.as_deref_mut(), &g) {
+            if let Some(g) = &g {
+                // One pass gives the norm and, through it, finiteness (a sum
+                // of squares that overflows is checked element by element).
                 let g = g.as_slice().expect("made contiguous");
-                n[k] += g.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt();
+                let squares = g.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>();
+                if !squares.is_finite() && !g.iter().all(|x| x.is_finite()) {
+                    return Err(diverged(format!("the gradient of {} is not finite", params[k].0), None));
+                }
+                if let Some(n) = norms.as_deref_mut() {
+                    n[k] += squares.sqrt();
+                }
             }
             updates.push((p.id().0, p.data_mut(), g));
         }
@@ -332,6 +379,7 @@ impl<T: Float> Trainer<T> {
         test: &DataLoader,
         on_batch: &mut dyn FnMut(usize, usize, f64),
     ) -> Result<EpochMetrics, GradusError> {
+        self.check_schedule_range(Every::Epoch)?;
         model.train();
         let start = Instant::now();
         let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
@@ -346,10 +394,25 @@ impl<T: Float> Trainer<T> {
             on_batch(batches, total, value);
         }
         let seconds = start.elapsed().as_secs_f64();
+        // A parameter that overflowed in the last step has not yet met a
+        // loss; the epoch is not counted (nor saved) with it.
+        for (name, p) in model.named_parameters() {
+            if !p.value().isfinite().all() {
+                let what = format!("parameter {name} is not finite after the epoch's last step");
+                let (epoch, step) = (Some(self.epochs + 1), Some(self.steps));
+                return Err(GradusError::Diverged { epoch, step, what, first_op: None });
+            }
+        }
         self.epochs += 1;
         let mut activity = ActivationStats::new();
-        let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity))?;
-        let test_eval = evaluate(model, loss, test)?;
+        let in_epoch = |e: GradusError| match e {
+            GradusError::Diverged { epoch: None, step, what, first_op } => {
+                GradusError::Diverged { epoch: Some(self.epochs), step, what, first_op }
+            }
+            other => other,
+        };
+        let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity)).map_err(in_epoch)?;
+        let test_eval = evaluate(model, loss, test).map_err(in_epoch)?;
         match &mut self.schedule {
             Some(Schedule::Plateau(p)) => {
                 let lr = p.observe(test_eval.loss);
@@ -408,6 +471,16 @@ fn run_evaluation<T: Float>(
     loader: &DataLoader,
     mut activity: Option<&mut ActivationStats>,
 ) -> Result<Evaluation, GradusError> {
+    // The mode the model was in comes back on every way out, errors included.
+    struct Restore<'m, T: Float>(&'m dyn Module<T>, Option<bool>);
+    impl<T: Float> Drop for Restore<'_, T> {
+        fn drop(&mut self) {
+            if let Some(mode) = self.1 {
+                self.0.set_training(mode);
+            }
+        }
+    }
+    let _restore = Restore(model, model.training());
     model.eval();
     let (mut total, mut correct, mut correct5, mut n, mut classes) = (0.0, 0usize, 0usize, 0usize, true);
     for batch in loader.epoch::<T>(0) {
@@ -422,6 +495,15 @@ fn run_evaluation<T: Float>(
             };
             loss.loss(&logits, &y).map(|l| (l.value().item().as_f64(), logits))
         })?;
+        if !value.is_finite() || !logits.value().isfinite().all() {
+            // No accuracy is read from outputs that are not numbers.
+            let what = if value.is_finite() {
+                "a model output is not finite".to_string()
+            } else {
+                format!("the evaluation loss is {value}")
+            };
+            return Err(GradusError::Diverged { epoch: None, step: None, what, first_op: None });
+        }
         total += value * b as f64;
         n += b;
         match &y {
@@ -433,7 +515,6 @@ fn run_evaluation<T: Float>(
             Targets::Values(_) => classes = false,
         }
     }
-    model.train();
     let n = n.max(1) as f64;
     let fraction = |c: usize| if classes { c as f64 / n } else { f64::NAN };
     Ok(Evaluation { loss: total / n, accuracy: fraction(correct), top5_accuracy: fraction(correct5) })

@@ -150,6 +150,10 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
         self.training.set(training);
     }
 
+    fn training(&self) -> Option<bool> {
+        Some(self.training.get())
+    }
+
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
         let c = self.num_features();
         Some(match input {
@@ -224,6 +228,10 @@ impl<T: Float> Module<T> for BatchNorm2d<T> {
 
     fn set_training(&self, training: bool) {
         self.0.set_training(training);
+    }
+
+    fn training(&self) -> Option<bool> {
+        self.0.training()
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {

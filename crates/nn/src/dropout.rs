@@ -117,6 +117,10 @@ impl<T: Float> Module<T> for Dropout {
         self.training.set(training);
     }
 
+    fn training(&self) -> Option<bool> {
+        Some(self.training.get())
+    }
+
     fn visit<'a>(&'a self, v: &mut crate::Visitor<'a, '_, T>) {
         v.counter("seed", &self.seed);
         v.counter("calls", &self.calls);
@@ -180,6 +184,10 @@ impl<T: Float> Module<T> for Dropout2d {
 
     fn set_training(&self, training: bool) {
         self.0.training.set(training);
+    }
+
+    fn training(&self) -> Option<bool> {
+        Some(self.0.training.get())
     }
 
     fn visit<'a>(&'a self, v: &mut crate::Visitor<'a, '_, T>) {

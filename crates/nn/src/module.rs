@@ -68,6 +68,14 @@ pub trait Module<T: Float> {
         let _ = training;
     }
 
+    /// Whether the module is in training mode: `Some(mode)` for layers that
+    /// behave differently in the two (and containers holding one, which
+    /// report the first), `None` (the default) for the rest. Code that
+    /// switches modes for a while (evaluation) restores this afterwards.
+    fn training(&self) -> Option<bool> {
+        None
+    }
+
     /// Training mode.
     fn train(&self) {
         self.set_training(true);
@@ -267,5 +275,8 @@ impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
     }
     fn set_training(&self, training: bool) {
         (**self).set_training(training);
+    }
+    fn training(&self) -> Option<bool> {
+        (**self).training()
     }
 }

@@ -72,6 +72,10 @@ impl<T: Float> Module<T> for Sequential<T> {
         self.layers.iter().for_each(|l| l.set_training(training));
     }
 
+    fn training(&self) -> Option<bool> {
+        self.layers.iter().find_map(|l| l.training())
+    }
+
     /// Each layer's output shape in turn; an error names the item
     /// (`item 3: Linear(1600 -> 128) needs …`), and a layer that cannot
     /// tell ends the check with `None`.

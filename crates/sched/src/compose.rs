@@ -57,6 +57,22 @@ impl LrScheduler for Sequential {
         let (s, t) = self.locate(step);
         s.momentum(t)
     }
+
+    /// The first step at which a schedule is asked past its own last step:
+    /// the last one's end, or an earlier one's when its stretch between
+    /// milestones outlasts it.
+    fn last_step(&self) -> Option<usize> {
+        let starts = std::iter::once(0).chain(self.milestones.iter().copied());
+        let ends = self.milestones.iter().map(|&m| Some(m)).chain([None]);
+        starts
+            .zip(ends)
+            .zip(&self.schedules)
+            .filter_map(|((start, end), s)| {
+                let last = start + s.last_step()?;
+                end.is_none_or(|e| e > last + 1).then_some(last)
+            })
+            .min()
+    }
 }
 
 /// One schedule per parameter group (group i follows schedule i from its

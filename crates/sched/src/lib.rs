@@ -81,4 +81,12 @@ pub trait LrScheduler: std::fmt::Debug {
         let _ = step;
         None
     }
+
+    /// The last step this schedule defines, for schedules that end
+    /// (`onecycle`: `total_steps`, as PyTorch's `OneCycleLR` raises when
+    /// stepped past it); `None`, the default, for schedules that go on.
+    /// A caller asking for a later step is out of the schedule's range.
+    fn last_step(&self) -> Option<usize> {
+        None
+    }
 }

@@ -113,9 +113,12 @@ impl OneCycle {
         }
     }
 
-    /// (lr, momentum) at `step`, walking the phases as PyTorch does.
+    /// (lr, momentum) at `step`, walking the phases as PyTorch does (at
+    /// `total_steps`, one past the cycle, the last phase extrapolates as
+    /// PyTorch's does; later steps are out of range, see `last_step`, and
+    /// give that value).
     fn at(&self, step: usize) -> (f64, f64) {
-        let t = step.min(self.total_steps - 1) as f64;
+        let t = step.min(self.total_steps) as f64;
         let i = self.phases.iter().position(|p| t <= p.0).unwrap_or(self.phases.len() - 1);
         let start = if i == 0 { 0.0 } else { self.phases[i - 1].0 };
         let (end, lr0, lr1, m0, m1) = self.phases[i];
@@ -131,5 +134,9 @@ impl LrScheduler for OneCycle {
 
     fn momentum(&self, step: usize) -> Option<f64> {
         self.cycle_momentum.then(|| self.at(step).1)
+    }
+
+    fn last_step(&self) -> Option<usize> {
+        Some(self.total_steps)
     }
 }

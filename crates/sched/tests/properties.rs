@@ -149,10 +149,19 @@ fn invalid_hyper_parameters_name_the_field() {
 }
 
 #[test]
-fn one_cycle_holds_its_final_rate_and_per_group_schedules_differ() {
+fn one_cycle_ends_at_total_steps_and_per_group_schedules_differ() {
     let s = OneCycle::new(0.5, 20, OneCycleOptions::default()).unwrap();
-    assert_eq!(s.lr(0.0, 19), s.lr(0.0, 25));
     assert!((s.lr(0.0, 19) - 0.5 / 25.0 / 1e4).abs() < 1e-18);
+    // torch 2.x: after 20 steps get_last_lr() is 0.006269996882456277 (the
+    // last phase extrapolated); a 21st step raises ValueError.
+    assert!((s.lr(0.0, 20) - 0.006269996882456277).abs() < 1e-15, "{}", s.lr(0.0, 20));
+    assert_eq!(s.last_step(), Some(20));
+    let seq = gradus_sched::parse("sequential([onecycle(max_lr=0.5, total_steps=5), constant], milestones=[10])");
+    let Ok(gradus_sched::Schedule::Steps(seq)) = seq else { panic!("a step schedule") };
+    assert_eq!(seq.last_step(), Some(5), "the one-cycle part is stepped past its end at step 6");
+    let seq = gradus_sched::parse("sequential([constant, onecycle(max_lr=0.5, total_steps=5)], milestones=[10])");
+    let Ok(gradus_sched::Schedule::Steps(seq)) = seq else { panic!("a step schedule") };
+    assert_eq!(seq.last_step(), Some(15));
     let groups = PerGroup(vec![Box::new(Constant::default()), Box::new(StepDecay::new(1, 0.5).unwrap())]);
     assert_eq!((groups.lr(0, 0.1, 3), groups.lr(1, 0.2, 3)), (0.1, 0.025));
     assert_eq!(groups.momentum(1, 0), None);
