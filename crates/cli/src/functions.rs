@@ -77,7 +77,7 @@ pub fn lookup(name: &str) -> Result<&'static Function, String> {
 pub fn point(text: &str, dim: usize, what: &str) -> Result<Vec<f64>, String> {
     let p: Vec<f64> = text
         .split(',')
-        .map(|s| s.trim().parse::<f64>().map_err(|_| format!("{what}: `{s}` is not a number")))
+        .map(|s| crate::finite(s.trim()).map_err(|e| format!("{what}: {e}")))
         .collect::<Result<_, _>>()?;
     if p.len() != dim {
         return Err(format!("{what}: {} has {} coordinates, the function takes {dim}", text, p.len()));

@@ -153,13 +153,13 @@ enum Command {
         /// The schedule spec, e.g. "onecycle(max_lr=0.1, total_steps=300)".
         spec: String,
         /// The base learning rate.
-        #[arg(long)]
+        #[arg(long, value_parser = non_negative, allow_hyphen_values = true)]
         lr: f64,
         /// Steps to print.
         #[arg(long)]
         steps: usize,
         /// The momentum shown where the schedule does not cycle it.
-        #[arg(long)]
+        #[arg(long, value_parser = non_negative, allow_hyphen_values = true)]
         momentum: Option<f64>,
         /// For `plateau`: a file of metrics, one number per line, one per step.
         #[arg(long)]
@@ -186,20 +186,84 @@ enum Command {
     },
 }
 
-/// A usage error (exit 2) or a failure while running (exit 1).
+/// How a command failed, by exit code: bad input (2), the environment (1),
+/// or a run that diverged (3).
 pub(crate) enum Failure {
     Usage(String),
     Run(String),
+    Diverged(String),
+    /// The reader closed standard output (`gradus schedule … | head`): the
+    /// command stops quietly.
+    Closed,
 }
 
-impl<E: std::fmt::Display> From<E> for Failure {
+impl<E: std::fmt::Display + 'static> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure::Run(e.to_string())
+        use gradus::GradusError as G;
+        let any: &dyn std::any::Any = &e;
+        if let Some(io) = any.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return Failure::Closed;
+            }
+        }
+        match any.downcast_ref::<G>() {
+            Some(G::Diverged { .. }) => Failure::Diverged(e.to_string()),
+            Some(G::Config(_) | G::Nn(gradus::nn::NnError::Mismatch { .. } | gradus::nn::NnError::Corrupt { .. })) => {
+                Failure::Usage(e.to_string())
+            }
+            _ => Failure::Run(e.to_string()),
+        }
     }
 }
 
 pub(crate) fn usage(e: impl std::fmt::Display) -> Failure {
     Failure::Usage(e.to_string())
+}
+
+/// A number a user gave: finite, or an error saying so.
+pub(crate) fn finite(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        Ok(_) => Err(format!("`{text}` is not a finite number")),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// A finite number ≥ 0 (rates, momenta), for clap.
+fn non_negative(text: &str) -> Result<f64, String> {
+    let x = finite(text)?;
+    if x < 0.0 { Err(format!("`{text}` is negative; give a finite number ≥ 0")) } else { Ok(x) }
+}
+
+/// Rows a plot keeps at most: a plot of more shows nothing more, and
+/// keeping every row is what grows without bound.
+const PLOT_ROWS: usize = 1_000_000;
+
+fn plot_bound(plot: &Option<PathBuf>, steps: usize) -> Result<(), Failure> {
+    if plot.is_some() && steps >= PLOT_ROWS {
+        return Err(usage(format!(
+            "--plot keeps every row in memory: {steps} steps would take {} MB; plot at most {} steps (without --plot rows stream and any number works)",
+            (steps as f64 * 24.0 / 1e6).ceil(),
+            PLOT_ROWS - 1
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses more steps than a schedule defines (onecycle), before any output.
+fn schedule_range(s: &dyn gradus::sched::LrScheduler, spec: &str, steps: usize) -> Result<(), Failure> {
+    match s.last_step() {
+        Some(last) if steps > last + 1 => Err(usage(format!(
+            "{spec} defines steps 0 … {last}; --steps {steps} asks for step {} (torch's OneCycleLR raises past total_steps)",
+            steps - 1
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Standard output, buffered; rows are flushed as the buffer fills.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
 }
 
 fn main() -> ExitCode {
@@ -216,17 +280,14 @@ fn main() -> ExitCode {
         Command::Train { run, optimizer, resume } => run.run().and_then(|r| train::train(&r, &optimizer, resume)),
         Command::Compare { run, optimizers } => run.run().and_then(|r| train::compare(&r, &optimizers)),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(msg)) => {
-            eprintln!("gradus: {msg}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Run(msg)) => {
-            eprintln!("gradus: {msg}");
-            ExitCode::FAILURE
-        }
-    }
+    let (code, msg) = match result {
+        Ok(()) | Err(Failure::Closed) => return ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => (2, msg),
+        Err(Failure::Run(msg)) => (1, msg),
+        Err(Failure::Diverged(msg)) => (3, msg),
+    };
+    eprintln!("gradus: {msg}");
+    ExitCode::from(code)
 }
 
 /// f and ∇f at `p`.
@@ -260,58 +321,91 @@ fn trace(
         }
         None => None,
     };
-    let mut rows = vec![(p.clone(), value_and_gradient(func.f, &p)?.0)];
-    match method {
+    if let (Some(s), Some(text)) = (&sched, schedule) {
+        schedule_range(s.as_ref(), text, steps)?;
+    }
+    plot_bound(&plot, steps)?;
+    let start_value = value_and_gradient(func.f, &p)?.0;
+    if !start_value.is_finite() {
+        return Err(usage(format!("{function} is {start_value} at --start={start}; start where it is finite")));
+    }
+    // One step of the method, whichever it is.
+    let rate = |t: usize, base: f64| sched.as_ref().map(|s| s.lr(base, t));
+    let mut advance: Box<dyn FnMut(usize, &mut Vec<f64>) -> Result<(), Failure>> = match method {
         Method::FirstOrder(opt) => {
             let mut driver = Optim::boxed(opt);
             let base = driver.groups()[0].initial_lr;
-            for t in 0..steps {
-                if let Some(s) = &sched {
-                    driver.set_lr(s.lr(base, t));
+            Box::new(move |t, p| {
+                if let Some(lr) = rate(t, base) {
+                    driver.set_lr(lr);
                 }
-                let (_, g) = value_and_gradient(func.f, &p)?;
-                driver.update(0, &mut p, &g)?;
-                rows.push((p.clone(), value_and_gradient(func.f, &p)?.0));
-            }
+                let (_, g) = value_and_gradient(func.f, p)?;
+                driver.update(0, p, &g)?;
+                Ok(())
+            })
         }
         Method::Newton(mut newton) => {
             let base = newton.lr();
-            for t in 0..steps {
-                if let Some(s) = &sched {
-                    newton.set_lr(s.lr(base, t)).map_err(usage)?;
+            Box::new(move |t, p| {
+                if let Some(lr) = rate(t, base) {
+                    newton.set_lr(lr).map_err(usage)?;
                 }
-                let c = curvature(func.f, &Tensor::from_slice(&p, &[p.len()])?)?;
-                let (_, g) = value_and_gradient(func.f, &p)?;
-                newton.step(&mut p, &g, &c.hessian)?;
-                rows.push((p.clone(), value_and_gradient(func.f, &p)?.0));
-            }
+                let c = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?;
+                let (_, g) = value_and_gradient(func.f, p)?;
+                newton.step(p, &g, &c.hessian).map_err(|e| Failure::Diverged(format!("step {}: {e}", t + 1)))?;
+                Ok(())
+            })
         }
         Method::Lbfgs(mut lbfgs) => {
             let base = lbfgs.lr();
-            for t in 0..steps {
-                if let Some(s) = &sched {
-                    lbfgs.set_lr(s.lr(base, t)).map_err(usage)?;
+            Box::new(move |t, p| {
+                if let Some(lr) = rate(t, base) {
+                    lbfgs.set_lr(lr).map_err(usage)?;
                 }
                 let mut failure = None;
-                lbfgs.step(&mut p, |q| match value_and_gradient(func.f, q) {
+                lbfgs.step(p, |q| match value_and_gradient(func.f, q) {
                     Ok(v) => v,
                     Err(e) => {
                         failure = Some(e);
                         (f64::NAN, vec![0.0; q.len()])
                     }
                 });
-                if let Some(e) = failure {
-                    return Err(e);
-                }
-                rows.push((p.clone(), value_and_gradient(func.f, &p)?.0));
-            }
+                failure.map_or(Ok(()), Err)
+            })
+        }
+    };
+    let mut out = output::Rows::new(stdout(), matches!(format, Format::Json), &output::trace_header(func.dim))?;
+    let mut kept = Vec::new();
+    let mut emit = |t: usize, p: &[f64], loss: f64| -> Result<(), Failure> {
+        let (csv, json) = output::trace_row(t, p, loss);
+        out.row(|| csv, || json)?;
+        if plot.is_some() {
+            kept.push((p.to_vec(), loss));
+        }
+        Ok(())
+    };
+    emit(0, &p, start_value)?;
+    let mut diverged = None;
+    for t in 0..steps {
+        if let Err(e) = advance(t, &mut p) {
+            diverged = Some(e);
+            break;
+        }
+        let loss = value_and_gradient(func.f, &p)?.0;
+        emit(t + 1, &p, loss)?;
+        if !loss.is_finite() || !p.iter().all(|x| x.is_finite()) {
+            diverged = Some(Failure::Diverged(format!(
+                "the trace diverged at step {}: the loss is {loss} at {p:?}; the rows up to it are printed",
+                t + 1
+            )));
+            break;
         }
     }
-    print!("{}", output::trace(&rows, matches!(format, Format::Json)));
+    out.finish()?;
     if let Some(path) = plot {
-        output::plot_trace(&path, func, &rows, optimizer)?;
+        output::plot_trace(&path, func, &kept, optimizer)?;
     }
-    Ok(())
+    diverged.map_or(Ok(()), Err)
 }
 
 fn schedule(
@@ -324,15 +418,16 @@ fn schedule(
     plot: Option<PathBuf>,
 ) -> Result<(), Failure> {
     let parsed = gradus::sched::parse(spec).map_err(usage)?;
-    let mut rows = Vec::with_capacity(steps);
-    match parsed {
+    plot_bound(&plot, steps)?;
+    // Each step's (lr, momentum): computed from the schedule, or from the
+    // plateau fed one metric per step.
+    let mut at: Box<dyn FnMut(usize) -> (f64, Option<f64>)> = match parsed {
         Schedule::Steps(s) => {
             if metrics.is_some() {
                 return Err(usage("--metrics is for plateau schedules only"));
             }
-            for t in 0..steps {
-                rows.push((s.lr(lr, t), s.momentum(t).or(momentum)));
-            }
+            schedule_range(s.as_ref(), spec, steps)?;
+            Box::new(move |t| (s.lr(lr, t), s.momentum(t).or(momentum)))
         }
         Schedule::Plateau(options) => {
             let path =
@@ -340,36 +435,58 @@ fn schedule(
             let text = std::fs::read_to_string(&path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
             let values: Vec<f64> = text
                 .lines()
-                .filter(|l| !l.trim().is_empty())
                 .enumerate()
-                .map(|(i, l)| {
-                    l.trim().parse().map_err(|_| usage(format!("{}:{}: `{l}` is not a number", path.display(), i + 1)))
-                })
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, l)| finite(l.trim()).map_err(|e| usage(format!("{}:{}: {e}", path.display(), i + 1))))
                 .collect::<Result<_, _>>()?;
             if values.len() < steps {
                 return Err(usage(format!("--metrics: {} values for {steps} steps", values.len())));
             }
             let mut p = ReduceOnPlateau::new(lr, options)?;
-            for &m in values.iter().take(steps) {
-                rows.push((p.lr(), momentum));
-                p.observe(m);
-            }
+            Box::new(move |t| {
+                let now = p.lr();
+                p.observe(values[t]);
+                (now, momentum)
+            })
+        }
+    };
+    let mut out = output::Rows::new(stdout(), matches!(format, Format::Json), "step,lr,momentum")?;
+    let (mut lrs, mut moms) = (Vec::new(), Vec::new());
+    let mut overflow = None;
+    for t in 0..steps {
+        let (rate, m) = at(t);
+        let (csv, json) = output::schedule_row(t, rate, m);
+        out.row(|| csv, || json)?;
+        if plot.is_some() {
+            lrs.push(rate);
+            moms.push(m);
+        }
+        if !rate.is_finite() || m.is_some_and(|m| !m.is_finite()) {
+            overflow = Some(Failure::Diverged(format!(
+                "{spec} with --lr {lr}: the rate at step {t} is {rate}; the rows up to it are printed"
+            )));
+            break;
         }
     }
-    print!("{}", output::schedule(&rows, matches!(format, Format::Json)));
+    out.finish()?;
     if let Some(path) = plot {
-        let lrs: Vec<f64> = rows.iter().map(|r| r.0).collect();
-        let moms: Option<Vec<f64>> = rows.iter().map(|r| r.1).collect();
+        let moms: Option<Vec<f64>> = moms.into_iter().collect();
         gradus::plot::schedule(&path, spec, &lrs, moms.as_deref())?;
     }
-    Ok(())
+    overflow.map_or(Ok(()), Err)
 }
 
 fn hessian(function: &str, at: &str, format: TextFormat) -> Result<(), Failure> {
     let func = functions::lookup(function).map_err(usage)?;
     let p = functions::point(at, func.dim, "--at").map_err(usage)?;
     let (value, gradient) = value_and_gradient(func.f, &p)?;
-    let c = curvature(func.f, &Tensor::from_slice(&p, &[p.len()])?)?;
+    if !value.is_finite() || !gradient.iter().all(|g| g.is_finite()) {
+        return Err(usage(format!(
+            "{function} at --at={at}: the value {value} and gradient {gradient:?} are not all finite; give a point where they are"
+        )));
+    }
+    let c = curvature(func.f, &Tensor::from_slice(&p, &[p.len()])?)
+        .map_err(|e| usage(format!("{function} at --at={at}: {e}")))?;
     let kind = if c.gradient_norm > 1e-8 * (1.0 + value.abs()) {
         "not critical"
     } else {

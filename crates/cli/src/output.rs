@@ -4,7 +4,7 @@
 
 use crate::functions::Function;
 use gradus::GradusError;
-use std::fmt::Write;
+use std::fmt::Write as _;
 use std::path::Path;
 
 fn list(v: &[f64]) -> String {
@@ -16,52 +16,71 @@ fn json_number(x: f64) -> String {
     if x.is_finite() { format!("{x}") } else { "null".into() }
 }
 
-/// `step,x0,x1,…,loss` (or a JSON array of `{"step", "x", "loss"}` objects),
-/// step 0 being the start point.
-pub fn trace(rows: &[(Vec<f64>, f64)], json: bool) -> String {
-    let mut out = String::new();
-    if json {
-        let items: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .map(|(t, (p, loss))| format!("{{\"step\": {t}, \"x\": {}, \"loss\": {}}}", list(p), json_number(*loss)))
-            .collect();
-        let _ = writeln!(out, "[\n  {}\n]", items.join(",\n  "));
-        return out;
-    }
-    let dim = rows.first().map_or(0, |r| r.0.len());
-    let header: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
-    let _ = writeln!(out, "step,{},loss", header.join(","));
-    for (t, (p, loss)) in rows.iter().enumerate() {
-        let xs: Vec<String> = p.iter().map(|x| format!("{x}")).collect();
-        let _ = writeln!(out, "{t},{},{loss}", xs.join(","));
-    }
-    out
+/// Rows printed as they are computed, so a long run shows its progress and
+/// a failure keeps what was printed: CSV lines under a header, or the items
+/// of one JSON array (closed by [`Rows::finish`], also after a failure).
+pub struct Rows<W: std::io::Write> {
+    out: W,
+    json: bool,
+    count: usize,
 }
 
-/// `step,lr,momentum` (momentum empty where none), or JSON objects.
-pub fn schedule(rows: &[(f64, Option<f64>)], json: bool) -> String {
-    let mut out = String::new();
-    if json {
-        let items: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .map(|(t, (lr, m))| {
-                format!(
-                    "{{\"step\": {t}, \"lr\": {}, \"momentum\": {}}}",
-                    json_number(*lr),
-                    m.map_or("null".into(), json_number)
-                )
-            })
-            .collect();
-        let _ = writeln!(out, "[\n  {}\n]", items.join(",\n  "));
-        return out;
+impl<W: std::io::Write> Rows<W> {
+    /// Starts the output: the CSV header, or the array's `[`.
+    pub fn new(mut out: W, json: bool, csv_header: &str) -> std::io::Result<Self> {
+        if json {
+            write!(out, "[")?;
+        } else {
+            writeln!(out, "{csv_header}")?;
+        }
+        Ok(Self { out, json, count: 0 })
     }
-    let _ = writeln!(out, "step,lr,momentum");
-    for (t, (lr, m)) in rows.iter().enumerate() {
-        let _ = writeln!(out, "{t},{lr},{}", m.map_or(String::new(), |m| format!("{m}")));
+
+    /// One row, in whichever format was chosen.
+    pub fn row(&mut self, csv: impl FnOnce() -> String, json: impl FnOnce() -> String) -> std::io::Result<()> {
+        if self.json {
+            write!(self.out, "{}\n  {}", if self.count == 0 { "" } else { "," }, json())?;
+        } else {
+            writeln!(self.out, "{}", csv())?;
+        }
+        self.count += 1;
+        Ok(())
     }
-    out
+
+    /// Closes the JSON array and flushes.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if self.json {
+            writeln!(self.out, "\n]")?;
+        }
+        self.out.flush()
+    }
+}
+
+/// The header of a trace of a `dim`-dimensional point: `step,x0,x1,…,loss`.
+pub fn trace_header(dim: usize) -> String {
+    let xs: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
+    format!("step,{},loss", xs.join(","))
+}
+
+/// A trace row: CSV `t,x0,x1,…,loss` and the JSON `{"step", "x", "loss"}`.
+pub fn trace_row(t: usize, p: &[f64], loss: f64) -> (String, String) {
+    let xs: Vec<String> = p.iter().map(|x| format!("{x}")).collect();
+    (
+        format!("{t},{},{loss}", xs.join(",")),
+        format!("{{\"step\": {t}, \"x\": {}, \"loss\": {}}}", list(p), json_number(loss)),
+    )
+}
+
+/// A schedule row: CSV `t,lr,momentum` (momentum empty where none) and JSON.
+pub fn schedule_row(t: usize, lr: f64, momentum: Option<f64>) -> (String, String) {
+    (
+        format!("{t},{lr},{}", momentum.map_or(String::new(), |m| format!("{m}"))),
+        format!(
+            "{{\"step\": {t}, \"lr\": {}, \"momentum\": {}}}",
+            json_number(lr),
+            momentum.map_or("null".into(), json_number)
+        ),
+    )
 }
 
 /// What `gradus hessian` reports.
@@ -127,11 +146,16 @@ pub fn plot_trace(path: &Path, func: &Function, rows: &[(Vec<f64>, f64)], label:
         // The curve as a thin 2-D plot: x against f(x), iterates on it.
         let pts: Vec<(f64, f64)> = rows.iter().map(|(p, loss)| (p[0], *loss)).collect();
         let (lo, hi) = func.window.0;
+        // The height shows the curve over the window and the iterates on it;
+        // iterates that left it (or overflowed) do not stretch the axis.
         let top = pts
             .iter()
+            .filter(|p| p.0 >= lo && p.0 <= hi)
             .map(|p| p.1)
             .chain((0..=100).map(|i| eval(lo + (hi - lo) * i as f64 / 100.0, 0.0)))
-            .fold(0.0, f64::max);
+            .filter(|v| v.is_finite() && v.abs() <= gradus::plot::LIMIT)
+            .fold(0.0, f64::max)
+            .max(1e-12);
         return gradus::plot::paths(
             path,
             &format!("{} — {label}", func.name),

@@ -69,6 +69,13 @@ fn drawable_runs(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)
     runs
 }
 
+/// An axis label: plain for ordinary sizes, scientific for very large or
+/// very small ones (which would not fit the label area).
+fn tick(v: &f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || (1e-3..1e5).contains(&a) { format!("{}", (v * 1e4).round() / 1e4) } else { format!("{v:.2e}") }
+}
+
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 /// Draws an SVG of `size` with `draw`, then writes it to `path` atomically
@@ -110,7 +117,7 @@ fn panel(
         .y_label_area_size(50)
         .build_cartesian_2d(1.0..epochs, lo..hi)
         .map_err(|e| err(path, e))?;
-    chart.configure_mesh().x_desc("epoch").y_desc(y_desc).draw().map_err(|e| err(path, e))?;
+    chart.configure_mesh().x_desc("epoch").y_desc(y_desc).y_label_formatter(&tick).draw().map_err(|e| err(path, e))?;
     for (i, (name, m)) in runs.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
         let lines = drawable_runs(m.iter().map(|e| (e.epoch as f64, solid(e))));
@@ -244,7 +251,13 @@ pub fn schedule(path: &Path, title: &str, lrs: &[f64], momenta: Option<&[f64]>) 
                 let ((a, b), _) = range(momenta.unwrap_or(&[0.0, 1.0]).iter().copied());
                 a..b
             });
-        chart.configure_mesh().x_desc("step").y_desc("learning rate").draw().map_err(|e| err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("learning rate")
+            .y_label_formatter(&tick)
+            .draw()
+            .map_err(|e| err(path, e))?;
         let lines = drawable_runs(lrs.iter().enumerate().map(|(t, &v)| (t as f64, v)));
         chart
             .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), PALETTE[0].stroke_width(2))))
