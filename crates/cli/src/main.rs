@@ -74,6 +74,13 @@ struct RunArgs {
     /// Augment training images, e.g. "crop=2, flip=true, mean=0.286, std=0.353".
     #[arg(long)]
     augment: Option<String>,
+    /// Replace a run already in --out (without it such a run is refused).
+    #[arg(long)]
+    overwrite: bool,
+    /// Anomaly mode: a run that diverges names the first op that produced
+    /// a non-finite value (slower: every value is scanned).
+    #[arg(long)]
+    detect_anomaly: bool,
 }
 
 impl RunArgs {
@@ -81,6 +88,7 @@ impl RunArgs {
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(usage("--epochs and --batch-size must be positive"));
         }
+        gradus::autodiff::set_anomaly_mode(self.detect_anomaly);
         Ok(train::Run {
             data: self.data,
             data_dir: self.data_dir,
@@ -96,6 +104,7 @@ impl RunArgs {
             out: self.out,
             augment: self.augment.as_deref().map(|a| train::parse_augment(a, self.seed)).transpose()?,
             augment_text: self.augment,
+            overwrite: self.overwrite,
         })
     }
 }
@@ -201,10 +210,10 @@ impl<E: std::fmt::Display + 'static> From<E> for Failure {
     fn from(e: E) -> Self {
         use gradus::GradusError as G;
         let any: &dyn std::any::Any = &e;
-        if let Some(io) = any.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::BrokenPipe {
-                return Failure::Closed;
-            }
+        if let Some(io) = any.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return Failure::Closed;
         }
         match any.downcast_ref::<G>() {
             Some(G::Diverged { .. }) => Failure::Diverged(e.to_string()),
@@ -277,7 +286,13 @@ fn main() -> ExitCode {
             schedule(&spec, lr, steps, momentum, metrics, format, plot)
         }
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
-        Command::Train { run, optimizer, resume } => run.run().and_then(|r| train::train(&r, &optimizer, resume)),
+        Command::Train { run, optimizer, resume } => {
+            if resume && run.overwrite {
+                Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))
+            } else {
+                run.run().and_then(|r| train::train(&r, &optimizer, resume))
+            }
+        }
         Command::Compare { run, optimizers } => run.run().and_then(|r| train::compare(&r, &optimizers)),
     };
     let (code, msg) = match result {
@@ -301,6 +316,9 @@ fn value_and_gradient(
     let g = grad(&[&y], None, &[&x], Default::default())?.remove(0).expect("x is used");
     Ok((y.item(), g.value().to_vec()))
 }
+
+/// One step of a method on a point: (step index, the point).
+type Step<'a> = dyn FnMut(usize, &mut Vec<f64>) -> Result<(), Failure> + 'a;
 
 fn trace(
     function: &str,
@@ -331,7 +349,7 @@ fn trace(
     }
     // One step of the method, whichever it is.
     let rate = |t: usize, base: f64| sched.as_ref().map(|s| s.lr(base, t));
-    let mut advance: Box<dyn FnMut(usize, &mut Vec<f64>) -> Result<(), Failure>> = match method {
+    let mut advance: Box<Step<'_>> = match method {
         Method::FirstOrder(opt) => {
             let mut driver = Optim::boxed(opt);
             let base = driver.groups()[0].initial_lr;

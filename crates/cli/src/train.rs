@@ -22,6 +22,8 @@ pub struct Run {
     pub augment: Option<gradus::data::Augment>,
     /// `--augment` as written, recorded in the checkpoint.
     pub augment_text: Option<String>,
+    /// Replace a run already in `out` instead of refusing.
+    pub overwrite: bool,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -78,9 +80,25 @@ fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
     let (train, test) = mnist::load(which, run.data_dir.as_deref()).map_err(|e| {
         crate::usage(format!("{e}\n(Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist; or pass --data-dir with the four *-ubyte.gz files)"))
     })?;
+    let dir = run.data_dir.as_deref().map_or_else(|| "the data".to_string(), |d| d.display().to_string());
+    for (set, d) in [("training", &train), ("test", &test)] {
+        if d.is_empty() {
+            return Err(crate::usage(format!("{dir}: the {set} set has no examples; training needs at least one")));
+        }
+    }
     let example = train.feature_shape();
     let classes = which.classes().len();
-    model.check(&model.build::<f32>(run.seed), &example, classes).map_err(crate::usage)?;
+    // Refuse what cannot fit before allocating it: the stored values (with
+    // gradients and up to two optimiser moments, 4 bytes each) from the
+    // spec alone, then what one batch's forward and backward passes keep.
+    let budget = available_memory();
+    let stored = model.stored_values() * 4.0 * 4.0;
+    fits(budget, stored, || format!("{}: {} stored values", model.text(), model.stored_values()))?;
+    let per_example = model.check(&model.build::<f32>(run.seed), &example, classes).map_err(crate::usage)?;
+    let batch = run.batch_size.max(1000) as f64;
+    fits(budget, stored + per_example * batch * 4.0 * 3.0, || {
+        format!("{}: {per_example} layer outputs per example in batches of {}", model.text(), batch)
+    })?;
     let shape = model.input_shape(&example);
     if run.augment.is_some() && shape.len() < 2 {
         return Err(crate::usage(
@@ -95,6 +113,32 @@ fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
     Ok((train, monitor, test))
 }
 
+/// Memory this process may still take, in bytes (Linux's MemAvailable);
+/// `None` where it cannot be read, and then no size is refused.
+fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0)
+}
+
+fn gigabytes(bytes: f64) -> String {
+    format!("{:.3} GB", bytes / 1e9)
+}
+
+/// Refuses `bytes` beyond `budget` (exit 2), naming what needs them.
+fn fits(budget: Option<f64>, bytes: f64, what: impl FnOnce() -> String) -> Result<(), Failure> {
+    match budget {
+        Some(b) if bytes > b => Err(crate::usage(format!(
+            "{} need about {}; this machine has {} available (make the model or the batch smaller)",
+            what(),
+            gigabytes(bytes),
+            gigabytes(b)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn schedule(run: &Run) -> Result<Option<Schedule>, Failure> {
     Ok(match run.schedule.as_deref().map(gradus::sched::parse).transpose().map_err(crate::usage)? {
         Some(gradus::sched::Schedule::Steps(s)) => Some(Schedule::Steps(s, run.schedule_every)),
@@ -105,8 +149,23 @@ fn schedule(run: &Run) -> Result<Option<Schedule>, Failure> {
     })
 }
 
+/// The optimiser, or exit 2; `newton` and `lbfgs` re-evaluate the loss at
+/// every step and are refused in their own words.
+pub fn optimizer(spec: &str) -> Result<Box<dyn gradus::optim::Optimizer<f32>>, Failure> {
+    let name = spec.split('(').next().unwrap_or("").trim();
+    if name == "newton" || name == "lbfgs" {
+        let first_order: Vec<&str> =
+            gradus::optim::NAMES.iter().copied().filter(|n| *n != "newton" && *n != "lbfgs").collect();
+        return Err(crate::usage(format!(
+            "{spec}: {name} re-evaluates the loss several times a step, which `gradus trace` does on its test functions; mini-batch training takes {}",
+            first_order.join(", ")
+        )));
+    }
+    gradus::optim::parse::<f32>(spec).map_err(crate::usage)
+}
+
 fn trainer(run: &Run, optimizer: &str) -> Result<Trainer<f32>, Failure> {
-    let optim = Optim::boxed(gradus::optim::parse::<f32>(optimizer).map_err(crate::usage)?);
+    let optim = Optim::boxed(self::optimizer(optimizer)?);
     let lr = optim.groups()[0].lr;
     let mut t = Trainer::new(optim);
     if let Some(s) = schedule(run)? {
@@ -120,7 +179,67 @@ fn trainer(run: &Run, optimizer: &str) -> Result<Trainer<f32>, Failure> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
+    gradus::nn::write_atomic(path, text.as_bytes()).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
+}
+
+/// The files a run writes into its directory.
+const RUN_FILES: [&str; 3] = ["metrics.csv", "checkpoint.safetensors", "learning_curve.svg"];
+
+/// Holds `dir` for this process: a second run into it is refused while
+/// this one lives (the lock goes with the process, however it ends).
+fn lock(dir: &Path) -> Result<std::fs::File, Failure> {
+    let path = dir.join(".gradus.lock");
+    let file = std::fs::File::create(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(crate::usage(format!(
+            "{}: another gradus process is writing this run; wait for it or choose another --out",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Failure::Run(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// A fresh run may not replace one silently: files of a run in `dir` are
+/// refused unless `overwrite`, and then removed before training starts.
+fn claim(dir: &Path, names: &[&str], overwrite: bool) -> Result<(), Failure> {
+    let present: Vec<&str> = names.iter().copied().filter(|n| dir.join(n).exists()).collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    if !overwrite {
+        return Err(crate::usage(format!(
+            "{} already holds a run ({}); pass --resume to continue it or --overwrite to replace it",
+            dir.display(),
+            present.join(", ")
+        )));
+    }
+    for n in present {
+        let path = dir.join(n);
+        std::fs::remove_file(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// The epochs a run's metrics.csv holds, as the checkpoint counts them.
+fn history(csv: &Path, epochs: usize) -> Result<(Vec<String>, Vec<EpochMetrics>), Failure> {
+    let text = std::fs::read_to_string(csv).map_err(|e| crate::usage(format!("--resume: {}: {e}", csv.display())))?;
+    let rows: Vec<String> = text.lines().take(epochs + 1).map(str::to_string).collect();
+    if rows.len() < epochs + 1 {
+        return Err(crate::usage(format!(
+            "--resume: {} holds {} epochs, the checkpoint {epochs}; the two are not of one run",
+            csv.display(),
+            rows.len().saturating_sub(1)
+        )));
+    }
+    let parsed = rows[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            EpochMetrics::from_csv(&rows[0], r).map_err(|e| crate::usage(format!("{}:{}: {e}", csv.display(), i + 2)))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((rows, parsed))
 }
 
 /// Trains one model with `optimizer`, writing `metrics.csv`, `learning_curve.svg`
@@ -133,6 +252,10 @@ fn train_one(
     data: &Splits,
 ) -> Result<Vec<EpochMetrics>, Failure> {
     std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
+    let _lock = lock(dir)?;
+    if !resume {
+        claim(dir, &RUN_FILES, run.overwrite)?;
+    }
     let model = parse_model(&run.model)?.build::<f32>(run.seed);
     let mut t = trainer(run, optimizer)?
         .record("model", &run.model)
@@ -147,14 +270,29 @@ fn train_one(
     let checkpoint = dir.join("checkpoint.safetensors");
     let csv = dir.join("metrics.csv");
     let mut rows: Vec<String> = Vec::new();
+    let mut all = Vec::new();
     if resume {
-        // A checkpoint of another configuration or model is bad input.
+        if !checkpoint.exists() {
+            return Err(crate::usage(format!(
+                "--resume: {} holds no checkpoint.safetensors; train without --resume to start a run",
+                dir.display()
+            )));
+        }
+        // A checkpoint of another configuration or model, or a corrupt one,
+        // is bad input (exit 2), and nothing is changed.
         t.resume(&model, &checkpoint).map_err(|e| match e {
-            gradus::GradusError::Nn(gradus::nn::NnError::Mismatch { .. }) => crate::usage(e),
-            other => Failure::Run(other.to_string()),
+            gradus::GradusError::Nn(gradus::nn::NnError::Io { .. }) => Failure::Run(e.to_string()),
+            other => crate::usage(format!("--resume: {other}")),
         })?;
-        let text = std::fs::read_to_string(&csv).map_err(|e| Failure::Run(format!("{}: {e}", csv.display())))?;
-        rows = text.lines().take(t.epochs() + 1).map(str::to_string).collect();
+        if t.epochs() > run.epochs {
+            return Err(crate::usage(format!(
+                "--resume: the run in {} has {} epochs already, more than --epochs {}",
+                dir.display(),
+                t.epochs(),
+                run.epochs
+            )));
+        }
+        (rows, all) = history(&csv, t.epochs())?;
     }
     let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1);
     if let Some(a) = &run.augment {
@@ -167,7 +305,7 @@ fn train_one(
         (monitor, test) = (monitor.augment(a.deterministic()), test.augment(a.deterministic()));
     }
     let loss = CrossEntropy::default();
-    let mut all = Vec::new();
+    schedule_fits(run, &t, train.len(0))?;
     // A progress bar on a terminal; otherwise the plain line per epoch below.
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     while t.epochs() < run.epochs {
@@ -189,10 +327,25 @@ fn train_one(
                 b.set_message(format!("{value:.4}"));
             }
         };
-        let m = t.epoch_with(&model, &loss, &train, &monitor, &test, &mut on_batch)?;
+        let result = t.epoch_with(&model, &loss, &train, &monitor, &test, &mut on_batch);
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        let m = match result {
+            Ok(m) => m,
+            Err(e @ gradus::GradusError::Diverged { .. }) => {
+                // The figure shows the epochs that were finite; the
+                // checkpoint and metrics.csv are those of the last of them.
+                gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all)])?;
+                let kept = if t.epochs() == 0 && !resume {
+                    "no epoch finished, so nothing was saved".to_string()
+                } else {
+                    format!("{} holds the last finite epoch", checkpoint.display())
+                };
+                return Err(Failure::Diverged(format!("{optimizer}: {e}; {kept}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
         eprintln!(
             "{optimizer}: epoch {}/{}: train loss {:.4}, test loss {:.4}, test accuracy {:.4} ({:.1} s, {:.0} samples/s)",
             m.epoch,
@@ -215,6 +368,22 @@ fn train_one(
     Ok(all)
 }
 
+/// Refuses a run longer than its schedule (onecycle's total_steps), before
+/// the first step.
+fn schedule_fits(run: &Run, t: &Trainer<f32>, batches: usize) -> Result<(), Failure> {
+    let Some(Schedule::Steps(s, every)) = t.schedule() else { return Ok(()) };
+    let Some(last) = s.last_step() else { return Ok(()) };
+    let (needed, unit) = if *every == Every::Batch { (run.epochs * batches, "steps") } else { (run.epochs, "epochs") };
+    if needed > last {
+        return Err(crate::usage(format!(
+            "--schedule {}: it ends after {last} {unit}, and {} epochs of {batches} batches take {needed} {unit}; give it total_steps={needed}",
+            run.schedule.as_deref().unwrap_or(""),
+            run.epochs
+        )));
+    }
+    Ok(())
+}
+
 /// `gradus train`.
 pub fn train(run: &Run, optimizer: &str, resume: bool) -> Result<(), Failure> {
     let data = load(run, &parse_model(&run.model)?)?;
@@ -231,8 +400,11 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
         return Err(crate::usage("--optimizers: give specs separated by `;`"));
     }
     for s in &specs {
-        gradus::optim::parse::<f32>(s).map_err(crate::usage)?;
+        optimizer(s)?;
     }
+    std::fs::create_dir_all(&run.out).map_err(|e| Failure::Run(format!("{}: {e}", run.out.display())))?;
+    let _lock = lock(&run.out)?;
+    claim(&run.out, &["learning_curves.svg"], run.overwrite)?;
     let data = load(run, &parse_model(&run.model)?)?;
     let mut results = Vec::new();
     for (i, spec) in specs.iter().enumerate() {

@@ -10,7 +10,8 @@
 //! let spec = ModelSpec::parse("seq(conv2d(1, 8, 3), relu, maxpool2d(2), flatten, linear(1352, 10))").unwrap();
 //! assert_eq!(spec.input_shape(&[28, 28]), vec![1, 28, 28]);
 //! let model = spec.build::<f32>(0);
-//! assert_eq!(spec.check(&model, &[28, 28], 10), Ok(()));
+//! // Values the layers output per example: 2 × 8·26·26, 2 × 8·13·13 and 10.
+//! assert_eq!(spec.check(&model, &[28, 28], 10), Ok(2.0 * 5408.0 + 2.0 * 1352.0 + 10.0));
 //! let narrow = ModelSpec::parse("seq(conv2d(1, 8, 3), flatten, linear(5408, 5))").unwrap();
 //! let err = narrow.check(&narrow.build::<f32>(0), &[28, 28], 10).unwrap_err();
 //! assert!(err.contains("5 outputs") && err.contains("10 classes"), "{err}");
@@ -494,6 +495,50 @@ impl ModelSpec {
         }
     }
 
+    /// The number of values the model stores (parameters and buffers),
+    /// counted from the spec without building it, so that a model too large
+    /// for memory is refused before anything is allocated. In f64, which
+    /// holds any count a spec can write exactly enough.
+    ///
+    /// ```
+    /// use gradus::models::ModelSpec;
+    /// assert_eq!(ModelSpec::parse("mlp(784, 16, 10)").unwrap().stored_values(), 784.0 * 16.0 + 16.0 + 16.0 * 10.0 + 10.0);
+    /// let cnn = ModelSpec::parse("seq(conv2d(1, 8, 3), batchnorm2d(8), relu, flatten, linear(5408, 10))").unwrap();
+    /// assert_eq!(cnn.stored_values(), (8.0 * 9.0 + 8.0) + (4.0 * 8.0 + 1.0) + (5408.0 * 10.0 + 10.0));
+    /// ```
+    pub fn stored_values(&self) -> f64 {
+        let f = |n: usize| n as f64;
+        match &self.kind {
+            Kind::Mlp(m) => {
+                let s = m.sizes();
+                let layers: f64 = s.windows(2).map(|w| f(w[0]) * f(w[1]) + f(w[1])).sum();
+                let norms: f64 =
+                    if m.has_batch_norm() { s[1..s.len() - 1].iter().map(|&n| 4.0 * f(n) + 1.0).sum() } else { 0.0 };
+                layers + norms
+            }
+            Kind::Seq(items) => items
+                .iter()
+                .map(|(_, item)| match item {
+                    Item::Linear { inp, out, bias } => f(*inp) * f(*out) + if *bias { f(*out) } else { 0.0 },
+                    Item::Conv1d { inp, out, kernel, opts, bias } => {
+                        f(*out) * f(*inp / opts.groups.max(1)) * f(*kernel) + if *bias { f(*out) } else { 0.0 }
+                    }
+                    Item::Conv2d { inp, out, kernel, opts, bias } => {
+                        f(*out) * f(*inp / opts.groups.max(1)) * f(kernel[0]) * f(kernel[1])
+                            + if *bias { f(*out) } else { 0.0 }
+                    }
+                    Item::ConvT { inp, out, kernel, opts, bias } => {
+                        f(*inp) * f(*out / opts.groups.max(1)) * f(kernel[0]) * f(kernel[1])
+                            + if *bias { f(*out) } else { 0.0 }
+                    }
+                    Item::BatchNorm { n, .. } => 4.0 * f(*n) + 1.0,
+                    Item::PRelu { n, .. } => f(*n),
+                    _ => 0.0,
+                })
+                .sum(),
+        }
+    }
+
     /// The shape one example reaches the model in, for examples of shape
     /// `example` (`[28, 28]`): flattened for an `mlp` and for a `seq` that
     /// starts with `linear`, else with a channel axis in front (`[1, 28, 28]`).
@@ -518,10 +563,14 @@ impl ModelSpec {
     /// must fit the one before it, and the output must be `[N, k]` with
     /// k ≥ `classes`.
     ///
+    /// Returns the number of values the layers output for one example
+    /// (what a forward pass keeps per example for the backward pass), as
+    /// far as the layers can tell their shapes.
+    ///
     /// # Errors
     /// A message naming the item (as written), the shape it got and the one
     /// it needs.
-    pub fn check<T: Float>(&self, model: &Sequential<T>, example: &[usize], classes: usize) -> Result<(), String> {
+    pub fn check<T: Float>(&self, model: &Sequential<T>, example: &[usize], classes: usize) -> Result<f64, String> {
         // A batch size no layer's own numbers are likely to equal, written
         // back as N in the messages.
         const BATCH: usize = 7919;
@@ -529,6 +578,7 @@ impl ModelSpec {
         let mut input = vec![BATCH];
         input.extend(self.input_shape(example));
         let mut shape = input.clone();
+        let mut outputs = 0.0;
         for (i, layer) in model.layers().iter().enumerate() {
             let name = match &self.kind {
                 Kind::Seq(items) => items[i].0.clone(),
@@ -537,11 +587,12 @@ impl ModelSpec {
             match layer.output_shape(&shape) {
                 Some(Ok(next)) => shape = next,
                 Some(Err(e)) => return Err(named(format!("{}: item {i}, {name}: {e}", self.text))),
-                None => return Ok(()),
+                None => return Ok(outputs),
             }
+            outputs += shape[1..].iter().map(|&n| n as f64).product::<f64>();
         }
         match shape.as_slice() {
-            [_, k] if *k >= classes => Ok(()),
+            [_, k] if *k >= classes => Ok(outputs),
             [_, k] => Err(format!("{}: the model has {k} outputs, fewer than the data's {classes} classes", self.text)),
             other => Err(named(format!(
                 "{}: the model's output is {other:?} for input {input:?}; the loss needs [N, {classes}] (end with flatten and linear)",
@@ -610,7 +661,9 @@ mod tests {
                 "1.num_batches_tracked"
             ]
         );
-        assert_eq!(spec.check(&model, &[28, 28], 10), Ok(()));
+        // Outputs per example: conv, batch norm and relu [4, 28, 28] each;
+        // pool, flatten and dropout 784 each; linear 10.
+        assert_eq!(spec.check(&model, &[28, 28], 10), Ok(3.0 * 3136.0 + 3.0 * 784.0 + 10.0));
     }
 
     #[test]

@@ -77,6 +77,24 @@ impl<T: Float> Trainer<T> {
     /// state that does not fit.
     pub fn resume(&mut self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
         let ck = Checkpoint::load(path)?;
+        let corrupt =
+            |reason: String| GradusError::Nn(gradus_nn::NnError::Corrupt { path: path.to_path_buf(), reason });
+        // Every value resume reads is checked before anything changes.
+        let counters = |name: &str, n: usize| -> Result<Vec<u64>, GradusError> {
+            let v = ck.get_u64(name)?;
+            if v.len() == n {
+                Ok(v)
+            } else {
+                Err(corrupt(format!("`{name}` holds {} values; it should hold {n}", v.len())))
+            }
+        };
+        for name in ck.names().filter(|n| n.starts_with("model.") || n.starts_with("optim.")) {
+            if ck.get_u64(name).is_err() && !ck.get::<T>(name)?.isfinite().all() {
+                return Err(corrupt(format!(
+                    "`{name}` holds NaN or Inf; runs are saved only while finite, so the file was changed"
+                )));
+            }
+        }
         if ck.metadata("format") != Some(FORMAT) {
             return Err(GradusError::Nn(gradus_nn::NnError::Mismatch {
                 mismatches: vec![format!(
@@ -102,22 +120,27 @@ impl<T: Float> Trainer<T> {
         let mut state = OptimState::default();
         for name in ck.names() {
             if let Some(key) = name.strip_prefix("optim_") {
-                state.counters.push((key.to_string(), ck.get_u64(name)?[0]));
+                state.counters.push((key.to_string(), counters(name, 1)?[0]));
             } else if let Some(rest) = name.strip_prefix("optim.") {
-                let (param, what) = rest.rsplit_once('.').expect("optim.{name}.{what}");
+                let (param, what) = rest
+                    .rsplit_once('.')
+                    .ok_or_else(|| corrupt(format!("`{name}` is not of the form optim.<parameter>.<state>")))?;
                 let id = ids.get(param).ok_or_else(|| gradus_nn::NnError::Mismatch {
                     mismatches: vec![format!("optimiser state for `{param}`, which the model does not have")],
                 })?;
                 let key = format!("state.{id}.{what}");
                 match ck.get_u64(name) {
-                    Ok(v) => state.counters.push((key, v[0])),
+                    Ok(_) => state.counters.push((key, counters(name, 1)?[0])),
                     Err(_) => state.tensors.push((key, ck.get::<T>(name)?.to_vec())),
                 }
             }
         }
-        let steps = ck.get_u64("trainer.steps")?[0] as usize;
-        let epochs = ck.get_u64("trainer.epochs")?[0] as usize;
-        let plateau = if ck.contains("trainer.plateau") { Some(ck.get_u64("trainer.plateau")?) } else { None };
+        let steps = counters("trainer.steps", 1)?[0] as usize;
+        let epochs = counters("trainer.epochs", 1)?[0] as usize;
+        if epochs > steps {
+            return Err(corrupt(format!("it counts {epochs} epochs in {steps} steps; every epoch takes a step")));
+        }
+        let plateau = if ck.contains("trainer.plateau") { Some(counters("trainer.plateau", 5)?) } else { None };
         self.import_run(&state, steps, epochs)?;
         if let (Some(bits), Some(Schedule::Plateau(p))) = (plateau, self.schedule_mut()) {
             let s = PlateauState {

@@ -126,6 +126,61 @@ impl EpochMetrics {
         h
     }
 
+    /// Reads back a row written by [`EpochMetrics::csv_row`] under the
+    /// header [`EpochMetrics::csv_header`] wrote (the learning curve of a
+    /// resumed run is drawn from every epoch in its metrics.csv).
+    ///
+    /// ```
+    /// # use gradus::EpochMetrics;
+    /// let m = EpochMetrics { epoch: 2, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
+    ///     test_top5_accuracy: 0.99, lr: 0.01, seconds: 1.5, grad_norms: vec![("0.weight".into(), 0.25)],
+    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![] };
+    /// assert_eq!(EpochMetrics::from_csv(&m.csv_header(), &m.csv_row()).unwrap(), m);
+    /// assert!(EpochMetrics::from_csv(&m.csv_header(), "2,0.5").unwrap_err().contains("2 values under 10 columns"));
+    /// ```
+    ///
+    /// # Errors
+    /// A message naming the column whose value is missing or not a number.
+    pub fn from_csv(header: &str, row: &str) -> Result<Self, String> {
+        let (names, values): (Vec<&str>, Vec<&str>) = (header.split(',').collect(), row.split(',').collect());
+        if names.len() != values.len() {
+            return Err(format!("{} values under {} columns", values.len(), names.len()));
+        }
+        let number = |i: usize| -> Result<f64, String> {
+            values[i].parse::<f64>().map_err(|_| format!("column {}: `{}` is not a number", names[i], values[i]))
+        };
+        let column = |name: &str| -> Result<f64, String> {
+            let i = names.iter().position(|n| *n == name).ok_or_else(|| format!("no column {name}"))?;
+            number(i)
+        };
+        let prefixed = |prefix: &str| -> Result<Vec<(String, f64)>, String> {
+            let mut out = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                if let Some(layer) = n.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
+                    out.push((layer.to_string(), number(i)?));
+                }
+            }
+            Ok(out)
+        };
+        let epoch = column("epoch")?;
+        if !(epoch >= 1.0 && epoch.fract() == 0.0 && epoch < 1e15) {
+            return Err(format!("column epoch: `{epoch}` is not an epoch number"));
+        }
+        Ok(Self {
+            epoch: epoch as usize,
+            train_loss: column("train_loss")?,
+            train_accuracy: column("train_accuracy")?,
+            test_loss: column("test_loss")?,
+            test_accuracy: column("test_accuracy")?,
+            test_top5_accuracy: column("test_top5_accuracy")?,
+            lr: column("lr")?,
+            seconds: column("seconds")?,
+            grad_norms: prefixed("grad_norm")?,
+            dead_units: prefixed("dead")?,
+            saturated: prefixed("saturated")?,
+        })
+    }
+
     /// The CSV row, numbers in shortest round-trip form.
     pub fn csv_row(&self) -> String {
         let mut r = format!(

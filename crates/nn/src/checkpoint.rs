@@ -142,7 +142,8 @@ impl Checkpoint {
                 (name.clone(), view)
             })
             .collect::<Vec<_>>();
-        let metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        let mut metadata: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        metadata.insert(CHECKSUMS.into(), self.checksums().to_string());
         let corrupt = |reason: String| NnError::Corrupt { path: path.to_path_buf(), reason };
         let mut bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| corrupt(e.to_string()))?;
         sort_header(&mut bytes).map_err(corrupt)?;
@@ -169,10 +170,48 @@ impl Checkpoint {
             entries
                 .insert(name, Entry { dtype: view.dtype(), shape: view.shape().to_vec(), bytes: view.data().to_vec() });
         }
-        let metadata = header.metadata().clone().unwrap_or_default().into_iter().collect();
-        Ok(Self { entries, metadata })
+        let metadata: BTreeMap<String, String> = header.metadata().clone().unwrap_or_default().into_iter().collect();
+        let loaded = Self { entries, metadata };
+        if let Some(text) = loaded.metadata.get(CHECKSUMS) {
+            loaded.verify(text).map_err(corrupt)?;
+        }
+        Ok(loaded)
+    }
+
+    /// Each tensor's CRC-32 (of its little-endian bytes), by name.
+    fn checksums(&self) -> serde_json::Value {
+        let map =
+            self.entries.iter().map(|(name, e)| (name.clone(), format!("{:08x}", crc32fast::hash(&e.bytes)).into()));
+        serde_json::Value::Object(map.collect())
+    }
+
+    /// Checks the tensors against the checksums saved with them.
+    fn verify(&self, text: &str) -> std::result::Result<(), String> {
+        let saved: BTreeMap<String, String> = serde_json::from_str(text)
+            .map_err(|e| format!("metadata `{CHECKSUMS}` is not a name → checksum map: {e}"))?;
+        let now = self.checksums();
+        for name in self.entries.keys() {
+            match saved.get(name) {
+                None => return Err(format!("`{name}` has no checksum: the file was changed after it was written")),
+                Some(c) if Some(c.as_str()) != now[name].as_str() => {
+                    return Err(format!(
+                        "`{name}` does not match its checksum (saved {c}, now {}): its bytes were changed after the file was written",
+                        now[name].as_str().unwrap_or("?")
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(name) = saved.keys().find(|n| !self.entries.contains_key(*n)) {
+            return Err(format!("`{name}` was written but is missing"));
+        }
+        Ok(())
     }
 }
+
+/// The metadata key of the tensors' checksums. Files without it (written by
+/// PyTorch or candle) load unchecked.
+const CHECKSUMS: &str = "gradus.crc32";
 
 fn mismatch(line: String) -> NnError {
     NnError::Mismatch { mismatches: vec![line] }

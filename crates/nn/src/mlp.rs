@@ -71,6 +71,11 @@ impl Mlp {
         &self.sizes
     }
 
+    /// Whether each hidden layer is followed by batch norm.
+    pub fn has_batch_norm(&self) -> bool {
+        self.batch_norm
+    }
+
     /// The network, its weights (and dropout seeds) drawn from `rng`.
     pub fn build<T: Float, R: Rng + ?Sized>(&self, rng: &mut R) -> Sequential<T> {
         let mut net = Sequential::new();
