@@ -34,12 +34,14 @@ pub enum DataError {
         reason: String,
     },
     /// A dataset not found in any of the places searched.
-    #[error("{dataset} not found; looked in: {}", searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    #[error("{dataset} not found; {}", missing.join("; "))]
     NotFound {
         /// The dataset.
         dataset: &'static str,
         /// Every directory tried, in order.
         searched: Vec<PathBuf>,
+        /// For each directory, what it lacks (`/data lacks t10k-labels-idx1-ubyte(.gz)`).
+        missing: Vec<String>,
     },
     /// A download that failed (network, HTTP status, short body).
     #[error("download of {url} failed: {reason}")]

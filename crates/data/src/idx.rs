@@ -59,16 +59,52 @@ pub struct Idx {
 pub fn read_idx(path: impl AsRef<Path>) -> Result<Idx> {
     let path = path.as_ref();
     let raw = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::Format { path: path.to_path_buf(), reason: format!("corrupt gzip stream: {e}") })?;
-        out
-    } else {
-        raw
+    let format = |reason| DataError::Format { path: path.to_path_buf(), reason };
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) { gunzip_idx(&raw).map_err(format)? } else { raw };
+    parse_idx(&bytes).map_err(format)
+}
+
+/// Inflates a gzipped IDX file no further than its header says it holds
+/// (plus one byte, to tell that more follows): a stream that inflates past
+/// that is refused before it is held in memory.
+fn gunzip_idx(raw: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut reader = flate2::read::GzDecoder::new(raw);
+    let corrupt = |e: std::io::Error| format!("corrupt gzip stream: {e}");
+    let mut out = Vec::new();
+    // The fixed part of the header, then the dimensions it announces.
+    (&mut reader).take(4).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() < 4 {
+        return Ok(out); // parse_idx names what is short
+    }
+    let rank = out[3] as u64;
+    (&mut reader).take(4 * rank).read_to_end(&mut out).map_err(corrupt)?;
+    let Some(declared) = declared_length(&out) else { return Ok(out) };
+    let limit = declared.saturating_sub(out.len() as u64).saturating_add(1);
+    (&mut reader).take(limit).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() as u64 > declared {
+        return Err(format!(
+            "the gzip stream inflates past the {declared} bytes its IDX header declares (trailing bytes); stopped reading there"
+        ));
+    }
+    Ok(out)
+}
+
+/// The length of the whole file an IDX header declares (header and data),
+/// if the header is complete and its element type known.
+fn declared_length(header: &[u8]) -> Option<u64> {
+    let size = match header.get(2)? {
+        0x08 | 0x09 => 1u64,
+        0x0B => 2,
+        0x0C | 0x0D => 4,
+        0x0E => 8,
+        _ => return None,
     };
-    parse_idx(&bytes).map_err(|reason| DataError::Format { path: path.to_path_buf(), reason })
+    let rank = *header.get(3)? as usize;
+    let dims = header.get(4..4 + 4 * rank)?;
+    let count = dims
+        .chunks_exact(4)
+        .try_fold(1u64, |a, d| a.checked_mul(u32::from_be_bytes(d.try_into().expect("4 bytes")) as u64))?;
+    count.checked_mul(size)?.checked_add(4 + 4 * rank as u64)
 }
 
 /// Parses IDX bytes (already decompressed); the error says what is wrong.

@@ -148,12 +148,18 @@ impl DataLoader {
     }
 }
 
+/// A batch as a worker or a read-ahead job hands it over: read, failed,
+/// or the panic of the dataset or transform that read it.
+type Handed<T> = std::thread::Result<Result<Batch<T>>>;
+
 /// Worker `w` of `n` collates batches w, w + n, … in order and sends them;
-/// it stops at the first error (sent too) or when the epoch is dropped.
-fn work<T: Float>(dataset: &dyn Dataset, plan: &[Vec<usize>], w: usize, n: usize, tx: &SyncSender<Result<Batch<T>>>) {
+/// it stops at the first error or panic (sent too, so the caller sees the
+/// same error or panic, with its message, as without workers) or when the
+/// epoch is dropped.
+fn work<T: Float>(dataset: &dyn Dataset, plan: &[Vec<usize>], w: usize, n: usize, tx: &SyncSender<Handed<T>>) {
     for indices in plan.iter().skip(w).step_by(n) {
-        let batch = collate(dataset, indices);
-        let failed = batch.is_err();
+        let batch = std::panic::catch_unwind(AssertUnwindSafe(|| collate(dataset, indices)));
+        let failed = !matches!(batch, Ok(Ok(_)));
         if tx.send(batch).is_err() || failed {
             return;
         }
@@ -246,10 +252,10 @@ pub struct Epoch<T: Float> {
     dataset: Arc<dyn Dataset>,
     plan: Arc<Vec<Vec<usize>>>,
     next: usize,
-    channels: Vec<Receiver<Result<Batch<T>>>>,
+    channels: Vec<Receiver<Handed<T>>>,
     handles: Vec<JoinHandle<()>>,
     /// Without workers: the next batch, being read on the pool meanwhile.
-    ahead: Option<Receiver<std::thread::Result<Result<Batch<T>>>>>,
+    ahead: Option<Receiver<Handed<T>>>,
 }
 
 impl<T: Float> Epoch<T> {
@@ -272,9 +278,9 @@ impl<T: Float> Epoch<T> {
 /// The batch of a [`Epoch::read_ahead`] job, or its panic resumed here. A
 /// thread of the pool runs queued jobs while it waits, so that the job
 /// cannot sit behind it (on a pool of one it runs the job itself).
-fn wait_for<T: Float>(rx: &Receiver<std::thread::Result<Result<Batch<T>>>>, i: usize) -> Result<Batch<T>> {
+fn wait_for<T: Float>(rx: &Receiver<Handed<T>>, i: usize) -> Result<Batch<T>> {
     let stopped = || DataError::Invalid(format!("reading batch {i} stopped"));
-    let done = |read: std::thread::Result<Result<Batch<T>>>| read.unwrap_or_else(|panic| resume_unwind(panic));
+    let done = |read: Handed<T>| read.unwrap_or_else(|panic| resume_unwind(panic));
     if rayon::current_thread_index().is_none() {
         return rx.recv().map_or_else(|_| Err(stopped()), done);
     }
@@ -314,9 +320,10 @@ impl<T: Float> Iterator for Epoch<T> {
             item
         } else {
             let w = i % self.channels.len();
-            self.channels[w]
-                .recv()
-                .unwrap_or_else(|_| Err(DataError::Invalid(format!("loader worker {w} stopped before batch {i}"))))
+            match self.channels[w].recv() {
+                Ok(handed) => handed.unwrap_or_else(|panic| resume_unwind(panic)),
+                Err(_) => Err(DataError::Invalid(format!("loader worker {w} stopped before batch {i}"))),
+            }
         };
         if item.is_err() {
             self.next = self.plan.len(); // an error ends the epoch

@@ -78,11 +78,18 @@ fn find_file(dir: &Path, file: &str) -> Option<PathBuf> {
 /// [`DataError::NotFound`] listing every directory tried.
 pub fn locate(which: Mnist, dir: Option<&Path>) -> Result<PathBuf> {
     let searched = search_path(which, dir);
-    searched
+    if let Some(d) = searched.iter().find(|d| FILES.iter().all(|f| find_file(d, f).is_some())) {
+        return Ok(d.clone());
+    }
+    let missing = searched
         .iter()
-        .find(|d| FILES.iter().all(|f| find_file(d, f).is_some()))
-        .cloned()
-        .ok_or(DataError::NotFound { dataset: which.name(), searched })
+        .map(|d| {
+            let lacks: Vec<String> =
+                FILES.iter().filter(|f| find_file(d, f).is_none()).map(|f| format!("{f}(.gz)")).collect();
+            format!("{} lacks {}", d.display(), lacks.join(", "))
+        })
+        .collect();
+    Err(DataError::NotFound { dataset: which.name(), searched, missing })
 }
 
 fn load_pair(dir: &Path, images: &str, labels: &str) -> Result<InMemory> {

@@ -242,8 +242,9 @@ fn the_next_batch_is_read_ahead_on_the_pool() {
     }
 }
 
-/// A dataset that panics on one example: read ahead on the pool, the panic
-/// still reaches the caller (rayon alone would abort the process).
+/// A dataset that panics on one example: read ahead on the pool or by a
+/// worker thread, the panic reaches the caller with its message (rayon
+/// alone would abort the process; a worker alone would lose the message).
 #[test]
 fn a_panic_while_reading_ahead_reaches_the_caller() {
     struct Panicking;
@@ -259,15 +260,17 @@ fn a_panic_while_reading_ahead_reaches_the_caller() {
             Ok(Sample { features: vec![index as f64], target: Target::Class(0) })
         }
     }
-    let loader = DataLoader::new(Arc::new(Panicking), 4);
-    let mut epoch = loader.epoch::<f64>(0);
-    assert!(epoch.next().unwrap().is_ok());
-    assert!(epoch.next().unwrap().is_ok());
-    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| epoch.next()));
-    let payload = caught.expect_err("batch 2 holds example 9");
-    let message =
-        payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
-    assert_eq!(message.as_deref(), Some("example 9 is cursed"));
+    for workers in [0, 1, 3] {
+        let loader = DataLoader::new(Arc::new(Panicking), 4).workers(workers);
+        let mut epoch = loader.epoch::<f64>(0);
+        assert!(epoch.next().unwrap().is_ok());
+        assert!(epoch.next().unwrap().is_ok());
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| epoch.next()));
+        let payload = caught.expect_err("batch 2 holds example 9");
+        let message =
+            payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
+        assert_eq!(message.as_deref(), Some("example 9 is cursed"), "{workers} workers");
+    }
 }
 
 #[test]
@@ -333,6 +336,17 @@ fn each_kind_of_malformed_idx_gives_its_error() {
         let err = read_idx(&path).unwrap_err().to_string();
         assert!(err.contains(message) && err.contains(&*path.to_string_lossy()), "{name}: {err}");
     }
+    // A gzip member that inflates far past what its header declares (10
+    // bytes of data, then 200 MB of zeros) is stopped at the declared length.
+    let bomb = temp("bomb.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut enc, &write_idx_u8(&[10], &[7; 10])).unwrap();
+    for _ in 0..200 {
+        std::io::Write::write_all(&mut enc, &[0u8; 1 << 20]).unwrap();
+    }
+    std::fs::write(&bomb, enc.finish().unwrap()).unwrap();
+    let err = read_idx(&bomb).unwrap_err().to_string();
+    assert!(err.contains("inflates past the 18 bytes its IDX header declares"), "{err}");
     let gz = temp("corrupt.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap();
     assert!(read_idx(&gz).unwrap_err().to_string().contains("corrupt gzip stream"));
@@ -367,7 +381,8 @@ fn mnist_files_are_found_and_checked() {
     std::fs::write(dir.join("train-labels-idx1-ubyte"), labels(20)).unwrap();
     std::fs::write(dir.join("t10k-images-idx3-ubyte"), images(5)).unwrap();
     let missing = mnist::load(mnist::Mnist::Digits, Some(&dir)).err().unwrap().to_string();
-    assert!(missing.starts_with("mnist not found; looked in: "), "{missing}");
+    let named = format!("mnist not found; {} lacks t10k-labels-idx1-ubyte(.gz)", dir.display());
+    assert!(missing.starts_with(&named), "{missing}");
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), labels(4)).unwrap();
     let mismatch = mnist::load(mnist::Mnist::Digits, Some(&dir)).err().unwrap().to_string();
     assert!(mismatch.contains("labels of shape [4] for 5 images"), "{mismatch}");

@@ -76,7 +76,15 @@ impl<T: Float> Trainer<T> {
     /// that does not fit the model; [`GradusError::Optim`] for an optimiser
     /// state that does not fit.
     pub fn resume(&mut self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
-        let ck = Checkpoint::load(path)?;
+        self.resume_from(model, &Checkpoint::load(path)?, path)
+    }
+
+    /// [`Trainer::resume`] from a checkpoint already read (`path` names it
+    /// in errors).
+    ///
+    /// # Errors
+    /// As [`Trainer::resume`].
+    pub fn resume_from(&mut self, model: &dyn Module<T>, ck: &Checkpoint, path: &Path) -> Result<(), GradusError> {
         let corrupt =
             |reason: String| GradusError::Nn(gradus_nn::NnError::Corrupt { path: path.to_path_buf(), reason });
         // Every value resume reads is checked before anything changes.
@@ -115,7 +123,7 @@ impl<T: Float> Trainer<T> {
         if !differ.is_empty() {
             return Err(GradusError::Nn(gradus_nn::NnError::Mismatch { mismatches: differ }));
         }
-        checkpoint::restore(model, &ck, "model.")?;
+        checkpoint::restore(model, ck, "model.")?;
         let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();
         let mut state = OptimState::default();
         for name in ck.names() {

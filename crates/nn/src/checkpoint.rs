@@ -159,9 +159,17 @@ impl Checkpoint {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| NnError::Io { path: path.to_path_buf(), source })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Reads a safetensors file's bytes; `path` names it in errors.
+    ///
+    /// # Errors
+    /// [`NnError::Corrupt`] as [`Checkpoint::load`].
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let corrupt = |reason: String| NnError::Corrupt { path: path.to_path_buf(), reason };
-        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))?;
         let mut entries = BTreeMap::new();
         for (name, view) in st.tensors() {
             if !matches!(view.dtype(), Dtype::F32 | Dtype::F64 | Dtype::U64) {
