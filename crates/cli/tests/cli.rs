@@ -1,12 +1,9 @@
 //! The `gradus` binary: formats, worked numbers, and exit code 2 with a
 //! message for bad input.
 
-use std::process::Command;
+mod common;
 
-fn gradus(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gradus")).args(args).output().expect("the binary runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
-}
+use common::{fake_mnist, gradus};
 
 #[test]
 fn trace_prints_the_worked_gradient_descent_numbers() {
@@ -103,34 +100,6 @@ fn bad_input_exits_2_and_says_what_is_accepted() {
 }
 
 /// A tiny MNIST-shaped dataset (random-ish pixels) in a temporary directory.
-/// A small IDX data set written once per test process: the tests run on
-/// several threads at once, and a second writer truncating a file while
-/// another test reads it made that test fail.
-fn fake_mnist() -> std::path::PathBuf {
-    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("gradus-cli-mnist-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let images = |n: usize| {
-            gradus::data::write_idx_u8(
-                &[n, 28, 28],
-                &(0..n * 784).map(|i| ((i * 7919) % 251) as u8).collect::<Vec<_>>(),
-            )
-        };
-        let labels = |n: usize| gradus::data::write_idx_u8(&[n], &(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
-        for (name, bytes) in [
-            ("train-images-idx3-ubyte", images(200)),
-            ("train-labels-idx1-ubyte", labels(200)),
-            ("t10k-images-idx3-ubyte", images(50)),
-            ("t10k-labels-idx1-ubyte", labels(50)),
-        ] {
-            std::fs::write(dir.join(name), bytes).unwrap();
-        }
-        dir
-    })
-    .clone()
-}
-
 #[test]
 fn train_resumes_to_the_same_checkpoint_bytes_and_compare_ranks() {
     let data = fake_mnist();
