@@ -239,7 +239,7 @@ fn checkpoints_that_were_changed_are_refused_by_tensor_name() {
     assert_eq!(run(&first).0, 0);
     let path = out.join("checkpoint.safetensors");
     let good = std::fs::read(&path).unwrap();
-    let mut resume_with = |bytes: &[u8], says: &str| {
+    let resume_with = |bytes: &[u8], says: &str| {
         std::fs::write(&path, bytes).unwrap();
         let (code, _, err) = run(&args("2"));
         assert_eq!(code, 2, "{says}: {err}");
