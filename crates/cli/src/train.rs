@@ -406,10 +406,19 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
     let _lock = lock(&run.out)?;
     claim(&run.out, &["learning_curves.svg"], run.overwrite)?;
     let data = load(run, &parse_model(&run.model)?)?;
+    // An optimiser whose run diverges does not stop the others: it ranks
+    // last with empty numbers, and the command ends with exit 3.
     let mut results = Vec::new();
+    let mut diverged = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
-        let metrics = train_one(run, spec, &run.out.join(format!("{i}")), false, &data)?;
-        results.push((spec.to_string(), metrics));
+        match train_one(run, spec, &run.out.join(format!("{i}")), false, &data) {
+            Ok(metrics) => results.push((spec.to_string(), metrics)),
+            Err(Failure::Diverged(msg)) => {
+                eprintln!("gradus: {msg}");
+                diverged.push(spec.to_string());
+            }
+            Err(other) => return Err(other),
+        }
     }
     let mut ranked: Vec<_> = results.iter().collect();
     ranked.sort_by(|a, b| {
@@ -418,9 +427,16 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
     });
     println!("rank,optimizer,test_accuracy,test_loss");
     for (i, (spec, m)) in ranked.iter().enumerate() {
-        let last = m.last().expect("epochs > 0");
+        let last = m.last().expect("a finished run has epochs");
         println!("{},\"{spec}\",{},{}", i + 1, last.test_accuracy, last.test_loss);
     }
+    for (i, spec) in diverged.iter().enumerate() {
+        println!("{},\"{spec}\",,", ranked.len() + i + 1);
+    }
     gradus::plot::learning_curves(&run.out.join("learning_curves.svg"), &results)?;
-    Ok(())
+    if diverged.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Diverged(format!("{} of {} runs diverged: {}", diverged.len(), specs.len(), diverged.join("; "))))
+    }
 }

@@ -25,7 +25,8 @@ fn case(class: &'static str, args: &[&str], code: i32, says: &'static str) -> Ca
 fn train(class: &'static str, name: &str, extra: &[&str], code: i32, says: &'static str) -> Case {
     let out = scratch(&format!("hostile-{name}"));
     let data = fake_mnist();
-    let defaults = [("--data", "mnist"), ("--data-dir", data.to_str().unwrap()), ("--epochs", "1"), ("--batch-size", "50")];
+    let defaults =
+        [("--data", "mnist"), ("--data-dir", data.to_str().unwrap()), ("--epochs", "1"), ("--batch-size", "50")];
     let mut args = vec!["train", "--out", out.to_str().unwrap()];
     for (key, value) in defaults.into_iter().filter(|(k, _)| !extra.contains(k)) {
         args.extend([key, value]);
@@ -220,6 +221,18 @@ fn a_diverging_run_exits_3_and_keeps_nothing_non_finite() {
     let (code, _, err) =
         gradus(&[&base[..], &["--epochs", "1", "--out", o, "--optimizer", "adam(lr=1e300)", "--overwrite"]].concat());
     assert_eq!(code, 3, "{err}");
+    // compare: the diverging optimiser ranks last with empty numbers, the
+    // others finish, and the command ends with exit 3.
+    let c = scratch("hostile-compare");
+    let mut args = vec!["compare"];
+    args.extend(&base[1..]);
+    args.extend(["--epochs", "1", "--out", c.to_str().unwrap(), "--optimizers", "sgd(lr=1e38); sgd(lr=0.01)"]);
+    let (code, out, err) = gradus(&args);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("1 of 2 runs diverged: sgd(lr=1e38)"), "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows[1].starts_with("1,\"sgd(lr=0.01)\",") && rows[2] == "2,\"sgd(lr=1e38)\",,", "{out}");
+    assert!(c.join("learning_curves.svg").exists() && c.join("1/checkpoint.safetensors").exists());
 }
 
 #[test]
