@@ -63,6 +63,9 @@ impl fmt::Display for Value {
             Value::Word(w) => f.write_str(w),
             Value::Tuple(v) => write!(f, "({})", join(v)),
             Value::List(v) => write!(f, "[{}]", join(v)),
+            // A nested spec without arguments keeps its parentheses: bare,
+            // it would read back as a word.
+            Value::Spec(s) if s.args.is_empty() => write!(f, "{}()", s.name),
             Value::Spec(s) => write!(f, "{s}"),
         }
     }
@@ -470,6 +473,12 @@ mod tests {
         assert_eq!(inner[1].to_string(), "cosine(t_max=95)");
         assert_eq!(args.numbers("milestones").unwrap(), vec![5.0]);
         assert_eq!(parse(&s.to_string()), s);
+        // Found by the spec fuzz target: `m(zz())` printed as `m(zz)`, which
+        // reads back with a word where the spec had a nested spec.
+        for text in ["m((m(zz-())))", "seq(relu(), flatten)", "sequential([constant()], milestones=[])"] {
+            let s = parse(text);
+            assert_eq!(parse(&s.to_string()), s, "{text} printed as {s}");
+        }
     }
 
     #[test]
