@@ -210,10 +210,13 @@ impl<E: std::fmt::Display + 'static> From<E> for Failure {
     fn from(e: E) -> Self {
         use gradus::GradusError as G;
         let any: &dyn std::any::Any = &e;
-        if let Some(io) = any.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            return Failure::Closed;
+        // Bare I/O errors are those of standard output (files are named).
+        if let Some(io) = any.downcast_ref::<std::io::Error>() {
+            return if io.kind() == std::io::ErrorKind::BrokenPipe {
+                Failure::Closed
+            } else {
+                Failure::Run(format!("writing to standard output: {io}"))
+            };
         }
         match any.downcast_ref::<G>() {
             Some(G::Diverged { .. }) => Failure::Diverged(e.to_string()),
@@ -270,6 +273,23 @@ fn schedule_range(s: &dyn gradus::sched::LrScheduler, spec: &str, steps: usize) 
     }
 }
 
+/// Writes `text` to standard output; a failed write is an error (exit 1,
+/// or a quiet stop when the reader left), never a panic.
+pub(crate) fn say(text: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes a line to standard error, ignoring a failure (there is nowhere
+/// left to report it).
+pub(crate) fn note(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
 /// Standard output, buffered; rows are flushed as the buffer fills.
 fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::new(std::io::stdout().lock())
@@ -301,7 +321,7 @@ fn main() -> ExitCode {
         Err(Failure::Run(msg)) => (1, msg),
         Err(Failure::Diverged(msg)) => (3, msg),
     };
-    eprintln!("gradus: {msg}");
+    note(&format!("gradus: {msg}"));
     ExitCode::from(code)
 }
 
@@ -525,6 +545,5 @@ fn hessian(function: &str, at: &str, format: TextFormat) -> Result<(), Failure> 
         condition_number: c.condition_number,
         max_stable_lr: c.max_stable_lr,
     };
-    print!("{}", if matches!(format, TextFormat::Json) { report.json() } else { report.text() });
-    Ok(())
+    say(&if matches!(format, TextFormat::Json) { report.json() } else { report.text() })
 }

@@ -346,7 +346,7 @@ fn train_one(
             }
             Err(e) => return Err(e.into()),
         };
-        eprintln!(
+        crate::note(&format!(
             "{optimizer}: epoch {}/{}: train loss {:.4}, test loss {:.4}, test accuracy {:.4} ({:.1} s, {:.0} samples/s)",
             m.epoch,
             run.epochs,
@@ -355,7 +355,7 @@ fn train_one(
             m.test_accuracy,
             m.seconds,
             data.0.len() as f64 / m.seconds
-        );
+        ));
         if rows.is_empty() {
             rows.push(m.csv_header());
         }
@@ -388,7 +388,7 @@ fn schedule_fits(run: &Run, t: &Trainer<f32>, batches: usize) -> Result<(), Fail
 pub fn train(run: &Run, optimizer: &str, resume: bool) -> Result<(), Failure> {
     let data = load(run, &parse_model(&run.model)?)?;
     train_one(run, optimizer, &run.out, resume, &data)?;
-    println!("wrote {}", run.out.display());
+    crate::say(&format!("wrote {}\n", run.out.display()))?;
     Ok(())
 }
 
@@ -414,7 +414,7 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
         match train_one(run, spec, &run.out.join(format!("{i}")), false, &data) {
             Ok(metrics) => results.push((spec.to_string(), metrics)),
             Err(Failure::Diverged(msg)) => {
-                eprintln!("gradus: {msg}");
+                crate::note(&format!("gradus: {msg}"));
                 diverged.push(spec.to_string());
             }
             Err(other) => return Err(other),
@@ -425,14 +425,15 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
         let acc = |r: &&(String, Vec<EpochMetrics>)| r.1.last().map_or(0.0, |m| m.test_accuracy);
         acc(b).total_cmp(&acc(a))
     });
-    println!("rank,optimizer,test_accuracy,test_loss");
+    let mut table = String::from("rank,optimizer,test_accuracy,test_loss\n");
     for (i, (spec, m)) in ranked.iter().enumerate() {
         let last = m.last().expect("a finished run has epochs");
-        println!("{},\"{spec}\",{},{}", i + 1, last.test_accuracy, last.test_loss);
+        table.push_str(&format!("{},\"{spec}\",{},{}\n", i + 1, last.test_accuracy, last.test_loss));
     }
     for (i, spec) in diverged.iter().enumerate() {
-        println!("{},\"{spec}\",,", ranked.len() + i + 1);
+        table.push_str(&format!("{},\"{spec}\",,\n", ranked.len() + i + 1));
     }
+    crate::say(&table)?;
     gradus::plot::learning_curves(&run.out.join("learning_curves.svg"), &results)?;
     if diverged.is_empty() {
         Ok(())

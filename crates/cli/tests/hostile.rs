@@ -507,3 +507,28 @@ fn an_output_path_that_is_a_file_is_exit_1() {
     assert!(err.contains("taken"), "{err}");
     assert_eq!(std::fs::read_to_string(dir.join("taken")).unwrap(), "not a directory");
 }
+
+/// Standard output on a full disk (`/dev/full`) is the environment's
+/// failure: exit 1 naming it, never a panic; a full standard error is
+/// ignored, as there is nowhere left to report to.
+#[test]
+fn a_full_output_is_exit_1_not_a_panic() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    }
+    for args in [
+        &["schedule", "constant", "--lr", "0.1", "--steps", "3"][..],
+        &["trace", "--function", "square", "--start=1", "--optimizer", "sgd", "--format", "json"],
+        &["hessian", "--function", "saddle", "--at=0,0"],
+    ] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gradus")).args(args).stdout(full).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("writing to standard output: No space left on device"), "{args:?}: {err}");
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gradus")).args(args).stderr(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?} with a full stderr");
+    }
+}
