@@ -115,23 +115,28 @@ fn schedules_drive_the_rate_per_batch_per_epoch_and_on_plateaus() {
     assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.05);
 }
 
-#[test]
-fn plots_are_written_as_svg() {
-    let dir = std::env::temp_dir().join(format!("gradus-plots-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let m = |epoch: usize, acc: f64| gradus::EpochMetrics {
+/// An epoch's metrics for the plot tests.
+fn metrics(epoch: usize, train_loss: f64, test_loss: f64, accuracy: f64) -> gradus::EpochMetrics {
+    gradus::EpochMetrics {
         epoch,
-        train_loss: 1.0 / epoch as f64,
-        train_accuracy: acc,
-        test_loss: 1.1 / epoch as f64,
-        test_accuracy: acc,
+        train_loss,
+        train_accuracy: accuracy,
+        test_loss,
+        test_accuracy: accuracy,
         test_top5_accuracy: 1.0,
         lr: 0.1,
         seconds: 1.0,
         grad_norms: vec![],
         dead_units: vec![],
         saturated: vec![],
-    };
+    }
+}
+
+#[test]
+fn plots_are_written_as_svg() {
+    let dir = std::env::temp_dir().join(format!("gradus-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let m = |epoch: usize, acc: f64| metrics(epoch, 1.0 / epoch as f64, 1.1 / epoch as f64, acc);
     let runs = vec![("a".to_string(), vec![m(1, 0.5), m(2, 0.7)]), ("b".to_string(), vec![m(1, 0.6), m(2, 0.65)])];
     gradus::plot::learning_curves(&dir.join("lc.svg"), &runs).unwrap();
     let path = vec![("gd".to_string(), vec![(1.0, 1.0), (0.5, 0.25), (0.1, 0.0)])];
@@ -152,19 +157,7 @@ fn plots_are_written_as_svg() {
 fn plots_finish_and_say_what_they_left_out() {
     let dir = std::env::temp_dir().join(format!("gradus-plots-hostile-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let m = |epoch: usize, loss: f64| gradus::EpochMetrics {
-        epoch,
-        train_loss: loss,
-        train_accuracy: 0.1,
-        test_loss: loss,
-        test_accuracy: 0.1,
-        test_top5_accuracy: 0.5,
-        lr: 0.1,
-        seconds: 1.0,
-        grad_norms: vec![],
-        dead_units: vec![],
-        saturated: vec![],
-    };
+    let m = |epoch: usize, loss: f64| metrics(epoch, loss, loss, 0.1);
     let runs = vec![("a".to_string(), vec![m(1, 2.3), m(2, 1e300), m(3, -1e300), m(4, f64::NAN), m(5, f64::INFINITY)])];
     gradus::plot::learning_curves(&dir.join("lc.svg"), &runs).unwrap();
     let text = std::fs::read_to_string(dir.join("lc.svg")).unwrap();
