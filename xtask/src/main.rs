@@ -3,7 +3,7 @@
 //!
 //! Tasks: `ci` (format check, clippy with warnings denied, the test suite —
 //! the README's test command), `tidy` (file-size cap, `//!` on every module,
-//! the crate dependency graph of ARCHITECTURE.md; also a `#[test]`),
+//! the crate dependency graph of docs/architecture.md; also a `#[test]`),
 //! `gradcheck` (the gradient-check catalogue in release mode), `demo`
 //! (the main job: optimisers compared on Fashion-MNIST) and `bench` (the
 //! criterion suite and the scoreboard against PyTorch).

@@ -10,7 +10,7 @@ const MAX_LINES: usize = 800;
 /// Folders whose `.rs` files are checked.
 const SOURCE_DIRS: [&str; 3] = ["crates", "xtask", "benches"];
 
-/// Who may depend on whom (ARCHITECTURE.md), by directory under `crates/`
+/// Who may depend on whom (docs/architecture.md), by directory under `crates/`
 /// (or `xtask`). A crate missing here is a tidy error: add it with its rule.
 const ALLOWED_DEPS: &[(&str, &[&str])] = &[
     ("tensor", &[]),
@@ -123,13 +123,13 @@ fn check_dependencies(root: &Path, problems: &mut Vec<String>) {
             problems.push(format!("crates/{name}: the package must be named `{expected_package}` after its directory"));
         }
         let Some((_, allowed)) = ALLOWED_DEPS.iter().find(|(n, _)| *n == name) else {
-            problems.push(format!("crates/{name}: not in ARCHITECTURE.md's dependency table (xtask/src/tidy.rs)"));
+            problems.push(format!("crates/{name}: not in docs/architecture.md's dependency table (xtask/src/tidy.rs)"));
             continue;
         };
         for dep in gradus_deps(&text) {
             if !allowed.contains(&dep.as_str()) {
                 problems.push(format!(
-                    "crates/{name} depends on gradus-{dep}, which ARCHITECTURE.md does not allow (allowed: {allowed:?})"
+                    "crates/{name} depends on gradus-{dep}, which docs/architecture.md does not allow (allowed: {allowed:?})"
                 ));
             }
         }

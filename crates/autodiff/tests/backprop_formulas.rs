@@ -1,4 +1,4 @@
-//! The dense-layer backprop formulas of ALGORITHMS.md §3, written out by
+//! The dense-layer backprop formulas, written out by
 //! hand for a 3-layer network, agree with the tape: δ = (Wᵀ_next δ_next) ⊙
 //! σ'(z), ∂L/∂W = δ aᵀ, ∂L/∂b = δ summed over the batch.
 

@@ -1,5 +1,5 @@
 //! Hessians against closed forms, Hessian-vector products against H·v, and
-//! the curvature helper's verdicts (ALGORITHMS.md §1–2).
+//! the curvature helper's verdicts.
 
 use gradus_autodiff::{PointKind, Var, curvature, hessian, hvp};
 use gradus_tensor::{Tensor, assert_close};

@@ -1,4 +1,4 @@
-//! The worked examples of ALGORITHMS.md §3, exactly.
+//! The worked examples, exactly.
 
 use gradus_autodiff::{GradOptions, Tape, Var, grad};
 use gradus_tensor::{Tensor, assert_close};

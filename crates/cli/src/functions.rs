@@ -1,5 +1,5 @@
 //! The built-in test functions of `gradus trace` and `gradus hessian`
-//! (CLI.md), written with differentiable ops so gradients and Hessians come
+//! (docs/cli.md), written with differentiable ops so gradients and Hessians come
 //! from the tape.
 
 use gradus::autodiff::Var;

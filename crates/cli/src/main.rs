@@ -1,4 +1,4 @@
-//! `gradus`: the command line of ../shared/CLI.md. `trace` runs an optimiser
+//! `gradus`: the command line of docs/cli.md. `trace` runs an optimiser
 //! on a test function, `schedule` prints a learning-rate schedule step by
 //! step, `hessian` reports the curvature at a point, `train` and `compare`
 //! train an MLP on Fashion-MNIST or MNIST. Wrong input exits with code 2 and

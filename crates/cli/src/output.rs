@@ -1,4 +1,4 @@
-//! The output formats of CLI.md: CSV and JSON rows, the curvature report,
+//! The output formats of docs/cli.md: CSV and JSON rows, the curvature report,
 //! and the trace plot. Numbers print in shortest round-trip form (`{}`), so
 //! they parse back to the same f64.
 
@@ -101,7 +101,7 @@ impl Curvature {
         self.hessian.chunks(n).map(<[f64]>::to_vec).collect()
     }
 
-    /// The JSON object with CLI.md's keys.
+    /// The JSON object with docs/cli.md's keys.
     pub fn json(&self) -> String {
         let h: Vec<String> = self.rows().iter().map(|r| list(r)).collect();
         format!(

@@ -7,7 +7,7 @@ use common::{fake_mnist, gradus};
 
 #[test]
 fn trace_prints_the_worked_gradient_descent_numbers() {
-    // ALGORITHMS.md §1: x² from 10, η = 0.2, 10 steps → 0.060466.
+    // x² from 10, η = 0.2, 10 steps → 0.060466.
     let (code, out, _) =
         gradus(&["trace", "--function", "square", "--start=10", "--optimizer", "sgd(lr=0.2)", "--steps", "10"]);
     assert_eq!(code, 0);

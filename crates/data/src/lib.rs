@@ -1,5 +1,4 @@
-//! gradus-data: everything between files on disk and mini-batches for SGD
-//! (ALGORITHMS.md §1, §9).
+//! gradus-data: everything between files on disk and mini-batches for SGD.
 //!
 //! - [`Dataset`] (length, example by index) and [`InMemory`], [`Subset`],
 //!   [`random_split`], [`Concat`], [`Mapped`]; transforms in [`transforms`]

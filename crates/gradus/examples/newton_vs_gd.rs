@@ -1,5 +1,5 @@
 //! Newton's method against gradient descent on a quadratic ½θᵀAθ − bᵀθ
-//! (ALGORITHMS.md §1–2): Newton lands on the minimum in one step; GD
+//!: Newton lands on the minimum in one step; GD
 //! converges only for η < 2/λ_max, and oscillates or diverges above.
 //!
 //! `cargo run --release -p gradus --example newton_vs_gd`

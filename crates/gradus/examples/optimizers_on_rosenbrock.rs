@@ -1,4 +1,4 @@
-//! The optimisers of ALGORITHMS.md §7 racing down Rosenbrock's valley from
+//! The optimisers racing down Rosenbrock's valley from
 //! (−1.5, 2): their distance to the minimum (1, 1) after 1 000 steps, and
 //! their paths over the contour map.
 //!

@@ -1,6 +1,6 @@
 //! The training loop: epochs of mini-batch steps (forward on a fresh tape,
 //! loss, backward, optimiser update, schedule), evaluation, and the
-//! per-epoch metrics ALGORITHMS.md §9 asks for.
+//! per-epoch metrics and diagnostics.
 
 use crate::GradusError;
 use gradus_autodiff::{AutodiffError, Tape, Var, no_grad};
@@ -110,7 +110,7 @@ pub struct EpochMetrics {
 }
 
 impl EpochMetrics {
-    /// The CSV header: CLI.md's columns, `test_top5_accuracy`, then `grad_norm:<parameter>` per
+    /// The CSV header: docs/cli.md's columns, `test_top5_accuracy`, then `grad_norm:<parameter>` per
     /// parameter, `dead:<layer>` per ReLU and `saturated:<layer>` per
     /// sigmoid or tanh layer.
     pub fn csv_header(&self) -> String {

@@ -50,7 +50,7 @@ fn class_weights<T: Float>(what: &str, opts: &CrossEntropyOptions<T>, classes: u
 }
 
 /// Cross-entropy of softmax(logits) against class indices,
-/// L = −z_y + log Σ e^{z_m} (ALGORITHMS.md §5), with the default options.
+/// L = −z_y + log Σ e^{z_m}, with the default options.
 ///
 /// # Examples
 /// ```

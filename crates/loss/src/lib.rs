@@ -1,4 +1,4 @@
-//! gradus-loss: the losses of ALGORITHMS.md §5 on `Var`s, with PyTorch's
+//! gradus-loss: the losses on `Var`s, with PyTorch's
 //! definitions, values and gradients.
 //!
 //! - Regression: [`mse`], [`l1`], [`huber`], [`smooth_l1`], [`gaussian_nll`].

@@ -17,7 +17,7 @@ fn same_shape<T: Float>(loss: &str, input: &Var<T>, target: &Var<T>) {
     );
 }
 
-/// Mean squared error (x − y)² (ALGORITHMS.md §5 uses ½‖y − z‖²: that is
+/// Mean squared error (x − y)² (the textbook form is ½‖y − z‖²: that is
 /// `mse(…, Reduction::Sum) / 2`).
 ///
 /// # Examples

@@ -1,4 +1,4 @@
-//! One module per activation of ALGORITHMS.md §4 (PReLU's α and Swish's β
+//! One module per activation (PReLU's α and Swish's β
 //! learnable), softmax modules, and [`Activation`], the name a builder or a
 //! spec string picks one by.
 

@@ -6,7 +6,7 @@ use gradus_autodiff::{Tape, Var, no_grad};
 use gradus_tensor::{Float, Tensor};
 use std::cell::Cell;
 
-/// Batch normalisation (Ioffe & Szegedy 2015; ALGORITHMS.md §6) on inputs
+/// Batch normalisation (Ioffe & Szegedy 2015) on inputs
 /// `[batch, C]` or `[batch, C, L]`, as PyTorch's `nn.BatchNorm1d`:
 ///
 /// - training: y = γ (x − μ_B)/√(σ²_B + ε) + β with the batch's mean and

@@ -1,4 +1,4 @@
-//! Activation diagnostics (ALGORITHMS.md §9): the fraction of dead ReLU
+//! Activation diagnostics: the fraction of dead ReLU
 //! units and of saturated sigmoid/tanh outputs, read off a model's
 //! activations during an observed forward pass.
 

@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cell::Cell;
 
-/// Inverted dropout (ALGORITHMS.md §6): in training, each element is kept
+/// Inverted dropout: in training, each element is kept
 /// with probability `keep = 1 − p` and scaled by `1/keep`, so the expectation
 /// is unchanged and evaluation is the identity. `p` is the probability of
 /// dropping, as in PyTorch's `nn.Dropout(p)`.

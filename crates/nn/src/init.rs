@@ -1,4 +1,4 @@
-//! Weight initialisation (ALGORITHMS.md §6): Xavier in the lecture form and
+//! Weight initialisation: Xavier in the lecture form and
 //! in Glorot's, He/Kaiming, and the plain constant, normal and uniform fills.
 //! Every scheme draws from the caller's RNG, so a seed fixes the weights.
 

@@ -1,5 +1,4 @@
-//! gradus-nn: the layers that turn the tape into networks a user can train
-//! (ALGORITHMS.md §4–6).
+//! gradus-nn: the layers that turn the tape into networks a user can train.
 //!
 //! - [`Module`]: a forward pass on an explicit [`Tape`](gradus_autodiff::Tape)
 //!   and a visitor over named parameters and buffers (`0.weight`,

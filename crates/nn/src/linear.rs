@@ -17,7 +17,7 @@ use rand::Rng;
 /// use gradus_autodiff::{Tape, Var};
 /// use gradus_nn::{Linear, Module};
 /// use gradus_tensor::Tensor;
-/// // The worked example of ALGORITHMS.md §3: Wx + b = (−1, 24).
+/// // The worked example: Wx + b = (−1, 24).
 /// let w = Tensor::from_vec(vec![1.0f64, 2.0, -1.0, -2.0, 3.0, 4.0, -3.0, 4.0], &[2, 4]).unwrap();
 /// let layer = Linear::from_tensors(w, Some(Tensor::from_vec(vec![5.0, 6.0], &[2]).unwrap()));
 /// let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[1, 4]).unwrap());

@@ -25,7 +25,7 @@ impl Default for AdadeltaConfig {
     }
 }
 
-/// Adadelta as `torch.optim.Adadelta` (ALGORITHMS.md §7): `E[g²] ← ρE[g²] +
+/// Adadelta as `torch.optim.Adadelta`: `E[g²] ← ρE[g²] +
 /// (1 − ρ)g²`; `Δ = √(E[Δ²] + δ)/√(E[g²] + δ)·g`; `E[Δ²] ← ρE[Δ²] + (1 − ρ)Δ²`;
 /// `θ ← θ − ηΔ`.
 #[derive(Clone, Debug, PartialEq)]

@@ -45,7 +45,7 @@ impl AdamConfig {
     }
 }
 
-/// Adam as `torch.optim.Adam` / `AdamW` (ALGORITHMS.md §7):
+/// Adam as `torch.optim.Adam` / `AdamW`:
 /// s ← ρ₁s + (1 − ρ₁)g; r ← ρ₂r + (1 − ρ₂)g²;
 /// θ ← θ − (η/(1 − ρ₁ᵗ))·s/(√r/√(1 − ρ₂ᵗ) + δ), with r replaced by its
 /// running maximum under AMSGrad, and θ ← θ(1 − ηλ) first when the weight

@@ -1,4 +1,4 @@
-//! gradus-optim: optimisers (ALGORITHMS.md §7) that see parameters and
+//! gradus-optim: optimisers that see parameters and
 //! gradients as slices, so they work with any source of gradients.
 //!
 //! - The seam: [`Optimizer`], a per-parameter update with explicit

@@ -1,4 +1,4 @@
-//! The textbook momentum method (ALGORITHMS.md §7): a velocity that
+//! The textbook momentum method: a velocity that
 //! accumulates negative gradients.
 
 use crate::error::{Result, check, check_common};

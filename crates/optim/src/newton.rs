@@ -1,4 +1,4 @@
-//! Newton's method and damped Newton (ALGORITHMS.md §2), from a Hessian
+//! Newton's method and damped Newton, from a Hessian
 //! (solved with faer's Cholesky and LU) or from Hessian-vector products
 //! (conjugate gradient), with damping when the Hessian is not positive
 //! definite.

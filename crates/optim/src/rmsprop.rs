@@ -22,7 +22,7 @@ pub struct RmspropConfig {
     pub centered: bool,
     /// Ascend instead (false).
     pub maximize: bool,
-    /// The textbook form θ ← θ − ε g/√(δ + r) (ALGORITHMS.md §7), with δ
+    /// The textbook form θ ← θ − ε g/√(δ + r), with δ
     /// inside the root; off for PyTorch's g/(√r + δ).
     pub textbook: bool,
 }

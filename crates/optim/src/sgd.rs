@@ -27,7 +27,7 @@ impl Default for SgdConfig {
     }
 }
 
-/// Stochastic gradient descent as `torch.optim.SGD` (ALGORITHMS.md §7,
+/// Stochastic gradient descent as `torch.optim.SGD` (the
 /// framework form): g ← ∇ + λθ; b ← μb + (1 − dampening)g (b = g at the
 /// first step); g ← g + μb with Nesterov, else b; θ ← θ − ηg.
 #[derive(Clone, Debug, PartialEq)]

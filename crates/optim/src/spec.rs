@@ -1,4 +1,4 @@
-//! Optimisers from spec strings (../shared/CLI.md): `adam(lr=1e-3, betas=(0.9,0.999))`.
+//! Optimisers from spec strings (docs/cli.md): `adam(lr=1e-3, betas=(0.9,0.999))`.
 
 use crate::error::Result;
 use crate::*;

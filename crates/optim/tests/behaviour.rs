@@ -1,4 +1,4 @@
-//! The worked numbers of ALGORITHMS.md §1, stability on a quadratic, the
+//! The worked numbers, stability on a quadratic, the
 //! textbook forms, the driver (groups, missing gradients, exact state round
 //! trip, errors), clipping, and the parallel pass against the serial one.
 
@@ -16,7 +16,7 @@ fn gd(lr: f64, steps: usize) -> f64 {
 
 #[test]
 fn ten_steps_of_gradient_descent_on_x_squared() {
-    // ALGORITHMS.md §1: x₁₀ = (1 − 2η)¹⁰·10.
+    // x₁₀ = (1 − 2η)¹⁰·10.
     for (lr, expected) in [(0.2, 0.060466), (0.05, 3.486784), (1.1, 61.917364)] {
         let x = gd(lr, 10);
         assert_eq!((x * 1e6).round() / 1e6, expected, "η = {lr}");

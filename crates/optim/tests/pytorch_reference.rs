@@ -1,5 +1,5 @@
 //! Every optimiser and option against PyTorch's trajectories in f64: on a
-//! fixed gradient sequence and on the test functions of ALGORITHMS.md (x²,
+//! fixed gradient sequence and on the test functions (x²,
 //! Rosenbrock, Himmelblau, an ill-conditioned quadratic, x² − y²), 30 steps
 //! each, from reference data made by scripts/pytorch_reference.py.
 

@@ -1,4 +1,4 @@
-//! gradus-sched: learning-rate schedules (ALGORITHMS.md §8) as functions of
+//! gradus-sched: learning-rate schedules as functions of
 //! the step, with PyTorch's definitions and values.
 //!
 //! A schedule is [`LrScheduler::lr`]`(base_lr, step)` — and

@@ -1,4 +1,4 @@
-//! Schedules from spec strings (../shared/CLI.md): `cosine(t_max=100)`.
+//! Schedules from spec strings (docs/cli.md): `cosine(t_max=100)`.
 
 use crate::error::Result;
 use crate::*;

@@ -1,5 +1,5 @@
 //! gradus-spec: the spec strings of the `gradus` command line,
-//! `name(key=value, …)` (../shared/CLI.md), shared by optimisers, schedules
+//! `name(key=value, …)` (docs/cli.md), shared by optimisers, schedules
 //! and models.
 //!
 //! Values are numbers (`1e-3`, `-2.5`), `true`/`false`, bare words (`cos`),

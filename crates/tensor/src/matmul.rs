@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn worked_example_wx_plus_b() {
-        // ALGORITHMS.md §3: W = [[1,2,−1,−2],[3,4,−3,4]], x = (1,2,3,4), b = (5,6).
+        // W = [[1,2,−1,−2],[3,4,−3,4]], x = (1,2,3,4), b = (5,6).
         let w = Tensor::from_vec(vec![1.0f64, 2.0, -1.0, -2.0, 3.0, 4.0, -3.0, 4.0], &[2, 4]).unwrap();
         let x = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[4]).unwrap();
         let b = Tensor::from_vec(vec![5.0f64, 6.0], &[2]).unwrap();

@@ -141,7 +141,7 @@ fn logsumexp_is_finite_at_plus_minus_1000() {
 
 #[test]
 fn worked_example_gradient_of_logsumexp_is_softmax() {
-    // ALGORITHMS.md §3: ∇ log(eˣ + eʸ + eᶻ) = softmax([x, y, z]); check by
+    // ∇ log(eˣ + eʸ + eᶻ) = softmax([x, y, z]); check by
     // central differences in f64.
     let x = [0.3f64, -1.2, 2.0];
     let eps = 1e-6;

@@ -1,4 +1,4 @@
-//! The activations of ALGORITHMS.md §4 as differentiable ops. Most are
+//! The activations as differentiable ops. Most are
 //! composed from `where`, `sigmoid`, `tanh`, `erf` and `softplus`, so their
 //! higher derivatives come from those rules; each is written so that no
 //! branch overflows at ±1000 (f64) or ±80 (f32), since a masked-out branch

@@ -1,5 +1,5 @@
 //! Matrix products with NumPy's semantics, batched with broadcasting:
-//! ∂L/∂A = G Bᵀ and ∂L/∂B = Aᵀ G (ALGORITHMS.md §3), summed over broadcast
+//! ∂L/∂A = G Bᵀ and ∂L/∂B = Aᵀ G, summed over broadcast
 //! batch dims. The transposes are views, so backward copies no operand.
 //! `linear` is a dense layer's x·Wᵀ + b as one op.
 
