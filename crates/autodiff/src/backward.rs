@@ -79,6 +79,7 @@ fn run<T: Float>(
     keep: &[usize],
     create_graph: bool,
     retain_graph: bool,
+    mut on_leaf: Option<&mut dyn FnMut(VarId, &Tensor<T>)>,
 ) -> Result<Vec<Option<Var<T>>>> {
     if let Some(err) = tape.anomaly.borrow().clone() {
         return Err(err);
@@ -109,7 +110,16 @@ fn run<T: Float>(
             if node.released {
                 return Err(AutodiffError::GraphReleased { op: node.op });
             }
-            let Some(backward) = node.backward.take() else { continue }; // a leaf
+            let Some(backward) = node.backward.take() else {
+                // A leaf: every node that uses it has a higher id and has
+                // been walked, so its gradient is final.
+                if let (Some(hook), Some(g)) = (on_leaf.as_deref_mut(), &grads[id])
+                    && node.op == "leaf"
+                {
+                    hook(VarId { tape: tape.id, node: id }, g.value());
+                }
+                continue;
+            };
             let output = Var::tracked(node.value.clone(), Rc::clone(tape), id);
             let ids = std::mem::take(&mut node.inputs);
             let inputs: smallvec::SmallVec<[Var<T>; 2]> = ids
@@ -250,7 +260,7 @@ pub fn grad<T: Float>(
     }
     let stop_at = input_ids.iter().copied().min().unwrap_or(0);
     let seeds = seeds(outputs, grad_outputs)?;
-    let grads = run(tape, seeds, stop_at, &input_ids, options.create_graph, options.retain_graph)?;
+    let grads = run(tape, seeds, stop_at, &input_ids, options.create_graph, options.retain_graph, None)?;
     input_ids
         .iter()
         .enumerate()
@@ -280,9 +290,42 @@ impl<T: Float> Var<T> {
     /// # Errors
     /// As [`Var::backward`], and if `grad_output`'s shape differs from the output's.
     pub fn backward_with(&self, grad_output: Option<Tensor<T>>, retain_graph: bool) -> Result<Gradients<T>> {
+        self.backward_run(grad_output, retain_graph, None)
+    }
+
+    /// [`Var::backward`], calling `on_leaf(id, gradient)` for each leaf as
+    /// soon as its gradient is final, while the walk goes on below it
+    /// (leaves in descending id order: the parameters used last come
+    /// first). PyTorch's post-accumulate-grad hooks; a data-parallel
+    /// trainer starts reducing gradients there while backward continues.
+    ///
+    /// ```
+    /// use gradus_autodiff::{Tape, Var};
+    /// use gradus_tensor::Tensor;
+    /// let tape = Tape::new();
+    /// let (a, b) = (tape.leaf(Tensor::scalar(2.0f64)), tape.leaf(Tensor::scalar(3.0)));
+    /// let y = &(&a * &b) + &a; // dy/da = b + 1, dy/db = a
+    /// let mut order = Vec::new();
+    /// let grads = y.backward_hooked(&mut |id, g| order.push((id, g.item()))).unwrap();
+    /// assert_eq!(order, vec![(b.id().unwrap(), 2.0), (a.id().unwrap(), 4.0)]);
+    /// assert_eq!(grads.get(&a).unwrap().item(), 4.0);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Var::backward`].
+    pub fn backward_hooked(&self, on_leaf: &mut dyn FnMut(VarId, &Tensor<T>)) -> Result<Gradients<T>> {
+        self.backward_run(None, false, Some(on_leaf))
+    }
+
+    fn backward_run(
+        &self,
+        grad_output: Option<Tensor<T>>,
+        retain_graph: bool,
+        on_leaf: Option<&mut dyn FnMut(VarId, &Tensor<T>)>,
+    ) -> Result<Gradients<T>> {
         let (tape, _) = tape_of("the output of backward", self)?;
         let seeds = seeds(&[self], grad_output.as_ref().map(std::slice::from_ref))?;
-        let grads = run(tape, seeds, 0, &[], false, retain_graph)?;
+        let grads = run(tape, seeds, 0, &[], false, retain_graph, on_leaf)?;
         let nodes = tape.nodes.borrow();
         let leaves = grads
             .into_iter()

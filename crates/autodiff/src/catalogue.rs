@@ -259,6 +259,11 @@ pub fn cases() -> Vec<Case> {
         // Softmax.
         Case::new("softmax", &["softmax"], &[&[2, 4]], Any, |v| v[0].softmax(-1)),
         Case::new("log_softmax", &["log_softmax"], &[&[3, 2]], Any, |v| v[0].log_softmax(0)),
+        // Sums over replicas (three copies stand in for a group).
+        Case::new("sum_across", &["sum_across"], &[&[2, 3]], Any, |v| {
+            let group: std::sync::Arc<dyn crate::Across> = std::sync::Arc::new(crate::Copies(3));
+            (&v[0] * &v[0]).sum_across(&group)
+        }),
         // Activations.
         Case::new("relu", &["relu"], &[&[6]], Any, |v| v[0].relu()),
         Case::new("leaky_relu", &["leaky_relu"], &[&[6]], Any, |v| v[0].leaky_relu(0.01)),
