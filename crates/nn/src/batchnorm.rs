@@ -106,16 +106,31 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
         // Per-channel tensors broadcast as [C] against [N, C], as [C, 1] against [N, C, L].
         let per_channel: Vec<isize> = if x.rank() == 2 { vec![c as isize] } else { vec![c as isize, 1] };
         let axes: Vec<isize> = if x.rank() == 2 { vec![0] } else { vec![0, 2] };
-        let n = x.value().numel() / c;
         let use_batch = self.training.get() || self.running_mean.is_none();
         let x_hat = if use_batch {
+            // In a data-parallel run's training step the statistics are the
+            // full batch's: sums over this shard, summed over the replicas
+            // (their backward sums the gradients back the same way).
+            let group = crate::shard::group().filter(|_| self.training.get());
+            let mut n = [(x.value().numel() / c) as f64];
+            if let Some(g) = &group {
+                g.sum(&mut n);
+            }
+            let n = n[0] as usize;
             assert!(
                 n > 1,
                 "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}",
                 x.shape()
             );
-            let mean = x.mean(axes.clone(), true);
-            let var = x.var(axes, 0, true);
+            let (mean, var) = match &group {
+                None => (x.mean(axes.clone(), true), x.var(axes, 0, true)),
+                Some(g) => {
+                    let per = T::one() / T::of(n as f64);
+                    let mean = x.sum(axes.clone(), true).sum_across(g).mul_scalar(per);
+                    let var = x.sub(&mean).square().sum(axes, true).sum_across(g).mul_scalar(per);
+                    (mean, var)
+                }
+            };
             if self.training.get() {
                 no_grad(|| {
                     self.update_running(&mean.value().reshape(&[c as isize]), &var.value().reshape(&[c as isize]), n)

@@ -80,17 +80,39 @@ impl Dropout {
         self.calls.set(calls);
     }
 
-    /// The mask of call `n`: 0 or 1/keep per element.
+    /// The mask of the next call: 0 or 1/keep per element. Each row (the
+    /// first axis; a value of rank 0 or 1 is one row) is drawn from (seed,
+    /// call, the row's position in the full batch), so a shard of a batch
+    /// gets the rows of the whole batch's mask (see [`crate::in_shard`]).
     fn mask<T: Float>(&self, shape: &[usize]) -> Tensor<T> {
         let n = self.calls.get();
         self.calls.set(n + 1);
-        let mut rng = StdRng::seed_from_u64(self.seed.get() ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let keep = 1.0 - self.p;
         let scale = T::of(1.0 / keep);
-        let len = shape.iter().product();
-        let data = (0..len).map(|_| if rng.random::<f64>() < keep { scale } else { T::zero() }).collect();
+        let (rows, per_row) = match shape.split_first() {
+            Some((&rows, rest)) if !rest.is_empty() => (rows, rest.iter().product()),
+            _ => (1, shape.iter().product()),
+        };
+        let first = crate::shard::first_row() as u64;
+        let mut data = Vec::with_capacity(rows * per_row);
+        for r in 0..rows as u64 {
+            let mut rng = StdRng::seed_from_u64(row_seed(self.seed.get(), n, first + r));
+            data.extend((0..per_row).map(|_| if rng.random::<f64>() < keep { scale } else { T::zero() }));
+        }
         Tensor::from_vec(data, shape).expect("length is the shape's product")
     }
+}
+
+/// The seed of one row's mask: (layer seed, call, row) mixed by SplitMix64
+/// steps, so neighbouring calls and rows get unrelated streams.
+fn row_seed(seed: u64, call: u64, row: u64) -> u64 {
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    mix(mix(mix(seed) ^ call) ^ row)
 }
 
 impl Dropout {

@@ -49,6 +49,7 @@ mod module;
 mod param;
 mod pool;
 mod sequential;
+mod shard;
 
 pub use activation::{
     Activation, Elu, Gelu, Hardtanh, LeakyRelu, LogSigmoid, LogSoftmax, Mish, PRelu, Relu, Selu, Sigmoid, Silu,
@@ -68,3 +69,4 @@ pub use module::{Lambda, Module, Observe, Observer, Slot, Visitor};
 pub use param::{Buffer, Param, ParamId};
 pub use pool::{AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::{Flatten, Sequential};
+pub use shard::{Shard, in_shard};
