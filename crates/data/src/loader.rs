@@ -5,7 +5,7 @@
 
 use crate::dataset::{Dataset, Target};
 use crate::error::{DataError, Result};
-use crate::sampler::{Sampler, SequentialSampler, ShuffledSampler, batches};
+use crate::sampler::{Sampler, SequentialSampler, ShuffledSampler, batches, shard_range};
 use gradus_tensor::{Float, Tensor};
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, resume_unwind};
@@ -29,6 +29,12 @@ pub struct Batch<T: Float> {
     pub features: Tensor<T>,
     /// Targets.
     pub targets: BatchTargets<T>,
+    /// The row of the full batch that this batch's first row is: 0, unless
+    /// the loader hands out one shard of each batch ([`DataLoader::shard`]).
+    pub first_row: usize,
+    /// The number of examples in the full batch (this batch's own, unless
+    /// sharded).
+    pub full_len: usize,
 }
 
 /// Loads mini-batches of a dataset, epoch by epoch.
@@ -53,6 +59,7 @@ pub struct DataLoader {
     workers: usize,
     prefetch: usize,
     augment: Option<Arc<crate::Augment>>,
+    shard: (usize, usize),
 }
 
 impl DataLoader {
@@ -63,7 +70,7 @@ impl DataLoader {
     pub fn new(dataset: Arc<dyn Dataset>, batch_size: usize) -> Self {
         assert!(batch_size > 0, "DataLoader: batch_size must be positive");
         let sampler = Arc::new(SequentialSampler(dataset.len()));
-        Self { dataset, sampler, batch_size, drop_last: false, workers: 0, prefetch: 2, augment: None }
+        Self { dataset, sampler, batch_size, drop_last: false, workers: 0, prefetch: 2, augment: None, shard: (0, 1) }
     }
 
     /// A shuffled sweep per epoch from `seed`.
@@ -107,6 +114,32 @@ impl DataLoader {
         self
     }
 
+    /// Hands out part `part` of `parts` of every batch: the batches are
+    /// planned as without sharding, then each is cut into `parts`
+    /// contiguous runs of rows ([`shard_range`]: sizes differ by at most
+    /// one, the larger first) and this loader reads only its run. The
+    /// processes of a data-parallel run each take one part of the same
+    /// global batches; [`Batch::first_row`] and [`Batch::full_len`] say
+    /// where the part sits.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gradus_data::{DataLoader, Features, InMemory, Targets};
+    /// let ds = Arc::new(InMemory::new(Features::U8((0..10).collect()), vec![1], Targets::Classes(vec![0; 10])).unwrap());
+    /// let part = DataLoader::new(ds, 4).shard(1, 3);
+    /// let rows: Vec<_> = part.epoch::<f32>(0).map(|b| b.unwrap()).map(|b| (b.features.to_vec(), b.first_row, b.full_len)).collect();
+    /// assert_eq!(rows, vec![(vec![2.0], 2, 4), (vec![6.0], 2, 4), (vec![9.0], 1, 2)]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `parts` is 0 or `part >= parts`.
+    #[must_use]
+    pub fn shard(mut self, part: usize, parts: usize) -> Self {
+        assert!(part < parts, "DataLoader::shard: part {part} of {parts} does not exist");
+        self.shard = (part, parts);
+        self
+    }
+
     /// Batches each worker may have ready ahead (at least 1).
     #[must_use]
     pub fn prefetch(mut self, batches: usize) -> Self {
@@ -126,7 +159,14 @@ impl DataLoader {
 
     /// The batches of `epoch`, collated into `T`.
     pub fn epoch<T: Float>(&self, epoch: u64) -> Epoch<T> {
-        let plan = Arc::new(batches(&self.sampler.indices(epoch), self.batch_size, self.drop_last));
+        let full = batches(&self.sampler.indices(epoch), self.batch_size, self.drop_last);
+        let (part, parts) = self.shard;
+        let spans: Vec<(usize, usize)> = full.iter().map(|b| (shard_range(b.len(), part, parts).start, b.len())).collect();
+        let plan = Arc::new(if parts == 1 {
+            full
+        } else {
+            full.into_iter().map(|b| b[shard_range(b.len(), part, parts)].to_vec()).collect()
+        });
         // Augmented examples are drawn from (seed, epoch, index): the same
         // for any number of workers.
         let dataset: Arc<dyn Dataset> = match &self.augment {
@@ -144,7 +184,7 @@ impl DataLoader {
             handles.push(std::thread::spawn(move || work(&*dataset, &plan, w, workers, &tx)));
             channels.push(rx);
         }
-        Epoch { dataset, plan, next: 0, channels, handles, ahead: None }
+        Epoch { dataset, plan, spans, next: 0, channels, handles, ahead: None }
     }
 }
 
@@ -226,7 +266,7 @@ fn collate_in<T: Float>(dataset: &dyn Dataset, indices: &[usize], split: bool) -
         Some(w) => BatchTargets::Values(Tensor::from_vec(values, &[b, w]).expect("sizes checked")),
         None => BatchTargets::Classes(Tensor::from_vec(classes, &[b]).expect("one per example")),
     };
-    Ok(Batch { features, targets })
+    Ok(Batch { features, targets, first_row: 0, full_len: b })
 }
 
 /// The examples at `indices` written into `rows` (`per` values each); their
@@ -251,6 +291,8 @@ fn read_rows<T: Float>(dataset: &dyn Dataset, indices: &[usize], rows: &mut [T],
 pub struct Epoch<T: Float> {
     dataset: Arc<dyn Dataset>,
     plan: Arc<Vec<Vec<usize>>>,
+    /// (first row, full length) of each batch's part.
+    spans: Vec<(usize, usize)>,
     next: usize,
     channels: Vec<Receiver<Handed<T>>>,
     handles: Vec<JoinHandle<()>>,
@@ -328,7 +370,10 @@ impl<T: Float> Iterator for Epoch<T> {
         if item.is_err() {
             self.next = self.plan.len(); // an error ends the epoch
         }
-        Some(item)
+        Some(item.map(|mut b| {
+            (b.first_row, b.full_len) = self.spans[i];
+            b
+        }))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

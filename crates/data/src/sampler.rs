@@ -110,3 +110,36 @@ pub fn batches(indices: &[usize], batch_size: usize, drop_last: bool) -> Vec<Vec
     assert!(batch_size > 0, "batches: batch_size must be positive");
     indices.chunks(batch_size).filter(|c| !drop_last || c.len() == batch_size).map(<[usize]>::to_vec).collect()
 }
+
+/// The rows of part `part` of `parts` of a batch of `len`: contiguous
+/// runs covering the batch in order, the first `len % parts` one row longer.
+///
+/// ```
+/// use gradus_data::shard_range;
+/// let parts: Vec<_> = (0..3).map(|p| shard_range(10, p, 3)).collect();
+/// assert_eq!(parts, vec![0..4, 4..7, 7..10]);
+/// ```
+pub fn shard_range(len: usize, part: usize, parts: usize) -> std::ops::Range<usize> {
+    let (base, extra) = (len / parts, len % parts);
+    let start = part * base + part.min(extra);
+    start..start + base + usize::from(part < extra)
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::shard_range;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parts_cover_the_batch_in_order(len in 0usize..500, parts in 1usize..17) {
+            let ranges: Vec<_> = (0..parts).map(|p| shard_range(len, p, parts)).collect();
+            prop_assert_eq!(ranges[0].start, 0);
+            prop_assert_eq!(ranges[parts - 1].end, len);
+            for w in ranges.windows(2) {
+                prop_assert_eq!(w[0].end, w[1].start);
+                prop_assert!(w[0].len() >= w[1].len() && w[0].len() - w[1].len() <= 1);
+            }
+        }
+    }
+}

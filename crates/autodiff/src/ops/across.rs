@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// A group of replicas that can sum values element-wise among themselves:
 /// every replica passes its values and receives the sum over all of them.
 /// Every replica must call it at the same point of its computation.
-pub trait Across: fmt::Debug + Send + Sync {
+pub trait Across: fmt::Debug {
     /// Replaces `values` with their element-wise sum over the replicas.
     fn sum(&self, values: &mut [f64]);
 }

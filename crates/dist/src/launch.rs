@@ -1,0 +1,55 @@
+//! Launch detection: `mpirun` (Open MPI) and PMI launchers (MPICH, Slurm)
+//! tell each process its rank and the world size in the environment.
+
+/// Where this process sits in a launch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Launch {
+    /// This process's rank, from 0.
+    pub rank: usize,
+    /// The number of processes started together.
+    pub size: usize,
+}
+
+/// The launch this process is part of, when a launcher started it as one of
+/// one or more ranks: Open MPI's `OMPI_COMM_WORLD_SIZE`/`_RANK`, else PMI's
+/// `PMI_SIZE`/`PMI_RANK`. `None` for a process started on its own.
+///
+/// ```
+/// // A plain `cargo test` is not under mpirun.
+/// if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_none() && std::env::var_os("PMI_SIZE").is_none() {
+///     assert_eq!(gradus_dist::launched(), None);
+/// }
+/// ```
+pub fn launched() -> Option<Launch> {
+    from(|k| std::env::var(k).ok())
+}
+
+fn from(var: impl Fn(&str) -> Option<String>) -> Option<Launch> {
+    let read = |k: &str| var(k).and_then(|v| v.trim().parse::<usize>().ok());
+    for (size, rank) in [("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"), ("PMI_SIZE", "PMI_RANK")] {
+        if let Some(size) = read(size).filter(|&s| s > 0) {
+            return Some(Launch { rank: read(rank).unwrap_or(0), size });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_mpi_then_pmi() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(from(env(&[])), None);
+        assert_eq!(
+            from(env(&[("OMPI_COMM_WORLD_SIZE", "4"), ("OMPI_COMM_WORLD_RANK", "3")])),
+            Some(Launch { rank: 3, size: 4 })
+        );
+        assert_eq!(from(env(&[("PMI_SIZE", "2"), ("PMI_RANK", "1")])), Some(Launch { rank: 1, size: 2 }));
+        assert_eq!(from(env(&[("PMI_SIZE", "zero")])), None);
+        assert_eq!(from(env(&[("OMPI_COMM_WORLD_SIZE", "0")])), None);
+    }
+}
