@@ -46,6 +46,6 @@ pub use backward::{GradOptions, Gradients, grad};
 pub use curvature::{Curvature, PointKind, curvature};
 pub use derivatives::{hessian, hvp, jacobian};
 pub use error::{AutodiffError, Result};
-pub use ops::{Across, AvgPoolOptions, Copies, ConvOptions, ConvTransposeOptions, MaxPoolOptions, PadMode, Padding};
+pub use ops::{Across, AvgPoolOptions, ConvOptions, ConvTransposeOptions, Copies, MaxPoolOptions, PadMode, Padding};
 pub use tape::{Grads, Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
 pub use var::{Var, VarId};

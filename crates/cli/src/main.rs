@@ -218,11 +218,9 @@ impl<E: std::fmt::Display + 'static> From<E> for Failure {
                 Failure::Run(format!("writing to standard output: {io}"))
             };
         }
-        match any.downcast_ref::<G>() {
-            Some(G::Diverged { .. }) => Failure::Diverged(e.to_string()),
-            Some(G::Config(_) | G::Nn(gradus::nn::NnError::Mismatch { .. } | gradus::nn::NnError::Corrupt { .. })) => {
-                Failure::Usage(e.to_string())
-            }
+        match any.downcast_ref::<G>().map(G::exit_code) {
+            Some(3) => Failure::Diverged(e.to_string()),
+            Some(2) => Failure::Usage(e.to_string()),
             _ => Failure::Run(e.to_string()),
         }
     }

@@ -47,4 +47,6 @@ pub use dataset::{
 pub use error::{DataError, Result};
 pub use idx::{Idx, IdxData, parse_idx, read_idx, write_idx_u8};
 pub use loader::{Batch, BatchTargets, DataLoader, Epoch, PARALLEL_COLLATE_MIN, collate};
-pub use sampler::{ReplacementSampler, Sampler, SequentialSampler, ShuffledSampler, WeightedSampler, batches, shard_range};
+pub use sampler::{
+    ReplacementSampler, Sampler, SequentialSampler, ShuffledSampler, WeightedSampler, batches, shard_range,
+};

@@ -161,7 +161,8 @@ impl DataLoader {
     pub fn epoch<T: Float>(&self, epoch: u64) -> Epoch<T> {
         let full = batches(&self.sampler.indices(epoch), self.batch_size, self.drop_last);
         let (part, parts) = self.shard;
-        let spans: Vec<(usize, usize)> = full.iter().map(|b| (shard_range(b.len(), part, parts).start, b.len())).collect();
+        let spans: Vec<(usize, usize)> =
+            full.iter().map(|b| (shard_range(b.len(), part, parts).start, b.len())).collect();
         let plan = Arc::new(if parts == 1 {
             full
         } else {

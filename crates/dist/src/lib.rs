@@ -20,7 +20,7 @@ mod reducer;
 #[cfg(feature = "mpi")]
 mod world;
 
-pub use buckets::{FIRST_BUCKET_BYTES, BUCKET_BYTES, plan_buckets};
+pub use buckets::{BUCKET_BYTES, FIRST_BUCKET_BYTES, plan_buckets};
 pub use launch::{Launch, launched};
 #[cfg(feature = "mpi")]
 pub use reducer::Reducer;

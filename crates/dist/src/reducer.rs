@@ -35,8 +35,11 @@ impl<'w, T: Wire> Reducer<'w, T> {
     /// ([`plan_buckets`]); `fused` puts them all in one bucket.
     pub fn new(world: &'w World, lens: &[usize], fused: bool) -> Self {
         let bytes = size_of::<T>();
-        let plan =
-            if fused { vec![(0..lens.len()).collect()] } else { plan_buckets(lens, bytes, FIRST_BUCKET_BYTES, BUCKET_BYTES) };
+        let plan = if fused {
+            vec![(0..lens.len()).collect()]
+        } else {
+            plan_buckets(lens, bytes, FIRST_BUCKET_BYTES, BUCKET_BYTES)
+        };
         let mut slots = vec![(0, 0, 0, false); lens.len()];
         let buckets = plan
             .into_iter()
@@ -47,7 +50,13 @@ impl<'w, T: Wire> Reducer<'w, T> {
                     slots[i] = (b, offset, lens[i], false);
                     offset += lens[i];
                 }
-                Bucket { waiting: members.len(), send: vec![T::default(); offset], recv: vec![T::default(); offset], request: None, done: false }
+                Bucket {
+                    waiting: members.len(),
+                    send: vec![T::default(); offset],
+                    recv: vec![T::default(); offset],
+                    request: None,
+                    done: false,
+                }
             })
             .collect();
         Self { world, buckets, slots, waited: std::time::Duration::ZERO }
@@ -138,11 +147,8 @@ impl<'w, T: Wire> Reducer<'w, T> {
         }
         self.start_ready();
         self.wait_all();
-        let grads = self
-            .slots
-            .iter()
-            .map(|&(b, offset, len, _)| self.buckets[b].recv[offset..offset + len].to_vec())
-            .collect();
+        let grads =
+            self.slots.iter().map(|&(b, offset, len, _)| self.buckets[b].recv[offset..offset + len].to_vec()).collect();
         (grads, self.waited)
     }
 }

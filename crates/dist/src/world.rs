@@ -44,8 +44,19 @@ impl fmt::Debug for World {
 impl World {
     /// Initialises MPI (only the calling thread talks to it) and joins the
     /// world. `None` when MPI was already initialised in this process.
+    ///
+    /// A panic anywhere in the process then ends every rank (MPI_Abort
+    /// after the panic message), instead of leaving the others waiting in
+    /// a collective for a rank that is gone.
     pub fn init() -> Option<Self> {
         let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled)?;
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            // SAFETY: MPI is initialised (above) and the world communicator
+            // is a constant of the library.
+            unsafe { mpi::ffi::MPI_Abort(mpi::ffi::RSMPI_COMM_WORLD, 101) };
+        }));
         Some(Self { comm: universe.world(), _universe: universe })
     }
 

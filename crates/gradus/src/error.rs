@@ -54,6 +54,19 @@ pub enum GradusError {
         /// In anomaly mode, the first op that produced a non-finite value.
         first_op: Option<String>,
     },
+    /// Another rank of a data-parallel run failed (it reports its own
+    /// error); this one stopped with it.
+    #[error("rank {rank} of the run failed (exit code {code}); its message says why")]
+    Peer {
+        /// The failing rank.
+        rank: usize,
+        /// Its exit code.
+        code: u8,
+    },
+    /// The ranks of a data-parallel run disagree (their parameters, or
+    /// what they were given).
+    #[error("the processes of the run disagree: {0}")]
+    Replicas(String),
     /// Drawing a plot.
     #[error("plot {path}: {reason}")]
     Plot {
@@ -62,4 +75,19 @@ pub enum GradusError {
         /// What failed.
         reason: String,
     },
+}
+
+impl GradusError {
+    /// The command line's exit code for this error: 2 for input that is
+    /// wrong (a spec, a model that does not fit, a checkpoint that does not
+    /// match or is corrupt), 3 for a run that diverged, 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        use gradus_nn::NnError;
+        match self {
+            Self::Diverged { .. } => 3,
+            Self::Config(_) | Self::Nn(NnError::Mismatch { .. } | NnError::Corrupt { .. }) => 2,
+            Self::Peer { code, .. } => *code,
+            _ => 1,
+        }
+    }
 }

@@ -13,13 +13,18 @@ pub struct ReadmeDoctests;
 
 mod error;
 pub mod models;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod plot;
+mod replicas;
+mod replicated;
 mod resume;
 mod trainer;
 
 pub use error::GradusError;
 pub use gradus_autodiff as autodiff;
 pub use gradus_data as data;
+pub use gradus_dist as dist;
 pub use gradus_loss as loss;
 pub use gradus_nn as nn;
 pub use gradus_optim as optim;
@@ -28,6 +33,7 @@ pub use gradus_spec as spec;
 pub use gradus_tensor as tensor;
 /// The random-number crate the initialisers and samplers take generators from.
 pub use rand;
+pub use replicas::{BatchStats, Replicas};
 pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate, top_k_correct};
 
 /// The everyday names.

@@ -3,14 +3,17 @@
 //! per-epoch metrics and diagnostics.
 
 use crate::GradusError;
+use crate::replicas::{BatchStats, Replicas};
 use gradus_autodiff::{AutodiffError, Tape, Var, no_grad};
 use gradus_data::{BatchTargets, DataLoader};
 use gradus_loss::{Loss, Targets};
+use gradus_nn::Param;
 use gradus_nn::{ActivationStats, Module, Watch};
 use gradus_optim::Optim;
 use gradus_sched::{LrScheduler, ReduceOnPlateau};
 use gradus_tensor::{Float, Tensor};
 use std::collections::BTreeSet;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// When a step-indexed schedule advances.
@@ -220,17 +223,29 @@ impl EpochMetrics {
 /// # Ok(()) }
 /// ```
 pub struct Trainer<T: Float> {
-    optim: Optim<T>,
+    pub(crate) optim: Optim<T>,
     schedule: Option<Schedule>,
-    steps: usize,
-    epochs: usize,
+    pub(crate) steps: usize,
+    pub(crate) epochs: usize,
     config: Vec<(String, String)>,
+    /// The other processes of a data-parallel run, if any.
+    pub(crate) replicas: Option<(Rc<dyn Replicas<T>>, BatchStats)>,
+    /// Time spent in gradient communication.
+    pub(crate) communication: std::time::Duration,
 }
 
 impl<T: Float> Trainer<T> {
     /// A trainer around `optim` (its groups' rates are the schedules' base rates).
     pub fn new(optim: Optim<T>) -> Self {
-        Self { optim, schedule: None, steps: 0, epochs: 0, config: Vec::new() }
+        Self {
+            optim,
+            schedule: None,
+            steps: 0,
+            epochs: 0,
+            config: Vec::new(),
+            replicas: None,
+            communication: std::time::Duration::ZERO,
+        }
     }
 
     /// Records `key = value` of the run's configuration (the model spec,
@@ -299,7 +314,7 @@ impl<T: Float> Trainer<T> {
     /// Refuses a step (`every` = the unit it counts) that would ask the
     /// schedule past its last step, before anything changes (PyTorch's
     /// `OneCycleLR` raises when stepped past `total_steps`).
-    fn check_schedule_range(&self, unit: Every) -> Result<(), GradusError> {
+    pub(crate) fn check_schedule_range(&self, unit: Every) -> Result<(), GradusError> {
         let Some(Schedule::Steps(s, every)) = &self.schedule else { return Ok(()) };
         let (Some(last), true) = (s.last_step(), *every == unit) else { return Ok(()) };
         let next = if unit == Every::Batch { self.steps + 1 } else { self.epochs + 1 };
@@ -312,7 +327,7 @@ impl<T: Float> Trainer<T> {
         Ok(())
     }
 
-    fn apply_schedule(&mut self) {
+    pub(crate) fn apply_schedule(&mut self) {
         let Some(Schedule::Steps(s, every)) = &self.schedule else { return };
         let t = if *every == Every::Batch { self.steps } else { self.epochs };
         let momentum = s.momentum(t);
@@ -336,16 +351,12 @@ impl<T: Float> Trainer<T> {
         loss: &dyn Loss<T>,
         x: &Var<T>,
         y: &Targets<T>,
-        mut norms: Option<&mut [f64]>,
+        norms: Option<&mut [f64]>,
     ) -> Result<f64, GradusError> {
         self.check_schedule_range(Every::Batch)?;
         let params = model.named_parameters();
-        let diverged = |what: String, first_op: Option<String>| GradusError::Diverged {
-            epoch: Some(self.epochs + 1),
-            step: Some(self.steps + 1),
-            what,
-            first_op,
-        };
+        let (epoch, step) = (Some(self.epochs + 1), Some(self.steps + 1));
+        let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
         let (value, grads) = {
             let tape = Tape::new();
             let out = loss.loss(&model.forward(&tape, x), y)?;
@@ -369,6 +380,20 @@ impl<T: Float> Trainer<T> {
             (value, grads)
         };
 
+        self.update(&params, grads, norms, &diverged)?;
+        Ok(value)
+    }
+
+    /// The optimiser step from each parameter's gradient (in
+    /// `named_parameters` order), after checking them; then the counters
+    /// and the schedule move on.
+    pub(crate) fn update(
+        &mut self,
+        params: &[(String, &Param<T>)],
+        grads: Vec<Option<Tensor<T>>>,
+        mut norms: Option<&mut [f64]>,
+        diverged: &dyn Fn(String, Option<String>) -> GradusError,
+    ) -> Result<(), GradusError> {
         // The tape is gone, so each parameter's storage is its own again and
         // the update below writes in place instead of copying it. A
         // parameter listed twice (a shared module) is updated once, with the
@@ -401,7 +426,7 @@ impl<T: Float> Trainer<T> {
         )?;
         self.steps += 1;
         self.apply_schedule();
-        Ok(value)
+        Ok(())
     }
 
     /// One epoch of training on `train`, then metrics on the fixed
@@ -436,27 +461,40 @@ impl<T: Float> Trainer<T> {
     ) -> Result<EpochMetrics, GradusError> {
         self.check_schedule_range(Every::Epoch)?;
         model.train();
+        if let Some((r, _)) = &self.replicas {
+            crate::replicated::broadcast_state(&**r, model, true);
+        }
         let start = Instant::now();
         let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
         let mut norms = vec![0.0f64; names.len()];
         let mut batches = 0usize;
         let total = train.len(self.epochs as u64);
         for batch in train.epoch::<T>(self.epochs as u64) {
-            let batch = batch?;
-            let y = targets(batch.targets);
-            let value = self.step(model, loss, &Var::constant(batch.features), &y, Some(&mut norms))?;
+            let value = if self.replicas.is_some() {
+                self.replicated_step(model, loss, batch, &mut norms)?
+            } else {
+                let batch = batch?;
+                let y = targets(batch.targets);
+                self.step(model, loss, &Var::constant(batch.features), &y, Some(&mut norms))?
+            };
             batches += 1;
             on_batch(batches, total, value);
         }
         let seconds = start.elapsed().as_secs_f64();
         // A parameter that overflowed in the last step has not yet met a
         // loss; the epoch is not counted (nor saved) with it.
+        let mut overflowed = None;
         for (name, p) in model.named_parameters() {
-            if !p.value().isfinite().all() {
-                let what = format!("parameter {name} is not finite after the epoch's last step");
-                let (epoch, step) = (Some(self.epochs + 1), Some(self.steps));
-                return Err(GradusError::Diverged { epoch, step, what, first_op: None });
+            if overflowed.is_none() && !p.value().isfinite().all() {
+                overflowed = Some(format!("parameter {name} is not finite after the epoch's last step"));
             }
+        }
+        let (epoch, step) = (Some(self.epochs + 1), Some(self.steps));
+        if let Some((r, _)) = &self.replicas {
+            crate::replicated::check_equal(&**r, model, overflowed.clone(), epoch, step)?;
+        }
+        if let Some(what) = overflowed {
+            return Err(GradusError::Diverged { epoch, step, what, first_op: None });
         }
         self.epochs += 1;
         let mut activity = ActivationStats::new();
@@ -466,8 +504,9 @@ impl<T: Float> Trainer<T> {
             }
             other => other,
         };
-        let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity)).map_err(in_epoch)?;
-        let test_eval = evaluate(model, loss, test).map_err(in_epoch)?;
+        let replicas = self.replicas.as_ref().map(|(r, _)| &**r);
+        let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity), replicas).map_err(in_epoch)?;
+        let test_eval = run_evaluation(model, loss, test, None, replicas).map_err(in_epoch)?;
         match &mut self.schedule {
             Some(Schedule::Plateau(p)) => {
                 let lr = p.observe(test_eval.loss);
@@ -498,7 +537,7 @@ fn fractions(activity: &ActivationStats, dead: bool) -> Vec<(String, f64)> {
     layers.map(|l| (l.name().to_string(), l.fraction())).collect()
 }
 
-fn targets<T: Float>(t: BatchTargets<T>) -> Targets<T> {
+pub(crate) fn targets<T: Float>(t: BatchTargets<T>) -> Targets<T> {
     match t {
         BatchTargets::Classes(c) => Targets::Classes(c),
         BatchTargets::Values(v) => Targets::Values(v),
@@ -515,16 +554,19 @@ pub fn evaluate<T: Float>(
     loss: &dyn Loss<T>,
     loader: &DataLoader,
 ) -> Result<Evaluation, GradusError> {
-    run_evaluation(model, loss, loader, None)
+    run_evaluation(model, loss, loader, None, None)
 }
 
 /// [`evaluate`], also counting dead and saturated units into `activity`
-/// when given.
+/// when given (in a data-parallel run: this rank's shard's). With
+/// `replicas`, each rank evaluates its shard of every batch and the sums
+/// are combined in rank order.
 fn run_evaluation<T: Float>(
     model: &dyn Module<T>,
     loss: &dyn Loss<T>,
     loader: &DataLoader,
     mut activity: Option<&mut ActivationStats>,
+    replicas: Option<&dyn Replicas<T>>,
 ) -> Result<Evaluation, GradusError> {
     // The mode the model was in comes back on every way out, errors included.
     struct Restore<'m, T: Float>(&'m dyn Module<T>, Option<bool>);
@@ -537,40 +579,63 @@ fn run_evaluation<T: Float>(
     }
     let _restore = Restore(model, model.training());
     model.eval();
-    let (mut total, mut correct, mut correct5, mut n, mut classes) = (0.0, 0usize, 0usize, 0usize, true);
-    for batch in loader.epoch::<T>(0) {
-        let batch = batch?;
-        let b = batch.features.shape()[0];
-        let y = targets(batch.targets);
-        let (value, logits) = no_grad(|| {
-            let (tape, x) = (Tape::new(), Var::constant(batch.features));
-            let logits = match activity.as_deref_mut() {
-                Some(a) => a.forward(model, &tape, &x),
-                None => model.forward(&tape, &x),
-            };
-            loss.loss(&logits, &y).map(|l| (l.value().item().as_f64(), logits))
-        })?;
-        if !value.is_finite() || !logits.value().isfinite().all() {
-            // No accuracy is read from outputs that are not numbers.
-            let what = if value.is_finite() {
-                "a model output is not finite".to_string()
-            } else {
-                format!("the evaluation loss is {value}")
-            };
-            return Err(GradusError::Diverged { epoch: None, step: None, what, first_op: None });
-        }
-        total += value * b as f64;
-        n += b;
-        match &y {
-            Targets::Classes(c) => {
-                let predicted = logits.value().argmax(-1, false);
-                correct += predicted.to_vec().iter().zip(c.to_vec()).filter(|(p, t)| **p == *t).count();
-                correct5 += top_k_correct(logits.value(), &c.to_vec(), 5);
+    // (loss sum, correct, top-5 correct, examples, all targets are classes)
+    let mut sums = [0.0, 0.0, 0.0, 0.0, 1.0];
+    let mut local = || -> Result<(), GradusError> {
+        for batch in loader.epoch::<T>(0) {
+            let batch = batch?;
+            let b = batch.features.shape()[0];
+            if b == 0 {
+                continue; // an empty shard of a short batch
             }
-            Targets::Values(_) => classes = false,
+            let y = targets(batch.targets);
+            let (value, logits) = no_grad(|| {
+                let (tape, x) = (Tape::new(), Var::constant(batch.features));
+                let logits = match activity.as_deref_mut() {
+                    Some(a) => a.forward(model, &tape, &x),
+                    None => model.forward(&tape, &x),
+                };
+                loss.loss(&logits, &y).map(|l| (l.value().item().as_f64(), logits))
+            })?;
+            if !value.is_finite() || !logits.value().isfinite().all() {
+                // No accuracy is read from outputs that are not numbers.
+                let what = if value.is_finite() {
+                    "a model output is not finite".to_string()
+                } else {
+                    format!("the evaluation loss is {value}")
+                };
+                return Err(GradusError::Diverged { epoch: None, step: None, what, first_op: None });
+            }
+            sums[0] += value * b as f64;
+            sums[3] += b as f64;
+            match &y {
+                Targets::Classes(c) => {
+                    let predicted = logits.value().argmax(-1, false);
+                    sums[1] += predicted.to_vec().iter().zip(c.to_vec()).filter(|(p, t)| **p == *t).count() as f64;
+                    sums[2] += top_k_correct(logits.value(), &c.to_vec(), 5) as f64;
+                }
+                Targets::Values(_) => sums[4] = 0.0,
+            }
+        }
+        Ok(())
+    };
+    let done = local();
+    if let Some(r) = replicas {
+        let code = done.as_ref().err().map_or(0, GradusError::exit_code);
+        match crate::replicas::agree(r, code, &sums) {
+            Ok(rows) => {
+                sums = [0.0, 0.0, 0.0, 0.0, 1.0];
+                for row in rows {
+                    (0..4).for_each(|k| sums[k] += row[k]);
+                    sums[4] = sums[4].min(row[4]);
+                }
+            }
+            Err((rank, code)) if rank != r.rank() => return Err(GradusError::Peer { rank, code }),
+            Err(_) => {}
         }
     }
-    let n = n.max(1) as f64;
-    let fraction = |c: usize| if classes { c as f64 / n } else { f64::NAN };
-    Ok(Evaluation { loss: total / n, accuracy: fraction(correct), top5_accuracy: fraction(correct5) })
+    done?;
+    let n = sums[3].max(1.0);
+    let fraction = |c: f64| if sums[4] == 1.0 { c / n } else { f64::NAN };
+    Ok(Evaluation { loss: sums[0] / n, accuracy: fraction(sums[1]), top5_accuracy: fraction(sums[2]) })
 }

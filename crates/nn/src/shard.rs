@@ -13,7 +13,7 @@
 
 use gradus_autodiff::Across;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// The part of a batch a forward pass sees.
 #[derive(Clone, Debug, Default)]
@@ -22,7 +22,7 @@ pub struct Shard {
     pub first_row: usize,
     /// The replicas holding the other parts, when batch norm is to take
     /// its statistics over the full batch; `None` for local statistics.
-    pub group: Option<Arc<dyn Across>>,
+    pub group: Option<Rc<dyn Across>>,
 }
 
 impl Shard {
@@ -72,6 +72,6 @@ pub(crate) fn first_row() -> usize {
 }
 
 /// The current shard's group, when statistics are to be synchronised.
-pub(crate) fn group() -> Option<Arc<dyn Across>> {
+pub(crate) fn group() -> Option<Rc<dyn Across>> {
     CURRENT.with(|c| c.borrow().group.clone())
 }

@@ -7,7 +7,7 @@
 use gradus_autodiff::{Across, Copies, Tape, Var};
 use gradus_nn::{BatchNorm1d, BatchNorm2d, Dropout2d, Module, Shard, in_shard};
 use gradus_tensor::{Tensor, assert_close};
-use std::sync::Arc;
+use std::rc::Rc;
 
 fn values(shape: &[usize], seed: u64) -> Tensor<f64> {
     let n: usize = shape.iter().product();
@@ -35,14 +35,14 @@ fn run(bn: &dyn Module<f64>, x: &Tensor<f64>, c: &Tensor<f64>) -> Vec<Vec<f64>> 
 
 #[test]
 fn synchronised_batch_norm_is_the_full_batchs() {
-    let group: Arc<dyn Across> = Arc::new(Copies(2));
+    let group: Rc<dyn Across> = Rc::new(Copies(2));
     for shape in [&[3usize, 4][..], &[2, 3, 5], &[2, 3, 2, 2]] {
         let (x, c) = (values(shape, 1), values(shape, 2));
         let make = || -> Box<dyn Module<f64>> {
             if shape.len() == 4 { Box::new(BatchNorm2d::new(3)) } else { Box::new(BatchNorm1d::new(shape[1])) }
         };
         let full = run(&*make(), &twice(&x), &twice(&c));
-        let part = in_shard(Shard { first_row: 0, group: Some(Arc::clone(&group)) }, || run(&*make(), &x, &c));
+        let part = in_shard(Shard { first_row: 0, group: Some(Rc::clone(&group)) }, || run(&*make(), &x, &c));
         let half = full[0].len() / 2;
         assert_close!(part[0], full[0][..half].to_vec(), 1e-12, 1e-12);
         assert_close!(part[1], full[1][..half].to_vec(), 1e-12, 1e-12);

@@ -12,7 +12,7 @@
 use crate::Var;
 use gradus_tensor::{Float, Tensor};
 use std::fmt;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// A group of replicas that can sum values element-wise among themselves:
 /// every replica passes its values and receives the sum over all of them.
@@ -47,22 +47,20 @@ impl<T: Float> Var<T> {
     /// gradients over the group.
     ///
     /// ```
-    /// use std::sync::Arc;
+    /// use std::rc::Rc;
     /// use gradus_autodiff::{Across, Copies, Tape};
     /// use gradus_tensor::Tensor;
     /// let tape = Tape::new();
     /// let x = tape.leaf(Tensor::from_vec(vec![1.0f64, 2.0], &[2]).unwrap());
-    /// let group: Arc<dyn Across> = Arc::new(Copies(3));
+    /// let group: Rc<dyn Across> = Rc::new(Copies(3));
     /// let y = x.sum_across(&group);
     /// assert_eq!(y.value().to_vec(), vec![3.0, 6.0]);
     /// let g = y.sum(.., false).backward().unwrap();
     /// assert_eq!(g.get(&x).unwrap().to_vec(), vec![3.0, 3.0]);
     /// ```
-    pub fn sum_across(&self, group: &Arc<dyn Across>) -> Var<T> {
+    pub fn sum_across(&self, group: &Rc<dyn Across>) -> Var<T> {
         let value = summed(&**group, self.value());
-        let group = Arc::clone(group);
-        crate::var::record("sum_across", value, &[self], move |_, _, g| {
-            smallvec::smallvec![Some(g.sum_across(&group))]
-        })
+        let group = Rc::clone(group);
+        crate::var::record("sum_across", value, &[self], move |_, _, g| smallvec::smallvec![Some(g.sum_across(&group))])
     }
 }

@@ -1,0 +1,87 @@
+//! The processes of a data-parallel run, as the trainer sees them: each
+//! holds a replica of the model and a shard of every batch, and together
+//! they train the model one process would train on the full batches.
+//!
+//! [`Replicas`] is what the trainer needs from them; `gradus::mpi` (cargo
+//! feature `mpi`) implements it over MPI. A trainer given replicas
+//! ([`Trainer::replicated`](crate::Trainer::replicated)):
+//!
+//! - starts each epoch from rank 0's parameters and buffers;
+//! - runs each forward pass on its shard inside
+//!   [`in_shard`](gradus_nn::in_shard) (dropout masks by row of the full
+//!   batch; batch norm over the full batch unless [`BatchStats::Local`]);
+//! - weights its loss by its share of the batch, so that the sum of the
+//!   replicas' gradients is the full batch's gradient, and sums them in
+//!   buckets while backward runs;
+//! - agrees with the others after every forward pass and every reduction,
+//!   so that an error on one rank (a batch that cannot be read, a loss that
+//!   is not finite) ends every rank at the same step: the failing rank
+//!   returns its error, the others [`GradusError::Peer`];
+//! - compares a checksum of the parameters across ranks after each epoch.
+
+use gradus_autodiff::Across;
+use gradus_tensor::Float;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Where batch norm takes its training statistics in a data-parallel run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchStats {
+    /// Over the full batch, summed across the ranks in forward and
+    /// backward (PyTorch's `SyncBatchNorm`): N ranks train the model one
+    /// process trains.
+    #[default]
+    Global,
+    /// Over each rank's shard (PyTorch DDP's default, one collective less
+    /// per layer); rank 0's running statistics are broadcast every step.
+    Local,
+}
+
+/// The group of processes a data-parallel trainer runs on. Every method is
+/// a collective: every rank calls it at the same point, in the same order.
+pub trait Replicas<T: Float> {
+    /// This process's rank, from 0.
+    fn rank(&self) -> usize;
+    /// The number of processes.
+    fn size(&self) -> usize;
+    /// Every rank's `mine` (of one length), concatenated in rank order.
+    fn gather(&self, mine: &[f64]) -> Vec<f64>;
+    /// Rank 0's values on every rank.
+    fn broadcast(&self, values: &mut [T]);
+    /// The group as batch norm and `sum_across` see it.
+    fn group(&self) -> Rc<dyn Across>;
+    /// Sums gradients over the ranks. `lens` lists their sizes in the order
+    /// they are expected to become final; `backward` runs the backward
+    /// pass, calling `ready(i, gradient)` as gradient `i` is final (the
+    /// reduction may start then). Returns the sums (zeros for a gradient
+    /// never reported) and the time spent in communication calls.
+    fn reduce(&self, lens: &[usize], backward: &mut dyn FnMut(&mut dyn FnMut(usize, &[T]))) -> (Vec<Vec<T>>, Duration);
+}
+
+/// What the ranks agreed after a collective check: every rank went on, or
+/// the lowest failing rank and its exit code.
+pub(crate) fn agree<T: Float>(
+    replicas: &dyn Replicas<T>,
+    code: u8,
+    payload: &[f64],
+) -> Result<Vec<Vec<f64>>, (usize, u8)> {
+    let mut mine = vec![f64::from(code)];
+    mine.extend_from_slice(payload);
+    let all = replicas.gather(&mine);
+    let rows: Vec<Vec<f64>> = all.chunks(mine.len()).map(|c| c.to_vec()).collect();
+    match rows.iter().position(|r| r[0] != 0.0) {
+        Some(rank) => Err((rank, rows[rank][0] as u8)),
+        None => Ok(rows.into_iter().map(|r| r[1..].to_vec()).collect()),
+    }
+}
+
+/// A checksum of values' bits (FNV-1a over each value's f64 bits): equal
+/// parameters give equal sums on every rank.
+pub(crate) fn checksum<T: Float>(values: &[T], mut h: u64) -> u64 {
+    for v in values {
+        for b in v.as_f64().to_bits().to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}

@@ -1,0 +1,200 @@
+//! The data-parallel side of the [`Trainer`]: a step on this rank's shard
+//! of a global batch, the start-of-epoch broadcast and the end-of-epoch
+//! comparison (see [`crate::replicas`] for the semantics).
+
+use crate::GradusError;
+use crate::replicas::{BatchStats, Replicas, agree, checksum};
+use crate::trainer::{Every, Trainer, targets};
+use gradus_autodiff::{Tape, Var, VarId};
+use gradus_data::Batch;
+use gradus_loss::Loss;
+use gradus_nn::{Module, Shard, in_shard};
+use gradus_tensor::{Float, Tensor};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+use std::time::Duration;
+
+impl<T: Float> Trainer<T> {
+    /// Trains as one rank of a data-parallel run over `replicas`, batch
+    /// norm taking its statistics as `stats` says. The loaders handed to
+    /// [`Trainer::epoch`] must be sharded the same way
+    /// (`DataLoader::shard(rank, size)`); a step whose shards do not add up
+    /// to the batch is an error. A group of one process trains as without.
+    #[must_use]
+    pub fn replicated(mut self, replicas: Rc<dyn Replicas<T>>, stats: BatchStats) -> Self {
+        self.replicas = (replicas.size() > 1).then_some((replicas, stats));
+        self
+    }
+
+    /// This rank and the number of ranks (0 and 1 without replicas).
+    pub fn rank(&self) -> (usize, usize) {
+        self.replicas.as_ref().map_or((0, 1), |(r, _)| (r.rank(), r.size()))
+    }
+
+    /// Time spent in gradient communication calls since the trainer was
+    /// made (zero without replicas).
+    pub fn communication(&self) -> Duration {
+        self.communication
+    }
+
+    /// One step on this rank's shard of a global batch (or the error
+    /// reading it), taken together with the other ranks; returns the global
+    /// batch's loss.
+    pub(crate) fn replicated_step(
+        &mut self,
+        model: &dyn Module<T>,
+        loss: &dyn Loss<T>,
+        batch: gradus_data::Result<Batch<T>>,
+        norms: &mut [f64],
+    ) -> Result<f64, GradusError> {
+        let (r, stats) = self.replicas.clone().expect("a replicated trainer");
+        let (epoch, step) = (Some(self.epochs + 1), Some(self.steps + 1));
+        self.check_schedule_range(Every::Batch)?;
+        // Before the forward pass (whose batch norm talks to the others):
+        // does every rank have its shard, and do the shards make the batch?
+        let batch = batch.map_err(GradusError::from);
+        let counts = batch.as_ref().map_or([0.0, 0.0], |b| [b.features.shape()[0] as f64, b.full_len as f64]);
+        let rows = settle(&*r, batch.as_ref().err(), &counts)?;
+        let batch = batch?;
+        let (full, held) = (batch.full_len, rows.iter().map(|c| c[0]).sum::<f64>() as usize);
+        if held != full || rows.iter().any(|c| c[1] as usize != full) {
+            return Err(GradusError::Replicas(format!(
+                "step {}: the ranks hold {held} rows of a batch of {full}; give every rank's loader .shard(rank, size)",
+                self.steps + 1
+            )));
+        }
+        if full < r.size() {
+            return Err(GradusError::Config(format!(
+                "a batch of {full} examples cannot be split over {} processes: choose a batch size whose last batch has at least one example per process, or drop the last batch",
+                r.size()
+            )));
+        }
+        if stats == BatchStats::Local {
+            broadcast_state(&*r, model, false);
+        }
+        let params = model.named_parameters();
+        let share = batch.features.shape()[0] as f64 / full as f64;
+        let tape = Tape::new();
+        let shard = Shard { first_row: batch.first_row, group: (stats == BatchStats::Global).then(|| r.group()) };
+        let x = Var::constant(batch.features);
+        let y = targets(batch.targets);
+        let out = in_shard(shard.clone(), || loss.loss(&model.forward(&tape, &x), &y));
+        let value = out.as_ref().map_or(0.0, |o| o.value().item().as_f64());
+        let outcome = match &out {
+            Err(e) => Err(GradusError::Loss(e.clone())),
+            Ok(_) if !value.is_finite() => Err(GradusError::Diverged {
+                epoch,
+                step,
+                what: format!("the training loss on rank {} is {value}", r.rank()),
+                first_op: None,
+            }),
+            Ok(_) => Ok(()),
+        };
+        let losses = settle(&*r, outcome.as_ref().err(), &[share * value])?;
+        outcome?;
+        let out = out.expect("checked above");
+        let global_loss: f64 = losses.iter().map(|l| l[0]).sum();
+
+        // Backward on the loss weighted by this rank's share: the sum over
+        // the ranks is the full batch's mean-loss gradient (and batch
+        // norm's sums carry the other ranks' parts back).
+        let mut seen = BTreeSet::new();
+        let order: Vec<usize> =
+            (0..params.len()).rev().filter(|&k| !params[k].1.is_frozen() && seen.insert(params[k].1.id().0)).collect();
+        let slot_of: HashMap<VarId, usize> = order
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, &k)| Some((tape.keyed(params[k].1.id().0)?.id()?, slot)))
+            .collect();
+        let mut lens: Vec<usize> = order.iter().map(|&k| params[k].1.numel()).collect();
+        lens.push(1); // every rank's failure flag, summed
+        let weighted = out.mul_scalar(T::of(share));
+        let mut reported = vec![false; order.len()];
+        let mut failed = None;
+        let (sums, waited) = in_shard(shard, || {
+            r.reduce(&lens, &mut |ready| {
+                let run = weighted.backward_hooked(&mut |id, g| {
+                    if let Some(&slot) = slot_of.get(&id) {
+                        reported[slot] = true;
+                        ready(slot, g.contiguous().as_slice().expect("made contiguous"));
+                    }
+                });
+                failed = run.err();
+                ready(order.len(), &[if failed.is_some() { T::one() } else { T::zero() }]);
+            })
+        });
+        self.communication += waited;
+        if sums[order.len()][0] != T::zero() {
+            let failed = failed.map_or(Ok(()), |e| Err(GradusError::from(e)));
+            settle(&*r, failed.as_ref().err(), &[])?;
+            failed?;
+        }
+        let mut grads: Vec<Option<Tensor<T>>> = vec![None; params.len()];
+        for (slot, (&k, sum)) in order.iter().zip(sums).enumerate() {
+            if reported[slot] {
+                grads[k] = Some(Tensor::from_vec(sum, &params[k].1.shape()).expect("planned with its length"));
+            }
+        }
+        let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
+        self.update(&params, grads, Some(norms), &diverged)?;
+        Ok(global_loss)
+    }
+}
+
+/// Agrees on this rank's `failure` (if any) with the other ranks, exchanging `payload`: every
+/// rank's payload when all succeeded; this rank's error, or
+/// [`GradusError::Peer`] naming the lowest failing rank, otherwise.
+fn settle<T: Float>(
+    r: &dyn Replicas<T>,
+    failure: Option<&GradusError>,
+    payload: &[f64],
+) -> Result<Vec<Vec<f64>>, GradusError> {
+    let code = failure.map_or(0, GradusError::exit_code);
+    match agree(r, code, payload) {
+        Ok(rows) => Ok(rows),
+        Err((rank, code)) if rank != r.rank() || failure.is_none() => Err(GradusError::Peer { rank, code }),
+        // This rank's own error is returned by the caller.
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// Rank 0's parameters (with `params`) and buffers on every rank.
+pub(crate) fn broadcast_state<T: Float>(r: &dyn Replicas<T>, model: &dyn Module<T>, params: bool) {
+    if params {
+        for (_, p) in model.named_parameters() {
+            r.broadcast(&mut p.data_mut());
+        }
+    }
+    for (_, b) in model.named_buffers() {
+        let mut v = b.value().contiguous().to_vec();
+        r.broadcast(&mut v);
+        b.set(Tensor::from_vec(v, &b.shape()).expect("same shape"));
+    }
+}
+
+/// After an epoch: every rank's parameters are finite and equal to rank
+/// 0's (by checksum), or the error saying which rank differs.
+pub(crate) fn check_equal<T: Float>(
+    r: &dyn Replicas<T>,
+    model: &dyn Module<T>,
+    overflowed: Option<String>,
+    epoch: Option<usize>,
+    step: Option<usize>,
+) -> Result<(), GradusError> {
+    let mut h = 0xcbf2_9ce4_8422_2325;
+    for (_, p) in model.named_parameters() {
+        h = checksum(&p.borrow().contiguous().to_vec(), h);
+    }
+    let outcome = match overflowed {
+        Some(what) => Err(GradusError::Diverged { epoch, step, what, first_op: None }),
+        None => Ok(()),
+    };
+    let rows = settle(r, outcome.as_ref().err(), &[(h >> 32) as f64, (h & 0xffff_ffff) as f64])?;
+    if let Some(k) = rows.iter().position(|row| *row != rows[0]) {
+        return Err(GradusError::Replicas(format!(
+            "after epoch {} the parameters of rank {k} differ from rank 0's",
+            epoch.unwrap_or(0)
+        )));
+    }
+    Ok(())
+}
