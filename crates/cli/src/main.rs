@@ -6,6 +6,7 @@
 
 mod functions;
 mod output;
+mod ranks;
 mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -81,6 +82,18 @@ struct RunArgs {
     /// a non-finite value (slower: every value is scanned).
     #[arg(long)]
     detect_anomaly: bool,
+    /// Under mpirun: batch norm's training statistics over the global
+    /// batch (`global`, synchronised across the processes) or over each
+    /// process's shard (`local`, PyTorch DDP's default).
+    #[arg(long, value_enum, default_value = "global")]
+    batch_stats: BatchStats,
+}
+
+/// Where batch norm takes its statistics in a run of several processes.
+#[derive(Clone, Copy, ValueEnum)]
+enum BatchStats {
+    Global,
+    Local,
 }
 
 impl RunArgs {
@@ -105,6 +118,10 @@ impl RunArgs {
             augment: self.augment.as_deref().map(|a| train::parse_augment(a, self.seed)).transpose()?,
             augment_text: self.augment,
             overwrite: self.overwrite,
+            batch_stats: match self.batch_stats {
+                BatchStats::Global => gradus::BatchStats::Global,
+                BatchStats::Local => gradus::BatchStats::Local,
+            },
         })
     }
 }
@@ -204,6 +221,22 @@ pub(crate) enum Failure {
     /// The reader closed standard output (`gradus schedule … | head`): the
     /// command stops quietly.
     Closed,
+    /// Another rank of the run failed with this exit code and said why;
+    /// this one stops quietly.
+    Peer(u8),
+}
+
+impl Failure {
+    /// The exit code.
+    pub(crate) fn code(&self) -> u8 {
+        match self {
+            Failure::Closed => 0,
+            Failure::Usage(_) => 2,
+            Failure::Run(_) => 1,
+            Failure::Diverged(_) => 3,
+            Failure::Peer(code) => *code,
+        }
+    }
 }
 
 impl<E: std::fmt::Display + 'static> From<E> for Failure {
@@ -217,6 +250,9 @@ impl<E: std::fmt::Display + 'static> From<E> for Failure {
             } else {
                 Failure::Run(format!("writing to standard output: {io}"))
             };
+        }
+        if let Some(G::Peer { code, .. }) = any.downcast_ref::<G>() {
+            return Failure::Peer(*code);
         }
         match any.downcast_ref::<G>().map(G::exit_code) {
             Some(3) => Failure::Diverged(e.to_string()),
@@ -284,6 +320,13 @@ pub(crate) fn say(text: &str) -> Result<(), Failure> {
 /// Writes a line to standard error, ignoring a failure (there is nowhere
 /// left to report it).
 pub(crate) fn note(text: &str) {
+    if ranks::speaks() {
+        shout(text);
+    }
+}
+
+/// [`note`] on every rank (a rank's own error).
+pub(crate) fn shout(text: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "{text}");
 }
@@ -296,7 +339,25 @@ fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
 fn main() -> ExitCode {
     // This thread trains, so it is one of the pool's threads (RAYON_NUM_THREADS, else one per core).
     gradus::tensor::init_threads(0).expect("nothing has used rayon before main");
-    let result = match Cli::parse().command {
+    // Under mpirun every rank parses the same arguments: rank 0 alone
+    // reports a usage error.
+    let launch = gradus::dist::launched().filter(|l| l.size > 1);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if launch.is_some_and(|l| l.rank != 0) => return ExitCode::from(e.exit_code() as u8),
+        Err(e) => e.exit(),
+    };
+    let several = matches!(cli.command, Command::Train { .. } | Command::Compare { .. });
+    let ranks = match ranks::Ranks::start(several) {
+        Ok(r) => r,
+        Err(f) => {
+            if let Failure::Usage(msg) = &f {
+                note(&format!("gradus: {msg}"));
+            }
+            return ExitCode::from(f.code());
+        }
+    };
+    let result = match cli.command {
         Command::Trace { function, start, optimizer, steps, schedule, format, plot } => {
             trace(&function, &start, &optimizer, steps, schedule.as_deref(), format, plot)
         }
@@ -308,18 +369,25 @@ fn main() -> ExitCode {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))
             } else {
-                run.run().and_then(|r| train::train(&r, &optimizer, resume))
+                run.run().and_then(|r| train::train(&r, &optimizer, resume, &ranks))
             }
         }
-        Command::Compare { run, optimizers } => run.run().and_then(|r| train::compare(&r, &optimizers)),
+        Command::Compare { run, optimizers } => run.run().and_then(|r| train::compare(&r, &optimizers, &ranks)),
     };
-    let (code, msg) = match result {
-        Ok(()) | Err(Failure::Closed) => return ExitCode::SUCCESS,
-        Err(Failure::Usage(msg)) => (2, msg),
-        Err(Failure::Run(msg)) => (1, msg),
-        Err(Failure::Diverged(msg)) => (3, msg),
+    let code = match result {
+        Ok(()) | Err(Failure::Closed) => 0,
+        Err(f @ Failure::Peer(_)) => f.code(),
+        Err(f @ (Failure::Usage(_) | Failure::Run(_) | Failure::Diverged(_))) => {
+            let (Failure::Usage(msg) | Failure::Run(msg) | Failure::Diverged(msg)) = &f else { unreachable!() };
+            if ranks.size > 1 {
+                shout(&format!("gradus: rank {}: {msg}", ranks.rank));
+            } else {
+                shout(&format!("gradus: {msg}"));
+            }
+            f.code()
+        }
     };
-    note(&format!("gradus: {msg}"));
+    ranks.leave(code);
     ExitCode::from(code)
 }
 

@@ -2,6 +2,7 @@
 //! Fashion-MNIST or MNIST, with metrics, plots and a resumable checkpoint.
 
 use crate::Failure;
+use crate::ranks::Ranks;
 use gradus::data::{Dataset, InMemory, Subset};
 use gradus::models::ModelSpec;
 use gradus::prelude::*;
@@ -24,6 +25,8 @@ pub struct Run {
     pub augment_text: Option<String>,
     /// Replace a run already in `out` instead of refusing.
     pub overwrite: bool,
+    /// Batch norm's statistics in a run of several processes.
+    pub batch_stats: gradus::BatchStats,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -250,56 +253,48 @@ fn train_one(
     dir: &Path,
     resume: bool,
     data: &Splits,
+    ranks: &Ranks,
 ) -> Result<Vec<EpochMetrics>, Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
-    let _lock = lock(dir)?;
-    if !resume {
-        claim(dir, &RUN_FILES, run.overwrite)?;
-    }
-    let model = parse_model(&run.model)?.build::<f32>(run.seed);
-    let mut t = trainer(run, optimizer)?
-        .record("model", &run.model)
-        .record("optimizer", optimizer)
-        .record("schedule", run.schedule.as_deref().unwrap_or("none"))
-        .record("schedule_every", if run.schedule_every == Every::Batch { "batch" } else { "epoch" })
-        .record("seed", &run.seed.to_string())
-        .record("batch_size", &run.batch_size.to_string())
-        .record("data", &run.data)
-        .record("augment", run.augment_text.as_deref().unwrap_or("none"))
-        .record("world_size", "1");
+    // Rank 0 holds the directory; every rank builds the model and reads
+    // the checkpoint; all go on only if all succeeded.
+    let setup = || -> Result<_, Failure> {
+        let mut lock = None;
+        if ranks.leads() {
+            std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
+            lock = Some(self::lock(dir)?);
+            if !resume {
+                claim(dir, &RUN_FILES, run.overwrite)?;
+            }
+        }
+        let model = parse_model(&run.model)?.build::<f32>(run.seed);
+        let mut t = trainer(run, optimizer)?;
+        if let Some(r) = ranks.replicas() {
+            t = t.replicated(r, run.batch_stats);
+        }
+        let t = t
+            .record("model", &run.model)
+            .record("optimizer", optimizer)
+            .record("schedule", run.schedule.as_deref().unwrap_or("none"))
+            .record("schedule_every", if run.schedule_every == Every::Batch { "batch" } else { "epoch" })
+            .record("seed", &run.seed.to_string())
+            .record("batch_size", &run.batch_size.to_string())
+            .record("data", &run.data)
+            .record("augment", run.augment_text.as_deref().unwrap_or("none"));
+        let (t, history) = if resume { resumed(run, dir, &model, t, ranks)? } else { (t, (Vec::new(), Vec::new())) };
+        Ok((lock, model, t.record("world_size", &ranks.size.to_string()), history))
+    };
+    let (_lock, model, mut t, (mut rows, mut all)) = ranks.agree(setup())?;
     let checkpoint = dir.join("checkpoint.safetensors");
     let csv = dir.join("metrics.csv");
-    let mut rows: Vec<String> = Vec::new();
-    let mut all = Vec::new();
-    if resume {
-        if !checkpoint.exists() {
-            return Err(crate::usage(format!(
-                "--resume: {} holds no checkpoint.safetensors; train without --resume to start a run",
-                dir.display()
-            )));
-        }
-        // A checkpoint of another configuration or model, or a corrupt one,
-        // is bad input (exit 2), and nothing is changed.
-        t.resume(&model, &checkpoint).map_err(|e| match e {
-            gradus::GradusError::Nn(gradus::nn::NnError::Io { .. }) => Failure::Run(e.to_string()),
-            other => crate::usage(format!("--resume: {other}")),
-        })?;
-        if t.epochs() > run.epochs {
-            return Err(crate::usage(format!(
-                "--resume: the run in {} has {} epochs already, more than --epochs {}",
-                dir.display(),
-                t.epochs(),
-                run.epochs
-            )));
-        }
-        (rows, all) = history(&csv, t.epochs())?;
-    }
-    let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1);
+    let (rank, size) = (ranks.rank, ranks.size);
+    let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1).shard(rank, size);
     if let Some(a) = &run.augment {
         train = train.augment(a.clone());
     }
-    let (mut monitor, mut test) =
-        (DataLoader::new(Arc::clone(&data.1), 1000), DataLoader::new(Arc::clone(&data.2), 1000));
+    let (mut monitor, mut test) = (
+        DataLoader::new(Arc::clone(&data.1), 1000).shard(rank, size),
+        DataLoader::new(Arc::clone(&data.2), 1000).shard(rank, size),
+    );
     if let Some(a) = &run.augment {
         // Evaluation data is normalised alike, never cropped or flipped.
         (monitor, test) = (monitor.augment(a.deterministic()), test.augment(a.deterministic()));
@@ -333,10 +328,15 @@ fn train_one(
         }
         let m = match result {
             Ok(m) => m,
-            Err(e @ gradus::GradusError::Diverged { .. }) => {
+            Err(e @ (gradus::GradusError::Diverged { .. } | gradus::GradusError::Peer { code: 3, .. })) => {
                 // The figure shows the epochs that were finite; the
                 // checkpoint and metrics.csv are those of the last of them.
-                gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all)])?;
+                if ranks.leads() {
+                    gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all)])?;
+                }
+                if let gradus::GradusError::Peer { code, .. } = e {
+                    return Err(Failure::Peer(code));
+                }
                 let kept = if t.epochs() == 0 && !resume {
                     "no epoch finished, so nothing was saved".to_string()
                 } else {
@@ -360,12 +360,64 @@ fn train_one(
             rows.push(m.csv_header());
         }
         rows.push(m.csv_row());
-        write(&csv, &(rows.join("\n") + "\n"))?;
-        t.save(&model, &checkpoint)?;
+        // Every rank has finished the epoch (its end is collective); rank 0
+        // writes, and the others learn whether that worked.
+        let saved = if ranks.leads() {
+            write(&csv, &(rows.join("\n") + "\n")).and_then(|()| t.save(&model, &checkpoint).map_err(Failure::from))
+        } else {
+            Ok(())
+        };
+        ranks.agree(saved)?;
         all.push(m);
     }
-    gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all.clone())])?;
+    if ranks.leads() {
+        gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all.clone())])?;
+    }
     Ok(all)
+}
+
+/// The trainer and the history of the run in `dir`, resumed from its
+/// checkpoint (exit 2 for one of another configuration or model, or a
+/// corrupt one; nothing is changed then). A run may resume on another
+/// number of processes: the global batches are the same, and the log says
+/// so.
+fn resumed(
+    run: &Run,
+    dir: &Path,
+    model: &dyn gradus::nn::Module<f32>,
+    mut t: Trainer<f32>,
+    ranks: &Ranks,
+) -> Result<(Trainer<f32>, (Vec<String>, Vec<EpochMetrics>)), Failure> {
+    let checkpoint = dir.join("checkpoint.safetensors");
+    if !checkpoint.exists() {
+        return Err(crate::usage(format!(
+            "--resume: {} holds no checkpoint.safetensors; train without --resume to start a run",
+            dir.display()
+        )));
+    }
+    let bad = |e: gradus::GradusError| match e {
+        gradus::GradusError::Nn(gradus::nn::NnError::Io { .. }) => Failure::Run(e.to_string()),
+        other => crate::usage(format!("--resume: {other}")),
+    };
+    let ck = gradus::nn::Checkpoint::load(&checkpoint).map_err(|e| bad(e.into()))?;
+    t.resume_from(model, &ck, &checkpoint).map_err(bad)?;
+    let before = ck.metadata("config.world_size").unwrap_or("1").to_string();
+    if before != ranks.size.to_string() {
+        crate::note(&format!(
+            "resuming a run of {before} process(es) on {}: the same global batches, so the same run up to float summation order",
+            ranks.size
+        ));
+    }
+    if t.epochs() > run.epochs {
+        return Err(crate::usage(format!(
+            "--resume: the run in {} has {} epochs already, more than --epochs {}",
+            dir.display(),
+            t.epochs(),
+            run.epochs
+        )));
+    }
+    let history = history(&dir.join("metrics.csv"), t.epochs())?;
+    Ok((t, history))
 }
 
 /// Refuses a run longer than its schedule (onecycle's total_steps), before
@@ -385,16 +437,41 @@ fn schedule_fits(run: &Run, t: &Trainer<f32>, batches: usize) -> Result<(), Fail
 }
 
 /// `gradus train`.
-pub fn train(run: &Run, optimizer: &str, resume: bool) -> Result<(), Failure> {
-    let data = load(run, &parse_model(&run.model)?)?;
-    train_one(run, optimizer, &run.out, resume, &data)?;
-    crate::say(&format!("wrote {}\n", run.out.display()))?;
+pub fn train(run: &Run, optimizer: &str, resume: bool, ranks: &Ranks) -> Result<(), Failure> {
+    let data = ranks.agree(load_for(run, ranks))?;
+    train_one(run, optimizer, &run.out, resume, &data, ranks)?;
+    if ranks.leads() {
+        crate::say(&format!("wrote {}\n", run.out.display()))?;
+    }
     Ok(())
+}
+
+/// [`load`], and for several processes the checks that the global batch
+/// splits over them: `--batch-size` divisible by their number, and a last
+/// batch with an example for each.
+fn load_for(run: &Run, ranks: &Ranks) -> Result<Splits, Failure> {
+    if run.batch_size % ranks.size != 0 {
+        return Err(crate::usage(format!(
+            "--batch-size {} is the global batch and must be divisible by the {} processes; give a multiple of {}",
+            run.batch_size, ranks.size, ranks.size
+        )));
+    }
+    let data = load(run, &parse_model(&run.model)?)?;
+    let last = data.0.len() % run.batch_size;
+    if last != 0 && last < ranks.size {
+        return Err(crate::usage(format!(
+            "the last batch of an epoch holds {last} of {} examples, fewer than the {} processes; choose a --batch-size that leaves at least {} (or none)",
+            data.0.len(),
+            ranks.size,
+            ranks.size
+        )));
+    }
+    Ok(data)
 }
 
 /// `gradus compare`: the same model from the same initial weights with each
 /// optimiser, ranked by test accuracy, one plot of all learning curves.
-pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
+pub fn compare(run: &Run, optimizers: &str, ranks: &Ranks) -> Result<(), Failure> {
     let specs: Vec<&str> = optimizers.split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
     if specs.is_empty() {
         return Err(crate::usage("--optimizers: give specs separated by `;`"));
@@ -402,21 +479,34 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
     for s in &specs {
         optimizer(s)?;
     }
-    std::fs::create_dir_all(&run.out).map_err(|e| Failure::Run(format!("{}: {e}", run.out.display())))?;
-    let _lock = lock(&run.out)?;
-    claim(&run.out, &["learning_curves.svg"], run.overwrite)?;
-    let data = load(run, &parse_model(&run.model)?)?;
+    let hold = || -> Result<_, Failure> {
+        if !ranks.leads() {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(&run.out).map_err(|e| Failure::Run(format!("{}: {e}", run.out.display())))?;
+        let lock = lock(&run.out)?;
+        claim(&run.out, &["learning_curves.svg"], run.overwrite)?;
+        Ok(Some(lock))
+    };
+    let _lock = ranks.agree(hold())?;
+    let data = ranks.agree(load_for(run, ranks))?;
     // An optimiser whose run diverges does not stop the others: it ranks
     // last with empty numbers, and the command ends with exit 3.
     let mut results = Vec::new();
     let mut diverged = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
-        match train_one(run, spec, &run.out.join(format!("{i}")), false, &data) {
+        match train_one(run, spec, &run.out.join(format!("{i}")), false, &data, ranks) {
             Ok(metrics) => results.push((spec.to_string(), metrics)),
             Err(Failure::Diverged(msg)) => {
-                crate::note(&format!("gradus: {msg}"));
+                crate::shout(&if ranks.size > 1 {
+                    format!("gradus: rank {}: {msg}", ranks.rank)
+                } else {
+                    format!("gradus: {msg}")
+                });
                 diverged.push(spec.to_string());
             }
+            // Another rank's run diverged (it said so): every rank goes on.
+            Err(Failure::Peer(3)) => diverged.push(spec.to_string()),
             Err(other) => return Err(other),
         }
     }
@@ -433,8 +523,10 @@ pub fn compare(run: &Run, optimizers: &str) -> Result<(), Failure> {
     for (i, spec) in diverged.iter().enumerate() {
         table.push_str(&format!("{},\"{spec}\",,\n", ranked.len() + i + 1));
     }
-    crate::say(&table)?;
-    gradus::plot::learning_curves(&run.out.join("learning_curves.svg"), &results)?;
+    if ranks.leads() {
+        crate::say(&table)?;
+        gradus::plot::learning_curves(&run.out.join("learning_curves.svg"), &results)?;
+    }
     if diverged.is_empty() {
         Ok(())
     } else {

@@ -532,3 +532,22 @@ fn a_full_output_is_exit_1_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?} with a full stderr");
     }
 }
+
+/// A build without MPI started by mpirun as several ranks would run N
+/// separate trainings into one --out: it refuses, saying how to build it.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn a_build_without_mpi_refuses_to_run_as_several_ranks() {
+    let dir = common::scratch("no-mpi");
+    let out = dir.join("run");
+    for (rank, prints) in [("0", true), ("1", false)] {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gradus"));
+        cmd.args(["train", "--epochs", "1", "--out", out.to_str().unwrap()])
+            .env("OMPI_COMM_WORLD_SIZE", "2")
+            .env("OMPI_COMM_WORLD_RANK", rank);
+        let (code, _, err) = common::run(cmd, "gradus train under a fake mpirun");
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(err.contains("--features mpi"), prints, "rank {rank}: {err}");
+        assert!(!out.exists());
+    }
+}

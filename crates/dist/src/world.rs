@@ -104,6 +104,32 @@ impl World {
         self.comm.barrier();
     }
 
+    /// Waits up to `within` for every rank to reach this point (a
+    /// non-blocking barrier, polled); false if some did not, e.g. because
+    /// they wait in a collective this rank will never join.
+    pub fn meet_within(&self, within: std::time::Duration) -> bool {
+        if self.size() == 1 {
+            return true;
+        }
+        let start = std::time::Instant::now();
+        let mut request: mpi::ffi::MPI_Request = unsafe { mpi::ffi::RSMPI_REQUEST_NULL };
+        // SAFETY: a barrier has no buffers; the request is completed below
+        // or the process aborts.
+        unsafe { mpi::ffi::MPI_Ibarrier(self.raw(), &mut request) };
+        loop {
+            let mut flag = 0;
+            // SAFETY: the request started above, not yet completed.
+            unsafe { mpi::ffi::MPI_Test(&mut request, &mut flag, mpi::ffi::RSMPI_STATUS_IGNORE) };
+            if flag != 0 {
+                return true;
+            }
+            if start.elapsed() > within {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     /// Ends every rank of the run with `code` (MPI_Abort): the last resort
     /// when this rank failed where the others cannot learn of it.
     pub fn abort(&self, code: i32) -> ! {

@@ -16,10 +16,17 @@ pub const DEADLINE: Duration = Duration::from_secs(120);
 /// (abort, segfault) fails it too.
 pub fn gradus_in(dir: Option<&Path>, args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gradus"));
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args);
     if let Some(d) = dir {
         cmd.current_dir(d);
     }
+    run(cmd, &format!("gradus {args:?}"))
+}
+
+/// Runs `cmd` to its end within [`DEADLINE`]: (exit code, stdout, stderr);
+/// `what` names it in a failure.
+pub fn run(mut cmd: Command, what: &str) -> (i32, String, String) {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("the binary runs");
     let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let reader = std::thread::spawn(move || {
@@ -39,13 +46,13 @@ pub fn gradus_in(dir: Option<&Path>, args: &[&str]) -> (i32, String, String) {
         }
         if start.elapsed() > DEADLINE {
             child.kill().unwrap();
-            panic!("hang: gradus {args:?} ran past {DEADLINE:?}");
+            panic!("hang: {what} ran past {DEADLINE:?}");
         }
         std::thread::sleep(Duration::from_millis(10));
     };
     let (out, err) = (reader.join().unwrap(), err_reader.join().unwrap());
     let (out, err) = (String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned());
-    let code = status.code().unwrap_or_else(|| panic!("gradus {args:?} was killed by a signal: {status}\n{err}"));
+    let code = status.code().unwrap_or_else(|| panic!("{what} was killed by a signal: {status}\n{err}"));
     (code, out, err)
 }
 
