@@ -11,17 +11,54 @@ const STEPS: [(&str, &[&str]); 3] = [
     ("tests", &["test", "--workspace"]),
 ];
 
+/// With MPI on the machine (`mpirun` runs): clippy and the data-parallel
+/// tests with the `mpi` feature, which run under mpirun over TCP loopback.
+const MPI_STEPS: [(&str, &[&str]); 3] = [
+    (
+        "clippy (mpi)",
+        &["clippy", "--workspace", "--all-targets", "--features", "gradus-cli/mpi", "--", "-D", "warnings"],
+    ),
+    ("tests (mpi): gradus-dist", &["test", "-p", "gradus-dist", "--features", "mpi"]),
+    (
+        "tests (mpi): under mpirun",
+        &[
+            "test",
+            "-p",
+            "gradus-cli",
+            "-p",
+            "gradus",
+            "--features",
+            "gradus-cli/mpi",
+            "--test",
+            "mpi",
+            "--test",
+            "distributed",
+        ],
+    ),
+];
+
 /// Runs every step; extra arguments are passed to `cargo test` (a filter,
 /// `--release`).
 pub fn run(root: &Path, extra: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for (name, args) in STEPS {
+    let mpi = Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !mpi {
+        eprintln!(
+            "xtask ci: no mpirun here: the data-parallel steps are skipped (apt-get install libopenmpi-dev openmpi-bin libclang-dev)"
+        );
+    }
+    let steps = STEPS.iter().chain(if mpi { &MPI_STEPS[..] } else { &[] });
+    for &(name, args) in steps {
         let started = Instant::now();
         eprintln!("xtask ci: {name}: cargo {}", args.join(" "));
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(root).args(args);
         if name == "tests" {
             cmd.args(extra);
+        }
+        if name.contains("mpirun") {
+            // The tests start mpirun as root on CI's machines.
+            cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
         }
         let status = cmd.status().map_err(|e| format!("{name}: could not run cargo: {e}"))?;
         if !status.success() {

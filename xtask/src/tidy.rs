@@ -21,7 +21,8 @@ const ALLOWED_DEPS: &[(&str, &[&str])] = &[
     ("data", &["tensor"]),
     ("loss", &["autodiff", "tensor"]),
     ("nn", &["autodiff", "tensor"]),
-    ("gradus", &["tensor", "autodiff", "nn", "loss", "optim", "sched", "data", "spec"]),
+    ("dist", &["autodiff"]),
+    ("gradus", &["tensor", "autodiff", "nn", "loss", "optim", "sched", "data", "spec", "dist"]),
     ("cli", &["gradus"]),
     ("xtask", &["gradus"]),
 ];
