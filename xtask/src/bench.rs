@@ -75,6 +75,33 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         if !status.success() {
             return Err(format!("scoreboard failed ({status})"));
         }
+        // Data-parallel workloads where MPI is present: mpirun -np 2 beside
+        // one process, and the all-reduce cost model.
+        if Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success()) {
+            let mut cmd = Command::new(&cargo);
+            cmd.current_dir(root)
+                .args([
+                    "run",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "gradus-benches",
+                    "--features",
+                    "mpi",
+                    "--bin",
+                    "dist",
+                    "--",
+                ])
+                .arg("--out")
+                .arg(&out)
+                .args(["--rounds", if o.quick { "3" } else { "5" }]);
+            let status = cmd.status().map_err(|e| format!("could not run cargo: {e}"))?;
+            if !status.success() {
+                return Err(format!("the data-parallel bench failed ({status})"));
+            }
+        } else {
+            eprintln!("bench: no mpirun here: the data-parallel workloads are skipped");
+        }
     }
     Ok(())
 }

@@ -16,7 +16,16 @@ const STEPS: [(&str, &[&str]); 3] = [
 const MPI_STEPS: [(&str, &[&str]); 3] = [
     (
         "clippy (mpi)",
-        &["clippy", "--workspace", "--all-targets", "--features", "gradus-cli/mpi", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--features",
+            "gradus-cli/mpi,gradus-benches/mpi",
+            "--",
+            "-D",
+            "warnings",
+        ],
     ),
     ("tests (mpi): gradus-dist", &["test", "-p", "gradus-dist", "--features", "mpi"]),
     (

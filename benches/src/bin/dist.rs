@@ -159,7 +159,7 @@ fn main() {
         for k in 0..labels.len() {
             let rate = per / t[k];
             let vs = t[1] / t[k];
-            let share = if which == "epoch_fashion_mnist" { c[k] / t[k] } else { c[k] / t[k] };
+            let share = c[k] / t[k];
             md.push_str(&format!(
                 "| {which} | {} | {:.5} | {:.0} | {:.2}× | {:.1}% |\n",
                 labels[k],
@@ -183,19 +183,53 @@ fn main() {
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
     let v = numbers(cmd);
     let pts: Vec<(f64, f64)> = v.chunks(2).map(|p| (p[0], p[1])).collect();
-    let n = pts.len() as f64;
-    let (sx, sy) = (pts.iter().map(|p| p.0).sum::<f64>(), pts.iter().map(|p| p.1).sum::<f64>());
-    let sxx = pts.iter().map(|p| p.0 * p.0).sum::<f64>();
-    let sxy = pts.iter().map(|p| p.0 * p.1).sum::<f64>();
-    let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-    let intercept = (sy - slope * sx) / n;
-    let (alpha, bandwidth) = (intercept / 2.0, 1.0 / slope);
+    // Least squares in relative error, so that the microsecond latencies of
+    // small messages weigh as much as the milliseconds of large ones:
+    // minimise Σ ((2α + bytes·s)/t − 1)² over α and s = 1/B.
+    let rows: Vec<[f64; 2]> = pts.iter().map(|&(x, t)| [2.0 / t, x / t]).collect();
+    let (a11, a12, a22) =
+        rows.iter().fold((0.0, 0.0, 0.0), |(a, b, c), r| (a + r[0] * r[0], b + r[0] * r[1], c + r[1] * r[1]));
+    let (b1, b2) = rows.iter().fold((0.0, 0.0), |(a, b), r| (a + r[0], b + r[1]));
+    let det = a11 * a22 - a12 * a12;
+    let (alpha, slope) = ((b1 * a22 - b2 * a12) / det, (a11 * b2 - a12 * b1) / det);
+    let bandwidth = 1.0 / slope;
+    let worst = pts.iter().map(|&(x, t)| ((2.0 * alpha + x * slope) / t - 1.0).abs()).fold(0.0, f64::max);
     md.push_str(&format!(
-        "\n## All-reduce over TCP loopback (2 ranks)\n\n| bytes | seconds |\n|---|---|\n{}\nFit of t = 2(N−1)α + 2(N−1)/N · bytes/B at N = 2: α = {:.2} µs, B = {:.2} GB/s.\n",
+        "\n## All-reduce over TCP loopback (2 ranks)\n\n| bytes | seconds |\n|---|---|\n{}\n\nFit of t = 2(N−1)α + 2(N−1)/N · bytes/B at N = 2 (least squares in relative error): α = {:.2} µs, B = {:.3} GB/s; the worst point is off by {:.0}%.\n",
         pts.iter().map(|p| format!("| {} | {:.3e} |", p.0, p.1)).collect::<Vec<_>>().join("\n"),
         alpha * 1e6,
-        bandwidth / 1e9
+        bandwidth / 1e9,
+        100.0 * worst
     ));
+    // Predictions: one step per node at batch 128 each (weak scaling), the
+    // compute time of one process with one thread measured above, the
+    // gradient of each model in one all-reduce (both fit DDP's first bucket).
+    let step_of = |w: &str| {
+        json.iter()
+            .find(|j| j.contains(w) && j.contains("1 process, 1 thread"))
+            .and_then(|j| j.split("\"seconds\":").nth(1)?.split(',').next()?.parse::<f64>().ok())
+    };
+    let size_of = |m: gradus::nn::Sequential<f32>| {
+        use gradus::nn::Module;
+        m.named_parameters().iter().map(|(_, p)| p.numel()).sum::<usize>() as f64 * 4.0
+    };
+    md.push_str("\n## What the model predicts\n\nα as fitted (software latency; a real network adds its wire latency), B = 1.25 GB/s (10 Gb/s) or 12.5 GB/s (100 Gb/s); compute = one step at batch 128 on one thread, as measured above.\n\n| model | gradient | compute | nodes | 10 Gb/s: all-reduce | share of step | 100 Gb/s: all-reduce | share of step |\n|---|---|---|---|---|---|---|---|\n");
+    for (name, bytes) in [("mlp_step_b128", size_of(mlp())), ("cnn_step_b128", size_of(cnn()))] {
+        let compute = step_of(name).unwrap_or(f64::NAN);
+        for nodes in [8.0f64, 64.0, 256.0] {
+            let t = |b: f64| 2.0 * (nodes - 1.0) * alpha + 2.0 * (nodes - 1.0) / nodes * bytes / b;
+            let (t10, t100) = (t(1.25e9), t(12.5e9));
+            md.push_str(&format!(
+                "| {name} | {:.2} MB | {:.2} ms | {nodes} | {:.2} ms | {:.0}% | {:.2} ms | {:.0}% |\n",
+                bytes / 1e6,
+                compute * 1e3,
+                t10 * 1e3,
+                100.0 * t10 / (t10 + compute),
+                t100 * 1e3,
+                100.0 * t100 / (t100 + compute)
+            ));
+        }
+    }
     json.push(format!("{{\"allreduce_alpha_s\":{alpha},\"allreduce_bandwidth_bytes_per_s\":{bandwidth}}}"));
     std::fs::create_dir_all(&out).expect("output directory");
     std::fs::write(format!("{out}/distributed.md"), &md).expect("written");

@@ -79,7 +79,7 @@ fn run<T: Float>(
     keep: &[usize],
     create_graph: bool,
     retain_graph: bool,
-    mut on_leaf: Option<&mut dyn FnMut(VarId, &Tensor<T>)>,
+    mut on_leaf: Option<LeafHook<'_, T>>,
 ) -> Result<Vec<Option<Var<T>>>> {
     if let Some(err) = tape.anomaly.borrow().clone() {
         return Err(err);
@@ -179,6 +179,9 @@ fn add_in_place<T: Float>(a: Tensor<T>, b: Tensor<T>) -> Tensor<T> {
     }
     acc
 }
+
+/// What [`Var::backward_hooked`] calls as each leaf's gradient is final.
+type LeafHook<'h, T> = &'h mut dyn FnMut(VarId, &Tensor<T>);
 
 /// The starting gradients of a backward pass, by node (inline for one output).
 type Seeds<T> = smallvec::SmallVec<[(usize, Var<T>); 1]>;
@@ -321,7 +324,7 @@ impl<T: Float> Var<T> {
         &self,
         grad_output: Option<Tensor<T>>,
         retain_graph: bool,
-        on_leaf: Option<&mut dyn FnMut(VarId, &Tensor<T>)>,
+        on_leaf: Option<LeafHook<'_, T>>,
     ) -> Result<Gradients<T>> {
         let (tape, _) = tape_of("the output of backward", self)?;
         let seeds = seeds(&[self], grad_output.as_ref().map(std::slice::from_ref))?;

@@ -89,10 +89,10 @@ impl Ranks {
         if let Some(m) = &self.mpi {
             let code = result.as_ref().err().map_or(0, Failure::code);
             let codes = m.world().gather(&[f64::from(code)]);
-            if let Some(rank) = codes.iter().position(|&c| c != 0.0) {
-                if rank != self.rank || result.is_ok() {
-                    return Err(Failure::Peer(codes[rank] as u8));
-                }
+            if let Some(rank) = codes.iter().position(|&c| c != 0.0)
+                && (rank != self.rank || result.is_ok())
+            {
+                return Err(Failure::Peer(codes[rank] as u8));
             }
         }
         result

@@ -224,8 +224,11 @@ fn claim(dir: &Path, names: &[&str], overwrite: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A run's metrics.csv: its lines and the epochs they hold.
+type History = (Vec<String>, Vec<EpochMetrics>);
+
 /// The epochs a run's metrics.csv holds, as the checkpoint counts them.
-fn history(csv: &Path, epochs: usize) -> Result<(Vec<String>, Vec<EpochMetrics>), Failure> {
+fn history(csv: &Path, epochs: usize) -> Result<History, Failure> {
     let text = std::fs::read_to_string(csv).map_err(|e| crate::usage(format!("--resume: {}: {e}", csv.display())))?;
     let rows: Vec<String> = text.lines().take(epochs + 1).map(str::to_string).collect();
     if rows.len() < epochs + 1 {
@@ -387,7 +390,7 @@ fn resumed(
     model: &dyn gradus::nn::Module<f32>,
     mut t: Trainer<f32>,
     ranks: &Ranks,
-) -> Result<(Trainer<f32>, (Vec<String>, Vec<EpochMetrics>)), Failure> {
+) -> Result<(Trainer<f32>, History), Failure> {
     let checkpoint = dir.join("checkpoint.safetensors");
     if !checkpoint.exists() {
         return Err(crate::usage(format!(
@@ -450,7 +453,7 @@ pub fn train(run: &Run, optimizer: &str, resume: bool, ranks: &Ranks) -> Result<
 /// splits over them: `--batch-size` divisible by their number, and a last
 /// batch with an example for each.
 fn load_for(run: &Run, ranks: &Ranks) -> Result<Splits, Failure> {
-    if run.batch_size % ranks.size != 0 {
+    if !run.batch_size.is_multiple_of(ranks.size) {
         return Err(crate::usage(format!(
             "--batch-size {} is the global batch and must be divisible by the {} processes; give a multiple of {}",
             run.batch_size, ranks.size, ranks.size

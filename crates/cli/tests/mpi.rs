@@ -37,7 +37,7 @@ fn mpirun(np: usize, args: &[&str]) -> Option<(i32, String, String)> {
 }
 
 fn tensors(dir: &Path) -> Vec<(String, Vec<f64>)> {
-    let ck = Checkpoint::load(&dir.join("checkpoint.safetensors")).unwrap();
+    let ck = Checkpoint::load(dir.join("checkpoint.safetensors")).unwrap();
     let mut names: Vec<String> = ck.names().map(str::to_string).collect();
     names.sort();
     names
@@ -85,7 +85,7 @@ fn two_ranks_train_the_one_process_model() {
             assert!((u - v).abs() <= 1e-5 * u.abs().max(1.0), "{name}: {u} vs {v}");
         }
     }
-    let ck = Checkpoint::load(&two.join("checkpoint.safetensors")).unwrap();
+    let ck = Checkpoint::load(two.join("checkpoint.safetensors")).unwrap();
     assert_eq!(ck.metadata("config.world_size"), Some("2"));
 }
 

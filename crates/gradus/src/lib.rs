@@ -33,7 +33,7 @@ pub use gradus_spec as spec;
 pub use gradus_tensor as tensor;
 /// The random-number crate the initialisers and samplers take generators from.
 pub use rand;
-pub use replicas::{BatchStats, Replicas};
+pub use replicas::{Backward, BatchStats, Replicas};
 pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate, top_k_correct};
 
 /// The everyday names.

@@ -2,6 +2,7 @@
 //! started, talking through gradus-dist.
 
 use crate::Replicas;
+use crate::replicas::Backward;
 use gradus_autodiff::Across;
 use gradus_dist::{Reducer, Wire, World};
 use gradus_tensor::Float;
@@ -66,7 +67,7 @@ fn reduce_as<T: Float, F: Wire + Float>(
     world: &World,
     fused: bool,
     lens: &[usize],
-    backward: &mut dyn FnMut(&mut dyn FnMut(usize, &[T])),
+    backward: Backward<'_, T>,
 ) -> (Vec<Vec<T>>, Duration) {
     let mut reducer = Reducer::<F>::new(world, lens, fused);
     backward(&mut |i, g| reducer.ready(i, cast(g).expect("T is F")));
@@ -101,7 +102,7 @@ impl<T: Float> Replicas<T> for Mpi {
         Rc::clone(&self.world) as Rc<dyn Across>
     }
 
-    fn reduce(&self, lens: &[usize], backward: &mut dyn FnMut(&mut dyn FnMut(usize, &[T]))) -> (Vec<Vec<T>>, Duration) {
+    fn reduce(&self, lens: &[usize], backward: Backward<'_, T>) -> (Vec<Vec<T>>, Duration) {
         if TypeId::of::<T>() == TypeId::of::<f32>() {
             reduce_as::<T, f32>(&self.world, self.fused, lens, backward)
         } else {

@@ -37,6 +37,10 @@ pub enum BatchStats {
     Local,
 }
 
+/// A backward pass that reports each gradient as it becomes final, through
+/// the `ready(i, gradient)` it is given.
+pub type Backward<'b, T> = &'b mut dyn FnMut(&mut dyn FnMut(usize, &[T]));
+
 /// The group of processes a data-parallel trainer runs on. Every method is
 /// a collective: every rank calls it at the same point, in the same order.
 pub trait Replicas<T: Float> {
@@ -55,7 +59,7 @@ pub trait Replicas<T: Float> {
     /// pass, calling `ready(i, gradient)` as gradient `i` is final (the
     /// reduction may start then). Returns the sums (zeros for a gradient
     /// never reported) and the time spent in communication calls.
-    fn reduce(&self, lens: &[usize], backward: &mut dyn FnMut(&mut dyn FnMut(usize, &[T]))) -> (Vec<Vec<T>>, Duration);
+    fn reduce(&self, lens: &[usize], backward: Backward<'_, T>) -> (Vec<Vec<T>>, Duration);
 }
 
 /// What the ranks agreed after a collective check: every rank went on, or
