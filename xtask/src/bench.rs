@@ -77,7 +77,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         // Data-parallel workloads where MPI is present: mpirun -np 2 beside
         // one process, and the all-reduce cost model.
-        if Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if crate::has_mpirun() {
             let mut cmd = Command::new(&cargo);
             cmd.current_dir(root)
                 .args([

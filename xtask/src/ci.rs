@@ -50,7 +50,7 @@ const MPI_STEPS: [(&str, &[&str]); 3] = [
 /// `--release`).
 pub fn run(root: &Path, extra: &[String]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mpi = Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success());
+    let mpi = crate::has_mpirun();
     if !mpi {
         eprintln!(
             "xtask ci: no mpirun here: the data-parallel steps are skipped (apt-get install libopenmpi-dev openmpi-bin libclang-dev)"

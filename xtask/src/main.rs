@@ -65,3 +65,8 @@ fn workspace_root() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     dir.parent().expect("xtask lives in the workspace root").to_path_buf()
 }
+
+/// Whether `mpirun` runs here (the data-parallel steps of `ci` and `bench`).
+fn has_mpirun() -> bool {
+    std::process::Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success())
+}

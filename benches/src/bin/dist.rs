@@ -104,13 +104,8 @@ fn allreduce(mpi: &Mpi) {
 /// The three configurations of one workload: (label, command).
 fn configurations(exe: &str, which: &str) -> Vec<(&'static str, Command)> {
     let mut out = Vec::new();
-    let mut mpirun = Command::new("mpirun");
-    mpirun
-        .args(["-np", "2", "--bind-to", "none", "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"])
-        .args([exe, "--worker", which])
-        .env("RAYON_NUM_THREADS", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    let mut mpirun = gradus::dist::loopback_mpirun(2);
+    mpirun.args([exe, "--worker", which]).env("RAYON_NUM_THREADS", "1");
     out.push(("mpirun -np 2, 1 thread each", mpirun));
     for threads in ["1", "2"] {
         let mut c = Command::new(exe);
@@ -176,11 +171,8 @@ fn main() {
         md.push_str(&format!("| {which} | scaling efficiency, 2 ranks | | | {:.0}% | |\n", 100.0 * t[1] / t[0] / 2.0));
     }
     // The cost model: t(bytes) = 2(N−1)α + 2(N−1)/N · bytes/B, N = 2.
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["-np", "2", "--bind-to", "none", "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"])
-        .args([exe.as_str(), "--worker", "allreduce"])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    let mut cmd = gradus::dist::loopback_mpirun(2);
+    cmd.args([exe.as_str(), "--worker", "allreduce"]);
     let v = numbers(cmd);
     let pts: Vec<(f64, f64)> = v.chunks(2).map(|p| (p[0], p[1])).collect();
     // Least squares in relative error, so that the microsecond latencies of

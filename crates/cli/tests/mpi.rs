@@ -7,32 +7,16 @@ mod common;
 use common::{fake_mnist, gradus, run, scratch};
 use gradus::nn::Checkpoint;
 use std::path::Path;
-use std::process::Command;
 
 /// `mpirun -np N gradus args…` with the TCP transport on loopback, one
 /// thread per rank; `None` (skipped) without mpirun.
 fn mpirun(np: usize, args: &[&str]) -> Option<(i32, String, String)> {
-    if Command::new("mpirun").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
+    if !gradus::dist::has_mpirun() {
         eprintln!("skipped: no mpirun on PATH (install openmpi-bin)");
         return None;
     }
-    let mut cmd = Command::new("mpirun");
-    cmd.args([
-        "-np",
-        &np.to_string(),
-        "--oversubscribe",
-        "--mca",
-        "btl",
-        "self,tcp",
-        "--mca",
-        "btl_tcp_if_include",
-        "lo",
-    ])
-    .arg(env!("CARGO_BIN_EXE_gradus"))
-    .args(args)
-    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    .env("RAYON_NUM_THREADS", "1");
+    let mut cmd = gradus::dist::loopback_mpirun(np);
+    cmd.arg(env!("CARGO_BIN_EXE_gradus")).args(args).env("RAYON_NUM_THREADS", "1");
     Some(run(cmd, &format!("mpirun -np {np} gradus {args:?}")))
 }
 

@@ -24,6 +24,30 @@ pub fn launched() -> Option<Launch> {
     from(|k| std::env::var(k).ok())
 }
 
+/// `mpirun -np np` as the tests and benches start it: the TCP transport
+/// that crosses machines (on loopback) rather than shared memory, more
+/// ranks than cores allowed, no binding to cores, and root allowed (CI's
+/// machines run as root). Add the program and its arguments.
+///
+/// ```
+/// let cmd = gradus_dist::loopback_mpirun(2);
+/// assert_eq!(cmd.get_program(), "mpirun");
+/// assert!(cmd.get_args().any(|a| a == "self,tcp"));
+/// ```
+pub fn loopback_mpirun(np: usize) -> std::process::Command {
+    let mut cmd = std::process::Command::new("mpirun");
+    cmd.args(["-np", &np.to_string(), "--oversubscribe", "--bind-to", "none"])
+        .args(["--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    cmd
+}
+
+/// Whether `mpirun` runs here.
+pub fn has_mpirun() -> bool {
+    std::process::Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
 fn from(var: impl Fn(&str) -> Option<String>) -> Option<Launch> {
     let read = |k: &str| var(k).and_then(|v| v.trim().parse::<usize>().ok());
     for (size, rank) in [("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"), ("PMI_SIZE", "PMI_RANK")] {

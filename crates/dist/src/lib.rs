@@ -21,7 +21,7 @@ mod reducer;
 mod world;
 
 pub use buckets::{BUCKET_BYTES, FIRST_BUCKET_BYTES, plan_buckets};
-pub use launch::{Launch, launched};
+pub use launch::{Launch, has_mpirun, launched, loopback_mpirun};
 #[cfg(feature = "mpi")]
 pub use reducer::Reducer;
 #[cfg(feature = "mpi")]

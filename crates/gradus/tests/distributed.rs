@@ -12,7 +12,6 @@ use gradus::models::ModelSpec;
 use gradus::nn::Module;
 use gradus::{BatchStats, GradusError, Trainer, mpi::Mpi};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,30 +86,16 @@ fn train(case: &str, replicas: Option<Rc<Mpi>>, bad_rank: Option<usize>) -> Resu
 
 /// `mpirun` with the transport that crosses machines (TCP, on loopback).
 fn mpirun(np: usize, case: &str, out: &Path) -> Option<(std::process::ExitStatus, String, Duration)> {
-    let which = Command::new("mpirun").arg("--version").output();
-    if which.map(|o| !o.status.success()).unwrap_or(true) {
+    if !gradus::dist::has_mpirun() {
         eprintln!("skipped: no mpirun on PATH (install openmpi-bin)");
         return None;
     }
     let exe = std::env::current_exe().unwrap();
     let start = Instant::now();
-    let output = Command::new("mpirun")
-        .args([
-            "-np",
-            &np.to_string(),
-            "--oversubscribe",
-            "--mca",
-            "btl",
-            "self,tcp",
-            "--mca",
-            "btl_tcp_if_include",
-            "lo",
-        ])
+    let output = gradus::dist::loopback_mpirun(np)
         .arg(exe)
         .args(["--ignored", "--exact", "rank_main", "--nocapture", "--test-threads=1"])
         .env(CHILD, format!("{case}:{}", out.display()))
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("RAYON_NUM_THREADS", "1")
         .output()
         .unwrap();
