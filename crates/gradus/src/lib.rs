@@ -12,6 +12,7 @@
 pub struct ReadmeDoctests;
 
 mod error;
+pub mod hessian;
 pub mod models;
 #[cfg(feature = "mpi")]
 pub mod mpi;

@@ -1,0 +1,265 @@
+//! The Hessian of a network's loss as an operator: the mean loss of a model
+//! in evaluation mode over a fixed set of examples, as a function of every
+//! trainable parameter, with Hessian-vector products by double backward.
+//! Lanczos, Hutchinson and stochastic Lanczos quadrature
+//! (gradus-autodiff's `spectrum`) run on it.
+
+use crate::GradusError;
+use crate::trainer::targets;
+use gradus_autodiff::{
+    Density, GradOptions, LanczosOptions, Ritz, Tape, TraceEstimate, Var, density, grad, hutchinson, lanczos,
+    lanczos_quadrature, rademacher,
+};
+use gradus_data::DataLoader;
+use gradus_loss::Loss;
+use gradus_nn::{Module, Param};
+use gradus_tensor::{Float, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, StandardNormal};
+use std::cell::Cell;
+use std::collections::BTreeSet;
+
+/// One batch's recorded loss and first derivatives, kept for every product.
+struct Recorded<T: Float> {
+    /// Each parameter as a leaf on the batch's tape (the tape lives as long
+    /// as they do).
+    leaves: Vec<Var<T>>,
+    /// The gradient of the batch's share of the loss, recorded
+    /// (`create_graph`) so it can be differentiated again.
+    gradient: Vec<Var<T>>,
+    /// The batch's share of the loss.
+    value: f64,
+}
+
+/// The Hessian of `loss(model(x), y)` averaged over a loader's examples,
+/// with respect to the model's trainable parameters (each shared parameter
+/// once), at their values when it was built.
+///
+/// The function is the one PyHessian and Cohen et al. measure: the model is
+/// in evaluation mode (dropout off, batch norm on its running statistics)
+/// for the forward passes, so it is a deterministic function of the
+/// parameters. Each batch's forward pass and recorded gradient are built
+/// once and kept, so a product costs one more backward pass per batch
+/// (memory: every batch's graph, twice recorded).
+///
+/// # Examples
+/// ```
+/// use gradus::hessian::LossHessian;
+/// use gradus::prelude::*;
+/// use gradus::data::{Features, InMemory, Targets};
+/// use std::sync::Arc;
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = Mlp::new(&[2, 3, 2]).build::<f64, _>(&mut rng);
+/// let data = InMemory::new(Features::F64(vec![0.5, -1.0, 1.0, 2.0]), vec![2], Targets::Classes(vec![0, 1])).unwrap();
+/// let h = LossHessian::new(&model, &CrossEntropy::default(), &DataLoader::new(Arc::new(data), 2)).unwrap();
+/// assert_eq!(h.dimension(), 2 * 3 + 3 + 3 * 2 + 2);
+/// let top = h.top_eigenvalues(&Default::default(), 0).unwrap();
+/// assert!(top.values[0] > 0.0 && h.products() == top.products);
+/// ```
+pub struct LossHessian<'m, T: Float> {
+    params: Vec<(String, &'m Param<T>)>,
+    batches: Vec<Recorded<T>>,
+    products: Cell<usize>,
+}
+
+impl<'m, T: Float> LossHessian<'m, T> {
+    /// The operator over every batch of `loader`'s first epoch (use an
+    /// unshuffled loader over a fixed subset).
+    ///
+    /// # Errors
+    /// Data or loss errors, a non-finite loss, or a model with no trainable
+    /// parameter.
+    pub fn new(model: &'m dyn Module<T>, loss: &dyn Loss<T>, loader: &DataLoader) -> Result<Self, GradusError> {
+        let mut seen = BTreeSet::new();
+        let params: Vec<_> = model
+            .named_parameters()
+            .into_iter()
+            .filter(|(_, p)| !p.is_frozen() && seen.insert(p.id().0))
+            .collect();
+        if params.is_empty() {
+            return Err(GradusError::Config("the model has no trainable parameter".into()));
+        }
+        let mode = model.training();
+        model.eval();
+        let recorded = Self::record(model, &params, loss, loader);
+        if let Some(mode) = mode {
+            model.set_training(mode);
+        }
+        Ok(LossHessian { params, batches: recorded?, products: Cell::new(0) })
+    }
+
+    fn record(
+        model: &dyn Module<T>,
+        params: &[(String, &Param<T>)],
+        loss: &dyn Loss<T>,
+        loader: &DataLoader,
+    ) -> Result<Vec<Recorded<T>>, GradusError> {
+        let batches: Vec<_> = loader.epoch::<T>(0).collect::<Result<_, _>>()?;
+        let total: usize = batches.iter().map(|b| b.features.shape()[0]).sum();
+        if total == 0 {
+            return Err(GradusError::Config("the loader holds no example".into()));
+        }
+        let mut out = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let share = batch.features.shape()[0] as f64 / total as f64;
+            let tape = Tape::new();
+            let leaves: Vec<_> = params.iter().map(|(_, p)| p.var(&tape)).collect();
+            let y = targets(batch.targets);
+            let value = loss.loss(&model.forward(&tape, &Var::constant(batch.features)), &y)?;
+            let value = value.mul_scalar(T::of(share));
+            let v = value.value().item().as_f64();
+            if !v.is_finite() {
+                return Err(GradusError::Diverged {
+                    epoch: None,
+                    step: None,
+                    what: format!("the loss is {v}"),
+                    first_op: None,
+                });
+            }
+            let opts = GradOptions { create_graph: true, allow_unused: true, ..Default::default() };
+            let refs: Vec<&Var<T>> = leaves.iter().collect();
+            let gradient = grad(&[&value], None, &refs, opts)?
+                .into_iter()
+                .zip(&leaves)
+                .map(|(g, l)| g.unwrap_or_else(|| Var::constant(Tensor::zeros(l.shape()))))
+                .collect();
+            out.push(Recorded { leaves, gradient, value: v });
+        }
+        Ok(out)
+    }
+
+    /// The number of parameters (the operator's dimension).
+    pub fn dimension(&self) -> usize {
+        self.params.iter().map(|(_, p)| p.numel()).sum()
+    }
+
+    /// The parameters it differentiates with respect to, by name.
+    pub fn parameter_names(&self) -> Vec<&str> {
+        self.params.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The loss at the parameters it was built at.
+    pub fn value(&self) -> f64 {
+        self.batches.iter().map(|b| b.value).sum()
+    }
+
+    /// The gradient, flattened in parameter order.
+    pub fn gradient(&self) -> Vec<T> {
+        let mut g = vec![0.0f64; self.dimension()];
+        for b in &self.batches {
+            let flat = b.gradient.iter().flat_map(|v| v.value().contiguous().to_vec());
+            g.iter_mut().zip(flat).for_each(|(s, x)| *s += x.as_f64());
+        }
+        g.into_iter().map(T::of).collect()
+    }
+
+    /// The parameters' values, flattened in the same order.
+    pub fn parameters(&self) -> Vec<T> {
+        self.params.iter().flat_map(|(_, p)| p.value().contiguous().to_vec()).collect()
+    }
+
+    /// Hessian-vector products made so far.
+    pub fn products(&self) -> usize {
+        self.products.get()
+    }
+
+    /// H·`v` for a flattened `v` (one backward pass per batch).
+    ///
+    /// # Errors
+    /// If `v` has another length than [`dimension`](Self::dimension), or a
+    /// backward pass fails.
+    pub fn apply(&self, v: &[T]) -> Result<Vec<T>, GradusError> {
+        let n = self.dimension();
+        if v.len() != n {
+            return Err(GradusError::Config(format!("a vector of {} values for a Hessian of dimension {n}", v.len())));
+        }
+        self.products.set(self.products.get() + 1);
+        let mut pieces = Vec::with_capacity(self.params.len());
+        let mut at = 0;
+        for (_, p) in &self.params {
+            let shape = p.shape();
+            let k = p.numel();
+            pieces.push(Tensor::from_vec(v[at..at + k].to_vec(), &shape).expect("the length was checked"));
+            at += k;
+        }
+        let mut hv = vec![0.0f64; n];
+        for b in &self.batches {
+            let mut gv: Option<Var<T>> = None;
+            for (g, piece) in b.gradient.iter().zip(&pieces) {
+                if !g.requires_grad() {
+                    continue; // a gradient that does not depend on the parameters
+                }
+                let term = g.mul(&Var::constant(piece.clone())).sum(.., false);
+                gv = Some(match gv {
+                    Some(s) => s.add(&term),
+                    None => term,
+                });
+            }
+            let Some(gv) = gv else { continue };
+            let opts = GradOptions { retain_graph: true, allow_unused: true, ..Default::default() };
+            let refs: Vec<&Var<T>> = b.leaves.iter().collect();
+            let mut at = 0;
+            for (h, leaf) in grad(&[&gv], None, &refs, opts)?.into_iter().zip(&b.leaves) {
+                let k = leaf.value().numel();
+                if let Some(h) = h {
+                    hv[at..at + k].iter_mut().zip(h.value().contiguous().to_vec()).for_each(|(s, x)| *s += x.as_f64());
+                }
+                at += k;
+            }
+        }
+        Ok(hv.into_iter().map(T::of).collect())
+    }
+
+    /// A unit Gaussian vector of the operator's dimension from `seed`.
+    pub fn random_direction(&self, seed: u64) -> Vec<T> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (0..self.dimension()).map(|_| T::of(StandardNormal.sample(&mut rng))).collect()
+    }
+
+    /// The largest eigenvalues by Lanczos from a Gaussian start drawn from
+    /// `seed`.
+    ///
+    /// # Errors
+    /// A backward pass's error.
+    pub fn top_eigenvalues(&self, options: &LanczosOptions, seed: u64) -> Result<Ritz<T>, GradusError> {
+        self.top_eigenvalues_from(&self.random_direction(seed), options)
+    }
+
+    /// The largest eigenvalues by Lanczos from `start` (a previous
+    /// eigenvector makes tracking λ_max during training cheap).
+    ///
+    /// # Errors
+    /// A backward pass's error.
+    pub fn top_eigenvalues_from(&self, start: &[T], options: &LanczosOptions) -> Result<Ritz<T>, GradusError> {
+        lanczos(start, options, |v| self.apply(v))
+    }
+
+    /// Hutchinson's trace estimate from `probes` Rademacher vectors drawn
+    /// from `seed`.
+    ///
+    /// # Errors
+    /// A backward pass's error.
+    pub fn trace(&self, probes: usize, seed: u64) -> Result<TraceEstimate, GradusError> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        hutchinson(self.dimension(), probes.max(1), &mut rng, |v| self.apply(v))
+    }
+
+    /// The spectral density by stochastic Lanczos quadrature (Ghorbani et
+    /// al. 2019): `probes` Rademacher starts drawn from `seed`, `steps`
+    /// Lanczos steps each, smoothed on `bins` points with PyHessian's
+    /// kernel (variance 1e-5 × the spectrum's width; see
+    /// [`density`](gradus_autodiff::density)).
+    ///
+    /// # Errors
+    /// A backward pass's error.
+    pub fn density(&self, probes: usize, steps: usize, bins: usize, seed: u64) -> Result<Density, GradusError> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut quadratures = Vec::new();
+        for _ in 0..probes.max(1) {
+            let start = rademacher::<T>(self.dimension(), &mut rng);
+            quadratures.push(lanczos_quadrature(&start, steps, |v| self.apply(v))?);
+        }
+        Ok(density(&quadratures, bins, 1e-5))
+    }
+}
