@@ -49,7 +49,8 @@ pub use derivatives::{hessian, hvp, jacobian};
 pub use error::{AutodiffError, Result};
 pub use ops::{Across, AvgPoolOptions, ConvOptions, ConvTransposeOptions, Copies, MaxPoolOptions, PadMode, Padding};
 pub use spectrum::{
-    Density, LanczosOptions, Quadrature, Ritz, TraceEstimate, density, hutchinson, lanczos, lanczos_quadrature, rademacher,
+    Density, LanczosOptions, Quadrature, Ritz, TraceEstimate, density, hutchinson, lanczos, lanczos_quadrature,
+    rademacher,
 };
 pub use tape::{Grads, Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
 pub use var::{Var, VarId};

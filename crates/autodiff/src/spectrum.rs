@@ -163,7 +163,7 @@ fn recurrence<T: Float, E>(
         let scale = alpha.iter().chain(&beta).fold(0.0f64, |m, x| m.max(x.abs()));
         // β at rounding level: the basis spans an invariant subspace and
         // the Ritz values are exact eigenvalues.
-        let invariant = !(b > 1e3 * f64::EPSILON * scale.max(f64::MIN_POSITIVE));
+        let invariant = b.is_nan() || b <= 1e3 * f64::EPSILON * scale.max(f64::MIN_POSITIVE);
         (last, exact) = (b, invariant || j + 1 == n);
         if stop(&alpha, &beta, b) || invariant || j + 1 == steps {
             break;
@@ -230,8 +230,13 @@ pub fn lanczos<T: Float, E>(
     let (theta, s) = tridiagonal_eigen(&alpha, &beta);
     let b_last = if exact { 0.0 } else { last };
     let k = top.min(m);
-    let mut ritz =
-        Ritz { values: Vec::new(), vectors: Vec::new(), residuals: Vec::new(), products: m, converged: converged || exact };
+    let mut ritz = Ritz {
+        values: Vec::new(),
+        vectors: Vec::new(),
+        residuals: Vec::new(),
+        products: m,
+        converged: converged || exact,
+    };
     for j in (m - k..m).rev() {
         let mut y = vec![0.0f64; start.len()];
         for (i, v) in basis.iter().enumerate() {

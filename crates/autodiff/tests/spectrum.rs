@@ -139,8 +139,9 @@ fn the_density_integrates_to_one_and_keeps_the_mean() {
         assert!((integral - 1.0).abs() < 1e-6, "{bins} bins: {integral}");
         // The density's mean is the probes' mean Ritz moment Σ wθ.
         let mean: f64 = d.grid.iter().zip(&d.values).map(|(x, p)| x * p).sum::<f64>() * step;
-        let moment: f64 = probes.iter().map(|q| q.nodes.iter().zip(&q.weights).map(|(t, w)| t * w).sum::<f64>()).sum::<f64>()
-            / probes.len() as f64;
+        let moment: f64 =
+            probes.iter().map(|q| q.nodes.iter().zip(&q.weights).map(|(t, w)| t * w).sum::<f64>()).sum::<f64>()
+                / probes.len() as f64;
         assert!((mean - moment).abs() < 1e-6, "{mean} vs {moment}");
     }
 }

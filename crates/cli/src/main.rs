@@ -5,6 +5,7 @@
 //! says what is accepted.
 
 mod functions;
+mod lab;
 mod output;
 mod ranks;
 mod train;
@@ -31,7 +32,7 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum TextFormat {
+pub(crate) enum TextFormat {
     Text,
     Json,
 }
@@ -197,6 +198,10 @@ enum Command {
         #[arg(long)]
         plot: Option<PathBuf>,
     },
+    /// The Hessian of a trained network's loss: its largest eigenvalues
+    /// (Lanczos), trace (Hutchinson) and spectral density (stochastic
+    /// Lanczos quadrature) on a fixed subset of the training data.
+    Curvature(lab::CurvatureArgs),
     /// Curvature at a point: value, gradient, Hessian, eigenvalues, kind,
     /// condition number, largest stable GD rate.
     Hessian {
@@ -365,6 +370,7 @@ fn main() -> ExitCode {
             schedule(&spec, lr, steps, momentum, metrics, format, plot)
         }
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
+        Command::Curvature(args) => lab::curvature(&args),
         Command::Train { run, optimizer, resume } => {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))

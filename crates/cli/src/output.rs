@@ -7,12 +7,12 @@ use gradus::GradusError;
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn list(v: &[f64]) -> String {
+pub(crate) fn list(v: &[f64]) -> String {
     format!("[{}]", v.iter().map(|x| json_number(*x)).collect::<Vec<_>>().join(", "))
 }
 
 /// JSON has no NaN or infinities: they print as null.
-fn json_number(x: f64) -> String {
+pub(crate) fn json_number(x: f64) -> String {
     if x.is_finite() { format!("{x}") } else { "null".into() }
 }
 

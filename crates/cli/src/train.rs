@@ -69,21 +69,38 @@ pub fn parse_model(text: &str) -> Result<ModelSpec, Failure> {
 }
 
 /// Train, monitoring subset and test sets.
-type Splits = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>);
+pub type Splits = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>);
 
 /// Train, monitoring subset and test sets, scaled to [0, 1] and shaped as
 /// `model` takes them (flattened, or `[1, 28, 28]`); the model is checked
 /// against them (exit 2 naming the misfit) before anything is trained.
 fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
-    let which = match run.data.as_str() {
+    if run.augment.is_some() && model.input_shape(&[28, 28]).len() < 2 {
+        return Err(crate::usage(
+            "--augment needs image inputs; this model takes them flattened (it starts with linear)",
+        ));
+    }
+    datasets(&run.data, run.data_dir.as_deref(), model, run.seed, run.batch_size)
+}
+
+/// [`load`] without a run: the dataset by name, checked against `model`
+/// built from `seed` for batches of `batch_size`.
+pub fn datasets(
+    data: &str,
+    data_dir: Option<&Path>,
+    model: &ModelSpec,
+    seed: u64,
+    batch_size: usize,
+) -> Result<Splits, Failure> {
+    let which = match data {
         "fashion-mnist" => mnist::Mnist::Fashion,
         "mnist" => mnist::Mnist::Digits,
         other => return Err(crate::usage(format!("unknown dataset `{other}`; accepted: fashion-mnist, mnist"))),
     };
-    let (train, test) = mnist::load(which, run.data_dir.as_deref()).map_err(|e| {
+    let (train, test) = mnist::load(which, data_dir).map_err(|e| {
         crate::usage(format!("{e}\n(Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist; or pass --data-dir with the four *-ubyte.gz files)"))
     })?;
-    let dir = run.data_dir.as_deref().map_or_else(|| "the data".to_string(), |d| d.display().to_string());
+    let dir = data_dir.map_or_else(|| "the data".to_string(), |d| d.display().to_string());
     for (set, d) in [("training", &train), ("test", &test)] {
         if d.is_empty() {
             return Err(crate::usage(format!("{dir}: the {set} set has no examples; training needs at least one")));
@@ -97,17 +114,12 @@ fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
     let budget = available_memory();
     let stored = model.stored_values() * 4.0 * 4.0;
     fits(budget, stored, || format!("{}: {} stored values", model.text(), model.stored_values()))?;
-    let per_example = model.check(&model.build::<f32>(run.seed), &example, classes).map_err(crate::usage)?;
-    let batch = run.batch_size.max(1000) as f64;
+    let per_example = model.check(&model.build::<f32>(seed), &example, classes).map_err(crate::usage)?;
+    let batch = batch_size.max(1000) as f64;
     fits(budget, stored + per_example * batch * 4.0 * 3.0, || {
         format!("{}: {per_example} layer outputs per example in batches of {}", model.text(), batch)
     })?;
     let shape = model.input_shape(&example);
-    if run.augment.is_some() && shape.len() < 2 {
-        return Err(crate::usage(
-            "--augment needs image inputs; this model takes them flattened (it starts with linear)",
-        ));
-    }
     let prep = |d: InMemory| -> Arc<dyn Dataset> {
         Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(d))), shape.clone()))
     };

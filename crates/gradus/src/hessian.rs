@@ -72,11 +72,8 @@ impl<'m, T: Float> LossHessian<'m, T> {
     /// parameter.
     pub fn new(model: &'m dyn Module<T>, loss: &dyn Loss<T>, loader: &DataLoader) -> Result<Self, GradusError> {
         let mut seen = BTreeSet::new();
-        let params: Vec<_> = model
-            .named_parameters()
-            .into_iter()
-            .filter(|(_, p)| !p.is_frozen() && seen.insert(p.id().0))
-            .collect();
+        let params: Vec<_> =
+            model.named_parameters().into_iter().filter(|(_, p)| !p.is_frozen() && seen.insert(p.id().0)).collect();
         if params.is_empty() {
             return Err(GradusError::Config("the model has no trainable parameter".into()));
         }

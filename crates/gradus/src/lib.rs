@@ -20,6 +20,7 @@ pub mod plot;
 mod replicas;
 mod replicated;
 mod resume;
+mod sharpness;
 mod trainer;
 
 pub use error::GradusError;
@@ -35,6 +36,7 @@ pub use gradus_tensor as tensor;
 /// The random-number crate the initialisers and samplers take generators from.
 pub use rand;
 pub use replicas::{Backward, BatchStats, Replicas};
+pub use sharpness::SharpnessPoint;
 pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate, top_k_correct};
 
 /// The everyday names.

@@ -110,15 +110,22 @@ pub struct EpochMetrics {
     /// monitoring subset in the saturated tails
     /// ([`SATURATION`](gradus_nn::SATURATION)).
     pub saturated: Vec<(String, f64)>,
+    /// The epoch's last sharpness measurement when the trainer measures it
+    /// ([`Trainer::with_sharpness`]; NaN if none fell in this epoch).
+    pub sharpness: Option<f64>,
 }
 
 impl EpochMetrics {
-    /// The CSV header: docs/cli.md's columns, `test_top5_accuracy`, then `grad_norm:<parameter>` per
+    /// The CSV header: docs/cli.md's columns, `test_top5_accuracy`,
+    /// `sharpness` when measured, then `grad_norm:<parameter>` per
     /// parameter, `dead:<layer>` per ReLU and `saturated:<layer>` per
     /// sigmoid or tanh layer.
     pub fn csv_header(&self) -> String {
         let mut h =
             String::from("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,test_top5_accuracy");
+        if self.sharpness.is_some() {
+            h.push_str(",sharpness");
+        }
         for (prefix, columns) in
             [("grad_norm", &self.grad_norms), ("dead", &self.dead_units), ("saturated", &self.saturated)]
         {
@@ -137,8 +144,10 @@ impl EpochMetrics {
     /// # use gradus::EpochMetrics;
     /// let m = EpochMetrics { epoch: 2, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
     ///     test_top5_accuracy: 0.99, lr: 0.01, seconds: 1.5, grad_norms: vec![("0.weight".into(), 0.25)],
-    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![] };
+    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None };
     /// assert_eq!(EpochMetrics::from_csv(&m.csv_header(), &m.csv_row()).unwrap(), m);
+    /// let sharp = EpochMetrics { sharpness: Some(21.5), ..m.clone() };
+    /// assert_eq!(EpochMetrics::from_csv(&sharp.csv_header(), &sharp.csv_row()).unwrap(), sharp);
     /// assert!(EpochMetrics::from_csv(&m.csv_header(), "2,0.5").unwrap_err().contains("2 values under 10 columns"));
     /// ```
     ///
@@ -181,6 +190,7 @@ impl EpochMetrics {
             grad_norms: prefixed("grad_norm")?,
             dead_units: prefixed("dead")?,
             saturated: prefixed("saturated")?,
+            sharpness: names.contains(&"sharpness").then(|| column("sharpness")).transpose()?,
         })
     }
 
@@ -197,6 +207,9 @@ impl EpochMetrics {
             self.seconds,
             self.test_top5_accuracy
         );
+        if let Some(s) = self.sharpness {
+            r.push_str(&format!(",{s}"));
+        }
         for (_, n) in self.grad_norms.iter().chain(&self.dead_units).chain(&self.saturated) {
             r.push_str(&format!(",{n}"));
         }
@@ -232,6 +245,8 @@ pub struct Trainer<T: Float> {
     pub(crate) replicas: Option<(Rc<dyn Replicas<T>>, BatchStats)>,
     /// Time spent in gradient communication.
     pub(crate) communication: std::time::Duration,
+    /// Sharpness measured every N steps, if asked for.
+    sharpness: Option<crate::sharpness::Tracker<T>>,
 }
 
 impl<T: Float> Trainer<T> {
@@ -245,7 +260,32 @@ impl<T: Float> Trainer<T> {
             config: Vec::new(),
             replicas: None,
             communication: std::time::Duration::ZERO,
+            sharpness: None,
         }
+    }
+
+    /// Measures sharpness (λ_max of the loss's Hessian on the monitoring
+    /// loader that [`Trainer::epoch`] is given) after every `every`
+    /// optimiser steps, from step `every` on; the epoch's last value goes
+    /// into [`EpochMetrics::sharpness`]. The measurement changes nothing in
+    /// the run: the model is evaluated in evaluation mode and its
+    /// parameters, buffers and random-number counters are left as they
+    /// were. `every` = 0 turns it off.
+    ///
+    /// ```
+    /// # use gradus::prelude::*;
+    /// let trainer = Trainer::<f32>::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap())).with_sharpness(50);
+    /// assert!(trainer.sharpness().is_empty());
+    /// ```
+    #[must_use]
+    pub fn with_sharpness(mut self, every: usize) -> Self {
+        self.sharpness = (every > 0).then(|| crate::sharpness::Tracker::new(every));
+        self
+    }
+
+    /// Every sharpness measurement so far (see [`Trainer::with_sharpness`]).
+    pub fn sharpness(&self) -> &[crate::SharpnessPoint] {
+        self.sharpness.as_ref().map_or(&[], |t| &t.points)
     }
 
     /// Records `key = value` of the run's configuration (the model spec,
@@ -468,6 +508,12 @@ impl<T: Float> Trainer<T> {
         let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
         let mut norms = vec![0.0f64; names.len()];
         let mut batches = 0usize;
+        let mut epoch_sharpness = None;
+        if self.sharpness.is_some() && self.replicas.is_some() {
+            return Err(GradusError::Config(
+                "sharpness is measured by one process on the whole monitoring subset; it is not available in data-parallel runs".into(),
+            ));
+        }
         let total = train.len(self.epochs as u64);
         for batch in train.epoch::<T>(self.epochs as u64) {
             let value = if self.replicas.is_some() {
@@ -478,6 +524,13 @@ impl<T: Float> Trainer<T> {
                 self.step(model, loss, &Var::constant(batch.features), &y, Some(&mut norms))?
             };
             batches += 1;
+            if let Some(tracker) = &mut self.sharpness
+                && self.steps.is_multiple_of(tracker.every)
+            {
+                let at = (self.steps, self.epochs + 1, self.optim.groups()[0].lr);
+                let point = tracker.measure(model, loss, monitor, at)?;
+                epoch_sharpness = Some(point.sharpness);
+            }
             on_batch(batches, total, value);
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -527,6 +580,9 @@ impl<T: Float> Trainer<T> {
             grad_norms: names.into_iter().zip(norms.into_iter().map(|n| n / batches.max(1) as f64)).collect(),
             dead_units: fractions(&activity, true),
             saturated: fractions(&activity, false),
+            // NaN when sharpness is measured but no measurement fell in
+            // this epoch, so every row has the column.
+            sharpness: self.sharpness.as_ref().map(|_| epoch_sharpness.unwrap_or(f64::NAN)),
         })
     }
 }

@@ -11,7 +11,10 @@ use std::sync::Arc;
 fn data(n: usize, features: usize, classes: usize, seed: u64) -> Arc<dyn Dataset> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let x = (0..n * features).map(|_| rand::Rng::random_range(&mut rng, -2.0..2.0)).collect();
-    Arc::new(InMemory::new(Features::F64(x), vec![features], Targets::Classes((0..n).map(|i| i % classes).collect())).unwrap())
+    Arc::new(
+        InMemory::new(Features::F64(x), vec![features], Targets::Classes((0..n).map(|i| i % classes).collect()))
+            .unwrap(),
+    )
 }
 
 /// A network with batch norm and dropout, one training step in so the
@@ -52,7 +55,8 @@ fn dense(model: &Sequential<f64>, train: &Arc<dyn Dataset>, batch: usize) -> (Ve
                 gradus::data::BatchTargets::Classes(c) => gradus::loss::Targets::Classes(c.clone()),
                 _ => unreachable!(),
             };
-            let l = CrossEntropy::default().loss(&model.forward(&tape, &Var::constant(b.features.clone())), &y).unwrap();
+            let l =
+                CrossEntropy::default().loss(&model.forward(&tape, &Var::constant(b.features.clone())), &y).unwrap();
             let l = l.mul_scalar(b.features.shape()[0] as f64 / total);
             sum = Some(match sum {
                 Some(s) => s.add(&l),
@@ -122,7 +126,7 @@ fn the_function_is_deterministic_whatever_the_mode() {
     let g: f64 = a.gradient().iter().zip(&v).map(|(g, v)| g * v).sum();
     let (theta, eps) = (a.parameters(), 1e-5);
     drop((a, b, c));
-    let mut at_step = |s: f64| {
+    let at_step = |s: f64| {
         let mut at = 0;
         for (_, p) in model.named_parameters() {
             let k = p.numel();

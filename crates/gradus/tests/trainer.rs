@@ -129,6 +129,7 @@ fn metrics(epoch: usize, train_loss: f64, test_loss: f64, accuracy: f64) -> grad
         grad_norms: vec![],
         dead_units: vec![],
         saturated: vec![],
+        sharpness: None,
     }
 }
 
@@ -268,4 +269,90 @@ fn a_parameter_listed_twice_takes_one_step_with_the_gradient_of_both_uses() {
     assert_eq!(trainer.step(&tied, &loss, &x, &y, None).unwrap(), 16.0);
     let w = tied.0.value().item();
     assert!((w - (2.0 - 0.01 * 32.0)).abs() < 1e-12, "w = {w}: stepped once, with both uses' gradient");
+}
+
+/// Linear regression under the mean squared error has the constant
+/// Hessian (2/N)·[X 1]ᵀ[X 1]: every sharpness measurement is its largest
+/// eigenvalue, whatever the weights.
+#[test]
+fn sharpness_of_linear_regression_is_the_top_eigenvalue_of_its_constant_hessian() {
+    let n = 64;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let x: Vec<f64> = (0..n * 3).map(|i| rand::Rng::random_range(&mut rng, -1.0..1.0) * (1 + i % 3) as f64).collect();
+    let y: Vec<f64> = (0..n).map(|i| x[3 * i] - 2.0 * x[3 * i + 2] + 0.5).collect();
+    let data: Arc<dyn Dataset> =
+        Arc::new(InMemory::new(Features::F64(x.clone()), vec![3], Targets::Values { data: y, width: 1 }).unwrap());
+    // The dense Hessian of (1/N)Σ(w·x + b − y)² with respect to (w, b).
+    let mut h = vec![0.0; 16];
+    for i in 0..n {
+        let row = [x[3 * i], x[3 * i + 1], x[3 * i + 2], 1.0];
+        for a in 0..4 {
+            for b in 0..4 {
+                h[a * 4 + b] += 2.0 * row[a] * row[b] / n as f64;
+            }
+        }
+    }
+    let top = *Tensor::from_vec(h, &[4, 4]).unwrap().eigh().unwrap().0.to_vec().last().unwrap();
+    let model: Sequential<f64> = Mlp::new(&[3, 1]).build(&mut rand::rngs::StdRng::seed_from_u64(1));
+    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.05)").unwrap())).with_sharpness(3);
+    let loss = gradus::loss::Regression::Mse(Reduction::Mean);
+    let (train, monitor) = (DataLoader::new(Arc::clone(&data), 16), DataLoader::new(data, 32));
+    let mut epochs = Vec::new();
+    for _ in 0..3 {
+        epochs.push(trainer.epoch(&model, &loss, &train, &monitor, &monitor).unwrap());
+    }
+    // 4 steps an epoch, a measurement every 3 steps: steps 3, 6, 9, 12.
+    let points = trainer.sharpness();
+    assert_eq!(points.iter().map(|p| (p.step, p.epoch)).collect::<Vec<_>>(), vec![(3, 1), (6, 2), (9, 3), (12, 3)]);
+    for p in points {
+        assert!((p.sharpness - top).abs() < 1e-6 * top, "{} vs dense {top}", p.sharpness);
+        assert_eq!(p.lr, 0.05);
+        assert!(p.products >= 1);
+    }
+    // Warm-started from the last eigenvector, later measurements are cheap.
+    assert!(points[3].products <= 3, "{points:?}");
+    assert_eq!(
+        epochs.iter().map(|m| m.sharpness).collect::<Vec<_>>(),
+        vec![Some(points[0].sharpness), Some(points[1].sharpness), Some(points[3].sharpness)]
+    );
+    assert!(epochs[0].csv_header().contains(",sharpness,") || epochs[0].csv_header().ends_with(",sharpness"));
+    // (NaN accuracies of value targets: compared as written.)
+    let back = EpochMetrics::from_csv(&epochs[2].csv_header(), &epochs[2].csv_row()).unwrap();
+    assert_eq!((back.csv_row(), back.sharpness), (epochs[2].csv_row(), epochs[2].sharpness));
+}
+
+/// Measuring sharpness changes nothing in the run: a network with dropout
+/// and batch norm trains to the same bits with and without it, and an
+/// epoch without a measurement reports NaN.
+#[test]
+fn measuring_sharpness_leaves_the_run_unchanged() {
+    let (train, test) = (blobs(96, 1), blobs(40, 2));
+    let spec = gradus::models::ModelSpec::parse("seq(linear(2, 8), batchnorm1d(8), relu, dropout(0.3), linear(8, 4))")
+        .unwrap();
+    let run = |every: usize| {
+        let model = spec.build::<f32>(5);
+        let mut trainer =
+            Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=0.01)").unwrap())).with_sharpness(every);
+        let loader = DataLoader::new(Arc::clone(&train), 16).shuffle(2);
+        let (monitor, test) = (DataLoader::new(Arc::clone(&train), 48), DataLoader::new(Arc::clone(&test), 40));
+        let metrics: Vec<_> = (0..2)
+            .map(|_| trainer.epoch(&model, &CrossEntropy::default(), &loader, &monitor, &test).unwrap())
+            .collect();
+        let state: Vec<Vec<f32>> = model
+            .named_parameters()
+            .iter()
+            .map(|(_, p)| p.value().to_vec())
+            .chain(model.named_buffers().iter().map(|(_, b)| b.value().to_vec()))
+            .collect();
+        (state, metrics, trainer.sharpness().len())
+    };
+    let (plain, plain_metrics, none) = run(0);
+    let (measured, metrics, count) = run(4);
+    assert_eq!(plain, measured);
+    assert_eq!((none, count), (0, 3));
+    assert_eq!(plain_metrics[1].test_loss, metrics[1].test_loss);
+    assert!(plain_metrics[0].sharpness.is_none() && metrics[0].sharpness.unwrap() > 0.0);
+    // 6 steps an epoch, every 7: epoch 1 has none.
+    let (_, sparse, _) = run(7);
+    assert!(sparse[0].sharpness.unwrap().is_nan() && sparse[1].sharpness.unwrap() > 0.0);
 }

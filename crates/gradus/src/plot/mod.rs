@@ -1,5 +1,12 @@
 //! SVG plots with plotters: learning curves (several runs overlaid),
-//! optimiser paths over a contour map of a 2-D function, and schedules.
+//! optimiser paths over a contour map of a 2-D function, and schedules;
+//! the figures of a network's curvature, landscape and learning-rate range
+//! test in the files beside this one.
+
+mod contours;
+mod lab;
+pub use contours::levels as contour_levels;
+pub use lab::{landscape_line, landscape_plane, lr_find, sharpness, spectrum};
 
 use crate::GradusError;
 use crate::trainer::EpochMetrics;

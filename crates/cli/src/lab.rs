@@ -1,0 +1,279 @@
+//! `gradus curvature` and `gradus landscape`: a trained network's loss
+//! examined around its checkpoint (the Hessian's spectrum, the loss along a
+//! line or over a plane). The function is the mean cross-entropy of the
+//! model in evaluation mode over the first `--subset` training examples.
+
+use crate::output::{json_number, list};
+use crate::{Failure, usage};
+use gradus::autodiff::LanczosOptions;
+use gradus::data::{DataLoader, Dataset, Subset};
+use gradus::hessian::LossHessian;
+use gradus::loss::CrossEntropy;
+use gradus::models::ModelSpec;
+use gradus::nn::{Checkpoint, Module, Sequential, checkpoint};
+use gradus::tensor::Float;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The precision an analysis runs in.
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum Dtype {
+    F32,
+    F64,
+}
+
+/// Where the function's data comes from, and the checkpoint it is taken at.
+#[derive(clap::Args)]
+pub struct AtCheckpoint {
+    /// A run's checkpoint.safetensors (or a model saved alone).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The model spec; optional when the checkpoint records it.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The dataset: fashion-mnist or mnist.
+    #[arg(long, default_value = "fashion-mnist")]
+    pub data: String,
+    /// A directory holding the four *-ubyte(.gz) files.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The first this many training examples (file order) define the loss.
+    #[arg(long, default_value_t = 1000)]
+    pub subset: usize,
+}
+
+/// A checkpoint's model and the data subset, ready for analysis.
+pub struct Loaded {
+    pub spec: ModelSpec,
+    pub checkpoint: Checkpoint,
+    pub subset: Arc<dyn Dataset>,
+}
+
+/// The prefix a checkpoint keeps the model under: `model.` in a run's
+/// checkpoint, nothing in a model saved alone.
+fn prefix(ck: &Checkpoint) -> &'static str {
+    if ck.names().any(|n| n.starts_with("model.")) { "model." } else { "" }
+}
+
+/// Reads `--checkpoint`, settles the model spec (given or recorded; both
+/// must agree) and loads the subset, checked against the model.
+pub fn load(at: &AtCheckpoint) -> Result<Loaded, Failure> {
+    if at.subset == 0 {
+        return Err(usage("--subset must be positive"));
+    }
+    let path = &at.checkpoint;
+    if !path.is_file() {
+        return Err(usage(format!("--checkpoint {}: no such file", path.display())));
+    }
+    let ck = Checkpoint::load(path).map_err(|e| match e {
+        gradus::nn::NnError::Io { .. } => Failure::Run(e.to_string()),
+        other => usage(format!("--checkpoint: {other}")),
+    })?;
+    let recorded = ck.metadata("config.model").map(str::to_string);
+    let text = match (&at.model, &recorded) {
+        (Some(given), Some(rec)) if squeeze(given) != squeeze(rec) => {
+            return Err(usage(format!(
+                "--model {given} differs from the model {} records ({rec}); leave --model out to use the recorded one",
+                path.display()
+            )));
+        }
+        (Some(given), _) => given.clone(),
+        (None, Some(rec)) => rec.clone(),
+        (None, None) => {
+            return Err(usage(format!("{} records no model; give it with --model", path.display())));
+        }
+    };
+    let spec = crate::train::parse_model(&text)?;
+    let (train, _, _) = crate::train::datasets(&at.data, at.data_dir.as_deref(), &spec, 0, at.subset.min(1000))?;
+    let n = at.subset.min(train.len());
+    if n < at.subset {
+        crate::note(&format!("--subset {}: the training set holds {n} examples; using all of them", at.subset));
+    }
+    let subset: Arc<dyn Dataset> = Arc::new(Subset::new(train, (0..n).collect())?);
+    Ok(Loaded { spec, checkpoint: ck, subset })
+}
+
+/// A spec without its spaces, for comparing specs as written.
+fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+impl Loaded {
+    /// The model in `T` with the checkpoint's values (stored in f32 or f64;
+    /// converted when they differ from `T`).
+    pub fn model<T: Float>(&self, path: &Path) -> Result<Sequential<T>, Failure> {
+        let bad = |e: gradus::nn::NnError| usage(format!("{}: {e}", path.display()));
+        let model = self.spec.build::<T>(0);
+        let stored_f64 = self
+            .checkpoint
+            .names()
+            .filter(|n| n.starts_with(prefix(&self.checkpoint)))
+            .any(|n| self.checkpoint.describe(n).is_some_and(|(_, dtype)| dtype.eq_ignore_ascii_case("f64")));
+        let same = (std::mem::size_of::<T>() == 8) == stored_f64;
+        if same {
+            checkpoint::restore(&model, &self.checkpoint, prefix(&self.checkpoint)).map_err(bad)?;
+            return Ok(model);
+        }
+        // Restored in the stored type, then converted value by value.
+        let copy = |from: &dyn Module<f64>| {
+            let (to_p, to_b) = (model.named_parameters(), model.named_buffers());
+            for ((_, p), (_, q)) in to_p.iter().zip(from.named_parameters()) {
+                p.set(q.value().cast::<T>());
+            }
+            for ((_, b), (_, c)) in to_b.iter().zip(from.named_buffers()) {
+                b.set(c.value().cast::<T>());
+            }
+        };
+        if stored_f64 {
+            let stored = self.spec.build::<f64>(0);
+            checkpoint::restore(&stored, &self.checkpoint, prefix(&self.checkpoint)).map_err(bad)?;
+            copy(&stored);
+        } else {
+            let stored = self.spec.build::<f32>(0);
+            checkpoint::restore(&stored, &self.checkpoint, prefix(&self.checkpoint)).map_err(bad)?;
+            let wide = self.spec.build::<f64>(0);
+            for ((_, p), (_, q)) in wide.named_parameters().iter().zip(stored.named_parameters()) {
+                p.set(q.value().cast::<f64>());
+            }
+            for ((_, b), (_, c)) in wide.named_buffers().iter().zip(stored.named_buffers()) {
+                b.set(c.value().cast::<f64>());
+            }
+            copy(&wide);
+        }
+        Ok(model)
+    }
+}
+
+/// `gradus curvature`'s own options.
+#[derive(clap::Args)]
+pub struct CurvatureArgs {
+    #[command(flatten)]
+    pub at: AtCheckpoint,
+    /// How many of the largest eigenvalues (Lanczos).
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Also estimate the trace (Hutchinson, Rademacher probes).
+    #[arg(long)]
+    pub trace: bool,
+    /// Probes of the trace estimate.
+    #[arg(long, default_value_t = 100)]
+    pub probes: usize,
+    /// Also estimate the spectral density (stochastic Lanczos quadrature).
+    #[arg(long)]
+    pub density: bool,
+    /// Lanczos steps per density probe (PyHessian's default).
+    #[arg(long, default_value_t = 100)]
+    pub density_steps: usize,
+    /// Probes of the density (PyHessian's default: 1).
+    #[arg(long, default_value_t = 1)]
+    pub density_probes: usize,
+    /// At most this many Hessian-vector products for the top eigenvalues.
+    #[arg(long, default_value_t = 200)]
+    pub max_steps: usize,
+    /// Precision of the analysis.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: Dtype,
+    /// Seed of the random start and probe vectors.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::TextFormat,
+    /// Also draw the spectral density (computing it) as SVG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `gradus curvature`.
+pub fn curvature(args: &CurvatureArgs) -> Result<(), Failure> {
+    if args.top == 0 {
+        return Err(usage("--top must be positive"));
+    }
+    if args.probes < 2 && args.trace {
+        return Err(usage("--probes: the trace's standard error needs at least 2 probes"));
+    }
+    if args.density_steps == 0 || args.density_probes == 0 || args.max_steps == 0 {
+        return Err(usage("--density-steps, --density-probes and --max-steps must be positive"));
+    }
+    let loaded = load(&args.at)?;
+    match args.dtype {
+        Dtype::F32 => curvature_in::<f32>(args, &loaded),
+        Dtype::F64 => curvature_in::<f64>(args, &loaded),
+    }
+}
+
+fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), Failure> {
+    let start = Instant::now();
+    let model = loaded.model::<T>(&args.at.checkpoint)?;
+    let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
+    let h = LossHessian::new(&model, &CrossEntropy::default(), &loader)?;
+    // The residual tolerance: eigenvalues converge with its square, so 1e-6
+    // in f64 leaves them exact to ~1e-12; f32's products carry ~1e-6 noise.
+    let tol = if std::mem::size_of::<T>() == 8 { 1e-7 } else { 1e-3 };
+    let options = LanczosOptions { top: args.top, max_steps: args.max_steps, tol };
+    let ritz = h.top_eigenvalues(&options, args.seed)?;
+    if !ritz.converged {
+        crate::note(&format!(
+            "the top {} eigenvalues did not converge within --max-steps {} (residuals {:?}); the values are estimates",
+            args.top, args.max_steps, ritz.residuals
+        ));
+    }
+    let trace = args.trace.then(|| h.trace(args.probes, args.seed.wrapping_add(1))).transpose()?;
+    let want_density = args.density || args.plot.is_some();
+    let density = want_density
+        .then(|| h.density(args.density_probes, args.density_steps, 1000, args.seed.wrapping_add(2)))
+        .transpose()?;
+    let l1 = ritz.values[0];
+    let max_stable_lr = if l1 > 0.0 { Some(2.0 / l1) } else { None };
+    if let (Some(p), Some(d)) = (&args.plot, &density) {
+        gradus::plot::spectrum(p, &d.grid, &d.values, &ritz.values)?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let text = match args.format {
+        crate::TextFormat::Json => {
+            let mut j = format!(
+                "{{\"parameters\": {}, \"examples\": {}, \"loss\": {}, \"eigenvalues\": {}, \"residuals\": {}, \"converged\": {}, \"max_stable_lr\": {}",
+                h.dimension(),
+                loaded.subset.len(),
+                json_number(h.value()),
+                list(&ritz.values),
+                list(&ritz.residuals),
+                ritz.converged,
+                max_stable_lr.map_or("null".into(), json_number)
+            );
+            if let Some(t) = &trace {
+                j += &format!(", \"trace\": {}, \"trace_stderr\": {}", json_number(t.trace), json_number(t.stderr));
+            }
+            if let Some(d) = &density {
+                j += &format!(", \"density\": {{\"grid\": {}, \"weights\": {}}}", list(&d.grid), list(&d.values));
+            }
+            j + &format!(", \"hvp_calls\": {}, \"seconds\": {}}}\n", h.products(), json_number(seconds))
+        }
+        crate::TextFormat::Text => {
+            let mut s = format!(
+                "parameters: {}\nexamples: {} (the first of the training set)\nloss: {}\neigenvalues: {}\nmax stable lr (2/λ₁): {}\n",
+                h.dimension(),
+                loaded.subset.len(),
+                h.value(),
+                ritz.values.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(", "),
+                max_stable_lr.map_or("none (λ₁ ≤ 0)".into(), |v| format!("{v}"))
+            );
+            if let Some(t) = &trace {
+                s += &format!("trace: {} ± {} ({} Rademacher probes)\n", t.trace, t.stderr, t.probes);
+            }
+            if let Some(d) = &density {
+                let step = d.grid[1] - d.grid[0];
+                s += &format!(
+                    "density: {} points on [{}, {}] (integral {:.6})\n",
+                    d.grid.len(),
+                    d.grid[0],
+                    d.grid[d.grid.len() - 1],
+                    d.values.iter().sum::<f64>() * step
+                );
+            }
+            s + &format!("hvp calls: {}\nseconds: {seconds:.2}\n", h.products())
+        }
+    };
+    crate::say(&text)
+}

@@ -1,0 +1,213 @@
+//! `gradus curvature`, `gradus landscape` and `gradus lr-find` end to end
+//! on a small IDX data set: their outputs, their agreement with
+//! independent computations, and their errors.
+
+mod common;
+
+use common::{fake_mnist, gradus, scratch};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The numbers of the JSON array under `key` in `json` (the CLI's own
+/// flat output: no nesting inside the array).
+fn array(json: &str, key: &str) -> Vec<f64> {
+    let at = json.find(&format!("\"{key}\": [")).unwrap_or_else(|| panic!("no {key} in {json}"));
+    let rest = &json[at + key.len() + 5..];
+    let body = &rest[..rest.find(']').unwrap()];
+    body.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().unwrap()).collect()
+}
+
+/// The number under `key` (null as NaN).
+fn number(json: &str, key: &str) -> f64 {
+    let at = json.find(&format!("\"{key}\": ")).unwrap_or_else(|| panic!("no {key} in {json}"));
+    let rest = &json[at + key.len() + 4..];
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim().parse().unwrap_or(f64::NAN)
+}
+
+const MLP: &str = "mlp(784, 8, 10, act=tanh)";
+
+/// A checkpoint of `MLP` after one epoch on the fake data set.
+fn trained() -> PathBuf {
+    static RUN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let out = scratch("lab-run");
+        let data = fake_mnist();
+        let (code, _, err) = gradus(&[
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            MLP,
+            "--optimizer",
+            "sgd(lr=0.1)",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "20",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.join("checkpoint.safetensors")
+    })
+    .clone()
+}
+
+fn curvature(extra: &[&str]) -> (i32, String, String) {
+    let (ck, data) = (trained(), fake_mnist());
+    let mut args = vec!["curvature", "--checkpoint", ck.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
+    args.extend(extra);
+    gradus(&args)
+}
+
+#[test]
+fn curvature_reports_the_top_of_the_spectrum_the_trace_and_the_density() {
+    let plot = scratch("lab-spectrum").join("spectrum.svg");
+    let (code, out, err) = curvature(&[
+        "--subset",
+        "120",
+        "--top",
+        "3",
+        "--dtype",
+        "f64",
+        "--trace",
+        "--probes",
+        "30",
+        "--density",
+        "--format",
+        "json",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(number(&out, "parameters"), (784 * 8 + 8 + 8 * 10 + 10) as f64);
+    assert_eq!(number(&out, "examples"), 120.0);
+    let top = array(&out, "eigenvalues");
+    assert_eq!(top.len(), 3);
+    assert!(top[0] >= top[1] && top[1] >= top[2] && top[0] > 0.0, "{top:?}");
+    assert!((number(&out, "max_stable_lr") - 2.0 / top[0]).abs() < 1e-12);
+    // The trace is a sum of eigenvalues: at least the largest less the
+    // negative ones (small here), and the standard error is positive.
+    assert!(number(&out, "trace_stderr") > 0.0 && number(&out, "trace").is_finite());
+    let (grid, density) = (array(&out, "grid"), array(&out, "weights"));
+    assert_eq!(grid.len(), density.len());
+    let integral: f64 = density.iter().sum::<f64>() * (grid[1] - grid[0]);
+    assert!((integral - 1.0).abs() < 1e-6, "{integral}");
+    assert!(number(&out, "hvp_calls") >= 30.0 + 100.0);
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+
+    // The same in f32, to f32's accuracy.
+    let (code, out32, err) = curvature(&["--subset", "120", "--top", "3", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    for (a, b) in array(&out32, "eigenvalues").iter().zip(&top) {
+        assert!((a - b).abs() < 1e-3 * b.abs(), "f32 {a} vs f64 {b}");
+    }
+}
+
+/// The same loss written in PyTorch from the checkpoint and the IDX files,
+/// its top three eigenvalues from SciPy's ARPACK (implicitly restarted
+/// Lanczos) on double-backward products in f64.
+const TORCH: &str = r#"
+import gzip, json, struct, sys
+import numpy as np, torch
+from scipy.sparse.linalg import LinearOperator, eigsh
+ckpt, data, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+raw = open(ckpt, "rb").read()
+h = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + h])
+def tensor(name):
+    info = header[name]
+    a, b = info["data_offsets"]
+    return torch.frombuffer(bytearray(raw[8 + h + a:8 + h + b]), dtype=torch.float32).reshape(info["shape"]).double()
+w1, b1, w2, b2 = (tensor(f"model.{k}") for k in ["0.weight", "0.bias", "2.weight", "2.bias"])
+images = open(f"{data}/train-images-idx3-ubyte", "rb").read()
+labels = open(f"{data}/train-labels-idx1-ubyte", "rb").read()
+x = torch.tensor(list(images[16:16 + n * 784]), dtype=torch.float64).reshape(n, 784) / 255
+y = torch.tensor(list(labels[8:8 + n]), dtype=torch.long)
+params = [p.requires_grad_() for p in (w1, b1, w2, b2)]
+loss = torch.nn.functional.cross_entropy(torch.tanh(x @ w1.T + b1) @ w2.T + b2, y)
+grads = torch.autograd.grad(loss, params, create_graph=True)
+def hvp(v):
+    v = torch.from_numpy(np.asarray(v, dtype=np.float64).ravel())
+    pieces, at = [], 0
+    for p in params:
+        pieces.append(v[at:at + p.numel()].reshape(p.shape)); at += p.numel()
+    hv = torch.autograd.grad(grads, params, grad_outputs=pieces, retain_graph=True)
+    return torch.cat([t.reshape(-1) for t in hv]).numpy()
+dim = sum(p.numel() for p in params)
+values = eigsh(LinearOperator((dim, dim), matvec=hvp, dtype=np.float64), k=3, which="LA", tol=1e-13,
+               return_eigenvectors=False)
+print(" ".join(repr(float(v)) for v in sorted(values, reverse=True)))
+"#;
+
+fn torch_python() -> Option<String> {
+    let candidates =
+        [std::env::var("GRADUS_TORCH_PYTHON").ok(), Some("/opt/torchenv/bin/python".into()), Some("python3".into())];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| Command::new(p).args(["-c", "import torch, scipy"]).output().is_ok_and(|o| o.status.success()))
+}
+
+#[test]
+fn curvature_in_f64_equals_an_independent_lanczos_in_pytorch() {
+    let Some(python) = torch_python() else {
+        eprintln!("skipped: no Python with torch and scipy (set GRADUS_TORCH_PYTHON)");
+        return;
+    };
+    let (code, out, err) = curvature(&["--subset", "150", "--top", "3", "--dtype", "f64", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let ours = array(&out, "eigenvalues");
+    let script = scratch("lab-torch").join("lanczos.py");
+    std::fs::write(&script, TORCH).unwrap();
+    let data = fake_mnist();
+    let o = Command::new(&python)
+        .args([script.to_str().unwrap(), trained().to_str().unwrap(), data.to_str().unwrap(), "150"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: Vec<f64> = String::from_utf8_lossy(&o.stdout).split_whitespace().map(|s| s.parse().unwrap()).collect();
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert!((a - b).abs() <= 1e-6 * b.abs(), "gradus {ours:?} vs ARPACK {theirs:?}");
+    }
+}
+
+#[test]
+fn curvature_refuses_what_it_cannot_analyse() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let missing = scratch("lab-missing").join("none.safetensors");
+    let (code, _, err) = gradus(&["curvature", "--checkpoint", missing.to_str().unwrap(), "--data-dir", d]);
+    assert!(code == 2 && err.contains("no such file"), "{code}: {err}");
+    let ck = trained();
+    let ck = ck.to_str().unwrap();
+    let (code, _, err) = gradus(&["curvature", "--checkpoint", ck, "--data-dir", d, "--model", "mlp(784, 9, 10)"]);
+    assert!(code == 2 && err.contains("differs from the model") && err.contains(MLP), "{code}: {err}");
+    // Spaces do not make a spec another one.
+    let (code, _, err) =
+        gradus(&["curvature", "--checkpoint", ck, "--data-dir", d, "--model", "mlp(784,8,10,act=tanh)", "--top", "1"]);
+    assert_eq!(code, 0, "{err}");
+    for (flag, value, says) in [
+        ("--top", "0", "--top must be positive"),
+        ("--subset", "0", "--subset must be positive"),
+        ("--dtype", "f16", "f16"),
+    ] {
+        let (code, _, err) = gradus(&["curvature", "--checkpoint", ck, "--data-dir", d, flag, value]);
+        assert!(code == 2 && err.contains(says), "{flag} {value}: {code}: {err}");
+    }
+    // A model saved alone records no spec: --model is needed, and used.
+    let alone = scratch("lab-alone").join("model.safetensors");
+    let model = gradus::models::ModelSpec::parse(MLP).unwrap().build::<f32>(3);
+    gradus::nn::save(&model, &alone).unwrap();
+    let a = alone.to_str().unwrap();
+    let (code, _, err) = gradus(&["curvature", "--checkpoint", a, "--data-dir", d]);
+    assert!(code == 2 && err.contains("records no model") && err.contains("--model"), "{code}: {err}");
+    let (code, out, err) = gradus(&["curvature", "--checkpoint", a, "--data-dir", d, "--model", MLP, "--top", "1"]);
+    assert!(code == 0 && out.contains("eigenvalues: "), "{err}");
+    // A checkpoint that is not one.
+    let junk = scratch("lab-junk").join("junk.safetensors");
+    std::fs::write(&junk, b"not a checkpoint").unwrap();
+    let (code, _, err) = gradus(&["curvature", "--checkpoint", junk.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(code, 2, "{err}");
+}

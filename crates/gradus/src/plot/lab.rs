@@ -1,0 +1,259 @@
+//! Figures of a trained network: its Hessian's spectral density, sharpness
+//! against 2/η during training, the loss along a line or over a plane
+//! through its parameters, and the learning-rate range test.
+
+use super::{PALETTE, drawable, drawable_runs, err, range, svg, tick};
+use crate::{GradusError, SharpnessPoint};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// The spectral density of a Hessian (stochastic Lanczos quadrature) on a
+/// log scale, as PyHessian draws it, with the largest eigenvalues marked.
+///
+/// # Errors
+/// [`GradusError::Plot`] if the file cannot be written.
+pub fn spectrum(path: &Path, grid: &[f64], density: &[f64], top: &[f64]) -> Result<(), GradusError> {
+    // Densities below 1e-12 of the peak are drawn at that floor: on a log
+    // scale the Gaussian tails would otherwise run off the figure.
+    let peak = density.iter().copied().filter(|d| drawable(*d)).fold(0.0f64, f64::max).max(f64::MIN_POSITIVE);
+    let floor = peak * 1e-8;
+    let ((x0, x1), _) = range(grid.iter().chain(top).copied());
+    svg(path, (720, 420), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("Hessian eigenvalue density (dashed: the largest eigenvalues)", ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, (floor..peak * 2.0).log_scale())
+            .map_err(|e| err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("eigenvalue")
+            .y_desc("density (log scale)")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(|e| err(path, e))?;
+        let points = grid.iter().zip(density).map(|(&x, &d)| (x, if d.is_finite() { d.max(floor) } else { f64::NAN }));
+        chart
+            .draw_series(drawable_runs(points).into_iter().map(|r| PathElement::new(r, PALETTE[0].stroke_width(2))))
+            .map_err(|e| err(path, e))?;
+        for &l in top.iter().filter(|l| drawable(**l)) {
+            let dashes = (0..40).step_by(2).map(|j| {
+                let at = |k: f64| floor * (peak * 2.0 / floor).powf(k / 40.0);
+                PathElement::new(vec![(l, at(j as f64)), (l, at(j as f64 + 1.0))], PALETTE[3].stroke_width(1))
+            });
+            chart.draw_series(dashes).map_err(|e| err(path, e))?;
+        }
+        Ok(())
+    })
+}
+
+/// Sharpness (λ_max of the training loss) against the step, one colour per
+/// run, each with its 2/η as a dashed line of the same colour: gradient
+/// descent at rate η is stable on a quadratic only while λ_max < 2/η.
+///
+/// # Errors
+/// [`GradusError::Plot`] if the file cannot be written.
+pub fn sharpness(path: &Path, title: &str, runs: &[(String, Vec<SharpnessPoint>)]) -> Result<(), GradusError> {
+    type Rows = Vec<(f64, f64, f64)>;
+    let runs: Vec<(String, Rows)> =
+        runs.iter().map(|(n, r)| (n.clone(), r.iter().map(|p| (p.step as f64, p.sharpness, p.lr)).collect())).collect();
+    let steps = runs.iter().flat_map(|(_, r)| r.iter().map(|p| p.0)).fold(1.0f64, f64::max);
+    let values = runs.iter().flat_map(|(_, r)| r.iter().flat_map(|p| [p.1, 2.0 / p.2]));
+    let ((lo, hi), _) = range(values.chain([0.0]));
+    svg(path, (820, 460), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.0..steps, lo.max(0.0)..hi)
+            .map_err(|e| err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("sharpness λ_max (solid), 2/η (dashed)")
+            .y_label_formatter(&tick)
+            .draw()
+            .map_err(|e| err(path, e))?;
+        for (i, (name, rows)) in runs.iter().enumerate() {
+            let c = PALETTE[i % PALETTE.len()];
+            let lines = drawable_runs(rows.iter().map(|p| (p.0, p.1)));
+            chart
+                .draw_series(lines.into_iter().map(|r| PathElement::new(r, c.stroke_width(2))))
+                .map_err(|e| err(path, e))?
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            let limit: Vec<(f64, f64)> = rows.iter().map(|p| (p.0, 2.0 / p.2)).filter(|p| drawable(p.1)).collect();
+            let dashes = limit.windows(2).flat_map(|w| {
+                let (a, b) = (w[0], w[1]);
+                let n = 8;
+                (0..n).step_by(2).map(move |j| {
+                    let at = |t: f64| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+                    PathElement::new(vec![at(j as f64 / n as f64), at((j + 1) as f64 / n as f64)], c)
+                })
+            });
+            chart.draw_series(dashes).map_err(|e| err(path, e))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
+            .draw()
+            .map_err(|e| err(path, e))
+    })
+}
+
+/// The loss and accuracy along a line θ(α) through parameter space (two
+/// checkpoints interpolated, or a filter-normalised direction): `rows`
+/// holds (α, loss, accuracy).
+///
+/// # Errors
+/// [`GradusError::Plot`] if the file cannot be written.
+pub fn landscape_line(path: &Path, title: &str, rows: &[(f64, f64, f64)]) -> Result<(), GradusError> {
+    let ((a0, a1), _) = range(rows.iter().map(|r| r.0));
+    let ((lo, hi), _) = range(rows.iter().map(|r| r.1));
+    svg(path, (760, 440), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .right_y_label_area_size(56)
+            .build_cartesian_2d(a0..a1, lo..hi)
+            .map_err(|e| err(path, e))?
+            .set_secondary_coord(a0..a1, 0.0..1.0);
+        chart
+            .configure_mesh()
+            .x_desc("α")
+            .y_desc("loss (solid)")
+            .y_label_formatter(&tick)
+            .draw()
+            .map_err(|e| err(path, e))?;
+        chart.configure_secondary_axes().y_desc("accuracy (dashed)").draw().map_err(|e| err(path, e))?;
+        let loss = drawable_runs(rows.iter().map(|r| (r.0, r.1)));
+        chart
+            .draw_series(loss.into_iter().map(|r| PathElement::new(r, PALETTE[0].stroke_width(2))))
+            .map_err(|e| err(path, e))?;
+        let acc: Vec<(f64, f64)> = rows.iter().map(|r| (r.0, r.2)).filter(|p| drawable(p.1)).collect();
+        let dashes = acc.windows(2).flat_map(|w| {
+            let (a, b) = (w[0], w[1]);
+            (0..4).step_by(2).map(move |j| {
+                let at = |t: f64| (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+                PathElement::new(vec![at(j as f64 / 4.0), at((j + 1) as f64 / 4.0)], PALETTE[1].stroke_width(2))
+            })
+        });
+        chart.draw_secondary_series(dashes).map_err(|e| err(path, e))?;
+        Ok(())
+    })
+}
+
+/// The loss over a plane θ + α·d₁ + β·d₂ as filled contours with isolines
+/// (log-spaced levels when the loss spans more than a decade), the trained
+/// point marked. `loss[j][i]` is the loss at (`alphas[i]`, `betas[j]`).
+///
+/// # Errors
+/// [`GradusError::Plot`] if the file cannot be written, or the grid is not
+/// `betas.len()` rows of `alphas.len()` values.
+pub fn landscape_plane(
+    path: &Path,
+    title: &str,
+    alphas: &[f64],
+    betas: &[f64],
+    loss: &[Vec<f64>],
+) -> Result<(), GradusError> {
+    if loss.len() != betas.len() || loss.iter().any(|r| r.len() != alphas.len()) || alphas.len() < 2 || betas.len() < 2
+    {
+        return Err(err(path, "the loss grid does not match its axes"));
+    }
+    let (a0, a1, b0, b1) = (alphas[0], alphas[alphas.len() - 1], betas[0], betas[betas.len() - 1]);
+    let levels = super::contours::levels(loss.iter().flatten().copied(), 14);
+    svg(path, (640, 600), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(48)
+            .build_cartesian_2d(a0..a1, b0..b1)
+            .map_err(|e| err(path, e))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("α (direction 1)")
+            .y_desc("β (direction 2)")
+            .draw()
+            .map_err(|e| err(path, e))?;
+        super::contours::draw(&mut chart, path, alphas, betas, loss, &levels)?;
+        chart.draw_series([Cross::new((0.0, 0.0), 7, BLACK.stroke_width(2))]).map_err(|e| err(path, e))?;
+        Ok(())
+    })
+}
+
+/// The learning-rate range test: the smoothed loss against the rate on a
+/// log axis (the raw loss faint behind it), the suggestions marked.
+/// `rows` holds (lr, loss, smoothed loss); `marks` (name, lr).
+///
+/// # Errors
+/// [`GradusError::Plot`] if the file cannot be written.
+pub fn lr_find(path: &Path, rows: &[(f64, f64, f64)], marks: &[(String, f64)]) -> Result<(), GradusError> {
+    let lrs: Vec<f64> = rows.iter().map(|r| r.0).filter(|l| *l > 0.0 && drawable(*l)).collect();
+    let (l0, l1) = (lrs.iter().copied().fold(f64::INFINITY, f64::min), lrs.iter().copied().fold(0.0f64, f64::max));
+    let (l0, l1) = if l0 < l1 { (l0, l1) } else { (1e-7, 10.0) };
+    // The loss axis spans the smoothed curve up to 4× its best (where the
+    // test stops), so a final blow-up does not flatten the rest.
+    let best = rows.iter().map(|r| r.2).filter(|v| drawable(*v)).fold(f64::INFINITY, f64::min);
+    let ((lo, hi), _) = range(rows.iter().map(|r| r.2).filter(|v| *v <= 4.0 * best.abs().max(1e-12)));
+    svg(path, (760, 440), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption("learning-rate range test", ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d((l0..l1).log_scale(), lo..hi)
+            .map_err(|e| err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("learning rate (log scale)")
+            .y_desc("training loss")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&tick)
+            .draw()
+            .map_err(|e| err(path, e))?;
+        let clip = |v: f64| if v >= lo && v <= hi { v } else { f64::NAN };
+        let raw = drawable_runs(rows.iter().map(|r| (r.0, clip(r.1))));
+        chart
+            .draw_series(raw.into_iter().map(|r| PathElement::new(r, PALETTE[0].mix(0.3))))
+            .map_err(|e| err(path, e))?
+            .label("loss")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0].mix(0.3)));
+        let smooth = drawable_runs(rows.iter().map(|r| (r.0, clip(r.2))));
+        chart
+            .draw_series(smooth.into_iter().map(|r| PathElement::new(r, PALETTE[0].stroke_width(2))))
+            .map_err(|e| err(path, e))?
+            .label("smoothed (β = 0.98)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0].stroke_width(2)));
+        for (i, (name, lr)) in marks.iter().enumerate() {
+            let c = PALETTE[(i + 2) % PALETTE.len()];
+            // The mark sits on the smoothed curve at the row nearest its rate.
+            let near = rows.iter().min_by(|a, b| (a.0 / lr).ln().abs().total_cmp(&(b.0 / lr).ln().abs()));
+            let Some(&(_, _, y)) = near else { continue };
+            if !(drawable(y) && y >= lo && y <= hi) {
+                continue;
+            }
+            chart
+                .draw_series([Circle::new((*lr, y), 6, c.filled())])
+                .map_err(|e| err(path, e))?
+                .label(format!("{name}: {lr:.2e}"))
+                .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
+            .draw()
+            .map_err(|e| err(path, e))
+    })
+}

@@ -1,0 +1,97 @@
+//! Sharpness while training: λ_max of the training loss's Hessian on the
+//! monitoring subset every N optimiser steps (Cohen et al. 2021, "Gradient
+//! descent on neural networks typically occurs at the edge of
+//! stability"), by Lanczos warm-started from the previous top eigenvector.
+
+use crate::GradusError;
+use crate::hessian::LossHessian;
+use gradus_autodiff::LanczosOptions;
+use gradus_data::DataLoader;
+use gradus_loss::Loss;
+use gradus_nn::Module;
+use gradus_tensor::Float;
+
+/// One measurement of sharpness.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SharpnessPoint {
+    /// Optimiser steps taken when it was measured.
+    pub step: usize,
+    /// The epoch the step belongs to (from 1).
+    pub epoch: usize,
+    /// The rate in force (first parameter group): gradient descent on a
+    /// quadratic is stable while sharpness < 2/lr.
+    pub lr: f64,
+    /// λ_max of the loss's Hessian on the monitoring subset.
+    pub sharpness: f64,
+    /// Hessian-vector products the measurement took.
+    pub products: usize,
+}
+
+impl SharpnessPoint {
+    /// The row of sharpness.csv: `step,epoch,lr,sharpness`.
+    pub fn csv_row(&self) -> String {
+        format!("{},{},{},{}", self.step, self.epoch, self.lr, self.sharpness)
+    }
+
+    /// Parses [`csv_row`](Self::csv_row)'s format (the products are not
+    /// kept there and read as 0).
+    ///
+    /// # Errors
+    /// A message naming the field that is missing or not a number.
+    pub fn from_csv(row: &str) -> Result<Self, String> {
+        let f: Vec<&str> = row.split(',').collect();
+        if f.len() != 4 {
+            return Err(format!("`{row}`: {} fields; step,epoch,lr,sharpness has 4", f.len()));
+        }
+        let int = |i: usize, name: &str| f[i].parse::<usize>().map_err(|_| format!("{name} `{}` is not a count", f[i]));
+        let num = |i: usize, name: &str| f[i].parse::<f64>().map_err(|_| format!("{name} `{}` is not a number", f[i]));
+        Ok(Self {
+            step: int(0, "step")?,
+            epoch: int(1, "epoch")?,
+            lr: num(2, "lr")?,
+            sharpness: num(3, "sharpness")?,
+            products: 0,
+        })
+    }
+}
+
+/// The tracker a [`Trainer`](crate::Trainer) keeps when built with
+/// [`with_sharpness`](crate::Trainer::with_sharpness).
+#[derive(Debug)]
+pub(crate) struct Tracker<T> {
+    pub(crate) every: usize,
+    /// The last top eigenvector, the next measurement's start.
+    last: Option<Vec<T>>,
+    pub(crate) points: Vec<SharpnessPoint>,
+}
+
+/// Lanczos's budget per measurement: a warm start usually needs a few
+/// products; the residual tolerance (relative) leaves λ_max accurate to
+/// about its square.
+const OPTIONS: LanczosOptions = LanczosOptions { top: 1, max_steps: 30, tol: 1e-3 };
+
+impl<T: Float> Tracker<T> {
+    pub(crate) fn new(every: usize) -> Self {
+        Tracker { every, last: None, points: Vec::new() }
+    }
+
+    /// Measures λ_max now (step `step` of epoch `epoch` at rate `lr`).
+    pub(crate) fn measure(
+        &mut self,
+        model: &dyn Module<T>,
+        loss: &dyn Loss<T>,
+        monitor: &DataLoader,
+        (step, epoch, lr): (usize, usize, f64),
+    ) -> Result<SharpnessPoint, GradusError> {
+        let h = LossHessian::new(model, loss, monitor)?;
+        let start = match self.last.take() {
+            Some(v) if v.len() == h.dimension() => v,
+            _ => h.random_direction(step as u64),
+        };
+        let ritz = h.top_eigenvalues_from(&start, &OPTIONS)?;
+        let point = SharpnessPoint { step, epoch, lr, sharpness: ritz.values[0], products: ritz.products };
+        self.last = ritz.vectors.into_iter().next();
+        self.points.push(point);
+        Ok(point)
+    }
+}
