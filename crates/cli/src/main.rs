@@ -123,6 +123,7 @@ impl RunArgs {
                 BatchStats::Global => gradus::BatchStats::Global,
                 BatchStats::Local => gradus::BatchStats::Local,
             },
+            sharpness_every: 0,
         })
     }
 }
@@ -140,6 +141,10 @@ enum Command {
         /// Continue the run in --out up to --epochs in total.
         #[arg(long)]
         resume: bool,
+        /// Measure sharpness (λ_max of the loss's Hessian on the monitoring
+        /// subset) every N steps into sharpness.csv and sharpness.svg.
+        #[arg(long)]
+        sharpness_every: Option<usize>,
     },
     /// Train the same model from the same initial weights with each
     /// optimiser; print them ranked by test accuracy.
@@ -371,11 +376,23 @@ fn main() -> ExitCode {
         }
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
         Command::Curvature(args) => lab::curvature(&args),
-        Command::Train { run, optimizer, resume } => {
+        Command::Train { run, optimizer, resume, sharpness_every } => {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))
+            } else if sharpness_every == Some(0) {
+                Err(usage("--sharpness-every must be positive (leave it out to measure no sharpness)"))
+            } else if sharpness_every.is_some() && ranks.size > 1 {
+                // Said once, by rank 0; the others stop with its code.
+                if ranks.leads() {
+                    Err(usage("--sharpness-every: sharpness is measured by one process on the whole monitoring subset; run without mpirun to measure it"))
+                } else {
+                    Err(Failure::Peer(2))
+                }
             } else {
-                run.run().and_then(|r| train::train(&r, &optimizer, resume, &ranks))
+                run.run().and_then(|mut r| {
+                    r.sharpness_every = sharpness_every.unwrap_or(0);
+                    train::train(&r, &optimizer, resume, &ranks)
+                })
             }
         }
         Command::Compare { run, optimizers } => run.run().and_then(|r| train::compare(&r, &optimizers, &ranks)),

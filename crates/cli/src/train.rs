@@ -27,6 +27,8 @@ pub struct Run {
     pub overwrite: bool,
     /// Batch norm's statistics in a run of several processes.
     pub batch_stats: gradus::BatchStats,
+    /// Measure sharpness every this many steps (0: never).
+    pub sharpness_every: usize,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -198,7 +200,8 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
 }
 
 /// The files a run writes into its directory.
-const RUN_FILES: [&str; 3] = ["metrics.csv", "checkpoint.safetensors", "learning_curve.svg"];
+const RUN_FILES: [&str; 5] =
+    ["metrics.csv", "checkpoint.safetensors", "learning_curve.svg", "sharpness.csv", "sharpness.svg"];
 
 /// Holds `dir` for this process: a second run into it is refused while
 /// this one lives (the lock goes with the process, however it ends).
@@ -233,6 +236,43 @@ fn claim(dir: &Path, names: &[&str], overwrite: bool) -> Result<(), Failure> {
         let path = dir.join(n);
         std::fs::remove_file(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
     }
+    Ok(())
+}
+
+/// The sharpness a run measured up to step `steps` (its checkpoint's), from
+/// its sharpness.csv.
+fn sharpness_history(path: &Path, steps: usize) -> Result<Vec<gradus::SharpnessPoint>, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::usage(format!("--resume: {}: {e}", path.display())))?;
+    let mut points = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let p = gradus::SharpnessPoint::from_csv(line)
+            .map_err(|e| crate::usage(format!("--resume: {}:{}: {e}", path.display(), i + 1)))?;
+        if p.step <= steps {
+            points.push(p);
+        }
+    }
+    Ok(points)
+}
+
+/// sharpness.csv (`step,epoch,lr,sharpness`) and sharpness.svg (against
+/// 2/η) from every measurement of the run, when it measures any.
+fn write_sharpness(
+    dir: &Path,
+    optimizer: &str,
+    earlier: &[gradus::SharpnessPoint],
+    now: &[gradus::SharpnessPoint],
+) -> Result<(), Failure> {
+    if earlier.is_empty() && now.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<gradus::SharpnessPoint> = earlier.iter().chain(now).copied().collect();
+    let mut text = String::from("step,epoch,lr,sharpness\n");
+    for p in &all {
+        text += &(p.csv_row() + "\n");
+    }
+    write(&dir.join("sharpness.csv"), &text)?;
+    let title = format!("{optimizer}: sharpness on the monitoring subset");
+    gradus::plot::sharpness(&dir.join("sharpness.svg"), &title, &[(optimizer.to_string(), all)])?;
     Ok(())
 }
 
@@ -286,6 +326,9 @@ fn train_one(
         if let Some(r) = ranks.replicas() {
             t = t.replicated(r, run.batch_stats);
         }
+        if run.sharpness_every > 0 {
+            t = t.with_sharpness(run.sharpness_every).record("sharpness_every", &run.sharpness_every.to_string());
+        }
         let t = t
             .record("model", &run.model)
             .record("optimizer", optimizer)
@@ -301,6 +344,12 @@ fn train_one(
     let (_lock, model, mut t, (mut rows, mut all)) = ranks.agree(setup())?;
     let checkpoint = dir.join("checkpoint.safetensors");
     let csv = dir.join("metrics.csv");
+    // Sharpness measured before a resume is kept from sharpness.csv.
+    let earlier_sharpness = if run.sharpness_every > 0 && resume {
+        sharpness_history(&dir.join("sharpness.csv"), t.counters().0)?
+    } else {
+        Vec::new()
+    };
     let (rank, size) = (ranks.rank, ranks.size);
     let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1).shard(rank, size);
     if let Some(a) = &run.augment {
@@ -378,7 +427,9 @@ fn train_one(
         // Every rank has finished the epoch (its end is collective); rank 0
         // writes, and the others learn whether that worked.
         let saved = if ranks.leads() {
-            write(&csv, &(rows.join("\n") + "\n")).and_then(|()| t.save(&model, &checkpoint).map_err(Failure::from))
+            write(&csv, &(rows.join("\n") + "\n"))
+                .and_then(|()| write_sharpness(dir, optimizer, &earlier_sharpness, t.sharpness()))
+                .and_then(|()| t.save(&model, &checkpoint).map_err(Failure::from))
         } else {
             Ok(())
         };
@@ -415,6 +466,12 @@ fn resumed(
         other => crate::usage(format!("--resume: {other}")),
     };
     let ck = gradus::nn::Checkpoint::load(&checkpoint).map_err(|e| bad(e.into()))?;
+    if let (Some(every), 0) = (ck.metadata("config.sharpness_every"), run.sharpness_every) {
+        return Err(crate::usage(format!(
+            "--resume: the run in {} measures sharpness every {every} steps; give --sharpness-every {every}",
+            dir.display()
+        )));
+    }
     t.resume_from(model, &ck, &checkpoint).map_err(bad)?;
     let before = ck.metadata("config.world_size").unwrap_or("1").to_string();
     if before != ranks.size.to_string() {

@@ -211,3 +211,62 @@ fn curvature_refuses_what_it_cannot_analyse() {
     let (code, _, err) = gradus(&["curvature", "--checkpoint", junk.to_str().unwrap(), "--data-dir", d]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// Reads sharpness.csv: (step, epoch, lr, sharpness) rows under its header.
+fn sharpness_rows(dir: &std::path::Path) -> Vec<(usize, usize, f64, f64)> {
+    let text = std::fs::read_to_string(dir.join("sharpness.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("step,epoch,lr,sharpness"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn train_measures_sharpness_and_resumes_it() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let train = |out: &std::path::Path, epochs: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train", "--data-dir", d, "--model", MLP, "--optimizer", "sgd(lr=0.1)", "--batch-size", "40", "--epochs",
+            epochs, "--out", out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        gradus(&args)
+    };
+    // 200 examples in batches of 40: 5 steps an epoch, measured every 2.
+    let whole = scratch("lab-sharp-whole");
+    let (code, _, err) = train(&whole, "2", &["--sharpness-every", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let rows = sharpness_rows(&whole);
+    assert_eq!(rows.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(), vec![(2, 1), (4, 1), (6, 2), (8, 2), (10, 2)]);
+    assert!(rows.iter().all(|r| r.2 == 0.1 && r.3 > 0.0), "{rows:?}");
+    let metrics = std::fs::read_to_string(whole.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "sharpness").expect("a sharpness column");
+    let last: Vec<&str> = metrics.lines().nth(2).unwrap().split(',').collect();
+    assert_eq!(last[col].parse::<f64>().unwrap(), rows[4].3);
+    assert!(std::fs::read_to_string(whole.join("sharpness.svg")).unwrap().starts_with("<svg"));
+
+    // Stopped after one epoch and resumed: the same steps, and the same
+    // values up to the warm start Lanczos lost at the stop.
+    let parts = scratch("lab-sharp-parts");
+    assert_eq!(train(&parts, "1", &["--sharpness-every", "2"]).0, 0);
+    let (code, _, err) = train(&parts, "2", &["--sharpness-every", "2", "--resume"]);
+    assert_eq!(code, 0, "{err}");
+    let resumed = sharpness_rows(&parts);
+    assert_eq!(resumed.len(), rows.len());
+    for (a, b) in resumed.iter().zip(&rows) {
+        assert!(a.0 == b.0 && a.1 == b.1 && (a.3 - b.3).abs() < 1e-4 * b.3, "{a:?} vs {b:?}");
+    }
+    // Resuming without the flag, or with another N, is refused.
+    let (code, _, err) = train(&parts, "3", &["--resume"]);
+    assert!(code == 2 && err.contains("--sharpness-every 2"), "{code}: {err}");
+    let (code, _, err) = train(&parts, "3", &["--resume", "--sharpness-every", "3"]);
+    assert!(code == 2 && err.contains("sharpness_every"), "{code}: {err}");
+    let (code, _, err) = train(&scratch("lab-sharp-zero"), "1", &["--sharpness-every", "0"]);
+    assert!(code == 2 && err.contains("must be positive"), "{code}: {err}");
+}
