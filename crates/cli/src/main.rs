@@ -384,7 +384,9 @@ fn main() -> ExitCode {
             } else if sharpness_every.is_some() && ranks.size > 1 {
                 // Said once, by rank 0; the others stop with its code.
                 if ranks.leads() {
-                    Err(usage("--sharpness-every: sharpness is measured by one process on the whole monitoring subset; run without mpirun to measure it"))
+                    Err(usage(
+                        "--sharpness-every: sharpness is measured by one process on the whole monitoring subset; run without mpirun to measure it",
+                    ))
                 } else {
                     Err(Failure::Peer(2))
                 }

@@ -231,8 +231,19 @@ fn train_measures_sharpness_and_resumes_it() {
     let d = data.to_str().unwrap();
     let train = |out: &std::path::Path, epochs: &str, extra: &[&str]| {
         let mut args = vec![
-            "train", "--data-dir", d, "--model", MLP, "--optimizer", "sgd(lr=0.1)", "--batch-size", "40", "--epochs",
-            epochs, "--out", out.to_str().unwrap(),
+            "train",
+            "--data-dir",
+            d,
+            "--model",
+            MLP,
+            "--optimizer",
+            "sgd(lr=0.1)",
+            "--batch-size",
+            "40",
+            "--epochs",
+            epochs,
+            "--out",
+            out.to_str().unwrap(),
         ];
         args.extend(extra);
         gradus(&args)

@@ -13,6 +13,7 @@ pub struct ReadmeDoctests;
 
 mod error;
 pub mod hessian;
+pub mod lr_find;
 pub mod models;
 #[cfg(feature = "mpi")]
 pub mod mpi;

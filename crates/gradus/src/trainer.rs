@@ -337,6 +337,16 @@ impl<T: Float> Trainer<T> {
         self.schedule.as_mut()
     }
 
+    /// Takes the schedule out (a range test drives the rate itself).
+    pub(crate) fn schedule_take(&mut self) -> Option<Schedule> {
+        self.schedule.take()
+    }
+
+    /// Puts back what [`Trainer::schedule_take`] took.
+    pub(crate) fn schedule_put(&mut self, schedule: Option<Schedule>) {
+        self.schedule = schedule;
+    }
+
     /// Restores the optimiser's state and the counters (for [`Trainer::resume`]).
     pub(crate) fn import_run(
         &mut self,
