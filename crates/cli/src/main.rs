@@ -26,7 +26,7 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Csv,
     Json,
 }
@@ -207,6 +207,10 @@ enum Command {
     /// (Lanczos), trace (Hutchinson) and spectral density (stochastic
     /// Lanczos quadrature) on a fixed subset of the training data.
     Curvature(lab::CurvatureArgs),
+    /// The learning-rate range test (fastai's lr_find): a fresh model
+    /// trained at geometrically growing rates; prints the curve and the
+    /// suggested rates.
+    LrFind(lab::LrFindArgs),
     /// Curvature at a point: value, gradient, Hessian, eigenvalues, kind,
     /// condition number, largest stable GD rate.
     Hessian {
@@ -376,6 +380,7 @@ fn main() -> ExitCode {
         }
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
         Command::Curvature(args) => lab::curvature(&args),
+        Command::LrFind(args) => lab::lr_find(&args),
         Command::Train { run, optimizer, resume, sharpness_every } => {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))

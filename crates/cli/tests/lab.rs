@@ -281,3 +281,50 @@ fn train_measures_sharpness_and_resumes_it() {
     let (code, _, err) = train(&scratch("lab-sharp-zero"), "1", &["--sharpness-every", "0"]);
     assert!(code == 2 && err.contains("must be positive"), "{code}: {err}");
 }
+
+#[test]
+fn lr_find_prints_the_sweep_and_its_suggestions() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let plot = scratch("lab-lr").join("lr.svg");
+    let args =
+        ["lr-find", "--data-dir", d, "--model", MLP, "--optimizer", "sgd(lr=0.1, momentum=0.9)", "--batch-size", "20"];
+    let mut csv = args.to_vec();
+    csv.extend(["--num-iter", "40", "--plot", plot.to_str().unwrap()]);
+    let (code, out, err) = gradus(&csv);
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("step,lr,loss,smoothed_loss"));
+    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    assert!(!rows.is_empty() && rows.len() <= 40);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r[0], i as f64);
+        assert!((r[1] - 1e-7 * 1e8f64.powf(i as f64 / 40.0)).abs() < 1e-12 * r[1]);
+    }
+    assert!(err.contains("suggestions: valley ") && err.contains("steep "), "{err}");
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+    // The same sweep as JSON, with the suggestions as numbers.
+    let mut json = args.to_vec();
+    json.extend(["--num-iter", "40", "--format", "json"]);
+    let (code, out, err) = gradus(&json);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("{\"rows\": [") && out.contains("\"smoothed_loss\": "));
+    let valley = number(&out, "valley");
+    assert!(valley > 1e-7 && valley < 10.0, "{out}");
+    // Bad input.
+    for (extra, says) in [
+        (vec!["--start-lr", "1", "--end-lr", "0.1"], "0 < start < end"),
+        (vec!["--num-iter", "0"], "must be positive"),
+        (vec!["--start-lr", "nan"], "not a finite number"),
+    ] {
+        let mut a = args.to_vec();
+        a.extend(extra);
+        let (code, _, err) = gradus(&a);
+        assert!(code == 2 && err.contains(says), "{code}: {err}");
+    }
+    let (code, _, err) = gradus(&["lr-find", "--data-dir", d, "--model", MLP, "--optimizer", "newton"]);
+    assert!(code == 2 && err.contains("newton"), "{code}: {err}");
+    let (code, _, err) =
+        gradus(&["lr-find", "--data-dir", d, "--model", "mlp(784, 8, 3)", "--optimizer", "sgd(lr=0.1)"]);
+    assert!(code == 2 && err.contains("10"), "{code}: {err}");
+}

@@ -167,11 +167,27 @@ impl<T: Float> Trainer<T> {
     }
 }
 
-/// fastai's suggestions on the smoothed losses, with its trimming: the
+/// fastai's suggestions `(valley, steep)` on the smoothed losses, with its trimming: the
 /// first `num_iter / 10` rows and the last five are left out, and the
 /// curve is cut at its first NaN.
-fn suggestions(rows: &[LrFindRow], num_iter: usize) -> (Option<f64>, Option<f64>) {
-    let (from, to) = (num_iter / 10, rows.len().saturating_sub(5));
+///
+/// ```
+/// # use gradus::lr_find::{LrFindRow, suggestions};
+/// let row = |step: usize, smoothed: f64| LrFindRow { step, lr: 10f64.powi(step as i32 - 20), loss: smoothed, smoothed };
+/// // 20 rows stopped by the 4x rule: rows 2..15 are kept.
+/// let mut rows: Vec<_> = (0..20).map(|i| row(i, 10.0 - i as f64 * 0.1)).collect();
+/// rows[12].smoothed = 1.0; // the steepest fall ends at row 12
+/// assert_eq!(suggestions(&rows, 20).1, Some(rows[11].lr));
+/// // A sweep cut short by a NaN keeps what fastai's would have kept.
+/// rows[19].smoothed = f64::NAN;
+/// assert_eq!(suggestions(&rows, 100).1, Some(rows[11].lr));
+/// ```
+pub fn suggestions(rows: &[LrFindRow], num_iter: usize) -> (Option<f64>, Option<f64>) {
+    // fastai goes on after a non-finite loss (only its 4x rule stops the
+    // fit) and trims the last five of `num_iter` rows; the sweep here
+    // stops at that loss, so the rows it did not take are counted in.
+    let taken = if rows.last().is_some_and(|r| r.smoothed.is_nan()) { num_iter.max(rows.len()) } else { rows.len() };
+    let (from, to) = (num_iter / 10, taken.saturating_sub(5).min(rows.len()));
     let kept = if from < to { &rows[from..to] } else { &[][..] };
     let end = kept.iter().position(|r| r.smoothed.is_nan()).unwrap_or(kept.len());
     let kept = &kept[..end];
