@@ -211,6 +211,10 @@ enum Command {
     /// trained at geometrically growing rates; prints the curve and the
     /// suggested rates.
     LrFind(lab::LrFindArgs),
+    /// The loss around a trained network: along the line to another
+    /// checkpoint or from the initial weights, or along filter-normalised
+    /// random directions (a line or a plane).
+    Landscape(lab::LandscapeArgs),
     /// Curvature at a point: value, gradient, Hessian, eigenvalues, kind,
     /// condition number, largest stable GD rate.
     Hessian {
@@ -381,6 +385,7 @@ fn main() -> ExitCode {
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
         Command::Curvature(args) => lab::curvature(&args),
         Command::LrFind(args) => lab::lr_find(&args),
+        Command::Landscape(args) => lab::landscape(&args),
         Command::Train { run, optimizer, resume, sharpness_every } => {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))

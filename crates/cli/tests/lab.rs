@@ -328,3 +328,64 @@ fn lr_find_prints_the_sweep_and_its_suggestions() {
         gradus(&["lr-find", "--data-dir", d, "--model", "mlp(784, 8, 3)", "--optimizer", "sgd(lr=0.1)"]);
     assert!(code == 2 && err.contains("10"), "{code}: {err}");
 }
+
+#[test]
+fn landscape_draws_lines_and_planes_through_the_checkpoint() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let ck = trained();
+    let c = ck.to_str().unwrap();
+    let base = ["landscape", "--checkpoint", c, "--data-dir", d, "--subset", "100"];
+    let run = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend(extra);
+        gradus(&a)
+    };
+    let rows = |out: &str| -> Vec<Vec<f64>> {
+        out.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect()
+    };
+    // The checkpoint's own loss, as curvature reports it.
+    let (_, json, _) = curvature(&["--subset", "100", "--top", "1", "--format", "json"]);
+    let own = number(&json, "loss");
+
+    // A random line: α = 0 is the checkpoint.
+    let plot = scratch("lab-land").join("line.svg");
+    let (code, out, err) = run(&["--points", "5", "--plot", plot.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("alpha,loss,accuracy\n"));
+    let line = rows(&out);
+    assert_eq!(line.iter().map(|r| r[0]).collect::<Vec<_>>(), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
+    assert!((line[2][1] - own).abs() < 1e-5 * own, "{} vs {own}", line[2][1]);
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+
+    // From the initial weights (rebuilt from the recorded seed) to the checkpoint.
+    let (code, out, err) = run(&["--from-init", "--range=0:1", "--points", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let init = rows(&out);
+    assert!((init[2][1] - own).abs() < 1e-5 * own && init[0][1] > init[2][1], "{init:?}");
+    // To a checkpoint, itself: every point is the checkpoint.
+    let (code, out, err) = run(&["--to", c, "--points", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(rows(&out).iter().all(|r| (r[1] - own).abs() < 1e-5 * own), "{out}");
+
+    // A plane: points² rows, β slowest, the centre the checkpoint.
+    let (code, out, err) = run(&["--mode", "plane", "--points", "3", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("\"beta\"").count(), 9);
+    let (code, out, _) = run(&["--mode", "plane", "--points", "3"]);
+    assert_eq!(code, 0);
+    let plane = rows(&out);
+    assert_eq!((plane[1][0], plane[1][1], plane[3][0], plane[3][1]), (0.0, -1.0, -1.0, 0.0));
+    assert!((plane[4][2] - own).abs() < 1e-5 * own);
+
+    for (extra, says) in [
+        (vec!["--range", "1:0"], "lo < hi"),
+        (vec!["--range", "x"], "lo:hi"),
+        (vec!["--points", "1"], "give 2 to"),
+        (vec!["--mode", "plane", "--from-init"], "--mode line"),
+        (vec!["--to", c, "--from-init"], "give one"),
+    ] {
+        let (code, _, err) = run(&extra);
+        assert!(code == 2 && err.contains(says), "{extra:?}: {code}: {err}");
+    }
+}

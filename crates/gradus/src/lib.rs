@@ -13,6 +13,7 @@ pub struct ReadmeDoctests;
 
 mod error;
 pub mod hessian;
+pub mod landscape;
 pub mod lr_find;
 pub mod models;
 #[cfg(feature = "mpi")]
