@@ -15,6 +15,8 @@ pub struct Function {
     pub f: fn(&Var<f64>) -> Var<f64>,
     /// The plot's window (x range, y range).
     pub window: ((f64, f64), (f64, f64)),
+    /// Its minima (marked on plots).
+    pub minima: &'static [(f64, f64)],
 }
 
 fn at(v: &Var<f64>, i: usize) -> Var<f64> {
@@ -50,11 +52,18 @@ fn saddle(v: &Var<f64>) -> Var<f64> {
 
 /// Every built-in function.
 pub const FUNCTIONS: [Function; 5] = [
-    Function { name: "square", dim: 1, f: square, window: ((-12.0, 12.0), (0.0, 0.0)) },
-    Function { name: "rosenbrock", dim: 2, f: rosenbrock, window: ((-2.0, 2.0), (-1.0, 3.0)) },
-    Function { name: "himmelblau", dim: 2, f: himmelblau, window: ((-5.0, 5.0), (-5.0, 5.0)) },
-    Function { name: "ravine", dim: 2, f: ravine, window: ((-5.0, 5.0), (-4.0, 4.0)) },
-    Function { name: "saddle", dim: 2, f: saddle, window: ((-2.0, 2.0), (-2.0, 2.0)) },
+    Function { name: "square", dim: 1, f: square, window: ((-12.0, 12.0), (0.0, 0.0)), minima: &[(0.0, 0.0)] },
+    Function { name: "rosenbrock", dim: 2, f: rosenbrock, window: ((-2.0, 2.0), (-1.0, 3.0)), minima: &[(1.0, 1.0)] },
+    Function {
+        name: "himmelblau",
+        dim: 2,
+        f: himmelblau,
+        window: ((-5.0, 5.0), (-5.0, 5.0)),
+        minima: &[(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)],
+    },
+    Function { name: "ravine", dim: 2, f: ravine, window: ((-5.0, 5.0), (-4.0, 4.0)), minima: &[(0.0, 0.0)] },
+    // The origin is a saddle point; the function has no minimum.
+    Function { name: "saddle", dim: 2, f: saddle, window: ((-2.0, 2.0), (-2.0, 2.0)), minima: &[] },
 ];
 
 /// The function called `name`.

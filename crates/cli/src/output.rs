@@ -143,25 +143,12 @@ pub fn plot_trace(path: &Path, func: &Function, rows: &[(Vec<f64>, f64)], label:
             .item()
     };
     if func.dim == 1 {
-        // The curve as a thin 2-D plot: x against f(x), iterates on it.
         let pts: Vec<(f64, f64)> = rows.iter().map(|(p, loss)| (p[0], *loss)).collect();
-        let (lo, hi) = func.window.0;
-        // The height shows the curve over the window and the iterates on it;
-        // iterates that left it (or overflowed) do not stretch the axis.
-        let top = pts
-            .iter()
-            .filter(|p| p.0 >= lo && p.0 <= hi)
-            .map(|p| p.1)
-            .chain((0..=100).map(|i| eval(lo + (hi - lo) * i as f64 / 100.0, 0.0)))
-            .filter(|v| v.is_finite() && v.abs() <= gradus::plot::LIMIT)
-            .fold(0.0, f64::max)
-            .max(1e-12);
-        return gradus::plot::paths(
+        return gradus::plot::curve(
             path,
             &format!("{} — {label}", func.name),
-            |x, y| (y - eval(x, 0.0)).abs(),
-            (lo, hi),
-            (-0.05 * top, top * 1.05),
+            |x| eval(x, 0.0),
+            func.window.0,
             &[(label.to_string(), pts)],
         );
     }
@@ -172,6 +159,7 @@ pub fn plot_trace(path: &Path, func: &Function, rows: &[(Vec<f64>, f64)], label:
         eval,
         func.window.0,
         func.window.1,
+        func.minima,
         &[(label.to_string(), pts)],
     )
 }

@@ -29,7 +29,9 @@ const OPTIMIZERS: [(&str, &str); 6] = [
 ];
 
 struct Args {
-    epochs: usize,
+    /// Epochs; by default 3 on Fashion-MNIST and 10 on the two spirals
+    /// (tiny: seconds), where three leave every optimiser near chance.
+    epochs: Option<usize>,
     out: PathBuf,
     data_dir: Option<PathBuf>,
     download: bool,
@@ -37,12 +39,12 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { epochs: 3, out: PathBuf::from("target/demo"), data_dir: None, download: false, model: None };
+    let mut a = Args { epochs: None, out: PathBuf::from("target/demo"), data_dir: None, download: false, model: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
-            "--epochs" => a.epochs = value("--epochs")?.parse().map_err(|_| "--epochs takes a positive integer")?,
+            "--epochs" => a.epochs = Some(value("--epochs")?.parse().map_err(|_| "--epochs takes a positive integer")?),
             "--out" => a.out = PathBuf::from(value("--out")?),
             "--data-dir" => a.data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--download" => a.download = true,
@@ -54,7 +56,7 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    if a.epochs == 0 {
+    if a.epochs == Some(0) {
         return Err("--epochs takes a positive integer".into());
     }
     Ok(a)
@@ -110,6 +112,34 @@ fn spirals() -> Data {
     (Arc::clone(&train), train, make(1000, 2), "mlp(2, 64, 64, 2)", 2, "two spirals".into())
 }
 
+/// The window of the decision-region figure: x and y from −1.2 to 1.2.
+const GRID: (f64, f64) = (-1.2, 1.2);
+const CELLS: usize = 100;
+
+/// The model's class-1 probability on a CELLS × CELLS grid over the window
+/// (row j at y_j).
+fn probabilities(model: &Sequential<f32>) -> Vec<Vec<f64>> {
+    let at = |k: usize| GRID.0 + (GRID.1 - GRID.0) * k as f64 / (CELLS - 1) as f64;
+    let xy: Vec<f32> = (0..CELLS * CELLS).flat_map(|k| [at(k % CELLS) as f32, at(k / CELLS) as f32]).collect();
+    model.eval();
+    let logits = no_grad(|| {
+        model.forward(&Tape::new(), &Var::constant(Tensor::from_vec(xy, &[CELLS * CELLS, 2]).expect("pairs")))
+    });
+    let p = logits.value().softmax(-1).to_vec();
+    (0..CELLS).map(|j| (0..CELLS).map(|i| p[(j * CELLS + i) * 2 + 1] as f64).collect()).collect()
+}
+
+/// The training points with their classes.
+fn points(train: &Arc<dyn Dataset>) -> Result<Vec<(f64, f64, usize)>, GradusError> {
+    (0..train.len())
+        .map(|i| {
+            let s = train.get(i)?;
+            let gradus::data::Target::Class(c) = s.target else { unreachable!("classes") };
+            Ok((s.features[0], s.features[1], c))
+        })
+        .collect()
+}
+
 fn write(path: &Path, text: &str) -> Result<(), GradusError> {
     std::fs::write(path, text).map_err(|source| GradusError::Io { path: path.display().to_string(), source })
 }
@@ -127,25 +157,31 @@ fn run(args: &Args) -> Result<(), GradusError> {
     let shape = model_spec.input_shape(&example);
     let shaped = |d: Arc<dyn Dataset>| -> Arc<dyn Dataset> { Arc::new(transforms::reshape(d, shape.clone())) };
     let (train, monitor, test) = (shaped(train), shaped(monitor), shaped(test));
-    let batch = if name == "two spirals" { 32 } else { 128 };
+    let spirals = name == "two spirals";
+    let batch = if spirals { 32 } else { 128 };
+    let epochs = args.epochs.unwrap_or(if spirals { 10 } else { 3 });
     println!(
-        "{name}: {} training and {} test examples; {}, batch {batch}, {} epochs",
+        "{name}: {} training and {} test examples; {}, batch {batch}, {epochs} epochs",
         train.len(),
         test.len(),
         model_spec.text(),
-        args.epochs
     );
     let train_loader = DataLoader::new(Arc::clone(&train), batch).shuffle(0).workers(1);
     let (monitor_loader, test_loader) = (DataLoader::new(monitor, 1000), DataLoader::new(test, 1000));
     let loss = CrossEntropy::default();
     let mut runs = Vec::new();
+    let mut regions = Vec::new();
     for (label, spec) in OPTIMIZERS {
         // The same initial weights for every optimiser.
         let model = model_spec.build::<f32>(0);
         let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse::<f32>(spec)?));
         let mut metrics = Vec::new();
-        for _ in 0..args.epochs {
+        for _ in 0..epochs {
             let m = trainer.epoch(&model, &loss, &train_loader, &monitor_loader, &test_loader)?;
+            if spirals && m.epoch % 5 != 0 && m.epoch != epochs {
+                metrics.push(m);
+                continue;
+            }
             println!(
                 "  {label:<13} epoch {}: train loss {:.4}, test loss {:.4}, test accuracy {:.4} ({:.1} s)",
                 m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds
@@ -158,6 +194,10 @@ fn run(args: &Args) -> Result<(), GradusError> {
             &args.out.join(format!("metrics_{}.csv", label.to_lowercase().replace('+', "_"))),
             &(csv.join("\n") + "\n"),
         )?;
+        if spirals {
+            let accuracy = metrics.last().map_or(f64::NAN, |m| m.test_accuracy);
+            regions.push((format!("{label}: test accuracy {accuracy:.3}"), probabilities(&model)));
+        }
         runs.push((format!("{label}: {spec}"), metrics));
     }
     let mut ranked: Vec<&(String, Vec<EpochMetrics>)> = runs.iter().collect();
@@ -165,8 +205,7 @@ fn run(args: &Args) -> Result<(), GradusError> {
         b.1.last().map(|m| m.test_accuracy).partial_cmp(&a.1.last().map(|m| m.test_accuracy)).expect("finite")
     });
     let mut table = format!(
-        "# Optimisers on {name} ({} epochs, same initial weights)\n\n| rank | optimiser | test accuracy | test loss |\n|---|---|---|---|\n",
-        args.epochs
+        "# Optimisers on {name} ({epochs} epochs, same initial weights)\n\n| rank | optimiser | test accuracy | test loss |\n|---|---|---|---|\n",
     );
     for (i, (label, m)) in ranked.iter().enumerate() {
         let last = m.last().expect("at least one epoch");
@@ -175,6 +214,11 @@ fn run(args: &Args) -> Result<(), GradusError> {
     println!("\n{table}");
     write(&args.out.join("ranking.md"), &table)?;
     gradus::plot::learning_curves(&args.out.join("learning_curves.svg"), &runs)?;
+    if spirals {
+        let points = points(&train)?;
+        let title = format!("two spirals: class-1 probability after {epochs} epochs (thick: the decision boundary)");
+        gradus::plot::decision_regions(&args.out.join("decision_regions.svg"), &title, GRID, &regions, &points)?;
+    }
     optimiser_paths(&args.out)?;
     println!("Results (metrics CSVs, ranking.md, learning_curves.svg, paths_*.svg) are in {}", args.out.display());
     Ok(())
@@ -234,7 +278,8 @@ fn optimiser_paths(out: &Path) -> Result<(), GradusError> {
         }
         let file = out.join(format!("paths_{function}.svg"));
         if function == "rosenbrock" {
-            gradus::plot::paths(&file, "Rosenbrock, 300 steps from (-1.5, 2)", rosen, (-2.0, 2.0), (-1.0, 3.0), &runs)?;
+            let title = "Rosenbrock, 300 steps from (-1.5, 2)";
+            gradus::plot::paths(&file, title, rosen, (-2.0, 2.0), (-1.0, 3.0), &[(1.0, 1.0)], &runs)?;
         } else {
             gradus::plot::paths(
                 &file,
@@ -242,6 +287,7 @@ fn optimiser_paths(out: &Path) -> Result<(), GradusError> {
                 ravine,
                 (-5.0, 5.0),
                 (-4.0, 4.0),
+                &[(0.0, 0.0)],
                 &runs,
             )?;
         }

@@ -48,7 +48,15 @@ fn main() -> Result<(), gradus::GradusError> {
         lbfgs.func_evals()
     );
     let out = std::env::args().nth(1).unwrap_or_else(|| "target/rosenbrock_paths.svg".into());
-    gradus::plot::paths(out.as_ref(), "Rosenbrock, 1 000 steps from (-1.5, 2)", f, (-2.0, 2.0), (-1.0, 3.0), &runs)?;
+    gradus::plot::paths(
+        out.as_ref(),
+        "Rosenbrock, 1 000 steps from (-1.5, 2)",
+        f,
+        (-2.0, 2.0),
+        (-1.0, 3.0),
+        &[(1.0, 1.0)],
+        &runs,
+    )?;
     println!("paths drawn in {out}");
     Ok(())
 }

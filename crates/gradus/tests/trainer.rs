@@ -141,7 +141,16 @@ fn plots_are_written_as_svg() {
     let runs = vec![("a".to_string(), vec![m(1, 0.5), m(2, 0.7)]), ("b".to_string(), vec![m(1, 0.6), m(2, 0.65)])];
     gradus::plot::learning_curves(&dir.join("lc.svg"), &runs).unwrap();
     let path = vec![("gd".to_string(), vec![(1.0, 1.0), (0.5, 0.25), (0.1, 0.0)])];
-    gradus::plot::paths(&dir.join("p.svg"), "x² + y²", |x, y| x * x + y * y, (-1.0, 1.0), (-1.0, 1.0), &path).unwrap();
+    gradus::plot::paths(
+        &dir.join("p.svg"),
+        "x² + y²",
+        |x, y| x * x + y * y,
+        (-1.0, 1.0),
+        (-1.0, 1.0),
+        &[(0.0, 0.0)],
+        &path,
+    )
+    .unwrap();
     gradus::plot::schedule(&dir.join("s.svg"), "cosine", &[0.1, 0.05, 0.0], Some(&[0.9, 0.85, 0.9])).unwrap();
     for f in ["lc.svg", "p.svg", "s.svg"] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap();
@@ -168,10 +177,10 @@ fn plots_finish_and_say_what_they_left_out() {
     assert!(std::fs::read_to_string(dir.join("s.svg")).unwrap().contains("3 values left out"));
     let far = vec![("gd".to_string(), vec![(0.5, 0.5), (1e200, -1e200), (f64::NAN, 0.0), (0.1, 0.1)])];
     let f = |x: f64, y: f64| x * x + y * y;
-    gradus::plot::paths(&dir.join("p.svg"), "far", f, (-1.0, 1.0), (-1.0, 1.0), &far).unwrap();
+    gradus::plot::paths(&dir.join("p.svg"), "far", f, (-1.0, 1.0), (-1.0, 1.0), &[], &far).unwrap();
     assert!(std::fs::read_to_string(dir.join("p.svg")).unwrap().contains("2 iterates outside the window"));
     for window in [(-f64::INFINITY, 1.0), (1.0, 1.0), (0.0, 1e300)] {
-        let e = gradus::plot::paths(&dir.join("w.svg"), "w", f, window, (-1.0, 1.0), &far).unwrap_err();
+        let e = gradus::plot::paths(&dir.join("w.svg"), "w", f, window, (-1.0, 1.0), &[], &far).unwrap_err();
         assert!(e.to_string().contains("is empty or not finite"), "{e}");
     }
     assert!(!dir.join("w.svg").exists());

@@ -62,6 +62,63 @@ pub fn draw<'a, 'b: 'a>(
     values: &[Vec<f64>],
     levels: &[f64],
 ) -> Result<(), GradusError> {
+    let labels = isolines(chart, path, xs, ys, values, levels, 2)?;
+    for (k, (value, c)) in labels.into_iter().enumerate() {
+        if k % 2 == 0 {
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(|e| err(path, e))?
+                .label(tick(&value))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(3)));
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 11))
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()
+        .map_err(|e| err(path, e))
+}
+
+/// The isolines alone, `width` pixels wide (width 1 draws them faint, as
+/// a background for paths); returns each level's value and colour.
+///
+/// # Errors
+/// [`GradusError::Plot`] if the grid is ragged or drawing fails.
+pub fn isolines<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    path: &Path,
+    xs: &[f64],
+    ys: &[f64],
+    values: &[Vec<f64>],
+    levels: &[f64],
+    width: u32,
+) -> Result<Vec<(f64, RGBColor)>, GradusError> {
+    let mut drawn = Vec::new();
+    for (k, &level) in levels.iter().enumerate() {
+        let c = colour(k, levels.len());
+        let style = if width > 1 { c.stroke_width(width) } else { c.mix(0.55).stroke_width(1) };
+        isolines_in(chart, path, xs, ys, values, &[level], style)?;
+        drawn.push((level, c));
+    }
+    Ok(drawn)
+}
+
+/// The isolines at `levels`, all in `style`.
+///
+/// # Errors
+/// [`GradusError::Plot`] if the grid is ragged or drawing fails.
+pub fn isolines_in<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    path: &Path,
+    xs: &[f64],
+    ys: &[f64],
+    values: &[Vec<f64>],
+    levels: &[f64],
+    style: ShapeStyle,
+) -> Result<(), GradusError> {
     let (nx, ny) = (xs.len(), ys.len());
     if nx < 2 || ny < 2 || values.len() != ny || values.iter().any(|r| r.len() != nx) {
         return Err(err(path, "the contour grid does not match its axes"));
@@ -78,8 +135,7 @@ pub fn draw<'a, 'b: 'a>(
         .y_step(dy);
     let lines = builder.lines(&flat, levels).map_err(|e| err(path, format!("{e:?}")))?;
     let inside = |p: &(f64, f64)| p.0 >= xs[0] && p.0 <= xs[nx - 1] && p.1 >= ys[0] && p.1 <= ys[ny - 1];
-    for (k, line) in lines.iter().enumerate() {
-        let c = colour(k, levels.len());
+    for line in &lines {
         let rings: Vec<Vec<(f64, f64)>> = line
             .geometry()
             .0
@@ -98,21 +154,7 @@ pub fn draw<'a, 'b: 'a>(
                 pieces.into_iter().filter(|p| p.len() > 1)
             })
             .collect();
-        let series = chart
-            .draw_series(rings.into_iter().map(|r| PathElement::new(r, c.stroke_width(2))))
-            .map_err(|e| err(path, e))?;
-        if k % 2 == 0 {
-            series
-                .label(tick(&line.threshold()))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(3)));
-        }
+        chart.draw_series(rings.into_iter().map(|r| PathElement::new(r, style))).map_err(|e| err(path, e))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 11))
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.85))
-        .draw()
-        .map_err(|e| err(path, e))
+    Ok(())
 }

@@ -73,6 +73,7 @@ pub fn sharpness(path: &Path, title: &str, runs: &[(String, Vec<SharpnessPoint>)
         chart
             .configure_mesh()
             .x_desc("step")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("sharpness λ_max (solid), 2/η (dashed)")
             .y_label_formatter(&tick)
             .draw()
@@ -255,5 +256,47 @@ pub fn lr_find(path: &Path, rows: &[(f64, f64, f64)], marks: &[(String, f64)]) -
             .background_style(WHITE.mix(0.85))
             .draw()
             .map_err(|e| err(path, e))
+    })
+}
+
+/// Decision regions of 2-D binary classifiers, one panel per model: the
+/// isolines of the class-1 probability (thick at ½, the decision
+/// boundary) over the training points coloured by class. `runs` holds
+/// (title, probability grid: row j at y_j, on an even grid over `window`
+/// in both axes); `points` holds (x, y, class).
+///
+/// # Errors
+/// [`GradusError::Plot`] if the file cannot be written or a grid is ragged.
+pub fn decision_regions(
+    path: &Path,
+    title: &str,
+    (lo, hi): (f64, f64),
+    runs: &[(String, Vec<Vec<f64>>)],
+    points: &[(f64, f64, usize)],
+) -> Result<(), GradusError> {
+    let cols = runs.len().clamp(1, 3);
+    let rows = runs.len().div_ceil(cols).max(1);
+    svg(path, (330 * cols as u32, 330 * rows as u32 + 30), |root| {
+        let root = root.titled(title, ("sans-serif", 16)).map_err(|e| err(path, e))?;
+        for (cell, (name, grid)) in root.split_evenly((rows, cols)).iter().zip(runs) {
+            let n = grid.len();
+            let axis: Vec<f64> = (0..n).map(|k| lo + (hi - lo) * k as f64 / (n.max(2) - 1) as f64).collect();
+            let mut chart = ChartBuilder::on(cell)
+                .caption(name, ("sans-serif", 13))
+                .margin(6)
+                .build_cartesian_2d(lo..hi, lo..hi)
+                .map_err(|e| err(path, e))?;
+            chart.configure_mesh().disable_mesh().disable_axes().draw().map_err(|e| err(path, e))?;
+            // At most 500 points a panel: enough to show the classes (an
+            // odd stride, so that alternating classes are both kept).
+            let every = points.len().div_ceil(500).max(1) | 1;
+            let dots = points.iter().step_by(every).filter(|p| p.0 >= lo && p.0 <= hi && p.1 >= lo && p.1 <= hi);
+            chart
+                .draw_series(dots.map(|&(x, y, c)| Circle::new((x, y), 2, PALETTE[c % 2].mix(0.5).filled())))
+                .map_err(|e| err(path, e))?;
+            super::contours::isolines(&mut chart, path, &axis, &axis, grid, &[0.1, 0.3, 0.7, 0.9], 1)?;
+            super::contours::isolines_in(&mut chart, path, &axis, &axis, grid, &[0.5], BLACK.stroke_width(3))?;
+        }
+        Ok(())
     })
 }

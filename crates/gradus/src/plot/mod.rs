@@ -6,7 +6,7 @@
 mod contours;
 mod lab;
 pub use contours::levels as contour_levels;
-pub use lab::{landscape_line, landscape_plane, lr_find, sharpness, spectrum};
+pub use lab::{decision_regions, landscape_line, landscape_plane, lr_find, sharpness, spectrum};
 
 use crate::GradusError;
 use crate::trainer::EpochMetrics;
@@ -170,65 +170,163 @@ pub fn learning_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Res
     })
 }
 
-/// Optimiser paths over a contour map of `f` on `[x0, x1] × [y0, y1]`
-/// (shaded by log(1 + f − min), darker is lower), one colour per path.
+/// Optimiser paths over the isolines of `f` on `[x0, x1] × [y0, y1]`
+/// (log-spaced levels where `f` spans decades, as Rosenbrock does), each
+/// path's start marked ○ and `minima` marked ×. With several paths the
+/// figure has the overlay on the left and one small panel per path on the
+/// right, so that no path hides another.
 ///
 /// # Errors
-/// [`GradusError::Plot`] if the file cannot be written.
+/// [`GradusError::Plot`] if the file cannot be written or the window is
+/// empty.
 pub fn paths(
     path: &Path,
     title: &str,
     f: impl Fn(f64, f64) -> f64,
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
+    minima: &[(f64, f64)],
     runs: &[(String, Vec<(f64, f64)>)],
 ) -> Result<(), GradusError> {
     if ![x0, x1, y0, y1].into_iter().all(drawable) || x0 >= x1 || y0 >= y1 {
         return Err(err(path, format!("the window [{x0}, {x1}] × [{y0}, {y1}] is empty or not finite")));
     }
-    svg(path, (720, 600), |root| {
+    const N: usize = 90;
+    let xs: Vec<f64> = (0..N).map(|i| x0 + (x1 - x0) * i as f64 / (N - 1) as f64).collect();
+    let ys: Vec<f64> = (0..N).map(|j| y0 + (y1 - y0) * j as f64 / (N - 1) as f64).collect();
+    let values: Vec<Vec<f64>> = ys.iter().map(|&y| xs.iter().map(|&x| f(x, y)).collect()).collect();
+    let levels = contours::levels(values.iter().flatten().copied(), 14);
+    let panels = if runs.len() > 1 { runs.len() } else { 0 };
+    let cols = if panels > 4 { 3 } else { panels.min(2) };
+    let rows = panels.div_ceil(cols.max(1));
+    let side = if panels > 0 { 230 * cols as u32 } else { 0 };
+    svg(path, (720 + side, 620), |root| {
+        let (main, rest) = root.split_horizontally(720);
+        let main = main.titled(title, ("sans-serif", 18)).map_err(|e| err(path, e))?;
+        let colours: Vec<RGBColor> = (0..runs.len()).map(|i| PALETTE[(i + 3) % PALETTE.len()]).collect();
+        path_panel(&main, path, (&xs, &ys, &values, &levels), minima, runs, &colours, true)?;
+        if panels > 0 {
+            let cells = rest.margin(30, 10, 4, 4).split_evenly((rows, cols));
+            for (k, cell) in cells.iter().enumerate().take(panels) {
+                let one = std::slice::from_ref(&runs[k]);
+                path_panel(cell, path, (&xs, &ys, &values, &levels), minima, one, &colours[k..=k], false)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+type Grid<'g> = (&'g [f64], &'g [f64], &'g [Vec<f64>], &'g [f64]);
+
+/// One panel of [`paths`]: isolines, the paths, starts and minima; the
+/// large panel has axis labels and the legend, a small one its path's name.
+fn path_panel(
+    area: &Area<'_>,
+    path: &Path,
+    (xs, ys, values, levels): Grid<'_>,
+    minima: &[(f64, f64)],
+    runs: &[(String, Vec<(f64, f64)>)],
+    colours: &[RGBColor],
+    large: bool,
+) -> Result<(), GradusError> {
+    let (x0, x1, y0, y1) = (xs[0], xs[xs.len() - 1], ys[0], ys[ys.len() - 1]);
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(if large { 12 } else { 4 }).x_label_area_size(if large { 32 } else { 0 });
+    builder.y_label_area_size(if large { 44 } else { 0 });
+    if !large {
+        builder.caption(&runs[0].0, ("sans-serif", 11));
+    }
+    let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(|e| err(path, e))?;
+    if large {
+        chart.configure_mesh().disable_mesh().x_desc("x").y_desc("y").draw().map_err(|e| err(path, e))?;
+    } else {
+        chart.configure_mesh().disable_mesh().disable_axes().draw().map_err(|e| err(path, e))?;
+    }
+    contours::isolines(&mut chart, path, xs, ys, values, levels, 1)?;
+    let inside = |p: &(f64, f64)| p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1;
+    for ((name, pts), &c) in runs.iter().zip(colours) {
+        // Iterates outside the window are left out (the path breaks there),
+        // and the legend says how many.
+        let lines = drawable_runs(pts.iter().map(|&p| if inside(&p) { p } else { (f64::NAN, f64::NAN) }));
+        let outside = pts.iter().filter(|p| !inside(p)).count();
+        let label = if outside == 0 { name.clone() } else { format!("{name} ({outside} iterates outside the window)") };
+        let series = chart
+            .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), c.stroke_width(2))))
+            .map_err(|e| err(path, e))?;
+        if large {
+            series.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        }
+        // Iterates as dots where they are few enough to tell apart.
+        if large && pts.len() <= 400 {
+            chart
+                .draw_series(lines.iter().flatten().map(|&p| Circle::new(p, 2, c.filled())))
+                .map_err(|e| err(path, e))?;
+        }
+    }
+    let starts: Vec<(f64, f64)> = runs.iter().filter_map(|(_, p)| p.first().copied()).filter(inside).collect();
+    chart.draw_series(starts.iter().map(|&p| Circle::new(p, 6, BLACK.stroke_width(2)))).map_err(|e| err(path, e))?;
+    let shown: Vec<(f64, f64)> = minima.iter().copied().filter(inside).collect();
+    chart.draw_series(shown.iter().map(|&p| Cross::new(p, 7, BLACK.stroke_width(3)))).map_err(|e| err(path, e))?;
+    if large {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.85))
+            .draw()
+            .map_err(|e| err(path, e))?;
+    }
+    Ok(())
+}
+
+/// Iterates on a curve y = f(x) over `[x0, x1]`: the curve, and each run's
+/// iterates at (x, f(x)) joined in order, the start marked ○.
+///
+/// # Errors
+/// [`GradusError::Plot`] if the file cannot be written or the window is
+/// empty.
+pub fn curve(
+    path: &Path,
+    title: &str,
+    f: impl Fn(f64) -> f64,
+    (x0, x1): (f64, f64),
+    runs: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), GradusError> {
+    if !(drawable(x0) && drawable(x1)) || x0 >= x1 {
+        return Err(err(path, format!("the window [{x0}, {x1}] is empty or not finite")));
+    }
+    let samples: Vec<(f64, f64)> = (0..=400).map(|i| x0 + (x1 - x0) * i as f64 / 400.0).map(|x| (x, f(x))).collect();
+    let inside = |p: &(f64, f64)| p.0 >= x0 && p.0 <= x1;
+    let ((lo, hi), _) = range(
+        samples.iter().map(|p| p.1).chain(runs.iter().flat_map(|(_, r)| r.iter().filter(|p| inside(p)).map(|p| p.1))),
+    );
+    svg(path, (720, 480), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(32)
-            .y_label_area_size(44)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, lo..hi)
             .map_err(|e| err(path, e))?;
-        chart.configure_mesh().disable_mesh().x_desc("x").y_desc("y").draw().map_err(|e| err(path, e))?;
-        const N: usize = 80;
-        let (dx, dy) = ((x1 - x0) / N as f64, (y1 - y0) / N as f64);
-        let grid: Vec<(f64, f64, f64)> = (0..N * N)
-            .map(|k| {
-                let (x, y) = (x0 + (k % N) as f64 * dx, y0 + (k / N) as f64 * dy);
-                (x, y, f(x + dx / 2.0, y + dy / 2.0))
-            })
-            .collect();
-        let lo = grid.iter().map(|g| g.2).fold(f64::INFINITY, f64::min);
-        let shade: Vec<f64> = grid.iter().map(|g| (1.0 + g.2 - lo).ln()).collect();
-        let hi = shade.iter().copied().fold(f64::NEG_INFINITY, f64::max).max(1e-12);
+        chart.configure_mesh().x_desc("x").y_desc("f(x)").y_label_formatter(&tick).draw().map_err(|e| err(path, e))?;
         chart
-            .draw_series(grid.iter().zip(&shade).map(|(&(x, y, _), &s)| {
-                let v = (255.0 * (0.35 + 0.65 * s / hi)).min(255.0) as u8;
-                Rectangle::new([(x, y), (x + dx, y + dy)], RGBColor(v, v, v.saturating_add(30)).filled())
-            }))
+            .draw_series(drawable_runs(samples.into_iter()).into_iter().map(|r| PathElement::new(r, BLACK.mix(0.6))))
             .map_err(|e| err(path, e))?;
         for (i, (name, pts)) in runs.iter().enumerate() {
-            let c = PALETTE[(i + 1) % PALETTE.len()];
-            // Iterates outside the window are left out (the path breaks there),
-            // and the legend says how many.
-            let inside = |p: &(f64, f64)| p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1;
-            let lines = drawable_runs(pts.iter().map(|&p| if inside(&p) { p } else { (f64::NAN, f64::NAN) }));
-            let outside = pts.iter().filter(|p| !inside(p)).count();
-            let label =
-                if outside == 0 { name.clone() } else { format!("{name} ({outside} iterates outside the window)") };
+            let c = PALETTE[(i + 3) % PALETTE.len()];
+            let clip = |p: &(f64, f64)| if inside(p) && p.1 >= lo && p.1 <= hi { *p } else { (f64::NAN, f64::NAN) };
+            let lines = drawable_runs(pts.iter().map(clip));
             chart
                 .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), c.stroke_width(2))))
                 .map_err(|e| err(path, e))?
-                .label(label)
+                .label(name.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
             chart
-                .draw_series(lines.iter().flatten().map(|&p| Circle::new(p, 2, c.filled())))
+                .draw_series(lines.iter().flatten().map(|&p| Circle::new(p, 3, c.filled())))
                 .map_err(|e| err(path, e))?;
+            if let Some(s) = pts.first().filter(|p| inside(p)) {
+                chart.draw_series([Circle::new(*s, 7, BLACK.stroke_width(2))]).map_err(|e| err(path, e))?;
+            }
         }
         chart
             .configure_series_labels()
