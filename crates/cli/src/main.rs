@@ -1,11 +1,15 @@
 //! `gradus`: the command line of docs/cli.md. `trace` runs an optimiser
 //! on a test function, `schedule` prints a learning-rate schedule step by
 //! step, `hessian` reports the curvature at a point, `train` and `compare`
-//! train an MLP on Fashion-MNIST or MNIST. Wrong input exits with code 2 and
-//! says what is accepted.
+//! train a model on Fashion-MNIST or MNIST, `curvature`, `landscape` and
+//! `lr-find` look at a network's loss (curvature.rs, landscape.rs, lr_find.rs). Wrong input exits
+//! with code 2 and says what is accepted.
 
+mod curvature;
 mod functions;
 mod lab;
+mod landscape;
+mod lr_find;
 mod output;
 mod ranks;
 mod train;
@@ -206,15 +210,15 @@ enum Command {
     /// The Hessian of a trained network's loss: its largest eigenvalues
     /// (Lanczos), trace (Hutchinson) and spectral density (stochastic
     /// Lanczos quadrature) on a fixed subset of the training data.
-    Curvature(lab::CurvatureArgs),
+    Curvature(curvature::CurvatureArgs),
     /// The learning-rate range test (fastai's lr_find): a fresh model
     /// trained at geometrically growing rates; prints the curve and the
     /// suggested rates.
-    LrFind(lab::LrFindArgs),
+    LrFind(lr_find::LrFindArgs),
     /// The loss around a trained network: along the line to another
     /// checkpoint or from the initial weights, or along filter-normalised
     /// random directions (a line or a plane).
-    Landscape(lab::LandscapeArgs),
+    Landscape(landscape::LandscapeArgs),
     /// Curvature at a point: value, gradient, Hessian, eigenvalues, kind,
     /// condition number, largest stable GD rate.
     Hessian {
@@ -383,9 +387,9 @@ fn main() -> ExitCode {
             schedule(&spec, lr, steps, momentum, metrics, format, plot)
         }
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
-        Command::Curvature(args) => lab::curvature(&args),
-        Command::LrFind(args) => lab::lr_find(&args),
-        Command::Landscape(args) => lab::landscape(&args),
+        Command::Curvature(args) => curvature::curvature(&args),
+        Command::LrFind(args) => lr_find::lr_find(&args),
+        Command::Landscape(args) => landscape::landscape(&args),
         Command::Train { run, optimizer, resume, sharpness_every } => {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))

@@ -1,0 +1,183 @@
+//! `gradus landscape`: the loss around a trained network, along a line
+//! or over a plane of parameter space.
+
+use crate::lab::{AtCheckpoint, load};
+use crate::output::json_number;
+use crate::{Failure, usage};
+use gradus::data::DataLoader;
+use gradus::loss::CrossEntropy;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where `gradus landscape` looks.
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum Mode {
+    Line,
+    Plane,
+}
+
+/// `gradus landscape`'s options.
+#[derive(clap::Args)]
+pub struct LandscapeArgs {
+    #[command(flatten)]
+    pub at: AtCheckpoint,
+    /// A second checkpoint of the same model: the line θ(α) = (1 − α)·θ_A + α·θ_B.
+    #[arg(long)]
+    pub to: Option<PathBuf>,
+    /// The line from the run's initial weights (rebuilt from the seed the
+    /// checkpoint records) at α = 0 to the checkpoint at α = 1.
+    #[arg(long)]
+    pub from_init: bool,
+    /// A line, or a plane of two filter-normalised random directions.
+    #[arg(long, value_enum, default_value = "line")]
+    pub mode: Mode,
+    /// The range of α (and β), `lo:hi` (`--range=-1:1`).
+    #[arg(long, default_value = "-1:1", allow_hyphen_values = true)]
+    pub range: String,
+    /// Points along each axis.
+    #[arg(long, default_value_t = 51)]
+    pub points: usize,
+    /// Seed of the random directions.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: crate::Format,
+    /// Also draw it as SVG (a line figure, or contours of the plane).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// At most this many points along an axis (a plane evaluates its square).
+const MAX_POINTS: usize = 1001;
+
+fn parse_range(text: &str) -> Result<(f64, f64), Failure> {
+    let bad = || usage(format!("--range {text}: give lo:hi with finite lo < hi, e.g. --range=-1:1"));
+    let (lo, hi) = text.split_once(':').ok_or_else(bad)?;
+    let (lo, hi) = (crate::finite(lo.trim()).map_err(|_| bad())?, crate::finite(hi.trim()).map_err(|_| bad())?);
+    if lo < hi { Ok((lo, hi)) } else { Err(bad()) }
+}
+
+/// `gradus landscape`.
+pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
+    let (lo, hi) = parse_range(&args.range)?;
+    if !(2..=MAX_POINTS).contains(&args.points) {
+        return Err(usage(format!("--points {}: give 2 to {MAX_POINTS}", args.points)));
+    }
+    let between = args.to.is_some() || args.from_init;
+    if args.to.is_some() && args.from_init {
+        return Err(usage("--to and --from-init each give the line's other end; give one"));
+    }
+    if args.mode == Mode::Plane && between {
+        return Err(usage("--mode plane spans two random directions; --to and --from-init give a line (--mode line)"));
+    }
+    let loaded = load(&args.at)?;
+    let model = loaded.model::<f32>(&args.at.checkpoint)?;
+    let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
+    let loss = CrossEntropy::default();
+    let axis: Vec<f64> = (0..args.points).map(|i| lo + (hi - lo) * i as f64 / (args.points - 1) as f64).collect();
+    let checkpoint_state = gradus::landscape::State::of(&model);
+    // The line's far end, and where it starts.
+    let other = if let Some(b) = &args.to {
+        let second = load(&AtCheckpoint {
+            checkpoint: b.clone(),
+            model: Some(loaded.spec.text().to_string()),
+            data: args.at.data.clone(),
+            data_dir: args.at.data_dir.clone(),
+            subset: 1,
+        })?;
+        Some(gradus::landscape::State::of(&second.model::<f32>(b)?))
+    } else if args.from_init {
+        let seed = loaded.checkpoint.metadata("config.seed").ok_or_else(|| {
+            usage(format!(
+                "--from-init: {} records no seed to rebuild the initial weights from",
+                args.at.checkpoint.display()
+            ))
+        })?;
+        let seed: u64 =
+            seed.parse().map_err(|_| usage(format!("--from-init: the recorded seed `{seed}` is not a number")))?;
+        let init = gradus::landscape::State::of(&loaded.spec.build::<f32>(seed));
+        init.load(&model);
+        Some(checkpoint_state.clone())
+    } else {
+        None
+    };
+    let land = gradus::landscape::Landscape::new(&model, &loss, &loader);
+    let fmt = |v: &[f64]| v.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(",");
+    let json = |v: &[f64], names: &[&str]| {
+        let fields: Vec<String> = names.iter().zip(v).map(|(n, x)| format!("\"{n}\": {}", json_number(*x))).collect();
+        format!("{{{}}}", fields.join(", "))
+    };
+    let (rows, names): (Vec<Vec<f64>>, &[&str]) = match (&other, args.mode) {
+        (Some(to), _) => {
+            let evals = land.interpolate(to, &axis)?;
+            (
+                axis.iter().zip(&evals).map(|(a, e)| vec![*a, e.loss, e.accuracy]).collect(),
+                &["alpha", "loss", "accuracy"],
+            )
+        }
+        (None, Mode::Line) => {
+            let d = gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed);
+            let evals = land.line(&d, &axis)?;
+            (
+                axis.iter().zip(&evals).map(|(a, e)| vec![*a, e.loss, e.accuracy]).collect(),
+                &["alpha", "loss", "accuracy"],
+            )
+        }
+        (None, Mode::Plane) => {
+            let d1 = gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed);
+            let d2 = gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed.wrapping_add(1));
+            let grid = land.plane((&d1, &d2), &axis, &axis)?;
+            let mut rows = Vec::new();
+            for (b, row) in axis.iter().zip(&grid) {
+                for (a, e) in axis.iter().zip(row) {
+                    rows.push(vec![*a, *b, e.loss, e.accuracy]);
+                }
+            }
+            (rows, &["alpha", "beta", "loss", "accuracy"])
+        }
+    };
+    drop(land);
+    let text = match args.format {
+        crate::Format::Csv => {
+            let mut t = names.join(",") + "\n";
+            for r in &rows {
+                t += &(fmt(r) + "\n");
+            }
+            t
+        }
+        crate::Format::Json => {
+            let items: Vec<String> = rows.iter().map(|r| json(r, names)).collect();
+            format!("[\n  {}\n]\n", items.join(",\n  "))
+        }
+    };
+    crate::say(&text)?;
+    if let Some(p) = &args.plot {
+        let subset = loaded.subset.len();
+        match (&other, args.mode) {
+            (Some(_), _) => {
+                let (a, b) = if args.from_init {
+                    ("the initial weights".to_string(), args.at.checkpoint.display().to_string())
+                } else {
+                    (args.at.checkpoint.display().to_string(), args.to.as_ref().expect("--to").display().to_string())
+                };
+                let title = format!("loss on {subset} training examples from {a} (α = 0) to {b} (α = 1)");
+                let line: Vec<(f64, f64, f64)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
+                gradus::plot::landscape_line(p, &title, &line)?;
+            }
+            (None, Mode::Line) => {
+                let title = format!("loss on {subset} training examples along a filter-normalised direction");
+                let line: Vec<(f64, f64, f64)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
+                gradus::plot::landscape_line(p, &title, &line)?;
+            }
+            (None, Mode::Plane) => {
+                let grid: Vec<Vec<f64>> = rows.chunks(axis.len()).map(|c| c.iter().map(|r| r[2]).collect()).collect();
+                let title = format!(
+                    "loss on {subset} training examples, two filter-normalised directions (× marks the checkpoint)"
+                );
+                gradus::plot::landscape_plane(p, &title, &axis, &axis, &grid)?;
+            }
+        }
+    }
+    Ok(())
+}
