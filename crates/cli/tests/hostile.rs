@@ -304,11 +304,12 @@ fn runs_are_not_overwritten_raced_or_cut_short() {
     assert_eq!(std::fs::read(out.join("checkpoint.safetensors")).unwrap(), before);
     let (code, _, err) = gradus(&[&base[..], &model, &["--epochs", "1", "--resume", "--overwrite"]].concat());
     assert_eq!(code, 2, "{err}");
-    // Resumed to 3 epochs, the learning curve shows all three (one marker per epoch on the test curve).
+    // Resumed to 3 epochs, the learning curve shows all three (per epoch one
+    // marker for the test loss and one for the test accuracy).
     let (code, _, err) = gradus(&[&base[..], &model, &["--epochs", "3", "--resume"]].concat());
     assert_eq!(code, 0, "{err}");
     let svg = std::fs::read_to_string(out.join("learning_curve.svg")).unwrap();
-    assert_eq!(svg.matches("<circle").count(), 3, "markers of epochs 1-3");
+    assert_eq!(svg.matches("<circle").count(), 6, "markers of epochs 1-3");
     let (code, _, err) = gradus(&[&base[..], &model, &["--epochs", "2", "--resume"]].concat());
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("has 3 epochs already, more than --epochs 2"), "{err}");

@@ -113,6 +113,9 @@ pub struct EpochMetrics {
     /// The epoch's last sharpness measurement when the trainer measures it
     /// ([`Trainer::with_sharpness`]; NaN if none fell in this epoch).
     pub sharpness: Option<f64>,
+    /// Each step's mini-batch loss, in order (for the per-step learning
+    /// curve; not a column of the CSV, so empty for a row read back).
+    pub step_losses: Vec<f64>,
 }
 
 impl EpochMetrics {
@@ -144,7 +147,7 @@ impl EpochMetrics {
     /// # use gradus::EpochMetrics;
     /// let m = EpochMetrics { epoch: 2, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
     ///     test_top5_accuracy: 0.99, lr: 0.01, seconds: 1.5, grad_norms: vec![("0.weight".into(), 0.25)],
-    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None };
+    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, step_losses: vec![] };
     /// assert_eq!(EpochMetrics::from_csv(&m.csv_header(), &m.csv_row()).unwrap(), m);
     /// let sharp = EpochMetrics { sharpness: Some(21.5), ..m.clone() };
     /// assert_eq!(EpochMetrics::from_csv(&sharp.csv_header(), &sharp.csv_row()).unwrap(), sharp);
@@ -191,6 +194,7 @@ impl EpochMetrics {
             dead_units: prefixed("dead")?,
             saturated: prefixed("saturated")?,
             sharpness: names.contains(&"sharpness").then(|| column("sharpness")).transpose()?,
+            step_losses: Vec::new(),
         })
     }
 
@@ -518,6 +522,7 @@ impl<T: Float> Trainer<T> {
         let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
         let mut norms = vec![0.0f64; names.len()];
         let mut batches = 0usize;
+        let mut step_losses = Vec::with_capacity(train.len(self.epochs as u64));
         let mut epoch_sharpness = None;
         if self.sharpness.is_some() && self.replicas.is_some() {
             return Err(GradusError::Config(
@@ -534,6 +539,7 @@ impl<T: Float> Trainer<T> {
                 self.step(model, loss, &Var::constant(batch.features), &y, Some(&mut norms))?
             };
             batches += 1;
+            step_losses.push(value);
             if let Some(tracker) = &mut self.sharpness
                 && self.steps.is_multiple_of(tracker.every)
             {
@@ -593,6 +599,7 @@ impl<T: Float> Trainer<T> {
             // NaN when sharpness is measured but no measurement fell in
             // this epoch, so every row has the column.
             sharpness: self.sharpness.as_ref().map(|_| epoch_sharpness.unwrap_or(f64::NAN)),
+            step_losses,
         })
     }
 }

@@ -102,72 +102,164 @@ fn svg(
     gradus_nn::write_atomic(path, text.as_bytes()).map_err(|e| err(path, e))
 }
 
-type Metric = fn(&EpochMetrics) -> f64;
-
-/// One panel of learning curves: `solid` per run as a line, `dashed` (if
-/// any) as a dashed line with points, one colour per run.
-fn panel(
-    area: &Area<'_>,
-    path: &Path,
-    (title, y_desc): (&str, &str),
-    runs: &[(String, Vec<EpochMetrics>)],
-    solid: Metric,
-    dashed: Option<Metric>,
-) -> Result<(), GradusError> {
-    let epochs = runs.iter().map(|(_, m)| m.len()).max().unwrap_or(1).max(2) as f64;
-    let ((lo, hi), left_out) =
-        range(runs.iter().flat_map(|(_, m)| m.iter().flat_map(|e| [Some(solid(e)), dashed.map(|d| d(e))]).flatten()));
-    let mut chart = ChartBuilder::on(area)
-        .caption(format!("{title}{}", left_out_note(left_out)), ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1.0..epochs, lo..hi)
-        .map_err(|e| err(path, e))?;
-    chart.configure_mesh().x_desc("epoch").y_desc(y_desc).y_label_formatter(&tick).draw().map_err(|e| err(path, e))?;
-    for (i, (name, m)) in runs.iter().enumerate() {
-        let c = PALETTE[i % PALETTE.len()];
-        let lines = drawable_runs(m.iter().map(|e| (e.epoch as f64, solid(e))));
-        chart
-            .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), c.stroke_width(2))))
-            .map_err(|e| err(path, e))?
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-        if let Some(d) = dashed {
-            let pts: Vec<(f64, f64)> = drawable_runs(m.iter().map(|e| (e.epoch as f64, d(e)))).concat();
-            // Each segment between epochs as dashes: the odd sixths of it are
-            // gaps (skipping whole segments instead read as missing data).
-            let lerp = |(x0, y0): (f64, f64), (x1, y1): (f64, f64), t: f64| (x0 + t * (x1 - x0), y0 + t * (y1 - y0));
-            let dashes = pts.windows(2).flat_map(|w| {
-                let (a, b) = (w[0], w[1]);
-                (0..6).step_by(2).map(move |j| {
-                    PathElement::new(vec![lerp(a, b, j as f64 / 6.0), lerp(a, b, (j + 1) as f64 / 6.0)], c)
-                })
-            });
-            chart.draw_series(dashes).map_err(|e| err(path, e))?;
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, c.filled()))).map_err(|e| err(path, e))?;
-        }
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()
-        .map_err(|e| err(path, e))
-}
-
-/// Learning curves of several runs: training loss (monitoring subset) and
-/// test loss on the left, test accuracy on the right, one colour per run.
+/// Learning curves of several runs, one colour per run: on the left the
+/// training loss of every step (the mini-batch losses smoothed by a
+/// debiased moving average, β = 0.98, as training-curve figures draw them)
+/// against the epoch, with the test loss after each epoch as dots (on a log
+/// scale when the losses span more than a decade); on the right the test
+/// accuracy after each epoch; the legend below the panels. Epochs read
+/// back from a CSV have no step losses and show their per-epoch points.
 ///
 /// # Errors
 /// [`GradusError::Plot`] if the file cannot be written.
 pub fn learning_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Result<(), GradusError> {
-    svg(path, (1100, 450), |root| {
-        let (left, right) = root.split_horizontally(550);
-        let loss = ("loss (solid: training subset, dashed: test)", "loss");
-        panel(&left, path, loss, runs, |e| e.train_loss, Some(|e| e.test_loss))?;
-        panel(&right, path, ("test accuracy", "accuracy"), runs, |e| e.test_accuracy, None)
+    let legend_rows = runs.len().div_ceil(2) as u32;
+    svg(path, (1100, 430 + 22 * legend_rows), |root| {
+        let (top, legend) = root.split_vertically(430);
+        let (left, right) = top.split_horizontally(550);
+        loss_panel(&left, path, runs)?;
+        accuracy_panel(&right, path, runs)?;
+        for (i, (name, _)) in runs.iter().enumerate() {
+            let c = PALETTE[i % PALETTE.len()];
+            let (x, y) = (60 + 520 * (i % 2) as i32, 6 + 22 * (i / 2) as i32);
+            legend
+                .draw(&PathElement::new(vec![(x, y + 8), (x + 24, y + 8)], c.stroke_width(3)))
+                .map_err(|e| err(path, e))?;
+            legend.draw(&Text::new(name.clone(), (x + 32, y), ("sans-serif", 13))).map_err(|e| err(path, e))?;
+        }
+        Ok(())
     })
+}
+
+/// The per-step smoothed training losses of a run, at fractional epochs:
+/// step k of epoch e (from 1) of n steps is at e − 1 + (k + 1)/n.
+fn smoothed_steps(m: &[EpochMetrics]) -> Vec<(f64, f64)> {
+    let (mut average, mut count, mut out) = (0.0f64, 0i32, Vec::new());
+    for e in m {
+        let n = e.step_losses.len();
+        for (k, &l) in e.step_losses.iter().enumerate() {
+            if !l.is_finite() {
+                continue;
+            }
+            count += 1;
+            average = 0.98 * average + 0.02 * l;
+            out.push((e.epoch as f64 - 1.0 + (k + 1) as f64 / n as f64, average / (1.0 - 0.98f64.powi(count))));
+        }
+    }
+    out
+}
+
+/// Epoch ticks: whole numbers only.
+fn epoch_tick(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 { format!("{}", v.round()) } else { String::new() }
+}
+
+fn loss_panel(area: &Area<'_>, path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Result<(), GradusError> {
+    let epochs = runs.iter().map(|(_, m)| m.len()).max().unwrap_or(1).max(1) as f64;
+    let steps: Vec<Vec<(f64, f64)>> = runs.iter().map(|(_, m)| smoothed_steps(m)).collect();
+    let values = steps
+        .iter()
+        .flatten()
+        .map(|p| p.1)
+        .chain(runs.iter().flat_map(|(_, m)| m.iter().flat_map(|e| [e.test_loss, e.train_loss])));
+    let positive: Vec<f64> = values.filter(|v| drawable(*v) && *v > 0.0).collect();
+    let (lo, hi) =
+        (positive.iter().copied().fold(f64::INFINITY, f64::min), positive.iter().copied().fold(0.0f64, f64::max));
+    let log = lo < hi && hi > 10.0 * lo;
+    // The per-epoch losses that cannot be drawn are counted in the caption
+    // (on a log scale, those at or below 0 too); smoothed step losses
+    // that cannot be drawn break their line.
+    let per_epoch = runs.iter().flat_map(|(_, m)| m.iter().flat_map(|e| [e.test_loss, e.train_loss]));
+    let left_out = per_epoch.filter(|v| !drawable(*v) || (log && *v <= 0.0)).count();
+    let caption = format!("training loss per step (smoothed), test loss per epoch (dots){}", left_out_note(left_out));
+    let mut builder = ChartBuilder::on(area);
+    builder.caption(caption, ("sans-serif", 14)).margin(12).x_label_area_size(32).y_label_area_size(56);
+    let x0 = if steps.iter().any(|s| !s.is_empty()) { 0.0 } else { 1.0 };
+    if log {
+        let mut chart = builder
+            .build_cartesian_2d(x0..epochs.max(x0 + 1.0), (lo / 1.2..hi * 1.2).log_scale())
+            .map_err(|e| err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss (log scale)")
+            .x_label_formatter(&epoch_tick)
+            .y_label_formatter(&tick)
+            .draw()
+            .map_err(|e| err(path, e))?;
+        loss_series(&mut chart, path, runs, &steps)
+    } else {
+        let ((a, b), _) = range(positive.iter().copied());
+        let mut chart = builder.build_cartesian_2d(x0..epochs.max(x0 + 1.0), a..b).map_err(|e| err(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss")
+            .x_label_formatter(&epoch_tick)
+            .y_label_formatter(&tick)
+            .draw()
+            .map_err(|e| err(path, e))?;
+        loss_series(&mut chart, path, runs, &steps)
+    }
+}
+
+fn loss_series<'a, 'b: 'a, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    path: &Path,
+    runs: &[(String, Vec<EpochMetrics>)],
+    steps: &[Vec<(f64, f64)>],
+) -> Result<(), GradusError>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, ((_, m), s)) in runs.iter().zip(steps).enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        if s.is_empty() {
+            // No step losses (epochs read back): the per-epoch training loss.
+            let pts = drawable_runs(m.iter().map(|e| (e.epoch as f64, e.train_loss)));
+            chart
+                .draw_series(pts.into_iter().map(|r| PathElement::new(r, c.stroke_width(2))))
+                .map_err(|e| err(path, e))?;
+        } else {
+            let pts = drawable_runs(s.iter().copied());
+            chart
+                .draw_series(pts.into_iter().map(|r| PathElement::new(r, c.stroke_width(2))))
+                .map_err(|e| err(path, e))?;
+        }
+        let test: Vec<(f64, f64)> =
+            m.iter().map(|e| (e.epoch as f64, e.test_loss)).filter(|p| drawable(p.1) && p.1 > 0.0).collect();
+        chart.draw_series(test.iter().map(|&p| Circle::new(p, 4, c.filled()))).map_err(|e| err(path, e))?;
+    }
+    Ok(())
+}
+
+fn accuracy_panel(area: &Area<'_>, path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Result<(), GradusError> {
+    let epochs = runs.iter().map(|(_, m)| m.len()).max().unwrap_or(1).max(2) as f64;
+    let ((lo, hi), left_out) = range(runs.iter().flat_map(|(_, m)| m.iter().map(|e| e.test_accuracy)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("test accuracy per epoch{}", left_out_note(left_out)), ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.8..epochs + 0.2, lo..hi)
+        .map_err(|e| err(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("accuracy")
+        .x_label_formatter(&epoch_tick)
+        .y_label_formatter(&tick)
+        .draw()
+        .map_err(|e| err(path, e))?;
+    for (i, (_, m)) in runs.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        let lines = drawable_runs(m.iter().map(|e| (e.epoch as f64, e.test_accuracy)));
+        chart
+            .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), c.stroke_width(2))))
+            .map_err(|e| err(path, e))?;
+        chart.draw_series(lines.iter().flatten().map(|&p| Circle::new(p, 3, c.filled()))).map_err(|e| err(path, e))?;
+    }
+    Ok(())
 }
 
 /// Optimiser paths over the isolines of `f` on `[x0, x1] × [y0, y1]`
@@ -314,12 +406,17 @@ pub fn curve(
             .map_err(|e| err(path, e))?;
         for (i, (name, pts)) in runs.iter().enumerate() {
             let c = PALETTE[(i + 3) % PALETTE.len()];
-            let clip = |p: &(f64, f64)| if inside(p) && p.1 >= lo && p.1 <= hi { *p } else { (f64::NAN, f64::NAN) };
+            let shown = |p: &(f64, f64)| inside(p) && p.1 >= lo && p.1 <= hi;
+            let clip = |p: &(f64, f64)| if shown(p) { *p } else { (f64::NAN, f64::NAN) };
             let lines = drawable_runs(pts.iter().map(clip));
+            // Iterates off the figure break the path, and the legend says how many.
+            let outside = pts.iter().filter(|p| !shown(p)).count();
+            let label =
+                if outside == 0 { name.clone() } else { format!("{name} ({outside} iterates outside the window)") };
             chart
                 .draw_series(lines.iter().map(|r| PathElement::new(r.clone(), c.stroke_width(2))))
                 .map_err(|e| err(path, e))?
-                .label(name.clone())
+                .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
             chart
                 .draw_series(lines.iter().flatten().map(|&p| Circle::new(p, 3, c.filled())))
