@@ -325,7 +325,7 @@ pub fn rademacher<T: Float>(n: usize, rng: &mut impl Rng) -> Vec<T> {
 }
 
 /// Hutchinson's trace estimate of the operator `apply` of dimension `n`
-/// from `probes` Rademacher probes (E[vᵀAv] = tr A for them).
+/// from `probes` Rademacher probes (the expectation of vᵀAv is tr A for them).
 ///
 /// # Errors
 /// The operator's error.

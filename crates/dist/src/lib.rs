@@ -5,8 +5,8 @@
 //!   several ranks (read from the launcher's environment, no MPI needed).
 //! - [`plan_buckets`]: DDP's grouping of gradients into buckets for
 //!   reduction (a small first bucket, then up to a cap).
-//! - With the `mpi` feature: [`World`], the communicator (sums, gathers,
-//!   broadcasts, abort) and [`Reducer`], which all-reduces the buckets of
+//! - With the `mpi` feature: `World`, the communicator (sums, gathers,
+//!   broadcasts, abort) and `Reducer`, which all-reduces the buckets of
 //!   one step with non-blocking collectives as their gradients become
 //!   final, so communication overlaps the rest of the backward pass.
 //!

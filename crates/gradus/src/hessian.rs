@@ -246,7 +246,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
     /// al. 2019): `probes` Rademacher starts drawn from `seed`, `steps`
     /// Lanczos steps each, smoothed on `bins` points with PyHessian's
     /// kernel (variance 1e-5 × the spectrum's width; see
-    /// [`density`](gradus_autodiff::density)).
+    /// [`density`]).
     ///
     /// # Errors
     /// A backward pass's error.
