@@ -58,7 +58,19 @@ pub fn load(at: &AtCheckpoint) -> Result<Loaded, Failure> {
     if at.subset == 0 {
         return Err(usage("--subset must be positive"));
     }
-    let path = &at.checkpoint;
+    let (spec, ck) = read(&at.checkpoint, at.model.as_deref())?;
+    let (train, _, _) = crate::train::datasets(&at.data, at.data_dir.as_deref(), &spec, 0, at.subset.min(1000))?;
+    let n = at.subset.min(train.len());
+    if n < at.subset {
+        crate::note(&format!("--subset {}: the training set holds {n} examples; using all of them", at.subset));
+    }
+    let subset: Arc<dyn Dataset> = Arc::new(Subset::new(train, (0..n).collect())?);
+    Ok(Loaded { spec, checkpoint: ck, subset })
+}
+
+/// The checkpoint at `path` and its model spec: `model` if given (it must
+/// agree with a recorded one), else the one it records.
+pub fn read(path: &Path, model: Option<&str>) -> Result<(ModelSpec, Checkpoint), Failure> {
     if !path.is_file() {
         return Err(usage(format!("--checkpoint {}: no such file", path.display())));
     }
@@ -67,27 +79,20 @@ pub fn load(at: &AtCheckpoint) -> Result<Loaded, Failure> {
         other => usage(format!("--checkpoint: {other}")),
     })?;
     let recorded = ck.metadata("config.model").map(str::to_string);
-    let text = match (&at.model, &recorded) {
+    let text = match (model, &recorded) {
         (Some(given), Some(rec)) if squeeze(given) != squeeze(rec) => {
             return Err(usage(format!(
                 "--model {given} differs from the model {} records ({rec}); leave --model out to use the recorded one",
                 path.display()
             )));
         }
-        (Some(given), _) => given.clone(),
+        (Some(given), _) => given.to_string(),
         (None, Some(rec)) => rec.clone(),
         (None, None) => {
             return Err(usage(format!("{} records no model; give it with --model", path.display())));
         }
     };
-    let spec = crate::train::parse_model(&text)?;
-    let (train, _, _) = crate::train::datasets(&at.data, at.data_dir.as_deref(), &spec, 0, at.subset.min(1000))?;
-    let n = at.subset.min(train.len());
-    if n < at.subset {
-        crate::note(&format!("--subset {}: the training set holds {n} examples; using all of them", at.subset));
-    }
-    let subset: Arc<dyn Dataset> = Arc::new(Subset::new(train, (0..n).collect())?);
-    Ok(Loaded { spec, checkpoint: ck, subset })
+    Ok((crate::train::parse_model(&text)?, ck))
 }
 
 /// A spec without its spaces, for comparing specs as written.
@@ -99,43 +104,26 @@ impl Loaded {
     /// The model in `T` with the checkpoint's values (stored in f32 or f64;
     /// converted when they differ from `T`).
     pub fn model<T: Float>(&self, path: &Path) -> Result<Sequential<T>, Failure> {
-        let bad = |e: gradus::nn::NnError| usage(format!("{}: {e}", path.display()));
-        let model = self.spec.build::<T>(0);
         let stored_f64 = self
             .checkpoint
             .names()
             .filter(|n| n.starts_with(prefix(&self.checkpoint)))
             .any(|n| self.checkpoint.describe(n).is_some_and(|(_, dtype)| dtype.eq_ignore_ascii_case("f64")));
-        let same = (std::mem::size_of::<T>() == 8) == stored_f64;
-        if same {
-            checkpoint::restore(&model, &self.checkpoint, prefix(&self.checkpoint)).map_err(bad)?;
-            return Ok(model);
+        if stored_f64 { self.restored::<f64, T>(path) } else { self.restored::<f32, T>(path) }
+    }
+
+    /// Restored in the stored type `S`, then every parameter and buffer
+    /// cast to `T`.
+    fn restored<S: Float, T: Float>(&self, path: &Path) -> Result<Sequential<T>, Failure> {
+        let stored = self.spec.build::<S>(0);
+        checkpoint::restore(&stored, &self.checkpoint, prefix(&self.checkpoint))
+            .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        let model = self.spec.build::<T>(0);
+        for ((_, p), (_, q)) in model.named_parameters().iter().zip(stored.named_parameters()) {
+            p.set(q.value().cast::<T>());
         }
-        // Restored in the stored type, then converted value by value.
-        let copy = |from: &dyn Module<f64>| {
-            let (to_p, to_b) = (model.named_parameters(), model.named_buffers());
-            for ((_, p), (_, q)) in to_p.iter().zip(from.named_parameters()) {
-                p.set(q.value().cast::<T>());
-            }
-            for ((_, b), (_, c)) in to_b.iter().zip(from.named_buffers()) {
-                b.set(c.value().cast::<T>());
-            }
-        };
-        if stored_f64 {
-            let stored = self.spec.build::<f64>(0);
-            checkpoint::restore(&stored, &self.checkpoint, prefix(&self.checkpoint)).map_err(bad)?;
-            copy(&stored);
-        } else {
-            let stored = self.spec.build::<f32>(0);
-            checkpoint::restore(&stored, &self.checkpoint, prefix(&self.checkpoint)).map_err(bad)?;
-            let wide = self.spec.build::<f64>(0);
-            for ((_, p), (_, q)) in wide.named_parameters().iter().zip(stored.named_parameters()) {
-                p.set(q.value().cast::<f64>());
-            }
-            for ((_, b), (_, c)) in wide.named_buffers().iter().zip(stored.named_buffers()) {
-                b.set(c.value().cast::<f64>());
-            }
-            copy(&wide);
+        for ((_, b), (_, c)) in model.named_buffers().iter().zip(stored.named_buffers()) {
+            b.set(c.value().cast::<T>());
         }
         Ok(model)
     }

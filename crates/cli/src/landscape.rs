@@ -1,7 +1,7 @@
 //! `gradus landscape`: the loss around a trained network, along a line
 //! or over a plane of parameter space.
 
-use crate::lab::{AtCheckpoint, load};
+use crate::lab::{AtCheckpoint, Loaded, load, read};
 use crate::output::json_number;
 use crate::{Failure, usage};
 use gradus::data::DataLoader;
@@ -79,13 +79,9 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     let checkpoint_state = gradus::landscape::State::of(&model);
     // The line's far end, and where it starts.
     let other = if let Some(b) = &args.to {
-        let second = load(&AtCheckpoint {
-            checkpoint: b.clone(),
-            model: Some(loaded.spec.text().to_string()),
-            data: args.at.data.clone(),
-            data_dir: args.at.data_dir.clone(),
-            subset: 1,
-        })?;
+        // B's checkpoint alone: the data are A's.
+        let (spec, checkpoint) = read(b, Some(loaded.spec.text()))?;
+        let second = Loaded { spec, checkpoint, subset: Arc::clone(&loaded.subset) };
         Some(gradus::landscape::State::of(&second.model::<f32>(b)?))
     } else if args.from_init {
         let seed = loaded.checkpoint.metadata("config.seed").ok_or_else(|| {

@@ -141,18 +141,9 @@ values = eigsh(LinearOperator((dim, dim), matvec=hvp, dtype=np.float64), k=3, wh
 print(" ".join(repr(float(v)) for v in sorted(values, reverse=True)))
 "#;
 
-fn torch_python() -> Option<String> {
-    let candidates =
-        [std::env::var("GRADUS_TORCH_PYTHON").ok(), Some("/opt/torchenv/bin/python".into()), Some("python3".into())];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| Command::new(p).args(["-c", "import torch, scipy"]).output().is_ok_and(|o| o.status.success()))
-}
-
 #[test]
 fn curvature_in_f64_equals_an_independent_lanczos_in_pytorch() {
-    let Some(python) = torch_python() else {
+    let Some(python) = common::python_with("torch, scipy") else {
         eprintln!("skipped: no Python with torch and scipy (set GRADUS_TORCH_PYTHON)");
         return;
     };

@@ -5,6 +5,8 @@
 //! with torch (`$GRADUS_TORCH_PYTHON`, `/opt/torchenv/bin/python` or
 //! `python3`); without one the test says so and passes.
 
+mod common;
+
 use gradus::models::ModelSpec;
 use gradus::nn::Module;
 use std::process::Command;
@@ -46,18 +48,9 @@ with torch.no_grad():
         print(" ".join(repr(v) for v in row))
 "#;
 
-fn torch_python() -> Option<String> {
-    let candidates =
-        [std::env::var("GRADUS_TORCH_PYTHON").ok(), Some("/opt/torchenv/bin/python".into()), Some("python3".into())];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| Command::new(p).args(["-c", "import torch"]).output().is_ok_and(|o| o.status.success()))
-}
-
 #[test]
 fn a_trained_cnn_gives_the_same_logits_in_pytorch() {
-    let Some(python) = torch_python() else {
+    let Some(python) = common::python_with("torch") else {
         eprintln!("skipped: no Python with torch (set GRADUS_TORCH_PYTHON)");
         return;
     };

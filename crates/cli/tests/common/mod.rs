@@ -96,3 +96,16 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A Python that imports `modules` (e.g. "torch, scipy"):
+/// `$GRADUS_TORCH_PYTHON`, `/opt/torchenv/bin/python` or `python3`; `None`
+/// (the caller skips, saying so) when none does.
+pub fn python_with(modules: &str) -> Option<String> {
+    let candidates =
+        [std::env::var("GRADUS_TORCH_PYTHON").ok(), Some("/opt/torchenv/bin/python".into()), Some("python3".into())];
+    let import = format!("import {modules}");
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| Command::new(p).args(["-c", &import]).output().is_ok_and(|o| o.status.success()))
+}
