@@ -5,6 +5,8 @@ settings (fused Adam), printing the same protocol lines:
     times t1 t2 ...            seconds per iteration, one per timed run
     faults_per_iteration f     minor page faults per iteration (getrusage)
     peak_rss_kib k             peak resident memory (ru_maxrss)
+    threads t                  torch.get_num_threads()
+    cpu_per_wall c             CPU seconds (all threads) per wall second while timing
 
 Usage: python torch_workloads.py NAME --reps N --threads T [--data DIR]
 Prints `unsupported NAME` (exit 3) for a workload it does not know.
@@ -197,15 +199,19 @@ def main():
     run = builders[args.name]()
     run()  # warm up
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    cpu, wall = time.process_time(), time.perf_counter()
     times = []
     for _ in range(args.reps):
         start = time.perf_counter()
         run()
         times.append((time.perf_counter() - start) / args.iterations)
+    cpu_per_wall = (time.process_time() - cpu) / (time.perf_counter() - wall)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print("times " + " ".join(repr(t) for t in times))
     print(f"faults_per_iteration {(usage.ru_minflt - faults) / (args.reps * args.iterations)!r}")
     print(f"peak_rss_kib {usage.ru_maxrss}")
+    print(f"threads {torch.get_num_threads()}")
+    print(f"cpu_per_wall {cpu_per_wall!r}")
     print(f"torch {torch.__version__}")
 
 

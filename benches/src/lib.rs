@@ -25,9 +25,23 @@ pub fn peak_rss_kib() -> u64 {
     line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
+/// CPU seconds this process has used, all its threads together
+/// (`CLOCK_PROCESS_CPUTIME_ID`); 0 where the clock is missing.
+pub fn cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid timespec for the call to fill.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
+}
+
 /// Timings of one workload in one process: seconds per iteration of each
-/// timed run, minor page faults per iteration over the timed runs, and the
-/// process's peak memory.
+/// timed run, minor page faults per iteration over the timed runs, the
+/// process's peak memory, and the threads it ran on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measurement {
     /// Seconds per iteration, one entry per timed run.
@@ -36,33 +50,76 @@ pub struct Measurement {
     pub faults_per_iteration: f64,
     /// Peak resident memory in KiB.
     pub peak_rss_kib: u64,
+    /// The threads the process's compute pool had (rayon's pool for gradus,
+    /// `torch.get_num_threads()` for PyTorch); 0 when not reported.
+    pub threads: usize,
+    /// CPU seconds per wall-clock second over the timed runs: how many
+    /// threads were busy on average. It cannot exceed the threads that
+    /// ran, so a row at one thread whose figure is well above 1 did not
+    /// run on one. NaN when not reported.
+    pub cpu_per_wall: f64,
 }
 
 impl Measurement {
     /// Runs `run` once to warm up, then `reps` timed times of `iterations`
     /// iterations each.
     pub fn take(run: &mut dyn FnMut(), reps: usize, iterations: usize) -> Self {
+        let (mut one, _) = Self::take_alternating(run, None, reps, iterations);
+        one.peak_rss_kib = peak_rss_kib();
+        one
+    }
+
+    /// [`Measurement::take`] for `run` and, when given, `other` in the same
+    /// process, their timed runs alternating (`run`, `other`, `run`, …) so
+    /// that the machine's slow stretches land on both: the comparison of
+    /// two codes in one language, where separate processes seconds apart
+    /// would see different machines. Page faults and CPU time are counted
+    /// over both together.
+    pub fn take_alternating(
+        run: &mut dyn FnMut(),
+        mut other: Option<&mut dyn FnMut()>,
+        reps: usize,
+        iterations: usize,
+    ) -> (Self, Option<Self>) {
         run();
-        let faults = minor_faults();
+        if let Some(o) = other.as_mut() {
+            o();
+        }
+        let (faults, cpu, wall) = (minor_faults(), cpu_seconds(), Instant::now());
         let mut times = Vec::with_capacity(reps);
+        let mut other_times = Vec::with_capacity(reps);
         for _ in 0..reps {
             let start = Instant::now();
             run();
             times.push(start.elapsed().as_secs_f64() / iterations as f64);
+            if let Some(o) = other.as_mut() {
+                let start = Instant::now();
+                o();
+                other_times.push(start.elapsed().as_secs_f64() / iterations as f64);
+            }
         }
-        let per = (minor_faults() - faults) as f64 / (reps * iterations) as f64;
-        Self { times, faults_per_iteration: per, peak_rss_kib: peak_rss_kib() }
+        let runs = (reps * iterations * if other.is_some() { 2 } else { 1 }) as f64;
+        let per = (minor_faults() - faults) as f64 / runs;
+        let cpu_per_wall = (cpu_seconds() - cpu) / wall.elapsed().as_secs_f64();
+        let threads = rayon::current_num_threads();
+        let make =
+            |times| Self { times, faults_per_iteration: per, peak_rss_kib: peak_rss_kib(), threads, cpu_per_wall };
+        let second = other.is_some().then(|| make(other_times));
+        (make(times), second)
     }
 
     /// The protocol lines a workload process prints (benches/peers/ prints
-    /// the same): `times t1 t2 …`, `faults_per_iteration f`, `peak_rss_kib k`.
+    /// the same): `times t1 t2 …`, `faults_per_iteration f`, `peak_rss_kib
+    /// k`, `threads t`, `cpu_per_wall c`.
     pub fn to_lines(&self) -> String {
         let times: Vec<String> = self.times.iter().map(f64::to_string).collect();
         format!(
-            "times {}\nfaults_per_iteration {}\npeak_rss_kib {}\n",
+            "times {}\nfaults_per_iteration {}\npeak_rss_kib {}\nthreads {}\ncpu_per_wall {}\n",
             times.join(" "),
             self.faults_per_iteration,
-            self.peak_rss_kib
+            self.peak_rss_kib,
+            self.threads,
+            self.cpu_per_wall
         )
     }
 
@@ -80,11 +137,20 @@ impl Measurement {
         }
         let faults = field("faults_per_iteration ").map_or(Ok(f64::NAN), |v| number("faults_per_iteration", v))?;
         let rss = field("peak_rss_kib ").map_or(Ok(0.0), |v| number("peak_rss_kib", v))?;
-        Ok(Self { times, faults_per_iteration: faults, peak_rss_kib: rss as u64 })
+        let threads = field("threads ").map_or(Ok(0.0), |v| number("threads", v))?;
+        let cpu_per_wall = field("cpu_per_wall ").map_or(Ok(f64::NAN), |v| number("cpu_per_wall", v))?;
+        Ok(Self {
+            times,
+            faults_per_iteration: faults,
+            peak_rss_kib: rss as u64,
+            threads: threads as usize,
+            cpu_per_wall,
+        })
     }
 
     /// One measurement from several processes' (rounds of the same
-    /// workload): every time, the mean fault rate, the highest peak.
+    /// workload): every time, the mean fault rate, the highest peak, the
+    /// most threads and the highest CPU per wall second.
     ///
     /// # Panics
     /// If `parts` is empty.
@@ -94,6 +160,8 @@ impl Measurement {
             times: parts.iter().flat_map(|m| m.times.iter().copied()).collect(),
             faults_per_iteration: parts.iter().map(|m| m.faults_per_iteration).sum::<f64>() / parts.len() as f64,
             peak_rss_kib: parts.iter().map(|m| m.peak_rss_kib).max().unwrap_or(0),
+            threads: parts.iter().map(|m| m.threads).max().unwrap_or(0),
+            cpu_per_wall: parts.iter().map(|m| m.cpu_per_wall).fold(f64::NAN, f64::max),
         }
     }
 
@@ -153,15 +221,30 @@ mod tests {
 
     #[test]
     fn measurements_round_trip_through_the_protocol() {
-        let m = Measurement { times: vec![0.5, 0.25, 1.0, 0.75], faults_per_iteration: 0.125, peak_rss_kib: 4096 };
+        let m = Measurement {
+            times: vec![0.5, 0.25, 1.0, 0.75],
+            faults_per_iteration: 0.125,
+            peak_rss_kib: 4096,
+            threads: 2,
+            cpu_per_wall: 1.5,
+        };
         assert_eq!(Measurement::parse(&m.to_lines()).unwrap(), m);
         assert_eq!(m.median(), 0.625);
         assert_eq!(m.quartiles(), (0.4375, 0.8125));
         assert!(Measurement::parse("faults_per_iteration 1").unwrap_err().contains("times"));
-        let other = Measurement { times: vec![2.0], faults_per_iteration: 0.375, peak_rss_kib: 100 };
+        let other = Measurement {
+            times: vec![2.0],
+            faults_per_iteration: 0.375,
+            peak_rss_kib: 100,
+            threads: 1,
+            cpu_per_wall: 1.75,
+        };
         let merged = Measurement::merge(&[m.clone(), other]);
         assert_eq!(merged.times, [0.5, 0.25, 1.0, 0.75, 2.0]);
         assert_eq!((merged.faults_per_iteration, merged.peak_rss_kib), (0.25, 4096));
+        assert_eq!((merged.threads, merged.cpu_per_wall), (2, 1.75));
+        let old = Measurement::parse("times 1\nfaults_per_iteration 0\npeak_rss_kib 1\n").unwrap();
+        assert!(old.threads == 0 && old.cpu_per_wall.is_nan(), "threads and CPU time are optional");
         assert!(Measurement::parse("times 1 x").unwrap_err().contains("`x`"));
     }
 
@@ -172,6 +255,19 @@ mod tests {
         std::hint::black_box(&v);
         assert!(minor_faults() > before, "fresh pages fault");
         assert!(peak_rss_kib() >= 16 * 1024);
+    }
+
+    #[test]
+    fn alternating_measurements_time_both_codes_in_turn() {
+        let order = std::cell::RefCell::new(Vec::new());
+        let (a, b) = Measurement::take_alternating(
+            &mut || order.borrow_mut().push('a'),
+            Some(&mut || order.borrow_mut().push('b')),
+            3,
+            1,
+        );
+        assert_eq!(order.into_inner().iter().collect::<String>(), "abababab");
+        assert_eq!((a.times.len(), b.unwrap().times.len()), (3, 3));
     }
 
     #[test]

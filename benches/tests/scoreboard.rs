@@ -25,3 +25,50 @@ fn without_torch_the_scoreboard_reports_gradus_alone() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown argument `--fast`"));
 }
+
+/// A child reports the threads it ran on: its pool's size and its CPU
+/// seconds per wall second, which one thread cannot push above 1 and two
+/// busy threads push towards 2.
+#[test]
+fn children_report_the_threads_they_ran_on() {
+    let child = |name: &str, threads: usize, versus: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scoreboard"));
+        cmd.args(["--child", name, "--reps", "3", "--iterations", "1"]).env("RAYON_NUM_THREADS", threads.to_string());
+        if let Some(v) = versus {
+            cmd.args(["--versus", v]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let field = |text: &str, key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let one = child("fma_peak", 1, None);
+    assert_eq!(field(&one, "threads "), 1.0);
+    let busy = field(&one, "cpu_per_wall ");
+    assert!(busy > 0.3 && busy <= 1.05, "one thread: {busy}");
+    if std::thread::available_parallelism().map_or(1, usize::from) >= 2 {
+        // The shared machine may take a core away for a moment: the best of three.
+        let best = (0..3).map(|_| field(&child("fma_peak", 2, None), "cpu_per_wall ")).fold(0.0, f64::max);
+        assert!(best > 1.3, "two threads busy: {best}");
+    }
+    // Two workloads alternating in one process: two blocks, each timed.
+    let pair = child("himmelblau_step", 1, Some("fma_peak"));
+    let (a, b) = pair.split_once("versus\n").expect("a second block");
+    assert_eq!(
+        (a.lines().next().unwrap().split(' ').count(), b.lines().next().unwrap().split(' ').count()),
+        (4, 4),
+        "{pair}"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_scoreboard"))
+        .args(["--child", "himmelblau_step", "--reps", "1", "--iterations", "1", "--versus", "nothing"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown workload `nothing`"));
+}

@@ -251,7 +251,7 @@ fn matmul_table() {
     println!("matmul, f32, medians of {REPS} interleaved runs (µs)\n");
     println!("| m×k×n | threads | gradus | gradus, rhs = Bᵀ view | faer direct | gradus / faer | gradus Bᵀ / faer |");
     println!("|---|---|---|---|---|---|---|");
-    for (m, k, n) in [(128, 784, 256), (128, 256, 128), (1024, 1024, 1024)] {
+    for (m, k, n) in [(128, 784, 256), (512, 784, 256), (128, 256, 128), (1024, 1024, 1024)] {
         for threads in [1, 2] {
             matmul_row(m, k, n, threads);
         }

@@ -5,8 +5,10 @@
 //! as `report.md` and `report.json` under the output directory.
 //!
 //! `scoreboard [--quick] [--filter S] [--out DIR]`;
-//! `scoreboard --child NAME --reps N` runs one workload and prints the
-//! protocol lines of `Measurement::to_lines`.
+//! `scoreboard --child NAME --reps N --iterations K [--versus OTHER]` runs
+//! one workload (and, with `--versus`, another in the same process, their
+//! timed runs alternating) and prints the protocol lines of
+//! `Measurement::to_lines` (the second workload's after a `versus` line).
 
 use gradus_benches::Measurement;
 use gradus_benches::workloads::{self, Spec};
@@ -37,8 +39,17 @@ fn child(args: &[String]) -> Result<(), String> {
     let (reps, iterations) = (number("--reps")?, number("--iterations")?);
     // As the command line trains: this thread is one of the pool's.
     gradus_tensor::init_threads(0).map_err(|e| e.to_string())?;
-    let mut run = workloads::build(name).map_err(|e| e.to_string())?.ok_or(format!("unknown workload `{name}`"))?;
-    print!("{}", Measurement::take(&mut run, reps, iterations).to_lines());
+    let build =
+        |name: &str| workloads::build(name).map_err(|e| e.to_string())?.ok_or(format!("unknown workload `{name}`"));
+    let mut run = build(name)?;
+    match args.iter().position(|a| a == "--versus") {
+        None => print!("{}", Measurement::take(&mut run, reps, iterations).to_lines()),
+        Some(i) => {
+            let mut other = build(args.get(i + 1).ok_or("--versus needs a workload name")?)?;
+            let (ours, theirs) = Measurement::take_alternating(&mut run, Some(&mut other), reps, iterations);
+            print!("{}versus\n{}", ours.to_lines(), theirs.expect("two workloads").to_lines());
+        }
+    }
     Ok(())
 }
 
@@ -132,16 +143,19 @@ fn board(args: &[String]) -> Result<(), String> {
             // Rounds alternate the sides, so a slow stretch of the shared
             // machine lands on both rather than on one.
             // faer alone (against the product through gradus) joins the same rounds.
+            // faer alone (against the product through gradus) runs in gradus's
+            // process, its timed runs alternating with gradus's: two Rust
+            // codes on one machine, compared at the same moments.
+            let versus = (spec.name == "matmul_1024").then_some("matmul_1024_faer");
             let (mut ours, mut theirs, mut faer) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..rounds {
-                ours.push(run_gradus(spec.name, per_round, spec.iterations, t)?);
+                let (g, f) = run_gradus_versus(spec.name, versus, per_round, spec.iterations, t)?;
+                ours.push(g);
+                faer.extend(f);
                 if let Some((python, _)) = &torch
                     && let Some(m) = run_torch(python, spec.name, per_round, spec.iterations, t, data.as_deref())?
                 {
                     theirs.push(m);
-                }
-                if spec.name == "matmul_1024" {
-                    faer.push(run_gradus("matmul_1024_faer", per_round, spec.iterations, t)?);
                 }
             }
             let round_ratios = ours.iter().zip(&theirs).map(|(g, p)| g.median() / p.median()).collect();
@@ -210,16 +224,35 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 }
 
 fn run_gradus(name: &str, reps: usize, iterations: usize, threads: usize) -> Result<Measurement, String> {
+    Ok(run_gradus_versus(name, None, reps, iterations, threads)?.0)
+}
+
+/// `name` in a child process on `threads` threads, and `versus` in the same
+/// process alternating with it.
+fn run_gradus_versus(
+    name: &str,
+    versus: Option<&str>,
+    reps: usize,
+    iterations: usize,
+    threads: usize,
+) -> Result<(Measurement, Option<Measurement>), String> {
     let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
-    let out = Command::new(exe)
-        .args(["--child", name, "--reps", &reps.to_string(), "--iterations", &iterations.to_string()])
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .output()
-        .map_err(|e| format!("running {name}: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--child", name, "--reps", &reps.to_string(), "--iterations", &iterations.to_string()]);
+    if let Some(v) = versus {
+        cmd.args(["--versus", v]);
+    }
+    let out = cmd.env("RAYON_NUM_THREADS", threads.to_string()).output().map_err(|e| format!("running {name}: {e}"))?;
     if !out.status.success() {
         return Err(format!("{name} failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    Measurement::parse(&String::from_utf8_lossy(&out.stdout)).map_err(|e| format!("{name}: {e}"))
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (first, second) = match text.split_once("versus\n") {
+        Some((a, b)) => (a, Some(b)),
+        None => (&text[..], None),
+    };
+    let parse = |t: &str| Measurement::parse(t).map_err(|e| format!("{name}: {e}"));
+    Ok((parse(first)?, second.map(parse).transpose()?))
 }
 
 /// The peer's measurement, or `None` when the script does not know the
@@ -310,15 +343,17 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], qui
         s,
         "- method: each workload in fresh processes, {} per side, alternating gradus and the peer, \
          each with one warm-up run, then timed runs; medians of all timed runs with the interquartile range; \
-         ratio = gradus / peer (below 1: gradus faster); rounds: the lowest and highest ratio of one round's neighbouring runs. \
+         ratio = gradus / peer (below 1: gradus faster); rounds: the lowest and highest ratio of one round's neighbouring runs; \
+         faer alone runs in gradus's process, its timed runs alternating with gradus's. \
+         Busy threads: each side's pool size and its CPU seconds per wall second over the timed runs (gradus / peer). \
          Threads pinned alike (RAYON_NUM_THREADS; torch.set_num_threads, OMP_NUM_THREADS); \
          large buffers on transparent huge pages on both sides (gradus by default; PyTorch with THP_MEM_ALLOC_ENABLE=1).\n",
         if quick { "1 (--quick)".to_string() } else { ROUNDS.to_string() }
     );
     s.push_str(
-        "| workload | threads | gradus median | gradus IQR | peer | peer median | peer IQR | ratio | rounds | target |\n",
+        "| workload | threads | gradus median | gradus IQR | peer | peer median | peer IQR | ratio | rounds | target | busy threads |\n",
     );
-    s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let key = r.key(all);
         let target = TARGETS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
@@ -336,9 +371,13 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], qui
                 (Some(lo), Some(hi)) => format!("{lo:.2}–{hi:.2}"),
                 _ => "—".into(),
             };
+        let busy = match &r.peer {
+            Some((_, p)) => format!("{} / {}", busy(&r.gradus, r.threads), busy(p, r.threads)),
+            None => busy(&r.gradus, r.threads),
+        };
         let _ = writeln!(
             s,
-            "| {key} | {} | {} | {} | {peer} | {pm} | {pi} | {ratio} | {rounds} | {verdict} |",
+            "| {key} | {} | {} | {} | {peer} | {pm} | {pi} | {ratio} | {rounds} | {verdict} | {busy} |",
             r.threads,
             time(r.gradus.median()),
             spread(&r.gradus)
@@ -383,13 +422,28 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], qui
     s
 }
 
+/// The threads a side's process had and its CPU seconds per wall second
+/// over the timed runs (the threads busy on average), flagged where the
+/// process had more threads than its row says or kept more of them busy.
+fn busy(m: &Measurement, row_threads: usize) -> String {
+    if m.threads == 0 {
+        return "—".into();
+    }
+    let flag = if m.threads != row_threads || m.cpu_per_wall > row_threads as f64 + 0.1 {
+        " **not as the row says**"
+    } else {
+        ""
+    };
+    format!("{}: {:.2}{flag}", m.threads, m.cpu_per_wall)
+}
+
 fn json(rows: &[Row], all: usize) -> String {
     let num = |x: Option<f64>| x.filter(|v| v.is_finite()).map_or("null".to_string(), |v| v.to_string());
     let items: Vec<String> = rows
         .iter()
         .map(|r| {
             format!(
-                "  {{\"workload\": \"{}\", \"threads\": {}, \"gradus_median_s\": {}, \"peer\": {}, \"peer_median_s\": {}, \"ratio\": {}, \"gradus_peak_rss_kib\": {}, \"gradus_faults_per_iteration\": {}}}",
+                "  {{\"workload\": \"{}\", \"threads\": {}, \"gradus_median_s\": {}, \"peer\": {}, \"peer_median_s\": {}, \"ratio\": {}, \"gradus_peak_rss_kib\": {}, \"gradus_faults_per_iteration\": {}, \"gradus_threads\": {}, \"gradus_cpu_per_wall\": {}, \"peer_threads\": {}, \"peer_cpu_per_wall\": {}}}",
                 r.key(all),
                 r.threads,
                 num(Some(r.gradus.median())),
@@ -398,6 +452,10 @@ fn json(rows: &[Row], all: usize) -> String {
                 num(r.ratio()),
                 r.gradus.peak_rss_kib,
                 num(Some(r.gradus.faults_per_iteration)),
+                r.gradus.threads,
+                num(Some(r.gradus.cpu_per_wall)),
+                r.peer.as_ref().map_or("null".to_string(), |(_, m)| m.threads.to_string()),
+                num(r.peer.as_ref().map(|(_, m)| m.cpu_per_wall)),
             )
         })
         .collect();
