@@ -22,13 +22,13 @@ import torch
 import torch.nn.functional as F
 
 
-def mlp():
+def mlp(act=torch.nn.ReLU):
     torch.manual_seed(0)
     return torch.nn.Sequential(
         torch.nn.Linear(784, 256),
-        torch.nn.ReLU(),
+        act(),
         torch.nn.Linear(256, 128),
-        torch.nn.ReLU(),
+        act(),
         torch.nn.Linear(128, 10),
     )
 
@@ -46,12 +46,24 @@ def trainer(model):
     return step
 
 
-def mlp_step(size):
+def mlp_step(size, act=torch.nn.ReLU):
     g = torch.Generator().manual_seed(1)
     x = torch.rand(size, 784, generator=g)
     y = torch.randint(0, 10, (size,), generator=g)
-    step = trainer(mlp())
+    step = trainer(mlp(act))
     return lambda: step(x, y)
+
+
+def softmax_ce():
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(512, 1000, generator=g)
+    y = torch.randint(0, 1000, (512,), generator=g)
+
+    def run():
+        zl = z.detach().requires_grad_(True)
+        F.cross_entropy(zl, y).backward()
+
+    return run
 
 
 def himmelblau():
@@ -185,6 +197,8 @@ def main():
         "mlp_step_b32": lambda: mlp_step(32),
         "mlp_step_b128": lambda: mlp_step(128),
         "mlp_step_b512": lambda: mlp_step(512),
+        "tanh_mlp_step_b128": lambda: mlp_step(128, torch.nn.Tanh),
+        "softmax_ce_512x1000": softmax_ce,
         "himmelblau_step": himmelblau,
         "adam_10m": adam_10m,
         "epoch_fashion_mnist": lambda: epoch_fashion_mnist(args.data),

@@ -27,7 +27,7 @@ pub struct Spec {
 }
 
 /// Every workload, in report order.
-pub const ALL: [Spec; 10] = [
+pub const ALL: [Spec; 12] = [
     Spec {
         name: "mlp_step_b32",
         what: "MLP 784-256-128-10 training step, batch 32, f32: forward, cross-entropy, backward, Adam",
@@ -36,6 +36,18 @@ pub const ALL: [Spec; 10] = [
     },
     Spec { name: "mlp_step_b128", what: "the same step at batch 128", iterations: 1, reps: (100, 20) },
     Spec { name: "mlp_step_b512", what: "the same step at batch 512", iterations: 1, reps: (40, 10) },
+    Spec {
+        name: "tanh_mlp_step_b128",
+        what: "the same step at batch 128 with tanh instead of ReLU",
+        iterations: 1,
+        reps: (100, 20),
+    },
+    Spec {
+        name: "softmax_ce_512x1000",
+        what: "cross-entropy of 512×1000 f32 logits (mean over the rows) and its gradient",
+        iterations: 1,
+        reps: (100, 20),
+    },
     Spec {
         name: "himmelblau_step",
         what: "tape overhead: one GD step on Himmelblau with 0-d values (graph, backward, update), f64",
@@ -110,6 +122,8 @@ pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
         "mlp_step_b32" => mlp_step(32),
         "mlp_step_b128" => mlp_step(128),
         "mlp_step_b512" => mlp_step(512),
+        "tanh_mlp_step_b128" => step_of(tanh_mlp(), 128),
+        "softmax_ce_512x1000" => softmax_ce(),
         "himmelblau_step" => Box::new(|| {
             let (mut x, mut y) = (0.0, 0.0);
             for _ in 0..1000 {
@@ -160,7 +174,31 @@ fn adam_trainer() -> (Trainer<f32>, CrossEntropy<f32>) {
 /// softmax cross-entropy, backward, Adam (PyTorch's defaults) on every
 /// parameter.
 fn mlp_step(size: usize) -> Run {
-    let model = mlp();
+    step_of(mlp(), size)
+}
+
+/// [`mlp`] with tanh between the layers.
+pub fn tanh_mlp() -> Sequential<f32> {
+    Mlp::new(&[784, 256, 128, 10]).activation(gradus::nn::Activation::Tanh).build(&mut StdRng::seed_from_u64(0))
+}
+
+/// One cross-entropy of fixed random logits `[512, 1000]` against random
+/// classes, forward and backward.
+fn softmax_ce() -> Run {
+    let mut rng = StdRng::seed_from_u64(3);
+    let z = Tensor::<f32>::normal(&[512, 1000], 0.0, 1.0, &mut rng);
+    let y: Vec<usize> = (0..512).map(|_| rng.random_range(0..1000)).collect();
+    let y = Tensor::from_vec(y, &[512]).expect("one class per row");
+    Box::new(move || {
+        let tape = Tape::new();
+        let zv = tape.leaf(z.clone());
+        let loss = gradus::loss::cross_entropy(&zv, &y, gradus::loss::Reduction::Mean);
+        black_box(loss.backward().expect("recorded"));
+    })
+}
+
+/// One training step of `model` on [`batch`]`(size)` with Adam.
+fn step_of(model: Sequential<f32>, size: usize) -> Run {
     let (x, y) = batch(size);
     let (mut trainer, loss) = adam_trainer();
     Box::new(move || {

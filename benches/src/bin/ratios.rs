@@ -2,7 +2,7 @@
 //! against faer called directly (same shapes, same parallelism), and
 //! element-wise kernels against plain slice loops, timed interleaved.
 //!
-//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|autodiff|layer|data]
+//! `cargo run -p gradus-benches --release --bin ratios [matmul|elementwise|vmath|autodiff|layer|data]
 //!
 //! (Adam against the memory bandwidth is in the scoreboard: `cargo xtask bench`.)`
 
@@ -97,6 +97,9 @@ fn main() {
     if wants("elementwise") {
         elementwise_table();
     }
+    if wants("vmath") {
+        vmath_table();
+    }
     if wants("autodiff") {
         autodiff_table();
     }
@@ -105,6 +108,59 @@ fn main() {
     }
     if wants("data") {
         data_table();
+    }
+}
+
+/// The vector kernels of `gradus_tensor::vmath` against the standard
+/// library's scalar functions (libm) on 1 M values, one thread, f32 and f64.
+fn vmath_table() {
+    use gradus_tensor::vmath::{self, Function};
+    fn scalar<T: gradus_tensor::Float>(f: Function) -> fn(T) -> T {
+        match f {
+            Function::Exp => T::exp,
+            Function::Ln => T::ln,
+            Function::Log1p => T::ln_1p,
+            Function::Expm1 => T::exp_m1,
+            Function::Tanh => T::tanh,
+            Function::Sigmoid => gradus_tensor::sigmoid,
+            Function::Erf => <T as gradus_tensor::Float>::erf,
+            Function::Softplus => |x: T| x.max(T::zero()) + (-x.abs()).exp().ln_1p(),
+        }
+    }
+    fn row<T: gradus_tensor::Float>(f: Function, name: &str) {
+        let n = 1_000_000;
+        let lo = if f == Function::Ln { 1e-3 } else { -8.0 };
+        let x: Vec<T> = (0..n).map(|i| T::of(lo + (8.0 - lo) * i as f64 / n as f64)).collect();
+        let (mut a, mut b) = (vec![T::zero(); n], vec![T::zero(); n]);
+        let k = scalar::<T>(f);
+        let t = interleaved_medians(
+            REPS,
+            &mut [&mut || vmath::apply(f, &x, black_box(&mut a)), &mut || {
+                for (o, &v) in b.iter_mut().zip(&x) {
+                    *o = k(v);
+                }
+                black_box(&mut b);
+            }],
+        );
+        println!(
+            "| {f:?} | {name} | {:.2} | {:.2} | {:.1} |",
+            t[0] * 1e9 / n as f64,
+            t[1] * 1e9 / n as f64,
+            t[1] / t[0]
+        );
+    }
+    gradus_tensor::clear_upper_simd_state();
+    println!(
+        "\nvector kernels ({}) against libm, 1 M values, one thread, ns per value, medians of {REPS} interleaved runs\n",
+        vmath::path()
+    );
+    println!("| function | type | vmath | libm | libm / vmath |");
+    println!("|---|---|---|---|---|");
+    for f in Function::ALL {
+        row::<f32>(f, "f32");
+    }
+    for f in Function::ALL {
+        row::<f64>(f, "f64");
     }
 }
 

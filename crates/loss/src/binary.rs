@@ -5,11 +5,6 @@ use crate::Reduction;
 use gradus_autodiff::Var;
 use gradus_tensor::{Float, Tensor};
 
-/// ln(1 + eˣ) without overflow.
-fn softplus<T: Float>(x: T) -> T {
-    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
-}
-
 #[track_caller]
 fn broadcast_weight<T: Float>(what: &str, name: &str, w: Option<&Tensor<T>>, shape: &[usize]) -> Tensor<T> {
     match w {
@@ -58,8 +53,8 @@ pub fn binary_cross_entropy_with_logits<T: Float>(
     let w = broadcast_weight(what, "weight", weight, &shape);
     let p = broadcast_weight(what, "pos_weight", pos_weight, &shape);
     let z = logits.value();
-    let neg_part = &(&p * targets) * &z.map(|v| softplus(-v));
-    let pos_part = &targets.map(|v| T::one() - v) * &z.map(softplus);
+    let neg_part = &(&p * targets) * &(-z).softplus();
+    let pos_part = &targets.map(|v| T::one() - v) * &z.softplus();
     let per = &w * &(&neg_part + &pos_part);
     let numel = per.numel();
     let value = match reduction {

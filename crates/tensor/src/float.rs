@@ -1,6 +1,7 @@
 //! `Float`: the element type of arithmetic, implemented for `f32` and `f64`.
 
 use crate::Element;
+use crate::vmath::{Function, VectorMath, level};
 use rand_distr::uniform::SampleUniform;
 use std::fmt;
 use std::iter::Sum;
@@ -28,6 +29,32 @@ pub trait Float:
     fn erf(self) -> Self;
     /// Standard normal sample from the caller's generator.
     fn sample_standard_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> Self;
+    /// `out[i] = f(x[i])` with the vector kernels; call
+    /// [`vmath::apply`](crate::vmath::apply) instead.
+    #[doc(hidden)]
+    fn vector_map(f: Function, x: &[Self], out: &mut [Self]);
+    /// `x[i] = f(x[i])`; call [`vmath::apply_in_place`](crate::vmath::apply_in_place).
+    #[doc(hidden)]
+    fn vector_map_in_place(f: Function, x: &mut [Self]);
+    /// The kernel compiled without vector instructions (tests).
+    #[doc(hidden)]
+    fn portable_kernel(f: Function, x: Self) -> Self;
+}
+
+macro_rules! vector_math {
+    () => {
+        #[inline]
+        fn vector_map(f: Function, x: &[Self], out: &mut [Self]) {
+            <Self as VectorMath>::map_at(level(), f, x, out)
+        }
+        #[inline]
+        fn vector_map_in_place(f: Function, x: &mut [Self]) {
+            <Self as VectorMath>::map_in_place_at(level(), f, x)
+        }
+        fn portable_kernel(f: Function, x: Self) -> Self {
+            <Self as VectorMath>::portable(f, x)
+        }
+    };
 }
 
 impl Float for f32 {
@@ -46,6 +73,7 @@ impl Float for f32 {
     fn sample_standard_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
         rng.sample(rand_distr::StandardNormal)
     }
+    vector_math!();
 }
 
 impl Float for f64 {
@@ -64,4 +92,5 @@ impl Float for f64 {
     fn sample_standard_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
         rng.sample(rand_distr::StandardNormal)
     }
+    vector_math!();
 }

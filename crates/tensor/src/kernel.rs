@@ -6,6 +6,7 @@
 use crate::error::{Result, or_panic};
 use crate::layout::{broadcast_shapes, walk};
 use crate::storage::alloc;
+use crate::vmath::Function;
 use crate::{Element, Tensor};
 use rayon::prelude::*;
 
@@ -73,6 +74,28 @@ pub(crate) fn zip_slices<A: Element, B: Element, C: Element>(
         crate::threads::note_parallel_work();
     } else {
         kernel(out, lhs, rhs);
+    }
+}
+
+/// `out[i] = f(input[i])` with the vector kernel of `f`, split across
+/// threads from [`PARALLEL_THRESHOLD`] elements.
+pub(crate) fn function_slice<T: crate::Float>(f: Function, input: &[T], out: &mut [T]) {
+    if out.len() >= PARALLEL_THRESHOLD {
+        out.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(o, i)| crate::vmath::apply(f, i, o));
+        crate::threads::note_parallel_work();
+    } else {
+        crate::vmath::apply(f, input, out);
+    }
+}
+
+impl<T: crate::Float> Tensor<T> {
+    /// A new tensor with the vector kernel of `f` applied to every element.
+    pub(crate) fn map_function(&self, f: Function) -> Self {
+        let input = self.contiguous();
+        let input = input.as_slice().expect("made contiguous");
+        let mut out = alloc(input.len());
+        function_slice(f, input, &mut out);
+        Tensor::from_parts(out, self.shape())
     }
 }
 

@@ -55,6 +55,7 @@ pub mod testing;
 mod threads;
 mod unary;
 mod view;
+pub mod vmath;
 
 pub use axes::Axes;
 pub use conv::{ConvGeometry, PARALLEL_CONV_MACS};

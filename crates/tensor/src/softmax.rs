@@ -5,6 +5,7 @@ use crate::axes::Axes;
 use crate::error::or_panic;
 use crate::layout::resolve_axis;
 use crate::storage::alloc;
+use crate::vmath::Function;
 use crate::{Float, Tensor};
 use rayon::prelude::*;
 
@@ -71,11 +72,11 @@ impl<T: Float> Tensor<T> {
     pub fn softmax(&self, axis: isize) -> Self {
         along_axis(self, "softmax", axis, |row, out| {
             let m = shift(row);
-            let mut total = T::zero();
             for (o, &x) in out.iter_mut().zip(row) {
-                *o = (x - m).exp();
-                total += *o;
+                *o = x - m;
             }
+            crate::vmath::apply_in_place(Function::Exp, out);
+            let total: T = out.iter().copied().sum();
             let inv = total.recip();
             out.iter_mut().for_each(|o| *o *= inv);
         })
@@ -89,7 +90,12 @@ impl<T: Float> Tensor<T> {
     pub fn log_softmax(&self, axis: isize) -> Self {
         along_axis(self, "log_softmax", axis, |row, out| {
             let m = shift(row);
-            let total: T = row.iter().map(|&x| (x - m).exp()).sum();
+            // exp(x − m) in the output row first, for its sum.
+            for (o, &x) in out.iter_mut().zip(row) {
+                *o = x - m;
+            }
+            crate::vmath::apply_in_place(Function::Exp, out);
+            let total: T = out.iter().copied().sum();
             let log_total = total.ln() + m;
             for (o, &x) in out.iter_mut().zip(row) {
                 *o = x - log_total;

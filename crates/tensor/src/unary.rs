@@ -1,7 +1,43 @@
 //! Element-wise functions of one float tensor: exp, ln, tanh, sigmoid, erf …
 
 use crate::kernel::Cost;
+use crate::vmath::Function;
 use crate::{Float, Tensor};
+
+macro_rules! vectorised {
+    ($($(#[$doc:meta])* $name:ident => $f:ident;)*) => {
+        impl<T: Float> Tensor<T> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> Self {
+                    self.map_function(Function::$f)
+                }
+            )*
+        }
+    };
+}
+
+vectorised! {
+    /// eˣ (vector kernel; see [`vmath`](crate::vmath) for its accuracy).
+    exp => Exp;
+    /// Natural logarithm (vector kernel).
+    ln => Ln;
+    /// ln(1 + x), accurate for small x (vector kernel).
+    log1p => Log1p;
+    /// eˣ − 1, accurate for small x (vector kernel).
+    expm1 => Expm1;
+    /// Hyperbolic tangent (vector kernel).
+    tanh => Tanh;
+    /// The logistic function σ(x) = 1/(1 + e^−x), computed without overflow
+    /// for large |x| (vector kernel).
+    sigmoid => Sigmoid;
+    /// The error function (GELU needs it; vector kernel for f32, musl's
+    /// scalar erf for f64).
+    erf => Erf;
+    /// softplus ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|), finite for every
+    /// finite x (vector kernel).
+    softplus => Softplus;
+}
 
 macro_rules! unary {
     ($($(#[$doc:meta])* $name:ident [$cost:ident] => |$x:ident| $body:expr;)*) => {
@@ -17,14 +53,6 @@ macro_rules! unary {
 }
 
 unary! {
-    /// eˣ.
-    exp [Heavy] => |x| x.exp();
-    /// Natural logarithm.
-    ln [Heavy] => |x| x.ln();
-    /// ln(1 + x), accurate for small x.
-    log1p [Heavy] => |x| x.ln_1p();
-    /// eˣ − 1, accurate for small x.
-    expm1 [Heavy] => |x| x.exp_m1();
     /// Square root.
     sqrt [Cheap] => |x| x.sqrt();
     /// Absolute value.
@@ -37,13 +65,6 @@ unary! {
     sin [Heavy] => |x| x.sin();
     /// Cosine.
     cos [Heavy] => |x| x.cos();
-    /// Hyperbolic tangent.
-    tanh [Heavy] => |x| x.tanh();
-    /// The logistic function σ(x) = 1/(1 + e^−x), computed without overflow
-    /// for large |x|.
-    sigmoid [Heavy] => |x| sigmoid(x);
-    /// The error function (GELU needs it).
-    erf [Heavy] => |x| x.erf();
     /// x².
     square [Cheap] => |x| x * x;
     /// Rounds down.

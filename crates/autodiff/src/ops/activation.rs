@@ -45,10 +45,9 @@ impl<T: Float> Var<T> {
     /// softplus (1/β)·ln(1 + e^{βz}), linear where βz > `threshold`, as
     /// `torch.nn.functional.softplus`; its derivative is σ(βz).
     pub fn softplus(&self, beta: T, threshold: T) -> Self {
-        let value = self.value.map(move |z| {
-            let bz = beta * z;
-            if bz > threshold { z } else { softplus_stable(bz) / beta }
-        });
+        let smooth = self.value.map(move |z| beta * z).softplus();
+        let value =
+            self.value.zip_map(&smooth, "softplus", move |z, s| if beta * z > threshold { z } else { s / beta });
         record("softplus", value, &[self], move |x, _, g| {
             let slope = x[0].mul_scalar(beta).sigmoid();
             let linear = x[0].value.map(move |z| if beta * z > threshold { T::one() } else { T::zero() });
@@ -106,9 +105,4 @@ impl<T: Float> Var<T> {
             smallvec::smallvec![Some(g.mul(&Var::constant(inside)))]
         })
     }
-}
-
-/// ln(1 + eˣ) without overflow: max(x, 0) + ln(1 + e^{−|x|}).
-fn softplus_stable<T: Float>(x: T) -> T {
-    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
 }
