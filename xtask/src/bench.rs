@@ -4,6 +4,8 @@
 //!
 //! Options: `--quick` (criterion's quick mode and fewer scoreboard runs),
 //! `--filter S` (criterion's filter and a substring of workload names),
+//! `--rounds N` (the scoreboard's alternating processes per side and
+//! workload: 5 unless set, 1 with `--quick`),
 //! `--scoreboard-only` / `--criterion-only`.
 
 use std::path::Path;
@@ -12,22 +14,24 @@ use std::process::Command;
 struct Options {
     quick: bool,
     filter: Option<String>,
+    rounds: Option<String>,
     criterion: bool,
     scoreboard: bool,
 }
 
 fn options(args: &[String]) -> Result<Options, String> {
-    let mut o = Options { quick: false, filter: None, criterion: true, scoreboard: true };
+    let mut o = Options { quick: false, filter: None, rounds: None, criterion: true, scoreboard: true };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => o.quick = true,
             "--filter" => o.filter = Some(it.next().ok_or("--filter needs a value")?.clone()),
+            "--rounds" => o.rounds = Some(it.next().ok_or("--rounds needs a count")?.clone()),
             "--scoreboard-only" => o.criterion = false,
             "--criterion-only" => o.scoreboard = false,
             other => {
                 return Err(format!(
-                    "bench: unknown argument `{other}`; accepted: --quick, --filter S, --scoreboard-only, --criterion-only"
+                    "bench: unknown argument `{other}`; accepted: --quick, --filter S, --rounds N, --scoreboard-only, --criterion-only"
                 ));
             }
         }
@@ -70,6 +74,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         if let Some(f) = &o.filter {
             cmd.args(["--filter", f]);
+        }
+        if let Some(r) = &o.rounds {
+            cmd.args(["--rounds", r]);
         }
         let status = cmd.status().map_err(|e| format!("could not run cargo: {e}"))?;
         if !status.success() {

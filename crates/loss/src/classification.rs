@@ -99,22 +99,162 @@ pub fn cross_entropy_with<T: Float>(logits: &Var<T>, targets: &Tensor<usize>, op
     let eps = opts.label_smoothing;
     assert!((0.0..=1.0).contains(&eps), "{what}: label_smoothing must be in [0, 1], got {eps}");
     let w = class_weights(what, opts, c);
-    let mut coef = vec![T::zero(); n * c];
+    let mut rows = Vec::with_capacity(n);
     let mut denominator = 0.0;
     for (i, &y) in targets.to_vec().iter().enumerate() {
         if opts.ignore_index == Some(y) {
+            rows.push(None);
             continue;
         }
         assert!(y < c, "{what}: target {y} of sample {i} is not a class index below {c}");
-        let row = &mut coef[i * c..(i + 1) * c];
-        for (k, a) in row.iter_mut().enumerate() {
-            *a = T::of(eps / c as f64 * w[k]);
-        }
-        row[y] += T::of((1.0 - eps) * w[y]);
+        rows.push(Some(y));
         denominator += w[y];
     }
-    let coef = Tensor::from_vec(coef, logits.shape()).expect("coef has the logits' shape");
-    soft_cross_entropy(logits, coef, opts.reduction, T::of(denominator))
+    let targets = ClassTargets {
+        rows,
+        spread: w.iter().map(|&wk| T::of(eps / c as f64 * wk)).collect(),
+        peak: w.iter().map(|&wk| T::of((1.0 - eps) * wk)).collect(),
+        smoothing: eps > 0.0,
+    };
+    class_cross_entropy(logits, targets, opts.reduction, T::of(denominator))
+}
+
+/// Class targets as the loss reads them: each row's class (`None`: ignored)
+/// and, per class, the two parts of the weighted, smoothed target: row n's
+/// is a_nk = ε/C·w_k + (1 − ε)·w_y·[k = y].
+struct ClassTargets<T> {
+    rows: Vec<Option<usize>>,
+    /// ε/C·w_k.
+    spread: Vec<T>,
+    /// (1 − ε)·w_k.
+    peak: Vec<T>,
+    /// Whether ε > 0.
+    smoothing: bool,
+}
+
+impl<T: Float> ClassTargets<T> {
+    /// a_nk of a row whose class is `y`.
+    #[inline]
+    fn coef(&self, y: Option<usize>, k: usize) -> T {
+        match y {
+            None => T::zero(),
+            Some(y) if k == y => self.spread[k] + self.peak[k],
+            Some(_) => self.spread[k],
+        }
+    }
+
+    /// The dense `[N, C]` matrix of a_nk (for a recorded backward pass).
+    fn dense(&self, shape: &[usize]) -> Tensor<T> {
+        let c = self.spread.len();
+        let a = self.rows.iter().flat_map(|&y| (0..c).map(move |k| self.coef(y, k))).collect();
+        Tensor::from_vec(a, shape).expect("one coefficient per logit")
+    }
+}
+
+/// A row's softmax statistics: the shift m, 1/Σ e^{x−m}, and Σ_k a_k.
+#[derive(Clone, Copy)]
+struct RowStats<T> {
+    shift: T,
+    inv_total: T,
+    coef_sum: T,
+}
+
+/// Cross-entropy against class indices, one pass over each row forward
+/// (its maximum, the vector exponential, the log-sum-exp, the loss) and
+/// one backward ((softmax·Σa − a)·g), instead of dense passes over a
+/// coefficient matrix. The same arithmetic as [`soft_cross_entropy`] on
+/// [`ClassTargets::dense`], which a recorded (differentiable) backward
+/// pass still runs.
+fn class_cross_entropy<T: Float>(logits: &Var<T>, targets: ClassTargets<T>, reduction: Reduction, denominator: T) -> Var<T> {
+    use rayon::prelude::*;
+    let batched = logits.rank() == 2;
+    let x = logits.value().contiguous();
+    let c = *x.shape().last().expect("logits have a class axis");
+    let xs = x.as_slice().expect("made contiguous");
+    let row = |i: usize, scratch: &mut Vec<T>| -> (T, RowStats<T>) {
+        let (row, y) = (&xs[i * c..(i + 1) * c], targets.rows[i]);
+        let m = row.iter().copied().fold(T::neg_infinity(), |m, v| if v > m || v.is_nan() { v } else { m });
+        let m = if m.is_infinite() { T::zero() } else { m };
+        scratch.clear();
+        scratch.extend(row.iter().map(|&v| v - m));
+        gradus_tensor::vmath::apply_in_place(gradus_tensor::vmath::Function::Exp, scratch);
+        let total: T = scratch.iter().copied().sum();
+        let lse = total.ln() + m;
+        let loss = match y {
+            None => T::zero(),
+            Some(y) if !targets.smoothing => -((row[y] - lse) * targets.coef(Some(y), y)),
+            Some(_) => -row.iter().enumerate().map(|(k, &v)| (v - lse) * targets.coef(y, k)).sum::<T>(),
+        };
+        let coef_sum = match y {
+            Some(y) if !targets.smoothing => targets.coef(Some(y), y),
+            _ => (0..c).map(|k| targets.coef(y, k)).sum(),
+        };
+        (loss, RowStats { shift: m, inv_total: total.recip(), coef_sum })
+    };
+    let n = targets.rows.len();
+    let per_row: Vec<(T, RowStats<T>)> = if n * c >= gradus_tensor::PARALLEL_THRESHOLD {
+        (0..n).into_par_iter().map_init(|| Vec::with_capacity(c), |s, i| row(i, s)).collect()
+    } else {
+        let mut scratch = Vec::with_capacity(c);
+        (0..n).map(|i| row(i, &mut scratch)).collect()
+    };
+    let (losses, stats): (Vec<T>, Vec<RowStats<T>>) = per_row.into_iter().unzip();
+    let per_sample = if batched { Tensor::from_vec(losses, &[n]) } else { Tensor::from_vec(losses, &[]) };
+    let per_sample = per_sample.expect("one loss per row");
+    let scale = match reduction {
+        Reduction::None | Reduction::Sum => T::one(),
+        Reduction::Mean => T::one() / denominator,
+        Reduction::BatchMean => T::one() / T::of(n as f64),
+    };
+    let value = match reduction {
+        Reduction::None => per_sample,
+        _ => &per_sample.sum(.., false) * scale,
+    };
+    Var::custom("cross_entropy", value, &[logits], move |x, _, g| {
+        let per_row_grad = reduction == Reduction::None && batched;
+        if gradus_autodiff::is_recording() {
+            // Differentiable again: the rule in recorded ops.
+            let a = Var::constant(targets.dense(x[0].shape()));
+            let s = Var::constant(a.value().sum(-1, true));
+            let d = &(&x[0].softmax(-1) * &s) - &a;
+            let g = if per_row_grad { g.unsqueeze(-1) } else { g.mul_scalar(scale) };
+            return vec![Some(&d * &g)].into();
+        }
+        let g = g.value().contiguous();
+        let gs = g.as_slice().expect("made contiguous");
+        let xv = x[0].value().contiguous();
+        let xs = xv.as_slice().expect("made contiguous");
+        let mut out = vec![T::zero(); xs.len()];
+        let fill = |i: usize, o: &mut [T]| {
+            let (row, st, y) = (&xs[i * c..(i + 1) * c], stats[i], targets.rows[i]);
+            let gi = if per_row_grad { gs[i] } else { gs[0] * scale };
+            for (o, &v) in o.iter_mut().zip(row) {
+                *o = v - st.shift;
+            }
+            gradus_tensor::vmath::apply_in_place(gradus_tensor::vmath::Function::Exp, o);
+            if targets.smoothing {
+                for (k, o) in o.iter_mut().enumerate() {
+                    *o = (*o * st.inv_total * st.coef_sum - targets.coef(y, k)) * gi;
+                }
+            } else {
+                // a_k = 0 off the target class.
+                let e_y = y.map(|y| o[y]);
+                for o in o.iter_mut() {
+                    *o = *o * st.inv_total * st.coef_sum * gi;
+                }
+                if let (Some(y), Some(e)) = (y, e_y) {
+                    o[y] = (e * st.inv_total * st.coef_sum - targets.coef(Some(y), y)) * gi;
+                }
+            }
+        };
+        if xs.len() >= gradus_tensor::PARALLEL_THRESHOLD {
+            out.par_chunks_mut(c).enumerate().for_each(|(i, o)| fill(i, o));
+            gradus_tensor::note_parallel_work();
+        } else {
+            out.chunks_mut(c).enumerate().for_each(|(i, o)| fill(i, o));
+        }
+        vec![Some(Var::constant(Tensor::from_vec(out, xv.shape()).expect("the logits' shape")))].into()
+    })
 }
 
 /// Cross-entropy against probability targets of the logits' shape (soft
