@@ -1,7 +1,7 @@
 //! The accuracy of gradus-tensor's vector kernels (`gradus_tensor::vmath`),
 //! in units in the last place against correctly rounded results.
 //!
-//! `ulps f32 [STRIDE]`: every STRIDE-th f32 (1, the default: every one) in
+//! `ulps f32 [STRIDE [FUNCTION]]`: every STRIDE-th f32 (1, the default: every one) in
 //! each function's range, against the f64 function rounded to f32 (the
 //! correctly rounded value, except where the true value lies within 2⁻²⁹
 //! ulp of a rounding boundary), on all threads. Prints the largest error
@@ -71,10 +71,13 @@ fn ulps32(a: f32, b: f32) -> u64 {
     (key(a) - key(b)).unsigned_abs()
 }
 
-fn sweep_f32(stride: u32) {
+fn sweep_f32(stride: u32, only: Option<&str>) {
     println!("| function | f32 values | largest error (ulp) | at | not correctly rounded |");
     println!("|---|---|---|---|---|");
     for f in Function::ALL {
+        if only.is_some_and(|o| !format!("{f:?}").eq_ignore_ascii_case(o)) {
+            continue;
+        }
         let ((lo, hi), _) = ranges(f);
         let bits = f32s(lo, hi, stride);
         let (worst, at, wrong) = bits
@@ -139,7 +142,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("f32") => {
             let stride = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
-            sweep_f32(stride);
+            sweep_f32(stride, args.get(2).map(String::as_str));
             ExitCode::SUCCESS
         }
         Some("f64") if args.len() >= 2 => {

@@ -165,7 +165,12 @@ struct RowStats<T> {
 /// coefficient matrix. The same arithmetic as [`soft_cross_entropy`] on
 /// [`ClassTargets::dense`], which a recorded (differentiable) backward
 /// pass still runs.
-fn class_cross_entropy<T: Float>(logits: &Var<T>, targets: ClassTargets<T>, reduction: Reduction, denominator: T) -> Var<T> {
+fn class_cross_entropy<T: Float>(
+    logits: &Var<T>,
+    targets: ClassTargets<T>,
+    reduction: Reduction,
+    denominator: T,
+) -> Var<T> {
     use rayon::prelude::*;
     let batched = logits.rank() == 2;
     let x = logits.value().contiguous();

@@ -154,11 +154,18 @@ pub(super) fn softplus(x: f32) -> f32 {
     select(x.is_nan(), x, y)
 }
 
-/// erf(x)/x on x² ∈ [0, 1], a degree-6 polynomial in x² (fitted: the
-/// constant term is near 2/√π but not its rounding).
-#[allow(clippy::approx_constant)]
-const ERF_SMALL: [f32; 7] =
-    [1.128_379_1, -0.376_126_26, 0.112_835_824, -0.026_853_692, 0.005_188_099, -0.000_800_818_96, 7.847_259e-5];
+/// erf(x)/x on x² ∈ [0, 1], a degree-6 polynomial in x²: fitted, with
+/// the constant term then set to 2/√π (rounded here, its remainder in
+/// [`ERF_C0_LO`]), which tiny x (most f32 values) see alone.
+const ERF_SMALL: [f32; 7] = [
+    std::f32::consts::FRAC_2_SQRT_PI,
+    -0.376_126_26,
+    0.112_835_824,
+    -0.026_853_692,
+    0.005_188_099,
+    -0.000_800_818_96,
+    7.847_259e-5,
+];
 
 /// erfc(x)·e^{x²} on t = 1/x ∈ [¼, 1], a degree-8 polynomial in t.
 const ERFC_LARGE: [f32; 9] = [
@@ -172,6 +179,20 @@ const ERFC_LARGE: [f32; 9] = [
     0.031_655_543,
     -0.010_075_77,
 ];
+
+/// 2/√π − `FRAC_2_SQRT_PI` (the f32 rounding).
+const ERF_C0_LO: f32 = -5.863_538_4e-8;
+
+/// c₁ + c₂x + … + cₙ₋₁xⁿ⁻² (the polynomial without its constant term,
+/// divided by x).
+#[inline(always)]
+fn horner_tail<const N: usize>(c: &[f32; N], x: f32) -> f32 {
+    let mut p = c[N - 1];
+    for &k in c[1..N - 1].iter().rev() {
+        p = p.mul_add(x, k);
+    }
+    p
+}
 
 #[inline(always)]
 fn horner<const N: usize>(c: &[f32; N], x: f32) -> f32 {
@@ -187,7 +208,10 @@ fn horner<const N: usize>(c: &[f32; N], x: f32) -> f32 {
 #[inline(always)]
 pub(super) fn erf(x: f32) -> f32 {
     let a = x.abs();
-    let small = a * horner(&ERF_SMALL, a * a);
+    // a·(2/√π) + a·(C0_LO + a²·Q(a²)): the leading term with 2/√π in two
+    // parts, so that tiny x round as the true erf does.
+    let z = a * a;
+    let small = a.mul_add(ERF_SMALL[0], a * z.mul_add(horner_tail(&ERF_SMALL, z), ERF_C0_LO));
     let b = select(a > 4.0, 4.0, a);
     // e^{−b²} with b² split into its rounded value and the rounding error.
     let hi = b * b;
