@@ -450,16 +450,16 @@ fn markdown(rows: &[Row], all: usize, torch: Option<&str>, notes: &[String], rou
 
 /// The threads a side's process had and its CPU seconds per wall second
 /// over the timed runs (the threads busy on average), flagged where the
-/// process had more threads than its row says or kept more of them busy.
+/// process had other threads than its row says or kept clearly more busy.
 fn busy(m: &Measurement, row_threads: usize) -> String {
     if m.threads == 0 {
         return "—".into();
     }
-    let flag = if m.threads != row_threads || m.cpu_per_wall > row_threads as f64 + 0.1 {
-        " **not as the row says**"
-    } else {
-        ""
-    };
+    // CPU accounting overshoots a little (PyTorch's 2-thread rows read up
+    // to 2.11 on 2 cores), and PyTorch keeps helper threads; a row that
+    // ran on twice its threads reads about twice.
+    let busier = m.cpu_per_wall > row_threads as f64 * 1.15 + 0.1;
+    let flag = if m.threads != row_threads || busier { " **not as the row says**" } else { "" };
     format!("{}: {:.2}{flag}", m.threads, m.cpu_per_wall)
 }
 
