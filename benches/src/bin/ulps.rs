@@ -13,6 +13,7 @@
 //! `benches/peers/ulps_f64.py`, which compares them with mpmath at 40
 //! digits.
 
+use gradus_tensor::testing::{ulps_f32 as ulps32, vmath_reference as reference};
 use gradus_tensor::vmath::{self, Function};
 use rayon::prelude::*;
 use std::io::Write as _;
@@ -33,19 +34,6 @@ fn ranges(f: Function) -> ((f32, f32), (f64, f64)) {
     }
 }
 
-fn reference(f: Function, x: f64) -> f64 {
-    match f {
-        Function::Exp => x.exp(),
-        Function::Ln => x.ln(),
-        Function::Log1p => x.ln_1p(),
-        Function::Expm1 => x.exp_m1(),
-        Function::Tanh => x.tanh(),
-        Function::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Function::Erf => libm::erf(x),
-        Function::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
-    }
-}
-
 /// The f32s of `[lo, hi]` in bit-pattern order, every `stride`-th.
 fn f32s(lo: f32, hi: f32, stride: u32) -> Vec<u32> {
     let mut ranges = Vec::new();
@@ -57,18 +45,6 @@ fn f32s(lo: f32, hi: f32, stride: u32) -> Vec<u32> {
         ranges.push(((-hi.min(-0.0)).to_bits() | 0x8000_0000, lo.to_bits()));
     }
     ranges.into_iter().flat_map(|(a, b)| (a..=b).step_by(stride as usize)).collect()
-}
-
-/// Distance in representable f32 values.
-fn ulps32(a: f32, b: f32) -> u64 {
-    if a == b || (a.is_nan() && b.is_nan()) {
-        return 0;
-    }
-    let key = |x: f32| {
-        let i = x.to_bits() as i32;
-        i64::from(if i < 0 { i32::MIN.wrapping_sub(i) } else { i })
-    };
-    (key(a) - key(b)).unsigned_abs()
 }
 
 fn sweep_f32(stride: u32, only: Option<&str>) {

@@ -119,6 +119,21 @@ pub fn cross_entropy_with<T: Float>(logits: &Var<T>, targets: &Tensor<usize>, op
     class_cross_entropy(logits, targets, opts.reduction, T::of(denominator))
 }
 
+/// The per-sample losses of `n` samples reduced, and the factor the
+/// reduction applied to each (1/denominator for the mean).
+fn reduce<T: Float>(per_sample: Tensor<T>, reduction: Reduction, n: usize, denominator: T) -> (Tensor<T>, T) {
+    let scale = match reduction {
+        Reduction::None | Reduction::Sum => T::one(),
+        Reduction::Mean => T::one() / denominator,
+        Reduction::BatchMean => T::one() / T::of(n as f64),
+    };
+    let value = match reduction {
+        Reduction::None => per_sample,
+        _ => &per_sample.sum(.., false) * scale,
+    };
+    (value, scale)
+}
+
 /// Class targets as the loss reads them: each row's class (`None`: ignored)
 /// and, per class, the two parts of the weighted, smoothed target: row n's
 /// is a_nk = ε/C·w_k + (1 − ε)·w_y·[k = y].
@@ -206,15 +221,7 @@ fn class_cross_entropy<T: Float>(
     let (losses, stats): (Vec<T>, Vec<RowStats<T>>) = per_row.into_iter().unzip();
     let per_sample = if batched { Tensor::from_vec(losses, &[n]) } else { Tensor::from_vec(losses, &[]) };
     let per_sample = per_sample.expect("one loss per row");
-    let scale = match reduction {
-        Reduction::None | Reduction::Sum => T::one(),
-        Reduction::Mean => T::one() / denominator,
-        Reduction::BatchMean => T::one() / T::of(n as f64),
-    };
-    let value = match reduction {
-        Reduction::None => per_sample,
-        _ => &per_sample.sum(.., false) * scale,
-    };
+    let (value, scale) = reduce(per_sample, reduction, n, denominator);
     Var::custom("cross_entropy", value, &[logits], move |x, _, g| {
         let per_row_grad = reduction == Reduction::None && batched;
         if gradus_autodiff::is_recording() {
@@ -297,15 +304,7 @@ fn soft_cross_entropy<T: Float>(logits: &Var<T>, coef: Tensor<T>, reduction: Red
     let class_axis: isize = -1;
     let per_sample = -(&logits.value().log_softmax(class_axis) * &coef).sum(class_axis, false);
     let n = if batched { logits.shape()[0] } else { 1 };
-    let scale = match reduction {
-        Reduction::None | Reduction::Sum => T::one(),
-        Reduction::Mean => T::one() / denominator,
-        Reduction::BatchMean => T::one() / T::of(n as f64),
-    };
-    let value = match reduction {
-        Reduction::None => per_sample,
-        _ => &per_sample.sum(.., false) * scale,
-    };
+    let (value, scale) = reduce(per_sample, reduction, n, denominator);
     let row_sums = coef.sum(class_axis, true);
     Var::custom("cross_entropy", value, &[logits], move |x, _, g| {
         let (a, s) = (Var::constant(coef.clone()), Var::constant(row_sums.clone()));

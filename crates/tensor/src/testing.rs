@@ -1,5 +1,6 @@
-//! Test helpers shared by every gradus crate: `assert_close!` and the named
-//! tolerances.
+//! Test helpers shared by every gradus crate: `assert_close!`, the named
+//! tolerances, distances in ulps, and the reference values of the vector
+//! kernels.
 
 /// Absolute tolerance for f64 results of exact formulas.
 pub const ATOL_F64: f64 = 1e-12;
@@ -101,4 +102,64 @@ macro_rules! assert_close {
             panic!("assert_close!({}, {}) failed: {msg}", stringify!($actual), stringify!($expected));
         }
     }};
+}
+
+/// The distance between two f32s in representable values (0: equal, or
+/// both NaN): the error in ulps of `a` against `b`.
+pub fn ulps_f32(a: f32, b: f32) -> u64 {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return 0;
+    }
+    // Non-negative floats order as their bits, negative ones reversed.
+    let key = |x: f32| {
+        let i = x.to_bits() as i32;
+        i64::from(if i < 0 { i32::MIN.wrapping_sub(i) } else { i })
+    };
+    (key(a) - key(b)).unsigned_abs()
+}
+
+/// [`ulps_f32`] for f64.
+pub fn ulps_f64(a: f64, b: f64) -> u64 {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return 0;
+    }
+    let key = |x: f64| {
+        let i = x.to_bits() as i64;
+        i128::from(if i < 0 { i64::MIN.wrapping_sub(i) } else { i })
+    };
+    (key(a) - key(b)).unsigned_abs().min(u128::from(u64::MAX)) as u64
+}
+
+/// `f(x)` by the platform's libm in f64 (musl's erf): the reference the
+/// vector kernels are measured against (rounded to f32, the correctly
+/// rounded f32 result but for arguments within 2⁻²⁹ ulp of a rounding
+/// boundary).
+pub fn vmath_reference(f: crate::vmath::Function, x: f64) -> f64 {
+    use crate::vmath::Function;
+    match f {
+        Function::Exp => x.exp(),
+        Function::Ln => x.ln(),
+        Function::Log1p => x.ln_1p(),
+        Function::Expm1 => x.exp_m1(),
+        Function::Tanh => x.tanh(),
+        Function::Sigmoid => crate::sigmoid(x),
+        Function::Erf => libm::erf(x),
+        Function::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+    }
+}
+
+#[cfg(test)]
+mod ulp_tests {
+    use super::*;
+
+    #[test]
+    fn ulps_count_representable_values_across_zero() {
+        assert_eq!(ulps_f32(1.0, 1.0), 0);
+        assert_eq!(ulps_f32(1.0, f32::from_bits(1.0f32.to_bits() + 3)), 3);
+        assert_eq!(ulps_f32(-0.0, 0.0), 0);
+        assert_eq!(ulps_f32(f32::from_bits(1), -f32::from_bits(1)), 2);
+        assert_eq!(ulps_f32(f32::NAN, f32::NAN), 0);
+        assert_eq!(ulps_f64(1.0, 1.0 + f64::EPSILON), 1);
+        assert_eq!(ulps_f64(-f64::from_bits(2), f64::from_bits(1)), 3);
+    }
 }

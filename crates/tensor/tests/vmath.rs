@@ -10,47 +10,7 @@
 
 use gradus_tensor::vmath::{self, Function};
 
-/// Distance in representable f32 values between `a` and `b` (0: equal).
-fn ulps32(a: f32, b: f32) -> u64 {
-    if a == b || (a.is_nan() && b.is_nan()) {
-        return 0;
-    }
-    let key = |x: f32| {
-        let i = x.to_bits() as i32;
-        i64::from(if i < 0 { i32::MIN.wrapping_sub(i) } else { i })
-    };
-    (key(a) - key(b)).unsigned_abs()
-}
-
-fn ulps64(a: f64, b: f64) -> u64 {
-    if a == b || (a.is_nan() && b.is_nan()) {
-        return 0;
-    }
-    let key = |x: f64| {
-        let i = x.to_bits() as i64;
-        i128::from(if i < 0 { i64::MIN.wrapping_sub(i) } else { i })
-    };
-    (key(a) - key(b)).unsigned_abs().min(u128::from(u64::MAX)) as u64
-}
-
-fn reference(f: Function, x: f64) -> f64 {
-    match f {
-        Function::Exp => x.exp(),
-        Function::Ln => x.ln(),
-        Function::Log1p => x.ln_1p(),
-        Function::Expm1 => x.exp_m1(),
-        Function::Tanh => x.tanh(),
-        Function::Sigmoid => {
-            if x >= 0.0 {
-                1.0 / (1.0 + (-x).exp())
-            } else {
-                x.exp() / (1.0 + x.exp())
-            }
-        }
-        Function::Erf => libm::erf(x),
-        Function::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
-    }
-}
+use gradus_tensor::testing::{ulps_f32 as ulps32, ulps_f64 as ulps64, vmath_reference as reference};
 
 /// The sweep's range of each function, and the bound asserted (f32, f64).
 fn range(f: Function) -> ((f64, f64), (f64, f64), u64, u64) {
