@@ -123,6 +123,14 @@ def epoch_fashion_mnist(directory):
     return run
 
 
+def flushed(build):
+    """`build()` with subnormals flushed to zero (x86 only)."""
+    if not torch.set_flush_denormal(True):
+        print("unsupported: this CPU cannot flush subnormals")
+        sys.exit(3)
+    return build()
+
+
 def cnn():
     torch.manual_seed(0)
     return torch.nn.Sequential(
@@ -202,6 +210,7 @@ def main():
         "himmelblau_step": himmelblau,
         "adam_10m": adam_10m,
         "epoch_fashion_mnist": lambda: epoch_fashion_mnist(args.data),
+        "epoch_fashion_mnist_flush": lambda: flushed(lambda: epoch_fashion_mnist(args.data)),
         "matmul_1024": matmul_1024,
         "cnn_step_b128": lambda: cnn_step(128),
         "conv2d_fwd_bwd": conv2d_fwd_bwd,

@@ -64,9 +64,7 @@ impl Measurement {
     /// Runs `run` once to warm up, then `reps` timed times of `iterations`
     /// iterations each.
     pub fn take(run: &mut dyn FnMut(), reps: usize, iterations: usize) -> Self {
-        let (mut one, _) = Self::take_alternating(run, None, reps, iterations);
-        one.peak_rss_kib = peak_rss_kib();
-        one
+        Self::take_alternating(run, None, reps, iterations).0
     }
 
     /// [`Measurement::take`] for `run` and, when given, `other` in the same
@@ -101,9 +99,8 @@ impl Measurement {
         let runs = (reps * iterations * if other.is_some() { 2 } else { 1 }) as f64;
         let per = (minor_faults() - faults) as f64 / runs;
         let cpu_per_wall = (cpu_seconds() - cpu) / wall.elapsed().as_secs_f64();
-        let threads = rayon::current_num_threads();
-        let make =
-            |times| Self { times, faults_per_iteration: per, peak_rss_kib: peak_rss_kib(), threads, cpu_per_wall };
+        let (threads, peak_rss_kib) = (rayon::current_num_threads(), peak_rss_kib());
+        let make = |times| Self { times, faults_per_iteration: per, peak_rss_kib, threads, cpu_per_wall };
         let second = other.is_some().then(|| make(other_times));
         (make(times), second)
     }

@@ -27,7 +27,7 @@ pub struct Spec {
 }
 
 /// Every workload, in report order.
-pub const ALL: [Spec; 12] = [
+pub const ALL: [Spec; 13] = [
     Spec {
         name: "mlp_step_b32",
         what: "MLP 784-256-128-10 training step, batch 32, f32: forward, cross-entropy, backward, Adam",
@@ -58,6 +58,12 @@ pub const ALL: [Spec; 12] = [
     Spec {
         name: "epoch_fashion_mnist",
         what: "one Fashion-MNIST epoch (shuffle, batches of 128 made from the bytes on the training thread, MLP step with Adam)",
+        iterations: 1,
+        reps: (5, 2),
+    },
+    Spec {
+        name: "epoch_fashion_mnist_flush",
+        what: "the same epoch with subnormals flushed to zero on both sides (gradus::tensor::set_flush_denormal, torch.set_flush_denormal)",
         iterations: 1,
         reps: (5, 2),
     },
@@ -133,6 +139,10 @@ pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
         }),
         "adam_10m" => adam_10m(),
         "epoch_fashion_mnist" => epoch_fashion_mnist()?,
+        "epoch_fashion_mnist_flush" => {
+            gradus::tensor::set_flush_denormal(true);
+            epoch_fashion_mnist()?
+        }
         "matmul_1024" => {
             let mut rng = StdRng::seed_from_u64(0);
             let a = Tensor::<f32>::normal(&[1024, 1024], 0.0, 1.0, &mut rng);

@@ -4,7 +4,9 @@
 //! same thread count pinned on both sides (all cores, then 1), and written
 //! as `report.md` and `report.json` under the output directory.
 //!
-//! `scoreboard [--quick] [--rounds N] [--filter S[,S…]] [--out DIR]`;
+//! `scoreboard [--quick] [--rounds N] [--filter S[,S…]] [--out DIR]` (a
+//! filter that is a workload's name selects it alone, any other every
+//! workload whose name contains it);
 //! `scoreboard --child NAME --reps N --iterations K [--versus OTHER]` runs
 //! one workload (and, with `--versus`, another in the same process, their
 //! timed runs alternating) and prints the protocol lines of
@@ -137,7 +139,12 @@ fn board(args: &[String]) -> Result<(), String> {
         ),
     }
     for spec in workloads::ALL {
-        if o.filter.as_ref().is_some_and(|f| !f.iter().any(|f| spec.name.contains(f.as_str()))) {
+        // A filter that names a workload selects that one alone; any other
+        // selects every workload whose name contains it.
+        let selects = |f: &String| {
+            spec.name == f || (!workloads::ALL.iter().any(|w| w.name == f) && spec.name.contains(f.as_str()))
+        };
+        if o.filter.as_ref().is_some_and(|f| !f.iter().any(selects)) {
             continue;
         }
         if spec.name.contains("epoch_fashion_mnist") && data.is_none() {

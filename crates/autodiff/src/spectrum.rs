@@ -86,9 +86,7 @@ pub struct TraceEstimate {
     pub probes: usize,
 }
 
-fn dot<T: Float>(a: &[T], b: &[T]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x.as_f64() * y.as_f64()).sum()
-}
+use gradus_tensor::dot_f64 as dot;
 
 /// `y -= c·x`.
 fn axpy<T: Float>(y: &mut [T], c: f64, x: &[T]) {

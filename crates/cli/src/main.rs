@@ -87,6 +87,11 @@ struct RunArgs {
     /// a non-finite value (slower: every value is scanned).
     #[arg(long)]
     detect_anomaly: bool,
+    /// Flush subnormal floats to zero (PyTorch's torch.set_flush_denormal):
+    /// faster where Adam's moments decay through the subnormal range, but
+    /// results that would be subnormal become 0. Recorded in the checkpoint.
+    #[arg(long)]
+    flush_denormal: bool,
     /// Under mpirun: batch norm's training statistics over the global
     /// batch (`global`, synchronised across the processes) or over each
     /// process's shard (`local`, PyTorch DDP's default).
@@ -107,6 +112,9 @@ impl RunArgs {
             return Err(usage("--epochs and --batch-size must be positive"));
         }
         gradus::autodiff::set_anomaly_mode(self.detect_anomaly);
+        if self.flush_denormal && !gradus::tensor::set_flush_denormal(true) {
+            return Err(usage("--flush-denormal: this CPU cannot flush subnormals (x86-64 only)"));
+        }
         Ok(train::Run {
             data: self.data,
             data_dir: self.data_dir,
@@ -128,6 +136,7 @@ impl RunArgs {
                 BatchStats::Local => gradus::BatchStats::Local,
             },
             sharpness_every: 0,
+            flush_denormal: self.flush_denormal,
         })
     }
 }

@@ -29,6 +29,8 @@ pub struct Run {
     pub batch_stats: gradus::BatchStats,
     /// Measure sharpness every this many steps (0: never).
     pub sharpness_every: usize,
+    /// Subnormal floats flushed to zero (`--flush-denormal`).
+    pub flush_denormal: bool,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -329,6 +331,9 @@ fn train_one(
         if run.sharpness_every > 0 {
             t = t.with_sharpness(run.sharpness_every).record("sharpness_every", &run.sharpness_every.to_string());
         }
+        if run.flush_denormal {
+            t = t.record("flush_denormal", "true");
+        }
         let t = t
             .record("model", &run.model)
             .record("optimizer", optimizer)
@@ -469,6 +474,12 @@ fn resumed(
     if let (Some(every), 0) = (ck.metadata("config.sharpness_every"), run.sharpness_every) {
         return Err(crate::usage(format!(
             "--resume: the run in {} measures sharpness every {every} steps; give --sharpness-every {every}",
+            dir.display()
+        )));
+    }
+    if ck.metadata("config.flush_denormal").is_some() && !run.flush_denormal {
+        return Err(crate::usage(format!(
+            "--resume: the run in {} flushes subnormals to zero; give --flush-denormal",
             dir.display()
         )));
     }

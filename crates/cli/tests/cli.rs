@@ -282,3 +282,28 @@ fn a_resume_with_another_configuration_is_refused_naming_each_difference() {
     let (code, _, err) = gradus(&[&base[..], &["--epochs", "2", "--resume"]].concat());
     assert_eq!(code, 0, "the same configuration resumes: {err}");
 }
+
+#[test]
+fn flush_denormal_is_recorded_and_a_resume_must_match_it() {
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    let dir = std::env::temp_dir().join(format!("gradus-cli-ftz-{}", std::process::id()));
+    let o = dir.to_str().unwrap();
+    let model = "mlp(784, 16, 10)";
+    let base = ["train", "--data", "mnist", "--data-dir", d, "--model", model, "--batch-size", "50", "--out", o];
+    let (code, _, err) = gradus(&[&base[..], &["--epochs", "1", "--flush-denormal"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let ck = gradus::nn::Checkpoint::load(dir.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(ck.metadata("config.flush_denormal"), Some("true"));
+    let before = std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
+    let (code, _, err) = gradus(&[&base[..], &["--epochs", "2", "--resume"]].concat());
+    assert!(code == 2 && err.contains("give --flush-denormal"), "{code}: {err}");
+    assert_eq!(std::fs::read(dir.join("checkpoint.safetensors")).unwrap(), before, "nothing was changed");
+    let (code, _, err) = gradus(&[&base[..], &["--epochs", "2", "--resume", "--flush-denormal"]].concat());
+    assert_eq!(code, 0, "the same setting resumes: {err}");
+    // A run without it refuses a resume that would flush.
+    let (code, _, err) = gradus(&[&base[..], &["--epochs", "1", "--overwrite"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = gradus(&[&base[..], &["--epochs", "2", "--resume", "--flush-denormal"]].concat());
+    assert!(code == 2 && err.contains("flush_denormal: the checkpoint records none"), "{code}: {err}");
+}

@@ -103,8 +103,8 @@ pub fn filter_normalised_direction<T: Float>(model: &dyn Module<T>, at: &State<T
             let mut d: Vec<f64> = (0..theta.numel()).map(|_| StandardNormal.sample(&mut rng)).collect();
             for f in 0..shape[0] {
                 let (dv, wv) = (&mut d[f * per..(f + 1) * per], &w[f * per..(f + 1) * per]);
-                let dn = dv.iter().map(|x| x * x).sum::<f64>().sqrt();
-                let wn = wv.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt();
+                let dn = gradus_tensor::sum_of_squares_f64(dv).sqrt();
+                let wn = gradus_tensor::sum_of_squares_f64(wv).sqrt();
                 let scale = if dn > 0.0 { wn / dn } else { 0.0 };
                 dv.iter_mut().for_each(|x| *x *= scale);
             }

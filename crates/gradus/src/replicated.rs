@@ -4,7 +4,7 @@
 
 use crate::GradusError;
 use crate::replicas::{BatchStats, Replicas, agree, checksum};
-use crate::trainer::{Every, Trainer, targets};
+use crate::trainer::{Every, Gradient, Trainer, targets};
 use gradus_autodiff::{Tape, Var, VarId};
 use gradus_data::Batch;
 use gradus_loss::Loss;
@@ -129,10 +129,11 @@ impl<T: Float> Trainer<T> {
             settle(&*r, failed.as_ref().err(), &[])?;
             failed?;
         }
-        let mut grads: Vec<Option<Tensor<T>>> = vec![None; params.len()];
+        let mut grads: Vec<Option<Gradient<T>>> = (0..params.len()).map(|_| None).collect();
         for (slot, (&k, sum)) in order.iter().zip(sums).enumerate() {
             if reported[slot] {
-                grads[k] = Some(Tensor::from_vec(sum, &params[k].1.shape()).expect("planned with its length"));
+                let tensor = Tensor::from_vec(sum, &params[k].1.shape()).expect("planned with its length");
+                grads[k] = Some(Gradient { tensor, squares: None });
             }
         }
         let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };

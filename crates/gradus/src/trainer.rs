@@ -12,9 +12,16 @@ use gradus_nn::{ActivationStats, Module, Watch};
 use gradus_optim::Optim;
 use gradus_sched::{LrScheduler, ReduceOnPlateau};
 use gradus_tensor::{Float, Tensor};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 use std::time::Instant;
+
+/// A parameter's gradient for [`Trainer::update`], with the sum of its
+/// squares when the backward pass already took it.
+pub(crate) struct Gradient<T: Float> {
+    pub(crate) tensor: Tensor<T>,
+    pub(crate) squares: Option<f64>,
+}
 
 /// When a step-indexed schedule advances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -416,8 +423,15 @@ impl<T: Float> Trainer<T> {
             let out = loss.loss(&model.forward(&tape, x), y)?;
             let value = out.value().item().as_f64();
             // A non-finite loss stops the run before it touches the model; in
-            // anomaly mode the backward pass names the op that made it.
-            let backward = out.backward();
+            // anomaly mode the backward pass names the op that made it. Each
+            // parameter's sum of squares is taken as soon as its gradient is
+            // final, while the product that wrote it is still in cache.
+            let mut squares = HashMap::new();
+            let backward = out.backward_hooked(&mut |id, g| {
+                if let Some(s) = g.as_slice() {
+                    squares.insert(id, gradus_tensor::sum_of_squares_f64(s));
+                }
+            });
             let anomaly = |e: &AutodiffError| matches!(e, AutodiffError::Anomaly { .. }).then(|| e.to_string());
             if !value.is_finite() {
                 let first_op = backward.as_ref().err().and_then(anomaly);
@@ -430,7 +444,13 @@ impl<T: Float> Trainer<T> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let grads: Vec<_> = params.iter().map(|(_, p)| p.grad(&tape, &grads)).collect();
+            let grads: Vec<_> = params
+                .iter()
+                .map(|(_, p)| {
+                    let id = tape.keyed(p.id().0).and_then(|v| v.id())?;
+                    Some(Gradient { tensor: grads.get_id(id)?.clone(), squares: squares.get(&id).copied() })
+                })
+                .collect();
             (value, grads)
         };
 
@@ -444,7 +464,7 @@ impl<T: Float> Trainer<T> {
     pub(crate) fn update(
         &mut self,
         params: &[(String, &Param<T>)],
-        grads: Vec<Option<Tensor<T>>>,
+        grads: Vec<Option<Gradient<T>>>,
         mut norms: Option<&mut [f64]>,
         diverged: &dyn Fn(String, Option<String>) -> GradusError,
     ) -> Result<(), GradusError> {
@@ -458,12 +478,13 @@ impl<T: Float> Trainer<T> {
             if !seen.insert(p.id().0) {
                 continue;
             }
-            let g = g.map(|g| g.contiguous());
+            let known = g.as_ref().and_then(|g| g.squares);
+            let g = g.map(|g| g.tensor.contiguous());
             if let Some(g) = &g {
                 // One pass gives the norm and, through it, finiteness (a sum
                 // of squares that overflows is checked element by element).
                 let g = g.as_slice().expect("made contiguous");
-                let squares = g.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>();
+                let squares = known.unwrap_or_else(|| gradus_tensor::sum_of_squares_f64(g));
                 if !squares.is_finite() && !g.iter().all(|x| x.is_finite()) {
                     return Err(diverged(format!("the gradient of {} is not finite", params[k].0), None));
                 }

@@ -236,7 +236,9 @@ fn class_cross_entropy<T: Float>(
         let gs = g.as_slice().expect("made contiguous");
         let xv = x[0].value().contiguous();
         let xs = xv.as_slice().expect("made contiguous");
-        let mut out = vec![T::zero(); xs.len()];
+        // Every element is written below: a pooled buffer, not a zeroed one.
+        let mut grad = Tensor::<T>::empty(xv.shape());
+        let out = grad.data_mut();
         let fill = |i: usize, o: &mut [T]| {
             let (row, st, y) = (&xs[i * c..(i + 1) * c], stats[i], targets.rows[i]);
             let gi = if per_row_grad { gs[i] } else { gs[0] * scale };
@@ -265,7 +267,7 @@ fn class_cross_entropy<T: Float>(
         } else {
             out.chunks_mut(c).enumerate().for_each(|(i, o)| fill(i, o));
         }
-        vec![Some(Var::constant(Tensor::from_vec(out, xv.shape()).expect("the logits' shape")))].into()
+        vec![Some(Var::constant(grad))].into()
     })
 }
 

@@ -22,9 +22,10 @@ pub const PARALLEL_THRESHOLD_CHEAP: usize = 1 << 22;
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 15;
 
-/// What one element costs, which decides when a kernel goes parallel.
+/// What one element of a kernel costs, which decides from what size it
+/// splits across threads ([`Tensor::map_with`], [`Tensor::zip_map_with`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Cost {
+pub enum Cost {
     /// A few instructions per element: bound by memory bandwidth.
     Cheap,
     /// A transcendental function or unknown closure: bound by compute.
@@ -113,8 +114,17 @@ impl<T: Element> Tensor<T> {
         self.map_with(Cost::Heavy, f)
     }
 
-    /// [`Tensor::map`] with the kernel's cost class.
-    pub(crate) fn map_with<U: Element>(&self, cost: Cost, f: impl Fn(T) -> U + Sync) -> Tensor<U> {
+    /// [`Tensor::map`] with the kernel's cost class: [`Cost::Cheap`] for a
+    /// few instructions per element, which stays on one thread up to
+    /// [`PARALLEL_THRESHOLD_CHEAP`] elements.
+    ///
+    /// # Examples
+    /// ```
+    /// use gradus_tensor::{Cost, Tensor};
+    /// let t = Tensor::from_vec(vec![1.0f32, -2.0], &[2]).unwrap();
+    /// assert_eq!(t.map_with(Cost::Cheap, |x| x.max(0.0)).to_vec(), vec![1.0, 0.0]);
+    /// ```
+    pub fn map_with<U: Element>(&self, cost: Cost, f: impl Fn(T) -> U + Sync) -> Tensor<U> {
         let mut out = alloc(self.numel());
         match self.as_slice() {
             Some(input) => map_slice(input, &mut out, cost, f),
@@ -143,6 +153,22 @@ impl<T: Element> Tensor<T> {
         f: impl Fn(T, U) -> V + Sync,
     ) -> Tensor<V> {
         or_panic(self.try_zip_map_with(other, op, Cost::Heavy, f))
+    }
+
+    /// [`Tensor::zip_map`] with the kernel's cost class (see
+    /// [`Tensor::map_with`]).
+    ///
+    /// # Panics
+    /// If the shapes cannot be broadcast together.
+    #[track_caller]
+    pub fn zip_map_with<U: Element, V: Element>(
+        &self,
+        other: &Tensor<U>,
+        op: &'static str,
+        cost: Cost,
+        f: impl Fn(T, U) -> V + Sync,
+    ) -> Tensor<V> {
+        or_panic(self.try_zip_map_with(other, op, cost, f))
     }
 
     /// [`Tensor::zip_map`], returning an error instead of panicking.

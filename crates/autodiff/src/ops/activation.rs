@@ -4,18 +4,28 @@
 //! branch overflows at ±1000 (f64) or ±80 (f32), since a masked-out branch
 //! that is infinite would still poison its gradient with 0·∞.
 
+use super::through_output;
 use crate::Var;
 use crate::var::record;
-use gradus_tensor::{Float, Tensor};
+use gradus_tensor::{Cost, Float, Tensor};
 
 impl<T: Float> Var<T> {
     /// max(0, z); gradient 1 for z > 0, 0 otherwise (0 at z = 0, as PyTorch).
     /// NaN stays NaN, as in PyTorch: a model whose weights went NaN must
     /// not look healthy behind its rectifiers.
+    ///
+    /// One pass forward; backward, the gradient where the output is not
+    /// ≤ 0 (PyTorch's `threshold_backward`), in one pass over the gradient
+    /// and the output.
     pub fn relu(&self) -> Self {
-        let zero = Var::constant(Tensor::zeros(&[]));
-        let keep = self.value.map(|z| if z <= T::zero() { T::zero() } else { T::one() }).gt_scalar(T::zero());
-        Var::select(&keep, self, &zero)
+        let value = self.value.map_with(Cost::Cheap, |z| if z <= T::zero() { T::zero() } else { z });
+        record("relu", value, &[self], |_, out, g| {
+            let pass = |g: T, y: T| if y <= T::zero() { T::zero() } else { g };
+            smallvec::smallvec![Some(through_output(g, out, pass, || {
+                let keep = out.value.map_with(Cost::Cheap, |y| !(y <= T::zero()));
+                Var::select(&keep, g, &Var::constant(Tensor::zeros(&[])))
+            }))]
+        })
     }
 
     /// z for z > 0, `slope`·z otherwise.

@@ -2,6 +2,7 @@
 //! clamp, maximum/minimum and where, with their backward rules and the
 //! `+ - * /` operators.
 
+use super::through_output;
 use crate::Var;
 use crate::var::record;
 use gradus_tensor::{Float, Tensor};
@@ -144,14 +145,16 @@ impl<T: Float> Var<T> {
     /// Hyperbolic tangent; tanh' = 1 − tanh².
     pub fn tanh(&self) -> Self {
         record("tanh", self.value.tanh(), &[self], |_, out, g| {
-            smallvec::smallvec![Some(g.mul(&out.square().neg().add_scalar(T::one())))]
+            let fused = |g: T, y: T| g * (T::one() - y * y);
+            smallvec::smallvec![Some(through_output(g, out, fused, || g.mul(&out.square().neg().add_scalar(T::one()))))]
         })
     }
 
     /// σ(x) = 1/(1 + e^−x), stable for large |x|; σ' = σ(1 − σ).
     pub fn sigmoid(&self) -> Self {
         record("sigmoid", self.value.sigmoid(), &[self], |_, out, g| {
-            smallvec::smallvec![Some(g.mul(out).mul(&out.neg().add_scalar(T::one())))]
+            let fused = |g: T, y: T| g * y * (T::one() - y);
+            smallvec::smallvec![Some(through_output(g, out, fused, || g.mul(out).mul(&out.neg().add_scalar(T::one()))))]
         })
     }
 

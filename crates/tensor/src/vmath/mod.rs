@@ -110,8 +110,13 @@ pub(crate) enum Level {
     Avx512,
 }
 
-/// The widest level this CPU runs.
+/// The widest level this CPU runs, detected once (softmax asks per row).
 pub(crate) fn level() -> Level {
+    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(detect)
+}
+
+fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
