@@ -255,3 +255,25 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn Optimizer<T>>> {
         other => return Err(spec.error(format!("unknown optimiser `{other}`; accepted: {}", NAMES.join(", "))).into()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name in `NAMES` without an arm, or an arm without its name in
+    /// `NAMES`, fails here (the arms are read from this file).
+    #[test]
+    fn names_and_arms_agree() {
+        gradus_spec::check_names(include_str!("spec.rs"), &NAMES).unwrap();
+    }
+
+    #[test]
+    fn every_listed_name_is_known_to_the_parser() {
+        for name in NAMES {
+            if let Err(e) = parse_method::<f64>(name) {
+                assert!(!e.to_string().contains("unknown optimiser"), "{name}: {e}");
+            }
+        }
+        assert!(parse_method::<f64>("adamz").unwrap_err().to_string().contains("unknown optimiser `adamz`"));
+    }
+}

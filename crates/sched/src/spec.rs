@@ -203,3 +203,25 @@ fn steps(a: &mut gradus_spec::Args, key: &str) -> Result<Vec<usize>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name in `NAMES` without an arm, or an arm without its name in
+    /// `NAMES`, fails here (the arms are read from this file).
+    #[test]
+    fn names_and_arms_agree() {
+        gradus_spec::check_names(include_str!("spec.rs"), &NAMES).unwrap();
+    }
+
+    #[test]
+    fn every_listed_name_is_known_to_the_parser() {
+        for name in NAMES {
+            if let Err(e) = parse(name) {
+                assert!(!e.to_string().contains("unknown schedule"), "{name}: {e}");
+            }
+        }
+        assert!(parse("cosin").unwrap_err().to_string().contains("unknown schedule `cosin`"));
+    }
+}

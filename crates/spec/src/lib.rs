@@ -21,6 +21,9 @@
 //! assert_eq!(err, "step(step_size=30, gama=0.5): unknown key `gama`; accepted: step_size, gamma");
 //! ```
 
+mod coverage;
+pub use coverage::{check_names, matched_names};
+
 use std::fmt;
 use std::str::FromStr;
 
