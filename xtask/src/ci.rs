@@ -5,9 +5,11 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The steps: name and cargo arguments.
-const STEPS: [(&str, &[&str]); 3] = [
+const STEPS: [(&str, &[&str]); 4] = [
     ("format", &["fmt", "--all", "--", "--check"]),
     ("clippy", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    // With RUSTDOCFLAGS="-D warnings": a broken or private doc link fails.
+    ("docs", &["doc", "--workspace", "--no-deps"]),
     ("tests", &["test", "--workspace"]),
 ];
 
@@ -73,6 +75,9 @@ pub fn run(root: &Path, extra: &[String]) -> Result<(), String> {
         cmd.current_dir(root).args(args);
         if name == "tests" {
             cmd.args(extra);
+        }
+        if name == "docs" {
+            cmd.env("RUSTDOCFLAGS", "-D warnings");
         }
         if name.contains("mpirun") {
             // The tests start mpirun as root on CI's machines.

@@ -9,7 +9,7 @@ const LANES: usize = 8;
 
 /// Σ aᵢbᵢ in f64 over the common length of `a` and `b`.
 ///
-/// The terms are summed in [`LANES`] interleaved partial sums, then those
+/// The terms are summed in eight interleaved partial sums, then those
 /// in order, so the result can differ from a left-to-right sum in the last
 /// bits (it is usually closer to the exact sum).
 ///

@@ -22,7 +22,7 @@ impl<T: Float> Var<T> {
         record("relu", value, &[self], |_, out, g| {
             let pass = |g: T, y: T| if y <= T::zero() { T::zero() } else { g };
             smallvec::smallvec![Some(through_output(g, out, pass, || {
-                let keep = out.value.map_with(Cost::Cheap, |y| !(y <= T::zero()));
+                let keep = out.value.map_with(Cost::Cheap, |y| y > T::zero() || y.is_nan());
                 Var::select(&keep, g, &Var::constant(Tensor::zeros(&[])))
             }))]
         })
