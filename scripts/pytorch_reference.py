@@ -225,11 +225,11 @@ optim_lines = []
 STEPS = 30
 
 
-def run(case, name, kw, function, start, grad_of):
+def run(case, name, kw, function, start, grad_of, steps=STEPS):
     p = torch.nn.Parameter(torch.tensor(start))
     opt = TORCH[name]([p], **kw, foreach=False)
     traj, grads = [], []
-    for t in range(STEPS):
+    for t in range(steps):
         g = grad_of(t, p.detach().tolist())
         grads.extend(g)
         p.grad = torch.tensor(g)
@@ -253,6 +253,11 @@ for case, name, kw in CONFIGS:
         if name != "adadelta":
             kwf["lr"] = lr
         run(f"{case}.{fname}", name, kwf, fname, start, lambda t, q, grad=grad: grad(q))
+# Long runs on Rosenbrock from (-1.5, 2), where the path crosses the valley
+# and amplifies any rounding that differs from PyTorch's: they hold the
+# update to PyTorch's order of operations, fused multiply-adds included.
+for case, name, kw in [("nadam.rosenbrock_long", "nadam", dict(lr=0.05)), ("adam.rosenbrock_long", "adam", dict(lr=0.05))]:
+    run(case, name, kw, "rosenbrock", [-1.5, 2.0], lambda t, q: FUNCTIONS["rosenbrock"][1](q), steps=300)
 LBFGS = [
     ("lbfgs_wolfe.rosenbrock", "rosenbrock", dict(line_search_fn="strong_wolfe"), 6),
     ("lbfgs_wolfe.himmelblau", "himmelblau", dict(line_search_fn="strong_wolfe", history_size=3, max_iter=7), 5),

@@ -1,7 +1,7 @@
 //! Adadelta (Zeiler, 2012).
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused};
+use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adadelta`], PyTorch's names and defaults.
@@ -66,7 +66,7 @@ impl<T: Float> Optimizer<T> for Adadelta {
         let [sq, acc] = &mut state.slots[..] else { panic!("adadelta: two state slots") };
         fused(param, grad, [sq, acc], |p, g, [sq, acc]| {
             let g = effective_grad(g, *p, c.maximize, wd);
-            *sq = rho * *sq + (T::one() - rho) * g * g;
+            *sq = addcmul(rho * *sq, T::one() - rho, g, g);
             let std = (*sq + eps).sqrt();
             let delta = (*acc + eps).sqrt() / std * g;
             *acc = rho * *acc + (T::one() - rho) * delta * delta;

@@ -2,7 +2,7 @@
 //! (Loshchilov & Hutter, 2019).
 
 use crate::error::{Result, check_beta, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused, lerp};
+use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adam`], PyTorch's names and defaults.
@@ -114,17 +114,17 @@ impl<T: Float> Optimizer<T> for Adam {
             }
             let g = effective_grad(g, *p, c.maximize, coupled);
             *s = lerp(*s, g, one_b1);
-            *r = b2t * *r + one_b2 * g * g;
+            *r = addcmul(b2t * *r, one_b2, g, g);
         };
         match &mut state.slots[..] {
             [s, r] => fused(param, grad, [s, r], |p, g, [s, r]| {
                 moments(p, g, s, r);
-                *p -= step_size * (*s / (r.sqrt() / bc2_sqrt + eps));
+                *p += -step_size * *s / (r.sqrt() / bc2_sqrt + eps);
             }),
             [s, r, m] => fused(param, grad, [s, r, m], |p, g, [s, r, m]| {
                 moments(p, g, s, r);
                 *m = m.max(*r);
-                *p -= step_size * (*s / (m.sqrt() / bc2_sqrt + eps));
+                *p += -step_size * *s / (m.sqrt() / bc2_sqrt + eps);
             }),
             _ => panic!("adam: state with {} slots", state.slots.len()),
         }

@@ -2,7 +2,7 @@
 //! schedule.
 
 use crate::error::{Result, check, check_beta, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused, lerp};
+use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 use gradus_tensor::filled_vec;
 
@@ -108,10 +108,11 @@ impl<T: Float> Optimizer<T> for Nadam {
             }
             let g = effective_grad(g, *p, c.maximize, coupled);
             *s = lerp(*s, g, one_b1);
-            *r = b2t * *r + one_b2 * g * g;
+            *r = addcmul(b2t * *r, one_b2, g, g);
             let d = (*r / bc2).sqrt() + eps;
-            *p += coef_g * (g / d);
-            *p += coef_s * (*s / d);
+            // torch.addcdiv's order: (value·t1)/t2.
+            *p += coef_g * g / d;
+            *p += coef_s * *s / d;
         });
     }
 

@@ -2,7 +2,7 @@
 //! rectified.
 
 use crate::error::{Result, check_beta, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused, lerp};
+use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Radam`], PyTorch's names and defaults.
@@ -94,7 +94,7 @@ impl<T: Float> Optimizer<T> for Radam {
             }
             let g = effective_grad(g, *p, c.maximize, coupled);
             *s = lerp(*s, g, one_b1);
-            *r = b2t * *r + one_b2 * g * g;
+            *r = addcmul(b2t * *r, one_b2, g, g);
             let corrected = *s / bc1_t;
             match rect {
                 Some(rect) => {

@@ -2,7 +2,7 @@
 //! textbook form with δ inside the square root.
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused, lerp};
+use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Rmsprop`], PyTorch's names and defaults.
@@ -96,24 +96,24 @@ impl<T: Float> Optimizer<T> for Rmsprop {
         match &mut state.slots[..] {
             [r] => fused(param, grad, [r], |p, g, [r]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
-                *r = alpha * *r + one_minus * g * g;
+                *r = addcmul(alpha * *r, one_minus, g, g);
                 *p -= lr * (g / denom(*r, T::zero()));
             }),
             [r, b] if !c.centered => fused(param, grad, [r, b], |p, g, [r, b]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
-                *r = alpha * *r + one_minus * g * g;
+                *r = addcmul(alpha * *r, one_minus, g, g);
                 *b = mu * *b + g / denom(*r, T::zero());
                 *p -= lr * *b;
             }),
             [r, m] => fused(param, grad, [r, m], |p, g, [r, m]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
-                *r = alpha * *r + one_minus * g * g;
+                *r = addcmul(alpha * *r, one_minus, g, g);
                 *m = lerp(*m, g, one_minus);
                 *p -= lr * (g / denom(*r, *m));
             }),
             [r, m, b] => fused(param, grad, [r, m, b], |p, g, [r, m, b]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
-                *r = alpha * *r + one_minus * g * g;
+                *r = addcmul(alpha * *r, one_minus, g, g);
                 *m = lerp(*m, g, one_minus);
                 *b = mu * *b + g / denom(*r, *m);
                 *p -= lr * *b;

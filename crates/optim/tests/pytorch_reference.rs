@@ -1,7 +1,15 @@
 //! Every optimiser and option against PyTorch's trajectories in f64: on a
 //! fixed gradient sequence and on the test functions (x²,
 //! Rosenbrock, Himmelblau, an ill-conditioned quadratic, x² − y²), 30 steps
-//! each, from reference data made by scripts/pytorch_reference.py.
+//! each, from reference data made by scripts/pytorch_reference.py; and two
+//! 300-step runs on Rosenbrock from (−1.5, 2) (NAdam and Adam, lr 0.05),
+//! which must equal PyTorch's bit for bit: the path crosses the valley and
+//! amplifies any rounding that differs, so they hold the updates to
+//! PyTorch's order of operations (`torch.addcdiv`'s (c·a)/b, `lerp` and
+//! `addcmul` as one fused multiply-add each). PyTorch's own last bits
+//! depend on the kernels its CPU runs (regenerated on an AVX-512 Xeon, six
+//! RMSprop values of the AVX2-made file changed), so the other cases are
+//! held to 1e-12 relative.
 
 use gradus_optim::{Method, Optim, parse, parse_method};
 use std::collections::BTreeMap;
@@ -88,12 +96,14 @@ fn lbfgs_follows_pytorchs_trajectory_with_and_without_line_search() {
 fn every_optimiser_follows_pytorchs_trajectory() {
     let cases = cases();
     let mut worst = (0.0f64, String::new());
+    let mut exact = 0;
     let first_order: Vec<_> = cases.iter().filter(|(n, _)| !n.starts_with("lbfgs")).collect();
-    assert_eq!(first_order.len(), 19 * 6, "reference cases");
+    assert_eq!(first_order.len(), 19 * 6 + 2, "reference cases");
     for (name, case) in first_order {
         let mut opt = Optim::boxed(parse::<f64>(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")));
         let mut theta = case.start.clone();
         let n = theta.len();
+        let mut same_bits = true;
         for t in 0..case.traj.len() / n {
             let g = if case.function == "fixed" {
                 case.grads[t * n..(t + 1) * n].to_vec()
@@ -105,6 +115,15 @@ fn every_optimiser_follows_pytorchs_trajectory() {
                 if got == want || got.is_nan() && want.is_nan() {
                     continue; // equal, or diverged the same way (maximising Rosenbrock)
                 }
+                same_bits = false;
+                // The long runs cross Rosenbrock's valley, which amplifies any
+                // rounding that differs: only PyTorch's order of operations,
+                // its fused multiply-adds included, keeps them on its path.
+                assert!(
+                    !name.ends_with("_long"),
+                    "{name} step {}: gradus {got}, PyTorch {want}: not PyTorch's rounding",
+                    t + 1
+                );
                 let err = (got - want).abs() / want.abs().max(1e-3);
                 if err > worst.0 {
                     worst = (err, format!("{name} step {t} [{i}]: gradus {got}, PyTorch {want}"));
@@ -117,6 +136,8 @@ fn every_optimiser_follows_pytorchs_trajectory() {
                 );
             }
         }
+        exact += usize::from(same_bits);
     }
+    eprintln!("{exact} of {} trajectories equal PyTorch's bit for bit", 19 * 6 + 2);
     eprintln!("worst relative error {:e} at {}", worst.0, worst.1);
 }
