@@ -263,14 +263,17 @@ LBFGS = [
     ("lbfgs_wolfe.himmelblau", "himmelblau", dict(line_search_fn="strong_wolfe", history_size=3, max_iter=7), 5),
     ("lbfgs_fixed.quadratic", "quadratic", dict(lr=0.01, max_iter=10), 5),
     ("lbfgs_fixed.rosenbrock", "rosenbrock", dict(lr=0.05, max_iter=4, history_size=2), 6),
+    # 20 inner iterations a step from (-1.5, 2): crosses Rosenbrock's valley.
+    ("lbfgs_fixed.rosenbrock_long", "rosenbrock", dict(lr=0.1, max_iter=20, history_size=10), 10, [-1.5, 2.0]),
 ]
 LOSS = {
     "rosenbrock": lambda p: (1.0 - p[0]) ** 2 + 100.0 * (p[1] - p[0] * p[0]) ** 2,
     "himmelblau": lambda p: (p[0] * p[0] + p[1] - 11.0) ** 2 + (p[0] + p[1] * p[1] - 7.0) ** 2,
     "quadratic": lambda p: 0.5 * p[0] * p[0] + 50.0 * p[1] * p[1],
 }
-for case, fname, kw, calls in LBFGS:
+for case, fname, kw, calls, *own_start in LBFGS:
     start, grad, _ = FUNCTIONS[fname]
+    start = own_start[0] if own_start else start
     p = torch.nn.Parameter(torch.tensor(start))
     opt = torch.optim.LBFGS([p], **kw)
 

@@ -79,10 +79,11 @@ fn abs_max<T: Float>(a: &[T]) -> f64 {
     a.iter().fold(0.0f64, |m, x| m.max(x.as_f64().abs()))
 }
 
-/// x + t·d.
+/// x + t·d, as `torch.add(x, d, alpha=t)` rounds it: one fused
+/// multiply-add (ATen's `fmadd`).
 fn along<T: Float>(x: &[T], t: f64, d: &[T]) -> Vec<T> {
     let t = T::of(t);
-    x.iter().zip(d).map(|(&x, &d)| x + t * d).collect()
+    x.iter().zip(d).map(|(&x, &d)| t.mul_add(d, x)).collect()
 }
 
 /// The minimiser of the cubic through (x1, f1, g1), (x2, f2, g2), clamped
@@ -216,12 +217,12 @@ impl<T: Float> Lbfgs<T> {
                 let mut q: Vec<T> = flat_grad.iter().map(|&g| -g).collect();
                 for i in (0..k).rev() {
                     al[i] = dot(&self.old_stps[i], &q) * self.ro[i];
-                    q.iter_mut().zip(&self.old_dirs[i]).for_each(|(q, &y)| *q += -al[i] * y);
+                    q.iter_mut().zip(&self.old_dirs[i]).for_each(|(q, &y)| *q = (-al[i]).mul_add(y, *q));
                 }
                 let mut r: Vec<T> = q.iter().map(|&q| q * self.h_diag).collect();
                 for i in 0..k {
                     let be = dot(&self.old_dirs[i], &r) * self.ro[i];
-                    r.iter_mut().zip(&self.old_stps[i]).for_each(|(r, &s)| *r += (al[i] - be) * s);
+                    r.iter_mut().zip(&self.old_stps[i]).for_each(|(r, &s)| *r = (al[i] - be).mul_add(s, *r));
                 }
                 self.d = r;
             }
