@@ -159,10 +159,14 @@ mod tests {
     /// define (`Relu => |x| …;` for activations, `Conv2d, 2, conv2d` for
     /// convolutions).
     fn layer_names() -> Vec<String> {
-        let sources =
-            gradus_autodiff::catalogue::sources_in(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+        layer_names_in(&gradus_autodiff::catalogue::sources_in(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        ))
+    }
+
+    fn layer_names_in(sources: &[String]) -> Vec<String> {
         let mut names = Vec::new();
-        for src in &sources {
+        for src in sources {
             for line in src.lines().map(str::trim) {
                 let name = line
                     .split_once("Module<T> for ")
@@ -192,6 +196,15 @@ mod tests {
         assert!(names.len() >= 20, "the layer scan found too few: {names:?}");
         let missing: Vec<&String> = names.iter().filter(|n| !covered.contains(&n.as_str())).collect();
         assert!(missing.is_empty(), "layers without a gradcheck case in catalogue.rs: {missing:?}");
+    }
+
+    #[test]
+    fn a_layer_without_a_case_is_found() {
+        let new_file = "impl<T: Float> Module<T> for Wobble<T> {\n    fn forward(&self) {}\n}\n".to_string();
+        let covered: Vec<&str> = cases().iter().flat_map(|c| c.covers.iter().copied()).collect();
+        let names = layer_names_in(&[new_file]);
+        assert_eq!(names, ["Wobble"]);
+        assert!(!covered.contains(&"Wobble"));
     }
 
     #[test]
