@@ -252,7 +252,9 @@ Linear {n_in}→{n_out} + ReLU, batch {b}, f32, medians of {REPS} interleaved ru
             t[1] * 1e6,
             t[1] / t[0],
             2.0 * flops / t[0] / 1e9,
-            6.0 * flops / t[1] / 1e9
+            // Two products: the forward and the weight gradient (the
+            // input is data, so its gradient is never computed).
+            4.0 * flops / t[1] / 1e9
         );
     }
     set_parallel_matmul_threshold(gradus_tensor::DEFAULT_PARALLEL_MATMUL_FLOPS);
