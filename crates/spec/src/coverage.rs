@@ -70,6 +70,35 @@ pub fn check_names(source: &str, listed: &[&str]) -> Result<(), String> {
     if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
 }
 
+/// [`check_names`], and that the parser knows every listed name: `parse`
+/// of each either succeeds or fails with a message that does not contain
+/// `unknown` (the parser's message for a name it does not know, which a
+/// name no list holds must produce).
+///
+/// # Errors
+/// What [`check_names`] finds, a listed name the parser calls unknown, or
+/// a parser that does not say `unknown` for an unknown name.
+pub fn check_parser(
+    source: &str,
+    listed: &[&str],
+    unknown: &str,
+    parse: impl Fn(&str) -> Result<(), String>,
+) -> Result<(), String> {
+    check_names(source, listed)?;
+    let refused: Vec<String> = listed
+        .iter()
+        .filter(|n| parse(n).is_err_and(|e| e.contains(unknown)))
+        .map(|n| format!("`{n}` is listed but the parser calls it unknown"))
+        .collect();
+    if !refused.is_empty() {
+        return Err(refused.join("; "));
+    }
+    match parse("no_such_name") {
+        Err(e) if e.contains(unknown) => Ok(()),
+        other => Err(format!("the parser does not say `{unknown}` for an unknown name: {other:?}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +135,16 @@ pub fn parse(spec: &Spec) -> u32 {
         assert_eq!(missing_arm, "`five` is listed but has no arm");
         let unlisted = check_names(PARSER, &["one", "two", "four"]).unwrap_err();
         assert_eq!(unlisted, "`three` has an arm but is not listed");
+    }
+
+    #[test]
+    fn the_parser_must_know_every_listed_name() {
+        let names = ["one", "two", "three", "four"];
+        let knows = |n: &str| if names.contains(&n) { Ok(()) } else { Err(format!("unknown thing `{n}`")) };
+        assert!(check_parser(PARSER, &names, "unknown thing", knows).is_ok());
+        let forgets =
+            |n: &str| if n == "two" || !names.contains(&n) { Err(format!("unknown thing `{n}`")) } else { Ok(()) };
+        let err = check_parser(PARSER, &names, "unknown thing", forgets).unwrap_err();
+        assert_eq!(err, "`two` is listed but the parser calls it unknown");
     }
 }

@@ -22,7 +22,7 @@
 //! ```
 
 mod coverage;
-pub use coverage::{check_names, matched_names};
+pub use coverage::{check_names, check_parser, matched_names};
 
 use std::fmt;
 use std::str::FromStr;
