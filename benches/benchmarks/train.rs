@@ -23,7 +23,7 @@ fn train_benches(c: &mut Criterion) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(4);
         let logits = Tensor::<f32>::normal(&[rows, classes], 0.0, 1.0, &mut rng);
         let (_, targets) = batch(rows);
-        let gradus_loss::Targets::Classes(y) = targets else { unreachable!("class targets") };
+        let gradus_loss::BatchTargets::Classes(y) = targets else { unreachable!("class targets") };
         let y = if classes == 10 {
             y
         } else {

@@ -4,9 +4,9 @@
 
 use gradus::autodiff::{Tape, Var};
 use gradus::data::{DataLoader, Dataset, mnist, transforms};
-use gradus::loss::{CrossEntropy, Targets};
+use gradus::loss::{BatchTargets, CrossEntropy};
 use gradus::nn::{Mlp, Sequential};
-use gradus::optim::{Adam, AdamConfig, Optim, Optimizer, State};
+use gradus::optim::{Adam, AdamConfig, Optimizer, State, UpdateRule};
 use gradus::tensor::Tensor;
 use gradus::{GradusError, Trainer};
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -169,16 +169,19 @@ pub fn mlp() -> Sequential<f32> {
 }
 
 /// A fixed random batch: inputs in [0, 1) as pixels are, classes 0–9.
-pub fn batch(size: usize) -> (Var<f32>, Targets<f32>) {
+pub fn batch(size: usize) -> (Var<f32>, BatchTargets<f32>) {
     let mut rng = StdRng::seed_from_u64(1);
     let x = Tensor::<f32>::uniform(&[size, 784], 0.0, 1.0, &mut rng);
     let y: Vec<usize> = (0..size).map(|_| rng.random_range(0..10)).collect();
-    (Var::constant(x), Targets::Classes(Tensor::from_vec(y, &[size]).expect("one class per row")))
+    (Var::constant(x), BatchTargets::Classes(Tensor::from_vec(y, &[size]).expect("one class per row")))
 }
 
 /// A trainer with Adam at PyTorch's defaults, and the loss it trains with.
 fn adam_trainer() -> (Trainer<f32>, CrossEntropy<f32>) {
-    (Trainer::new(Optim::new(Adam::new(AdamConfig::default()).expect("defaults are valid"))), CrossEntropy::default())
+    (
+        Trainer::new(Optimizer::new(Adam::new(AdamConfig::default()).expect("defaults are valid"))),
+        CrossEntropy::default(),
+    )
 }
 
 /// One training step through the public API: a fresh tape, forward,
@@ -277,7 +280,7 @@ fn adam_10m() -> Run {
     let mut grad = gradus::tensor::advised_vec(n);
     grad.extend((0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1e-3));
     let mut param = gradus::tensor::filled_vec(n, 0.5f32);
-    let mut state: State<f32> = Optimizer::<f32>::init(&adam, 1e-3, n);
+    let mut state: State<f32> = UpdateRule::<f32>::init(&adam, 1e-3, n);
     Box::new(move || {
         adam.update(1e-3, &mut param, &grad, &mut state);
         black_box(&mut param);
@@ -311,7 +314,7 @@ fn epoch_of(data: Arc<dyn Dataset>, model: Sequential<f32>) -> Run {
             let batch = batch.expect("readable");
             let gradus::data::BatchTargets::Classes(c) = batch.targets else { unreachable!("class targets") };
             let x = Var::constant(batch.features);
-            black_box(trainer.step(&model, &loss, &x, &Targets::Classes(c), None).expect("a valid step"));
+            black_box(trainer.step(&model, &loss, &x, &BatchTargets::Classes(c), None).expect("a valid step"));
         }
         epoch += 1;
     })

@@ -13,7 +13,7 @@
 use gradus::data::{DataLoader, Dataset, Features, InMemory, Targets};
 use gradus::loss::CrossEntropy;
 use gradus::mpi::Mpi;
-use gradus::optim::{Adam, AdamConfig, Optim};
+use gradus::optim::{Adam, AdamConfig, Optimizer};
 use gradus::{BatchStats, Trainer};
 use gradus_benches::workloads::{cnn, fashion_mnist_train, mlp};
 use std::process::Command;
@@ -50,7 +50,7 @@ fn worker(which: &str) {
     } else {
         Arc::new(gradus::data::transforms::scale_u8(data))
     };
-    let mut trainer = Trainer::new(Optim::new(Adam::new(AdamConfig::default()).expect("defaults")));
+    let mut trainer = Trainer::new(Optimizer::new(Adam::new(AdamConfig::default()).expect("defaults")));
     if let Some(m) = &mpi {
         trainer = trainer.replicated(Rc::clone(m) as Rc<dyn gradus::Replicas<f32>>, BatchStats::Global);
     }
@@ -61,10 +61,15 @@ fn worker(which: &str) {
     let mut last = Instant::now();
     let start = Instant::now();
     trainer
-        .epoch_with(&model, &CrossEntropy::default(), &train, &tiny, &tiny, &mut |_, _, _| {
-            times.push(last.elapsed().as_secs_f64());
-            last = Instant::now();
-        })
+        .epoch_with(
+            &model,
+            &CrossEntropy::default(),
+            &Loaders { train: &train, monitor: &tiny, test: &tiny },
+            &mut |_, _, _| {
+                times.push(last.elapsed().as_secs_f64());
+                last = Instant::now();
+            },
+        )
         .expect("a valid epoch");
     let total = start.elapsed().as_secs_f64();
     let comm = trainer.communication().as_secs_f64();

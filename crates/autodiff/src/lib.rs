@@ -52,5 +52,5 @@ pub use spectrum::{
     Density, LanczosOptions, Quadrature, Ritz, TraceEstimate, density, hutchinson, lanczos, lanczos_quadrature,
     rademacher,
 };
-pub use tape::{Grads, Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
+pub use tape::{InputGrads, Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
 pub use var::{Var, VarId};

@@ -16,11 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// gradient of the output, the gradient of each input (`None` where the op
 /// is not differentiable in that input). Written with differentiable ops, so
 /// running it while recording gives higher-order derivatives.
-pub(crate) type BackwardFn<T> = Box<dyn Fn(&[Var<T>], &Var<T>, &Var<T>) -> Grads<T>>;
+pub(crate) type BackwardFn<T> = Box<dyn Fn(&[Var<T>], &Var<T>, &Var<T>) -> InputGrads<T>>;
 
 /// The gradients a backward rule returns, one per input (inline for up to
 /// two inputs: no allocation per op).
-pub type Grads<T> = smallvec::SmallVec<[Option<Var<T>>; 2]>;
+pub type InputGrads<T> = smallvec::SmallVec<[Option<Var<T>>; 2]>;
 
 /// The inputs of a recorded op (inline for up to two).
 pub(crate) type Inputs<T> = smallvec::SmallVec<[Input<T>; 2]>;

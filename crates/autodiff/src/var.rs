@@ -2,7 +2,7 @@
 //! the one function every differentiable op goes through.
 
 use crate::AutodiffError;
-use crate::tape::{BackwardFn, Grads, Input, Inputs, Node, TapeInner, anomaly_mode, is_recording};
+use crate::tape::{BackwardFn, Input, InputGrads, Inputs, Node, TapeInner, anomaly_mode, is_recording};
 use gradus_tensor::{Float, Tensor};
 use std::fmt;
 use std::rc::Rc;
@@ -135,7 +135,7 @@ impl<T: Float> Var<T> {
         op: &'static str,
         value: Tensor<T>,
         inputs: &[&Var<T>],
-        backward: impl Fn(&[Var<T>], &Var<T>, &Var<T>) -> Grads<T> + 'static,
+        backward: impl Fn(&[Var<T>], &Var<T>, &Var<T>) -> InputGrads<T> + 'static,
     ) -> Var<T> {
         record(op, value, inputs, backward)
     }
@@ -148,7 +148,7 @@ pub(crate) fn record<T: Float>(
     op: &'static str,
     value: Tensor<T>,
     inputs: &[&Var<T>],
-    backward: impl Fn(&[Var<T>], &Var<T>, &Var<T>) -> Grads<T> + 'static,
+    backward: impl Fn(&[Var<T>], &Var<T>, &Var<T>) -> InputGrads<T> + 'static,
 ) -> Var<T> {
     if !is_recording() {
         return Var::constant(value);

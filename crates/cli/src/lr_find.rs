@@ -53,7 +53,7 @@ pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
         return Err(usage(format!("--start-lr {} and --end-lr {}: give 0 < start < end", args.start_lr, args.end_lr)));
     }
     let spec = crate::train::parse_model(&args.model)?;
-    let optim = gradus::optim::Optim::boxed(crate::train::optimizer(&args.optimizer)?);
+    let optim = gradus::optim::Optimizer::boxed(crate::train::optimizer(&args.optimizer)?);
     let (train, _, _) =
         crate::train::datasets(&args.data, args.data_dir.as_deref(), &spec, args.seed, args.batch_size)?;
     let model = spec.build::<f32>(args.seed);

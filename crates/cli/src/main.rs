@@ -14,9 +14,10 @@ mod output;
 mod ranks;
 mod train;
 
+use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use gradus::autodiff::{PointKind, Tape, curvature, grad};
-use gradus::optim::{Method, Optim, parse_method};
+use gradus::optim::{Method, Optimizer, parse_method};
 use gradus::sched::{ReduceOnPlateau, Schedule};
 use gradus::tensor::Tensor;
 use std::path::PathBuf;
@@ -41,12 +42,6 @@ pub(crate) enum TextFormat {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Every {
-    Batch,
-    Epoch,
-}
-
 /// Options shared by `train` and `compare`.
 #[derive(clap::Args)]
 struct RunArgs {
@@ -63,8 +58,8 @@ struct RunArgs {
     #[arg(long)]
     schedule: Option<String>,
     /// When a step schedule advances.
-    #[arg(long, value_enum, default_value = "epoch")]
-    schedule_every: Every,
+    #[arg(long, default_value = "epoch", value_parser = clap::builder::PossibleValuesParser::new(gradus::Every::NAMES).map(|s| s.parse::<gradus::Every>().expect("a listed name")))]
+    schedule_every: gradus::Every,
     /// Epochs in total.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -120,10 +115,7 @@ impl RunArgs {
             data_dir: self.data_dir,
             model: self.model,
             schedule: self.schedule,
-            schedule_every: match self.schedule_every {
-                Every::Batch => gradus::Every::Batch,
-                Every::Epoch => gradus::Every::Epoch,
-            },
+            schedule_every: self.schedule_every,
             epochs: self.epochs,
             batch_size: self.batch_size,
             seed: self.seed,
@@ -485,7 +477,7 @@ fn trace(
     let rate = |t: usize, base: f64| sched.as_ref().map(|s| s.lr(base, t));
     let mut advance: Box<Step<'_>> = match method {
         Method::FirstOrder(opt) => {
-            let mut driver = Optim::boxed(opt);
+            let mut driver = Optimizer::boxed(opt);
             let base = driver.groups()[0].initial_lr;
             Box::new(move |t, p| {
                 if let Some(lr) = rate(t, base) {

@@ -158,19 +158,9 @@ fn fits(budget: Option<f64>, bytes: f64, what: impl FnOnce() -> String) -> Resul
     }
 }
 
-fn schedule(run: &Run) -> Result<Option<Schedule>, Failure> {
-    Ok(match run.schedule.as_deref().map(gradus::sched::parse).transpose().map_err(crate::usage)? {
-        Some(gradus::sched::Schedule::Steps(s)) => Some(Schedule::Steps(s, run.schedule_every)),
-        Some(gradus::sched::Schedule::Plateau(o)) => {
-            Some(Schedule::Plateau(gradus::sched::ReduceOnPlateau::new(1.0, o)?))
-        }
-        None => None,
-    })
-}
-
 /// The optimiser, or exit 2; `newton` and `lbfgs` re-evaluate the loss at
 /// every step and are refused in their own words.
-pub fn optimizer(spec: &str) -> Result<Box<dyn gradus::optim::Optimizer<f32>>, Failure> {
+pub fn optimizer(spec: &str) -> Result<Box<dyn gradus::optim::UpdateRule<f32>>, Failure> {
     let name = spec.split('(').next().unwrap_or("").trim();
     if name == "newton" || name == "lbfgs" {
         let first_order: Vec<&str> =
@@ -184,17 +174,15 @@ pub fn optimizer(spec: &str) -> Result<Box<dyn gradus::optim::Optimizer<f32>>, F
 }
 
 fn trainer(run: &Run, optimizer: &str) -> Result<Trainer<f32>, Failure> {
-    let optim = Optim::boxed(self::optimizer(optimizer)?);
-    let lr = optim.groups()[0].lr;
-    let mut t = Trainer::new(optim);
-    if let Some(s) = schedule(run)? {
-        let s = match s {
-            Schedule::Plateau(p) => Schedule::Plateau(gradus::sched::ReduceOnPlateau::new(lr, p.options())?),
-            other => other,
-        };
-        t = t.with_schedule(s);
+    let t = Trainer::new(Optimizer::boxed(self::optimizer(optimizer)?));
+    match run.schedule.as_deref() {
+        Some(spec) => {
+            let schedule = gradus::sched::parse(spec).map_err(crate::usage)?;
+            t.with_schedule(schedule, run.schedule_every)
+                .map_err(|e| crate::usage(format!("--schedule {spec} --schedule-every {}: {e}", run.schedule_every)))
+        }
+        None => Ok(t),
     }
-    Ok(t)
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
@@ -338,7 +326,7 @@ fn train_one(
             .record("model", &run.model)
             .record("optimizer", optimizer)
             .record("schedule", run.schedule.as_deref().unwrap_or("none"))
-            .record("schedule_every", if run.schedule_every == Every::Batch { "batch" } else { "epoch" })
+            .record("schedule_every", &run.schedule_every.to_string())
             .record("seed", &run.seed.to_string())
             .record("batch_size", &run.batch_size.to_string())
             .record("data", &run.data)
@@ -391,7 +379,8 @@ fn train_one(
                 b.set_message(format!("{value:.4}"));
             }
         };
-        let result = t.epoch_with(&model, &loss, &train, &monitor, &test, &mut on_batch);
+        let result =
+            t.epoch_with(&model, &loss, &Loaders { train: &train, monitor: &monitor, test: &test }, &mut on_batch);
         if let Some(b) = bar {
             b.finish_and_clear();
         }
@@ -506,9 +495,8 @@ fn resumed(
 /// Refuses a run longer than its schedule (onecycle's total_steps), before
 /// the first step.
 fn schedule_fits(run: &Run, t: &Trainer<f32>, batches: usize) -> Result<(), Failure> {
-    let Some(Schedule::Steps(s, every)) = t.schedule() else { return Ok(()) };
-    let Some(last) = s.last_step() else { return Ok(()) };
-    let (needed, unit) = if *every == Every::Batch { (run.epochs * batches, "steps") } else { (run.epochs, "epochs") };
+    let Some((last, every)) = t.schedule_end() else { return Ok(()) };
+    let (needed, unit) = if every == Every::Batch { (run.epochs * batches, "steps") } else { (run.epochs, "epochs") };
     if needed > last {
         return Err(crate::usage(format!(
             "--schedule {}: it ends after {last} {unit}, and {} epochs of {batches} batches take {needed} {unit}; give it total_steps={needed}",

@@ -6,21 +6,13 @@
 use crate::dataset::{Dataset, Target};
 use crate::error::{DataError, Result};
 use crate::sampler::{Sampler, SequentialSampler, ShuffledSampler, batches, shard_range};
+pub use gradus_tensor::BatchTargets;
 use gradus_tensor::{Float, Tensor};
 use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, resume_unwind};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
-
-/// The targets of a batch.
-#[derive(Clone, Debug)]
-pub enum BatchTargets<T: Float> {
-    /// Class indices `[b]`.
-    Classes(Tensor<usize>),
-    /// Values `[b, width]`.
-    Values(Tensor<T>),
-}
 
 /// A mini-batch: features `[b, …]` and targets.
 #[derive(Clone, Debug)]

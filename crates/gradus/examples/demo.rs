@@ -174,10 +174,14 @@ fn run(args: &Args) -> Result<(), GradusError> {
     for (label, spec) in OPTIMIZERS {
         // The same initial weights for every optimiser.
         let model = model_spec.build::<f32>(0);
-        let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse::<f32>(spec)?));
+        let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse::<f32>(spec)?));
         let mut metrics = Vec::new();
         for _ in 0..epochs {
-            let m = trainer.epoch(&model, &loss, &train_loader, &monitor_loader, &test_loader)?;
+            let m = trainer.epoch(
+                &model,
+                &loss,
+                &Loaders { train: &train_loader, monitor: &monitor_loader, test: &test_loader },
+            )?;
             if spirals && m.epoch % 5 != 0 && m.epoch != epochs {
                 metrics.push(m);
                 continue;
@@ -266,7 +270,7 @@ fn optimiser_paths(out: &Path) -> Result<(), GradusError> {
     for (function, grad, start, specs) in cases {
         let mut runs = Vec::new();
         for spec in specs {
-            let mut opt = Optim::<f64>::boxed(gradus::optim::parse(spec)?);
+            let mut opt = Optimizer::<f64>::boxed(gradus::optim::parse(spec)?);
             let mut p = start.to_vec();
             let mut path = vec![(p[0], p[1])];
             for _ in 0..300 {

@@ -58,10 +58,10 @@ fn main() -> Result<(), GradusError> {
             .activation(Activation::Tanh)
             .build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(0));
         let optimizer = gradus::optim::parse(&format!("sgd(lr={lr})"))?;
-        let mut trainer = Trainer::new(Optim::boxed(optimizer)).with_sharpness(10);
+        let mut trainer = Trainer::new(Optimizer::boxed(optimizer)).with_sharpness(10);
         let start = std::time::Instant::now();
         for step in 1..=steps {
-            let m = trainer.epoch(&model, &loss, &full, &full, &full)?;
+            let m = trainer.epoch(&model, &loss, &Loaders { train: &full, monitor: &full, test: &full })?;
             if step % 10 == 0 {
                 println!(
                     "lr {lr}: step {step}: loss {:.5}, sharpness {:.3} (2/η = {:.3}), {:.0} s",

@@ -5,7 +5,7 @@
 //! `cargo run --release -p gradus --example newton_vs_gd`
 
 use gradus::autodiff::curvature;
-use gradus::optim::{Newton, NewtonConfig, Optim, Sgd, SgdConfig};
+use gradus::optim::{Newton, NewtonConfig, Optimizer, Sgd, SgdConfig};
 use gradus::tensor::Tensor;
 
 fn main() -> Result<(), gradus::GradusError> {
@@ -28,7 +28,7 @@ fn main() -> Result<(), gradus::GradusError> {
 
     for factor in [0.5, 0.99, 1.01] {
         let lr = factor * c.max_stable_lr;
-        let mut opt = Optim::new(Sgd::new(SgdConfig { lr, ..Default::default() })?);
+        let mut opt = Optimizer::new(Sgd::new(SgdConfig { lr, ..Default::default() })?);
         let mut theta = vec![5.0, -3.0];
         for _ in 0..200 {
             let g = grad(&theta);

@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release -p gradus --example optimizers_on_rosenbrock -- [out.svg]`
 
-use gradus::optim::{Lbfgs, LbfgsConfig, Optim, parse};
+use gradus::optim::{Lbfgs, LbfgsConfig, Optimizer, parse};
 
 fn grad(p: &[f64]) -> Vec<f64> {
     vec![-2.0 * (1.0 - p[0]) - 400.0 * p[0] * (p[1] - p[0] * p[0]), 200.0 * (p[1] - p[0] * p[0])]
@@ -27,7 +27,7 @@ fn main() -> Result<(), gradus::GradusError> {
     ];
     let mut runs = Vec::new();
     for spec in specs {
-        let mut opt = Optim::<f64>::boxed(parse(spec)?);
+        let mut opt = Optimizer::<f64>::boxed(parse(spec)?);
         let mut p = vec![-1.5, 2.0];
         let mut path = vec![(p[0], p[1])];
         for _ in 0..1000 {

@@ -37,13 +37,16 @@ fn main() -> Result<(), GradusError> {
     println!("{} parameters", model.num_parameters());
     let loss = CrossEntropy::default();
     let cosine = gradus::sched::parse(&format!("cosine(t_max={epochs})"))?;
-    let gradus::sched::Schedule::Steps(cosine) = cosine else { unreachable!("cosine is a step schedule") };
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=1e-3)")?))
-        .with_schedule(Schedule::Steps(cosine, Every::Epoch));
+    let mut trainer =
+        Trainer::new(Optimizer::boxed(gradus::optim::parse("adam(lr=1e-3)")?)).with_schedule(cosine, Every::Epoch)?;
 
     let start = std::time::Instant::now();
     for _ in 0..epochs {
-        let m = trainer.epoch(&model, &loss, &train_loader, &monitor_loader, &test_loader)?;
+        let m = trainer.epoch(
+            &model,
+            &loss,
+            &Loaders { train: &train_loader, monitor: &monitor_loader, test: &test_loader },
+        )?;
         println!(
             "epoch {:>2}: train loss {:.4}, test loss {:.4}, test accuracy {:.4} ({:.1} s)",
             m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.seconds

@@ -27,11 +27,15 @@ fn main() -> Result<(), GradusError> {
         .activation(Activation::Relu)
         .build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(seed));
     let loss = CrossEntropy::default();
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=1e-3)")?));
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("adam(lr=1e-3)")?));
 
     let start = std::time::Instant::now();
     for _ in 0..epochs {
-        let m = trainer.epoch(&model, &loss, &train_loader, &monitor_loader, &test_loader)?;
+        let m = trainer.epoch(
+            &model,
+            &loss,
+            &Loaders { train: &train_loader, monitor: &monitor_loader, test: &test_loader },
+        )?;
         println!(
             "epoch {:>2}: train loss {:.4}, test loss {:.4}, test accuracy {:.4}",
             m.epoch, m.train_loss, m.test_loss, m.test_accuracy

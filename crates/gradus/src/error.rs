@@ -11,7 +11,7 @@ pub enum GradusError {
     Loss(#[from] gradus_loss::LossError),
     /// An optimiser.
     #[error(transparent)]
-    Optim(#[from] gradus_optim::OptimError),
+    Optimizer(#[from] gradus_optim::OptimError),
     /// A schedule.
     #[error(transparent)]
     Sched(#[from] gradus_sched::SchedError),

@@ -5,7 +5,6 @@
 //! (gradus-autodiff's `spectrum`) run on it.
 
 use crate::GradusError;
-use crate::trainer::targets;
 use gradus_autodiff::{
     Density, GradOptions, LanczosOptions, Ritz, Tape, TraceEstimate, Var, density, grad, hutchinson, lanczos,
     lanczos_quadrature, rademacher,
@@ -102,7 +101,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
             let share = batch.features.shape()[0] as f64 / total as f64;
             let tape = Tape::new();
             let leaves: Vec<_> = params.iter().map(|(_, p)| p.var(&tape)).collect();
-            let y = targets(batch.targets);
+            let y = batch.targets;
             let value = loss.loss(&model.forward(&tape, &Var::constant(batch.features)), &y)?;
             let value = value.mul_scalar(T::of(share));
             let v = value.value().item().as_f64();

@@ -33,22 +33,23 @@ pub use gradus_loss as loss;
 pub use gradus_nn as nn;
 pub use gradus_optim as optim;
 pub use gradus_sched as sched;
+pub use gradus_sched::Schedule;
 pub use gradus_spec as spec;
 pub use gradus_tensor as tensor;
 /// The random-number crate the initialisers and samplers take generators from.
 pub use rand;
 pub use replicas::{Backward, BatchStats, Replicas};
 pub use sharpness::SharpnessPoint;
-pub use trainer::{EpochMetrics, Evaluation, Every, Schedule, Trainer, evaluate, top_k_correct};
+pub use trainer::{EpochMetrics, Evaluation, Every, Loaders, Trainer, evaluate, top_k_correct};
 
 /// The everyday names.
 pub mod prelude {
-    pub use crate::{EpochMetrics, Every, GradusError, Schedule, Trainer, evaluate};
+    pub use crate::{EpochMetrics, Every, GradusError, Loaders, Schedule, Trainer, evaluate};
     pub use gradus_autodiff::{Tape, Var, no_grad};
     pub use gradus_data::{DataLoader, Dataset, mnist, transforms};
-    pub use gradus_loss::{CrossEntropy, Loss, Reduction, Targets};
+    pub use gradus_loss::{BatchTargets, CrossEntropy, Loss, Reduction};
     pub use gradus_nn::{Activation, Linear, Mlp, Module, Sequential};
-    pub use gradus_optim::Optim;
+    pub use gradus_optim::Optimizer;
     pub use gradus_sched::LrScheduler;
     pub use gradus_tensor::Tensor;
     pub use rand::SeedableRng;

@@ -5,7 +5,7 @@
 //! were.
 
 use crate::GradusError;
-use crate::trainer::{Trainer, targets};
+use crate::trainer::Trainer;
 use gradus_autodiff::Var;
 use gradus_data::DataLoader;
 use gradus_loss::Loss;
@@ -79,7 +79,7 @@ impl<T: Float> Trainer<T> {
     /// ```no_run
     /// # use gradus::prelude::*;
     /// # fn run(model: &Sequential<f32>, loader: &DataLoader) -> Result<(), GradusError> {
-    /// let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)")?));
+    /// let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)")?));
     /// let found = trainer.lr_find(model, &CrossEntropy::default(), loader, &Default::default())?;
     /// println!("valley {:?}, steep {:?}", found.valley, found.steep);
     /// # Ok(()) }
@@ -142,7 +142,7 @@ impl<T: Float> Trainer<T> {
                 let lr = o.start_lr * (o.end_lr / o.start_lr).powf(step as f64 / o.num_iter as f64);
                 self.optim.set_lr(lr);
                 let batch = batch?;
-                let y = targets(batch.targets);
+                let y = batch.targets;
                 let value = match self.step(model, loss, &Var::constant(batch.features), &y, None) {
                     Ok(v) => v,
                     Err(GradusError::Diverged { .. }) => f64::NAN,

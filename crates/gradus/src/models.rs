@@ -374,7 +374,7 @@ impl Item {
         }
         match *self {
             Item::Linear { inp, out, bias } => {
-                Box::new(Linear::with_init(inp, out, bias, Init::XavierLecture, Init::XavierLecture, rng))
+                Box::new(Linear::with_init(inp, out, Init::XavierLecture, bias.then_some(Init::XavierLecture), rng))
             }
             Item::Conv1d { inp, out, kernel, opts, bias } => {
                 Box::new(ok(Conv1d::new(inp, out, [kernel], opts, bias, rng)))

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// ```no_run
 /// use std::rc::Rc;
 /// use gradus::{BatchStats, Trainer, mpi::Mpi};
-/// # fn run(optim: gradus::optim::Optim<f32>) {
+/// # fn run(optim: gradus::optim::Optimizer<f32>) {
 /// let world = Rc::new(Mpi::init().expect("MPI starts once per process"));
 /// let trainer = Trainer::new(optim).replicated(world, BatchStats::Global);
 /// # }

@@ -4,7 +4,7 @@
 
 use crate::GradusError;
 use crate::replicas::{BatchStats, Replicas, agree, checksum};
-use crate::trainer::{Every, Gradient, Trainer, targets};
+use crate::trainer::{Every, Gradient, Trainer};
 use gradus_autodiff::{Tape, Var, VarId};
 use gradus_data::Batch;
 use gradus_loss::Loss;
@@ -77,7 +77,7 @@ impl<T: Float> Trainer<T> {
         let tape = Tape::new();
         let shard = Shard { first_row: batch.first_row, group: (stats == BatchStats::Global).then(|| r.group()) };
         let x = Var::constant(batch.features);
-        let y = targets(batch.targets);
+        let y = batch.targets;
         let out = in_shard(shard.clone(), || loss.loss(&model.forward(&tape, &x), &y));
         let value = out.as_ref().map_or(0.0, |o| o.value().item().as_f64());
         let outcome = match &out {

@@ -7,9 +7,9 @@
 //! not stopped.
 
 use crate::GradusError;
-use crate::trainer::{Schedule, Trainer};
+use crate::trainer::{Driven, Trainer};
 use gradus_nn::{Checkpoint, Module, checkpoint};
-use gradus_optim::OptimState;
+use gradus_optim::OptimizerState;
 use gradus_sched::PlateauState;
 use gradus_tensor::{Float, Tensor};
 use std::collections::HashMap;
@@ -55,7 +55,7 @@ impl<T: Float> Trainer<T> {
         let (steps, epochs) = self.counters();
         ck.insert_u64("trainer.steps", &[steps as u64]);
         ck.insert_u64("trainer.epochs", &[epochs as u64]);
-        if let Some(Schedule::Plateau(p)) = self.schedule() {
+        if let Some(Driven::Plateau(p)) = self.schedule_ref() {
             let s = p.state();
             let bits =
                 [s.lr.to_bits(), s.best.to_bits(), s.num_bad_epochs as u64, s.cooldown_counter as u64, s.epochs as u64];
@@ -73,7 +73,7 @@ impl<T: Float> Trainer<T> {
     /// # Errors
     /// [`GradusError::Nn`] for a file that cannot be read, that recorded a
     /// configuration other than this trainer's ([`Trainer::record`]), or
-    /// that does not fit the model; [`GradusError::Optim`] for an optimiser
+    /// that does not fit the model; [`GradusError::Optimizer`] for an optimiser
     /// state that does not fit.
     pub fn resume(&mut self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
         self.resume_from(model, &Checkpoint::load(path)?, path)
@@ -125,7 +125,7 @@ impl<T: Float> Trainer<T> {
         }
         checkpoint::restore(model, ck, "model.")?;
         let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();
-        let mut state = OptimState::default();
+        let mut state = OptimizerState::default();
         for name in ck.names() {
             if let Some(key) = name.strip_prefix("optim_") {
                 state.counters.push((key.to_string(), counters(name, 1)?[0]));
@@ -150,7 +150,7 @@ impl<T: Float> Trainer<T> {
         }
         let plateau = if ck.contains("trainer.plateau") { Some(counters("trainer.plateau", 5)?) } else { None };
         self.import_run(&state, steps, epochs)?;
-        if let (Some(bits), Some(Schedule::Plateau(p))) = (plateau, self.schedule_mut()) {
+        if let (Some(bits), Some(Driven::Plateau(p))) = (plateau, self.schedule_mut()) {
             let s = PlateauState {
                 lr: f64::from_bits(bits[0]),
                 best: f64::from_bits(bits[1]),

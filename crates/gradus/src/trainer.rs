@@ -5,12 +5,12 @@
 use crate::GradusError;
 use crate::replicas::{BatchStats, Replicas};
 use gradus_autodiff::{AutodiffError, Tape, Var, no_grad};
-use gradus_data::{BatchTargets, DataLoader};
-use gradus_loss::{Loss, Targets};
+use gradus_data::DataLoader;
+use gradus_loss::{BatchTargets, Loss};
 use gradus_nn::Param;
 use gradus_nn::{ActivationStats, Module, Watch};
-use gradus_optim::Optim;
-use gradus_sched::{LrScheduler, ReduceOnPlateau};
+use gradus_optim::Optimizer;
+use gradus_sched::{LrScheduler, ReduceOnPlateau, Schedule};
 use gradus_tensor::{Float, Tensor};
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
@@ -32,12 +32,42 @@ pub enum Every {
     Epoch,
 }
 
-/// A schedule driving the optimiser's rate (and momentum where cycled).
+impl Every {
+    /// The names [`Every::from_str`](std::str::FromStr::from_str) takes.
+    pub const NAMES: [&'static str; 2] = ["batch", "epoch"];
+}
+
+impl std::fmt::Display for Every {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if *self == Every::Batch { "batch" } else { "epoch" })
+    }
+}
+
+impl std::str::FromStr for Every {
+    type Err = String;
+
+    /// `batch` or `epoch`.
+    ///
+    /// ```
+    /// use gradus::Every;
+    /// assert_eq!("batch".parse::<Every>().unwrap(), Every::Batch);
+    /// assert_eq!(Every::Epoch.to_string(), "epoch");
+    /// assert_eq!("step".parse::<Every>().unwrap_err(), "`step` is not a schedule unit; accepted: batch, epoch");
+    /// ```
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "batch" => Ok(Every::Batch),
+            "epoch" => Ok(Every::Epoch),
+            _ => Err(format!("`{s}` is not a schedule unit; accepted: {}", Every::NAMES.join(", "))),
+        }
+    }
+}
+
+/// The schedule a trainer drives: a step-indexed one with the unit it
+/// counts, or reduce-on-plateau started at the optimiser's rate.
 #[derive(Debug)]
-pub enum Schedule {
-    /// A function of the step or epoch count.
+pub(crate) enum Driven {
     Steps(Box<dyn LrScheduler>, Every),
-    /// Reduce on plateau of the test loss, observed each epoch.
     Plateau(ReduceOnPlateau),
 }
 
@@ -228,6 +258,20 @@ impl EpochMetrics {
     }
 }
 
+/// The data of an epoch ([`Trainer::epoch`]): the loader it trains on,
+/// a fixed subset of the training data it measures the training loss and
+/// the layer diagnostics on, and the test (validation) loader.
+#[derive(Clone, Copy)]
+pub struct Loaders<'a> {
+    /// The training batches, shuffled or not as the loader says.
+    pub train: &'a DataLoader,
+    /// The monitoring subset of the training data: the `train_*` metrics,
+    /// dead and saturated units, and sharpness are measured on it.
+    pub monitor: &'a DataLoader,
+    /// The test set: the `test_*` metrics and the plateau schedule's loss.
+    pub test: &'a DataLoader,
+}
+
 /// Trains a model with an optimiser and an optional schedule.
 ///
 /// ```no_run
@@ -236,19 +280,22 @@ impl EpochMetrics {
 /// # fn run(train: Arc<dyn Dataset>, test: Arc<dyn Dataset>) -> Result<(), GradusError> {
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let model = Mlp::new(&[784, 256, 128, 10]).build::<f32, _>(&mut rng);
-/// let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=1e-3)")?));
+/// let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("adam(lr=1e-3)")?));
 /// let loss = CrossEntropy::default();
-/// let train_loader = DataLoader::new(train, 128).shuffle(0);
+/// let train_loader = DataLoader::new(Arc::clone(&train), 128).shuffle(0);
+/// let first: Vec<usize> = (0..5000.min(train.len())).collect();
+/// let monitor = DataLoader::new(Arc::new(gradus::data::Subset::new(train, first)?), 1000);
 /// let test_loader = DataLoader::new(test, 1000);
+/// let loaders = Loaders { train: &train_loader, monitor: &monitor, test: &test_loader };
 /// for epoch in 1..=10 {
-///     let m = trainer.epoch(&model, &loss, &train_loader, &test_loader, &test_loader)?;
+///     let m = trainer.epoch(&model, &loss, &loaders)?;
 ///     println!("epoch {epoch}: test accuracy {:.4}", m.test_accuracy);
 /// }
 /// # Ok(()) }
 /// ```
 pub struct Trainer<T: Float> {
-    pub(crate) optim: Optim<T>,
-    schedule: Option<Schedule>,
+    pub(crate) optim: Optimizer<T>,
+    schedule: Option<Driven>,
     pub(crate) steps: usize,
     pub(crate) epochs: usize,
     config: Vec<(String, String)>,
@@ -262,7 +309,7 @@ pub struct Trainer<T: Float> {
 
 impl<T: Float> Trainer<T> {
     /// A trainer around `optim` (its groups' rates are the schedules' base rates).
-    pub fn new(optim: Optim<T>) -> Self {
+    pub fn new(optim: Optimizer<T>) -> Self {
         Self {
             optim,
             schedule: None,
@@ -285,7 +332,7 @@ impl<T: Float> Trainer<T> {
     ///
     /// ```
     /// # use gradus::prelude::*;
-    /// let trainer = Trainer::<f32>::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap())).with_sharpness(50);
+    /// let trainer = Trainer::<f32>::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap())).with_sharpness(50);
     /// assert!(trainer.sharpness().is_empty());
     /// ```
     #[must_use]
@@ -316,16 +363,62 @@ impl<T: Float> Trainer<T> {
         &self.config
     }
 
-    /// Drives the rate with `schedule`.
-    #[must_use]
-    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
-        self.schedule = Some(schedule);
+    /// Drives the rate with `schedule` (what [`gradus_sched::parse`]
+    /// returns): a step-indexed schedule advances each `every`, from the
+    /// groups' rates as base rates; reduce-on-plateau starts at the first
+    /// group's rate and observes the test loss after each epoch.
+    ///
+    /// ```
+    /// # use gradus::prelude::*;
+    /// let optimizer = Optimizer::boxed(gradus::optim::parse("sgd(lr=0.5)").unwrap());
+    /// let cosine = gradus::sched::parse("cosine(t_max=10)").unwrap();
+    /// let trainer = Trainer::<f32>::new(optimizer).with_schedule(cosine, Every::Epoch).unwrap();
+    /// assert_eq!(trainer.schedule_end(), None);
+    /// let optimizer = Optimizer::boxed(gradus::optim::parse("sgd(lr=0.5)").unwrap());
+    /// let plateau = gradus::sched::parse("plateau(patience=2)").unwrap();
+    /// let err = Trainer::<f32>::new(optimizer).with_schedule(plateau, Every::Batch).unwrap_err();
+    /// assert!(err.to_string().contains("observes the test loss once an epoch"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`GradusError::Config`] for reduce-on-plateau with [`Every::Batch`]
+    /// (it observes the test loss, which is measured once an epoch), or
+    /// plateau options out of range.
+    pub fn with_schedule(mut self, schedule: Schedule, every: Every) -> Result<Self, GradusError> {
+        let driven = match schedule {
+            Schedule::Steps(s) => Driven::Steps(s, every),
+            Schedule::Plateau(_) if every == Every::Batch => {
+                return Err(GradusError::Config(
+                    "plateau observes the test loss once an epoch, so it cannot advance every batch; use `every` = epoch".into(),
+                ));
+            }
+            Schedule::Plateau(options) => {
+                let lr = self.optim.groups()[0].lr;
+                Driven::Plateau(ReduceOnPlateau::new(lr, options)?)
+            }
+        };
+        self.schedule = Some(driven);
         self.apply_schedule();
-        self
+        Ok(self)
+    }
+
+    /// The last step a step-indexed schedule is defined for, and the unit
+    /// it counts (one-cycle's `total_steps`); `None` for schedules without
+    /// an end, reduce-on-plateau, or no schedule.
+    pub fn schedule_end(&self) -> Option<(usize, Every)> {
+        match &self.schedule {
+            Some(Driven::Steps(s, every)) => s.last_step().map(|last| (last, *every)),
+            _ => None,
+        }
+    }
+
+    /// Whether the rate is driven by a schedule.
+    pub fn has_schedule(&self) -> bool {
+        self.schedule.is_some()
     }
 
     /// The optimiser.
-    pub fn optim(&self) -> &Optim<T> {
+    pub fn optim(&self) -> &Optimizer<T> {
         &self.optim
     }
 
@@ -339,29 +432,28 @@ impl<T: Float> Trainer<T> {
         (self.steps, self.epochs)
     }
 
-    /// The schedule, if any.
-    pub fn schedule(&self) -> Option<&Schedule> {
-        self.schedule.as_ref()
-    }
-
-    pub(crate) fn schedule_mut(&mut self) -> Option<&mut Schedule> {
+    pub(crate) fn schedule_mut(&mut self) -> Option<&mut Driven> {
         self.schedule.as_mut()
     }
 
+    pub(crate) fn schedule_ref(&self) -> Option<&Driven> {
+        self.schedule.as_ref()
+    }
+
     /// Takes the schedule out (a range test drives the rate itself).
-    pub(crate) fn schedule_take(&mut self) -> Option<Schedule> {
+    pub(crate) fn schedule_take(&mut self) -> Option<Driven> {
         self.schedule.take()
     }
 
     /// Puts back what [`Trainer::schedule_take`] took.
-    pub(crate) fn schedule_put(&mut self, schedule: Option<Schedule>) {
+    pub(crate) fn schedule_put(&mut self, schedule: Option<Driven>) {
         self.schedule = schedule;
     }
 
     /// Restores the optimiser's state and the counters (for [`Trainer::resume`]).
     pub(crate) fn import_run(
         &mut self,
-        state: &gradus_optim::OptimState<T>,
+        state: &gradus_optim::OptimizerState<T>,
         steps: usize,
         epochs: usize,
     ) -> Result<(), GradusError> {
@@ -376,7 +468,7 @@ impl<T: Float> Trainer<T> {
     /// schedule past its last step, before anything changes (PyTorch's
     /// `OneCycleLR` raises when stepped past `total_steps`).
     pub(crate) fn check_schedule_range(&self, unit: Every) -> Result<(), GradusError> {
-        let Some(Schedule::Steps(s, every)) = &self.schedule else { return Ok(()) };
+        let Some(Driven::Steps(s, every)) = &self.schedule else { return Ok(()) };
         let (Some(last), true) = (s.last_step(), *every == unit) else { return Ok(()) };
         let next = if unit == Every::Batch { self.steps + 1 } else { self.epochs + 1 };
         if next > last {
@@ -389,13 +481,13 @@ impl<T: Float> Trainer<T> {
     }
 
     pub(crate) fn apply_schedule(&mut self) {
-        let Some(Schedule::Steps(s, every)) = &self.schedule else { return };
+        let Some(Driven::Steps(s, every)) = &self.schedule else { return };
         let t = if *every == Every::Batch { self.steps } else { self.epochs };
         let momentum = s.momentum(t);
         for g in self.optim.groups_mut() {
             g.lr = s.lr(g.initial_lr, t);
             if let Some(m) = momentum {
-                g.optimizer.set_momentum(m);
+                g.rule.set_momentum(m);
             }
         }
     }
@@ -411,7 +503,7 @@ impl<T: Float> Trainer<T> {
         model: &dyn Module<T>,
         loss: &dyn Loss<T>,
         x: &Var<T>,
-        y: &Targets<T>,
+        y: &BatchTargets<T>,
         norms: Option<&mut [f64]>,
     ) -> Result<f64, GradusError> {
         self.check_schedule_range(Every::Batch)?;
@@ -504,8 +596,9 @@ impl<T: Float> Trainer<T> {
         Ok(())
     }
 
-    /// One epoch of training on `train`, then metrics on the fixed
-    /// `monitor` loader (a subset of the training data) and on `test`.
+    /// One epoch of training on `loaders.train`, then metrics on the fixed
+    /// `loaders.monitor` (a subset of the training data) and on
+    /// `loaders.test`.
     ///
     /// # Errors
     /// Data, loss or optimiser errors.
@@ -513,11 +606,9 @@ impl<T: Float> Trainer<T> {
         &mut self,
         model: &dyn Module<T>,
         loss: &dyn Loss<T>,
-        train: &DataLoader,
-        monitor: &DataLoader,
-        test: &DataLoader,
+        loaders: &Loaders<'_>,
     ) -> Result<EpochMetrics, GradusError> {
-        self.epoch_with(model, loss, train, monitor, test, &mut |_, _, _| {})
+        self.epoch_with(model, loss, loaders, &mut |_, _, _| {})
     }
 
     /// [`Trainer::epoch`], calling `on_batch(done, total, batch_loss)` after
@@ -529,11 +620,10 @@ impl<T: Float> Trainer<T> {
         &mut self,
         model: &dyn Module<T>,
         loss: &dyn Loss<T>,
-        train: &DataLoader,
-        monitor: &DataLoader,
-        test: &DataLoader,
+        loaders: &Loaders<'_>,
         on_batch: &mut dyn FnMut(usize, usize, f64),
     ) -> Result<EpochMetrics, GradusError> {
+        let Loaders { train, monitor, test } = *loaders;
         self.check_schedule_range(Every::Epoch)?;
         model.train();
         if let Some((r, _)) = &self.replicas {
@@ -556,8 +646,7 @@ impl<T: Float> Trainer<T> {
                 self.replicated_step(model, loss, batch, &mut norms)?
             } else {
                 let batch = batch?;
-                let y = targets(batch.targets);
-                self.step(model, loss, &Var::constant(batch.features), &y, Some(&mut norms))?
+                self.step(model, loss, &Var::constant(batch.features), &batch.targets, Some(&mut norms))?
             };
             batches += 1;
             step_losses.push(value);
@@ -598,11 +687,11 @@ impl<T: Float> Trainer<T> {
         let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity), replicas).map_err(in_epoch)?;
         let test_eval = run_evaluation(model, loss, test, None, replicas).map_err(in_epoch)?;
         match &mut self.schedule {
-            Some(Schedule::Plateau(p)) => {
+            Some(Driven::Plateau(p)) => {
                 let lr = p.observe(test_eval.loss);
                 self.optim.set_lr(lr);
             }
-            Some(Schedule::Steps(..)) => self.apply_schedule(),
+            Some(Driven::Steps(..)) => self.apply_schedule(),
             None => {}
         }
         Ok(EpochMetrics {
@@ -629,13 +718,6 @@ impl<T: Float> Trainer<T> {
 fn fractions(activity: &ActivationStats, dead: bool) -> Vec<(String, f64)> {
     let layers = activity.layers().iter().filter(|l| (l.watch() == Watch::Dead) == dead);
     layers.map(|l| (l.name().to_string(), l.fraction())).collect()
-}
-
-pub(crate) fn targets<T: Float>(t: BatchTargets<T>) -> Targets<T> {
-    match t {
-        BatchTargets::Classes(c) => Targets::Classes(c),
-        BatchTargets::Values(v) => Targets::Values(v),
-    }
 }
 
 /// Mean loss and accuracy of `model` (in evaluation mode, nothing recorded)
@@ -682,7 +764,7 @@ fn run_evaluation<T: Float>(
             if b == 0 {
                 continue; // an empty shard of a short batch
             }
-            let y = targets(batch.targets);
+            let y = batch.targets;
             let (value, logits) = no_grad(|| {
                 let (tape, x) = (Tape::new(), Var::constant(batch.features));
                 let logits = match activity.as_deref_mut() {
@@ -703,12 +785,12 @@ fn run_evaluation<T: Float>(
             sums[0] += value * b as f64;
             sums[3] += b as f64;
             match &y {
-                Targets::Classes(c) => {
+                BatchTargets::Classes(c) => {
                     let predicted = logits.value().argmax(-1, false);
                     sums[1] += predicted.to_vec().iter().zip(c.to_vec()).filter(|(p, t)| **p == *t).count() as f64;
                     sums[2] += top_k_correct(logits.value(), &c.to_vec(), 5) as f64;
                 }
-                Targets::Values(_) => sums[4] = 0.0,
+                BatchTargets::Values(_) => sums[4] = 0.0,
             }
         }
         Ok(())

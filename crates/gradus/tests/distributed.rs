@@ -73,7 +73,7 @@ fn train(case: &str, replicas: Option<Rc<Mpi>>, bad_rank: Option<usize>) -> Resu
     let model = ModelSpec::parse(spec(case)).unwrap().build::<f64>(3);
     let real = case == "fmnist";
     let optim = if real { "sgd(lr=0.05, momentum=0.9)" } else { "adam(lr=0.01)" };
-    let mut trainer = Trainer::new(gradus::optim::Optim::boxed(gradus::optim::parse(optim).unwrap()));
+    let mut trainer = Trainer::new(gradus::optim::Optimizer::boxed(gradus::optim::parse(optim).unwrap()));
     let (rank, size) = replicas.as_ref().map_or((0, 1), |r| (r.world().rank(), r.world().size()));
     if let Some(r) = replicas {
         trainer = trainer.replicated(r, BatchStats::Global);
@@ -84,7 +84,7 @@ fn train(case: &str, replicas: Option<Rc<Mpi>>, bad_rank: Option<usize>) -> Resu
     let eval_set = if real { Arc::new(gradus::data::Subset::new(data, vec![0, 1, 2, 3]).unwrap()) } else { data };
     let eval = DataLoader::new(eval_set, 20).shard(rank, size);
     for _ in 0..(if real { 1 } else { 2 }) {
-        trainer.epoch(&model, &CrossEntropy::default(), &train, &eval, &eval)?;
+        trainer.epoch(&model, &CrossEntropy::default(), &Loaders { train: &train, monitor: &eval, test: &eval })?;
     }
     let mut out = Vec::new();
     for (_, p) in model.named_parameters() {

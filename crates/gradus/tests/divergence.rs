@@ -21,8 +21,8 @@ fn weights(m: &Sequential<f32>) -> Vec<u32> {
     m.named_parameters().iter().flat_map(|(_, p)| p.value().to_vec()).map(f32::to_bits).collect()
 }
 
-fn classes() -> Targets<f32> {
-    Targets::Classes(Tensor::from_vec(vec![0, 1, 2, 3], &[4]).unwrap())
+fn classes() -> BatchTargets<f32> {
+    BatchTargets::Classes(Tensor::from_vec(vec![0, 1, 2, 3], &[4]).unwrap())
 }
 
 fn loaders() -> (DataLoader, DataLoader) {
@@ -33,7 +33,7 @@ fn loaders() -> (DataLoader, DataLoader) {
 fn a_huge_rate_stops_at_the_first_non_finite_step_and_keeps_the_model() {
     let (train, test) = loaders();
     let model = model();
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=1e38)").unwrap()));
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=1e38)").unwrap()));
     let loss = CrossEntropy::default();
     let mut before = weights(&model);
     let mut steps = 0;
@@ -58,8 +58,8 @@ fn a_huge_rate_stops_at_the_first_non_finite_step_and_keeps_the_model() {
         other => panic!("{other}"),
     }
     // A whole epoch: the error names epoch 1 and no epoch is counted.
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=1e38)").unwrap()));
-    let e = t.epoch(&self::model(), &loss, &train, &test, &test).unwrap_err();
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=1e38)").unwrap()));
+    let e = t.epoch(&self::model(), &loss, &Loaders { train: &train, monitor: &test, test: &test }).unwrap_err();
     assert!(e.to_string().starts_with("the run diverged at epoch 1, step "), "{e}");
     assert_eq!(t.epochs(), 0);
 }
@@ -71,7 +71,7 @@ fn anomaly_mode_names_the_first_op_that_went_non_finite() {
     for (_, p) in model.named_parameters() {
         p.data_mut().iter_mut().for_each(|w| *w = 1e30);
     }
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()));
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()));
     let x = Var::constant(Tensor::<f32>::full(&[4, 2], 1e10));
     let y = classes();
     gradus::autodiff::set_anomaly_mode(true);
@@ -106,15 +106,15 @@ fn evaluation_refuses_non_finite_outputs_and_restores_the_mode() {
 fn a_one_cycle_schedule_is_not_stepped_past_its_end() {
     let (train, test) = loaders();
     let model = model();
-    let gradus::sched::Schedule::Steps(s) = gradus::sched::parse("onecycle(max_lr=0.1, total_steps=6)").unwrap() else {
-        panic!("a step schedule")
-    };
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
-        .with_schedule(Schedule::Steps(s, Every::Batch));
+    let s = gradus::sched::parse("onecycle(max_lr=0.1, total_steps=6)").unwrap();
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
+        .with_schedule(s, Every::Batch)
+        .unwrap();
     // 4 batches an epoch: the first epoch fits; the second takes steps 5
     // and 6 and refuses the 7th.
-    t.epoch(&model, &CrossEntropy::default(), &train, &test, &test).unwrap();
-    let e = t.epoch(&model, &CrossEntropy::default(), &train, &test, &test).unwrap_err();
+    t.epoch(&model, &CrossEntropy::default(), &Loaders { train: &train, monitor: &test, test: &test }).unwrap();
+    let e =
+        t.epoch(&model, &CrossEntropy::default(), &Loaders { train: &train, monitor: &test, test: &test }).unwrap_err();
     assert_eq!(
         e.to_string(),
         "the schedule ends after 6 steps and this would be step 7; give it more steps (total_steps) or train for fewer"

@@ -3,7 +3,7 @@
 
 use gradus::data::{Features, InMemory, Targets};
 use gradus::prelude::*;
-use gradus::sched::{Schedule as Spec, parse};
+use gradus::sched::parse;
 use std::sync::Arc;
 
 /// Two Gaussian blobs per class in 2-D, 4 classes.
@@ -30,11 +30,11 @@ fn a_trainer_learns_and_reports_every_epoch() {
     let loader = DataLoader::new(Arc::clone(&train), 32).shuffle(5);
     let (monitor, test) = (DataLoader::new(train, 200), DataLoader::new(test, 200));
     let model = model();
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=0.01)").unwrap()));
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("adam(lr=0.01)").unwrap()));
     let loss = CrossEntropy::default();
     let mut last = None;
     for epoch in 1..=5 {
-        let m = trainer.epoch(&model, &loss, &loader, &monitor, &test).unwrap();
+        let m = trainer.epoch(&model, &loss, &Loaders { train: &loader, monitor: &monitor, test: &test }).unwrap();
         assert_eq!(m.epoch, epoch);
         assert_eq!(m.grad_norms.len(), 4);
         assert_eq!(m.dead_units.len(), 1, "one ReLU layer, named `1`: {:?}", m.dead_units);
@@ -66,8 +66,10 @@ fn saturated_tanh_units_are_reported() {
     let w = &model.named_parameters()[0].1;
     w.set(&w.value() * 50.0);
     let loader = DataLoader::new(Arc::clone(&train), 50);
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=1e-6)").unwrap()));
-    let m = trainer.epoch(&model, &CrossEntropy::default(), &loader, &loader, &loader).unwrap();
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=1e-6)").unwrap()));
+    let m = trainer
+        .epoch(&model, &CrossEntropy::default(), &Loaders { train: &loader, monitor: &loader, test: &loader })
+        .unwrap();
     assert!(m.dead_units.is_empty());
     assert_eq!(m.saturated.len(), 1);
     assert!(m.saturated[0].1 > 0.8, "inputs of size ~2 times weights ×50: {:?}", m.saturated);
@@ -89,30 +91,31 @@ fn schedules_drive_the_rate_per_batch_per_epoch_and_on_plateaus() {
     let loader = DataLoader::new(Arc::clone(&train), 16);
     let eval = DataLoader::new(train, 64);
     let loss = CrossEntropy::default();
-    let Spec::Steps(onecycle) = parse("onecycle(max_lr=0.1, total_steps=8)").unwrap() else { panic!() };
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)").unwrap()))
-        .with_schedule(Schedule::Steps(onecycle, Every::Batch));
-    let m = t.epoch(&model(), &loss, &loader, &eval, &eval).unwrap();
+    let onecycle = parse("onecycle(max_lr=0.1, total_steps=8)").unwrap();
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)").unwrap()))
+        .with_schedule(onecycle, Every::Batch)
+        .unwrap();
+    let m = t.epoch(&model(), &loss, &Loaders { train: &loader, monitor: &eval, test: &eval }).unwrap();
     // After 4 steps the rate is one-cycle's value at step 4 and momentum was cycled.
-    let Spec::Steps(reference) = parse("onecycle(max_lr=0.1, total_steps=8)").unwrap() else { panic!() };
+    let Schedule::Steps(reference) = parse("onecycle(max_lr=0.1, total_steps=8)").unwrap() else { panic!() };
     assert_eq!(m.lr, reference.lr(0.1, 4));
-    assert_eq!(t.optim().groups()[0].optimizer.momentum(), reference.momentum(4));
-    let Spec::Steps(step) = parse("step(step_size=1, gamma=0.5)").unwrap() else { panic!() };
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
-        .with_schedule(Schedule::Steps(step, Every::Epoch));
+    assert_eq!(t.optim().groups()[0].rule.momentum(), reference.momentum(4));
+    let step = parse("step(step_size=1, gamma=0.5)").unwrap();
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
+        .with_schedule(step, Every::Epoch)
+        .unwrap();
     let net = model();
-    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.05);
-    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.025);
-    let Spec::Plateau(options) = parse("plateau(patience=0, factor=0.5, threshold=100, threshold_mode=abs)").unwrap()
-    else {
-        panic!()
-    };
-    let plateau = gradus::sched::ReduceOnPlateau::new(0.1, options).unwrap();
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
-        .with_schedule(Schedule::Plateau(plateau));
+    assert_eq!(t.epoch(&net, &loss, &Loaders { train: &loader, monitor: &eval, test: &eval }).unwrap().lr, 0.05);
+    assert_eq!(t.epoch(&net, &loss, &Loaders { train: &loader, monitor: &eval, test: &eval }).unwrap().lr, 0.025);
+    let plateau = || parse("plateau(patience=0, factor=0.5, threshold=100, threshold_mode=abs)").unwrap();
+    let sgd = || Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap());
+    // The plateau observes the test loss once an epoch; per batch is refused.
+    let err = Trainer::<f32>::new(sgd()).with_schedule(plateau(), Every::Batch).err().unwrap();
+    assert!(err.to_string().contains("cannot advance every batch"), "{err}");
+    let mut t = Trainer::new(sgd()).with_schedule(plateau(), Every::Epoch).unwrap();
     // The first epoch sets the best loss; no later loss beats it by 100: halved.
-    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.1);
-    assert_eq!(t.epoch(&net, &loss, &loader, &eval, &eval).unwrap().lr, 0.05);
+    assert_eq!(t.epoch(&net, &loss, &Loaders { train: &loader, monitor: &eval, test: &eval }).unwrap().lr, 0.1);
+    assert_eq!(t.epoch(&net, &loss, &Loaders { train: &loader, monitor: &eval, test: &eval }).unwrap().lr, 0.05);
 }
 
 /// An epoch's metrics for the plot tests.
@@ -201,22 +204,23 @@ fn a_run_stopped_after_any_epoch_resumes_bit_identically() {
     // Dropout (random masks), Adam (moments), one-cycle per batch (step count), shuffling (epoch).
     let build = || Mlp::new(&[2, 16, 16, 4]).dropout(0.3).build::<f32, _>(&mut rand::rngs::StdRng::seed_from_u64(9));
     let trainer = || {
-        let Spec::Steps(s) = parse("onecycle(max_lr=0.02, total_steps=64)").unwrap() else { panic!() };
-        Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=0.01, amsgrad=true)").unwrap()))
-            .with_schedule(Schedule::Steps(s, Every::Batch))
+        let s = parse("onecycle(max_lr=0.02, total_steps=64)").unwrap();
+        Trainer::new(Optimizer::boxed(gradus::optim::parse("adam(lr=0.01, amsgrad=true)").unwrap()))
+            .with_schedule(s, Every::Batch)
+            .unwrap()
     };
     let straight = build();
     let mut t = trainer();
     let mut last = None;
     for _ in 0..4 {
-        last = Some(t.epoch(&straight, &loss, &loader, &monitor, &test).unwrap());
+        last = Some(t.epoch(&straight, &loss, &Loaders { train: &loader, monitor: &monitor, test: &test }).unwrap());
     }
     let path = std::env::temp_dir().join(format!("gradus-resume-{}.safetensors", std::process::id()));
     for stop in 1..4 {
         let first = build();
         let mut t1 = trainer();
         for _ in 0..stop {
-            t1.epoch(&first, &loss, &loader, &monitor, &test).unwrap();
+            t1.epoch(&first, &loss, &Loaders { train: &loader, monitor: &monitor, test: &test }).unwrap();
         }
         t1.save(&first, &path).unwrap();
         // A fresh model (new parameter ids) and trainer, as in a new process.
@@ -225,7 +229,7 @@ fn a_run_stopped_after_any_epoch_resumes_bit_identically() {
         t2.resume(&resumed, &path).unwrap();
         let mut m = None;
         for _ in stop..4 {
-            m = Some(t2.epoch(&resumed, &loss, &loader, &monitor, &test).unwrap());
+            m = Some(t2.epoch(&resumed, &loss, &Loaders { train: &loader, monitor: &monitor, test: &test }).unwrap());
         }
         assert_eq!(snapshot(&resumed), snapshot(&straight), "stopped after epoch {stop}");
         let (a, b) = (m.unwrap(), last.clone().unwrap());
@@ -242,11 +246,14 @@ fn epoch_with_reports_every_batch() {
     let train = blobs(100, 1);
     let loader = DataLoader::new(Arc::clone(&train), 16);
     let eval = DataLoader::new(train, 100);
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()));
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()));
     let mut seen = Vec::new();
-    t.epoch_with(&model(), &CrossEntropy::default(), &loader, &eval, &eval, &mut |done, total, loss| {
-        seen.push((done, total, loss))
-    })
+    t.epoch_with(
+        &model(),
+        &CrossEntropy::default(),
+        &Loaders { train: &loader, monitor: &eval, test: &eval },
+        &mut |done, total, loss| seen.push((done, total, loss)),
+    )
     .unwrap();
     assert_eq!(seen.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(), (1..=7).map(|d| (d, 7)).collect::<Vec<_>>());
     assert!(seen.iter().all(|s| s.2.is_finite() && s.2 > 0.0));
@@ -271,10 +278,10 @@ impl Module<f64> for Tied {
 fn a_parameter_listed_twice_takes_one_step_with_the_gradient_of_both_uses() {
     let tied = Tied(gradus::nn::Param::new(Tensor::from_vec(vec![2.0], &[1, 1]).unwrap()));
     assert_eq!(tied.named_parameters().len(), 2);
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.01)").unwrap()));
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.01)").unwrap()));
     let loss = gradus::loss::Regression::Mse(Reduction::Mean);
     let x = Var::constant(Tensor::from_vec(vec![1.0], &[1, 1]).unwrap());
-    let y = gradus::loss::Targets::Values(Tensor::from_vec(vec![0.0], &[1, 1]).unwrap());
+    let y = gradus::loss::BatchTargets::Values(Tensor::from_vec(vec![0.0], &[1, 1]).unwrap());
     // Loss (w²x − 0)² = 16 at w = 2; its derivative 2·w²x·2wx = 32.
     assert_eq!(trainer.step(&tied, &loss, &x, &y, None).unwrap(), 16.0);
     let w = tied.0.value().item();
@@ -304,12 +311,13 @@ fn sharpness_of_linear_regression_is_the_top_eigenvalue_of_its_constant_hessian(
     }
     let top = *Tensor::from_vec(h, &[4, 4]).unwrap().eigh().unwrap().0.to_vec().last().unwrap();
     let model: Sequential<f64> = Mlp::new(&[3, 1]).build(&mut rand::rngs::StdRng::seed_from_u64(1));
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.05)").unwrap())).with_sharpness(3);
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.05)").unwrap())).with_sharpness(3);
     let loss = gradus::loss::Regression::Mse(Reduction::Mean);
     let (train, monitor) = (DataLoader::new(Arc::clone(&data), 16), DataLoader::new(data, 32));
     let mut epochs = Vec::new();
     for _ in 0..3 {
-        epochs.push(trainer.epoch(&model, &loss, &train, &monitor, &monitor).unwrap());
+        epochs
+            .push(trainer.epoch(&model, &loss, &Loaders { train: &train, monitor: &monitor, test: &monitor }).unwrap());
     }
     // 4 steps an epoch, a measurement every 3 steps: steps 3, 6, 9, 12.
     let points = trainer.sharpness();
@@ -342,11 +350,19 @@ fn measuring_sharpness_leaves_the_run_unchanged() {
     let run = |every: usize| {
         let model = spec.build::<f32>(5);
         let mut trainer =
-            Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=0.01)").unwrap())).with_sharpness(every);
+            Trainer::new(Optimizer::boxed(gradus::optim::parse("adam(lr=0.01)").unwrap())).with_sharpness(every);
         let loader = DataLoader::new(Arc::clone(&train), 16).shuffle(2);
         let (monitor, test) = (DataLoader::new(Arc::clone(&train), 48), DataLoader::new(Arc::clone(&test), 40));
         let metrics: Vec<_> = (0..2)
-            .map(|_| trainer.epoch(&model, &CrossEntropy::default(), &loader, &monitor, &test).unwrap())
+            .map(|_| {
+                trainer
+                    .epoch(
+                        &model,
+                        &CrossEntropy::default(),
+                        &Loaders { train: &loader, monitor: &monitor, test: &test },
+                    )
+                    .unwrap()
+            })
             .collect();
         let state: Vec<Vec<f32>> = model
             .named_parameters()

@@ -5,25 +5,7 @@ use crate::{
     cross_entropy_with, huber, l1, mse, nll_with, smooth_l1,
 };
 use gradus_autodiff::Var;
-use gradus_tensor::{Float, Tensor};
-
-/// Targets of a batch: class indices or values.
-#[derive(Clone, Debug)]
-pub enum Targets<T: Float> {
-    /// One class index per sample.
-    Classes(Tensor<usize>),
-    /// Values (regression targets, probabilities, 0/1 labels).
-    Values(Tensor<T>),
-}
-
-impl<T: Float> Targets<T> {
-    fn kind(&self) -> &'static str {
-        match self {
-            Targets::Classes(_) => "class indices",
-            Targets::Values(_) => "values",
-        }
-    }
-}
+use gradus_tensor::{BatchTargets, Float, Tensor};
 
 /// A loss a training loop can hold without knowing which: the model's
 /// output and the batch's targets in, the loss out.
@@ -31,13 +13,13 @@ impl<T: Float> Targets<T> {
 /// # Examples
 /// ```
 /// use gradus_autodiff::Var;
-/// use gradus_loss::{CrossEntropy, Loss, Targets};
+/// use gradus_loss::{BatchTargets, CrossEntropy, Loss};
 /// use gradus_tensor::Tensor;
 /// let loss: Box<dyn Loss<f64>> = Box::new(CrossEntropy::default());
 /// let z = Var::constant(Tensor::zeros(&[2, 4]));
-/// let y = Targets::Classes(Tensor::from_vec(vec![1usize, 3], &[2]).unwrap());
+/// let y = BatchTargets::Classes(Tensor::from_vec(vec![1usize, 3], &[2]).unwrap());
 /// assert!((loss.loss(&z, &y).unwrap().item() - 4f64.ln()).abs() < 1e-15);
-/// assert!(loss.loss(&z, &Targets::Values(Tensor::zeros(&[2, 4]))).is_ok()); // soft labels
+/// assert!(loss.loss(&z, &BatchTargets::Values(Tensor::zeros(&[2, 4]))).is_ok()); // soft labels
 /// ```
 pub trait Loss<T: Float> {
     /// The loss's name (for reports).
@@ -47,7 +29,7 @@ pub trait Loss<T: Float> {
     ///
     /// # Errors
     /// [`LossError::Targets`] if the loss cannot take this kind of target.
-    fn loss(&self, output: &Var<T>, targets: &Targets<T>) -> Result<Var<T>, LossError>;
+    fn loss(&self, output: &Var<T>, targets: &BatchTargets<T>) -> Result<Var<T>, LossError>;
 }
 
 /// Cross-entropy from logits: class indices, or probabilities (soft labels).
@@ -58,10 +40,10 @@ impl<T: Float> Loss<T> for CrossEntropy<T> {
     fn name(&self) -> &'static str {
         "cross_entropy"
     }
-    fn loss(&self, output: &Var<T>, targets: &Targets<T>) -> Result<Var<T>, LossError> {
+    fn loss(&self, output: &Var<T>, targets: &BatchTargets<T>) -> Result<Var<T>, LossError> {
         Ok(match targets {
-            Targets::Classes(y) => cross_entropy_with(output, y, &self.0),
-            Targets::Values(p) => cross_entropy_probs(output, p, &self.0),
+            BatchTargets::Classes(y) => cross_entropy_with(output, y, &self.0),
+            BatchTargets::Values(p) => cross_entropy_probs(output, p, &self.0),
         })
     }
 }
@@ -74,9 +56,9 @@ impl<T: Float> Loss<T> for Nll<T> {
     fn name(&self) -> &'static str {
         "nll"
     }
-    fn loss(&self, output: &Var<T>, targets: &Targets<T>) -> Result<Var<T>, LossError> {
+    fn loss(&self, output: &Var<T>, targets: &BatchTargets<T>) -> Result<Var<T>, LossError> {
         match targets {
-            Targets::Classes(y) => Ok(nll_with(output, y, &self.0)),
+            BatchTargets::Classes(y) => Ok(nll_with(output, y, &self.0)),
             other => Err(LossError::Targets { loss: "nll", expected: "class indices", got: other.kind() }),
         }
     }
@@ -97,9 +79,9 @@ impl<T: Float> Loss<T> for BceWithLogits<T> {
     fn name(&self) -> &'static str {
         "binary_cross_entropy_with_logits"
     }
-    fn loss(&self, output: &Var<T>, targets: &Targets<T>) -> Result<Var<T>, LossError> {
+    fn loss(&self, output: &Var<T>, targets: &BatchTargets<T>) -> Result<Var<T>, LossError> {
         match targets {
-            Targets::Values(y) => Ok(binary_cross_entropy_with_logits(
+            BatchTargets::Values(y) => Ok(binary_cross_entropy_with_logits(
                 output,
                 y,
                 self.weight.as_ref(),
@@ -133,8 +115,8 @@ impl<T: Float> Loss<T> for Regression {
             Regression::SmoothL1(..) => "smooth_l1",
         }
     }
-    fn loss(&self, output: &Var<T>, targets: &Targets<T>) -> Result<Var<T>, LossError> {
-        let Targets::Values(y) = targets else {
+    fn loss(&self, output: &Var<T>, targets: &BatchTargets<T>) -> Result<Var<T>, LossError> {
+        let BatchTargets::Values(y) = targets else {
             return Err(LossError::Targets { loss: Loss::<T>::name(self), expected: "values", got: targets.kind() });
         };
         let y = Var::constant(y.clone());

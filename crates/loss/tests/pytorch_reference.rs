@@ -146,13 +146,13 @@ fn fused_losses_are_finite_at_extreme_logits_in_f32() {
 #[test]
 fn the_loss_trait_checks_the_kind_of_target() {
     let z = Var::constant(Tensor::<f64>::zeros(&[2, 3]));
-    let classes = Targets::Classes(Tensor::from_vec(vec![0usize, 2], &[2]).unwrap());
+    let classes = BatchTargets::Classes(Tensor::from_vec(vec![0usize, 2], &[2]).unwrap());
     let err = Regression::Mse(Reduction::Mean).loss(&z, &classes).unwrap_err();
     assert_eq!(err.to_string(), "mse needs values as targets, got class indices");
-    let err = Nll::<f64>::default().loss(&z, &Targets::Values(Tensor::zeros(&[2, 3]))).unwrap_err();
+    let err = Nll::<f64>::default().loss(&z, &BatchTargets::Values(Tensor::zeros(&[2, 3]))).unwrap_err();
     assert_eq!(err.to_string(), "nll needs class indices as targets, got values");
     let bce: Box<dyn Loss<f64>> = Box::new(BceWithLogits::default());
-    let half = bce.loss(&z, &Targets::Values(Tensor::full(&[2, 3], 1.0))).unwrap().item();
+    let half = bce.loss(&z, &BatchTargets::Values(Tensor::full(&[2, 3], 1.0))).unwrap().item();
     assert!((half - 2f64.ln()).abs() < 1e-15);
 }
 

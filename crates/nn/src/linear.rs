@@ -32,21 +32,30 @@ pub struct Linear<T: Float> {
 impl<T: Float> Linear<T> {
     /// `in_features → out_features` with a bias, He-initialised.
     pub fn new<R: Rng + ?Sized>(in_features: usize, out_features: usize, rng: &mut R) -> Self {
-        Self::with_init(in_features, out_features, true, Init::he(), Init::Zeros, rng)
+        Self::with_init(in_features, out_features, Init::he(), Some(Init::Zeros), rng)
     }
 
-    /// A layer with the given initialisation of weight and bias (the bias
-    /// drawn with the weight's fans, as PyTorch does), or without a bias.
+    /// A layer with the given initialisation of the weight and of the bias
+    /// (drawn with the weight's fans, as PyTorch does), or no bias for
+    /// `bias: None` (PyTorch's `bias=False`).
+    ///
+    /// ```
+    /// use gradus_nn::{Init, Linear};
+    /// let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    /// let no_bias = Linear::<f32>::with_init(4, 3, Init::he(), None, &mut rng);
+    /// assert!(no_bias.bias().is_none());
+    /// let ones = Linear::<f32>::with_init(4, 3, Init::he(), Some(Init::Constant(1.0)), &mut rng);
+    /// assert_eq!(ones.bias().unwrap().value().to_vec(), vec![1.0; 3]);
+    /// ```
     pub fn with_init<R: Rng + ?Sized>(
         in_features: usize,
         out_features: usize,
-        bias: bool,
         weight_init: Init,
-        bias_init: Init,
+        bias: Option<Init>,
         rng: &mut R,
     ) -> Self {
         let weight = weight_init.tensor_with_fans(&[out_features, in_features], in_features, out_features, rng);
-        let bias = bias.then(|| bias_init.tensor_with_fans(&[out_features], in_features, out_features, rng));
+        let bias = bias.map(|init| init.tensor_with_fans(&[out_features], in_features, out_features, rng));
         Self::from_tensors(weight, bias)
     }
 

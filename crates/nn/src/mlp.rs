@@ -84,7 +84,7 @@ impl Mlp {
             let (n_in, n_out) = (pair[0], pair[1]);
             let g = if i == last { 1.0 } else { gain(self.activation.nonlinearity()) };
             let init = Init::KaimingNormal { mode: FanMode::FanIn, gain: g };
-            net = net.append(Linear::with_init(n_in, n_out, true, init, Init::Zeros, rng));
+            net = net.append(Linear::with_init(n_in, n_out, init, Some(Init::Zeros), rng));
             if i == last {
                 break;
             }

@@ -1,7 +1,7 @@
 //! Adadelta (Zeiler, 2012).
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused};
+use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adadelta`], PyTorch's names and defaults.
@@ -46,7 +46,7 @@ impl Adadelta {
     }
 }
 
-impl<T: Float> Optimizer<T> for Adadelta {
+impl<T: Float> UpdateRule<T> for Adadelta {
     fn name(&self) -> &'static str {
         "adadelta"
     }
@@ -63,7 +63,7 @@ impl<T: Float> Optimizer<T> for Adadelta {
         let c = self.c;
         state.step += 1;
         let (lr, rho, eps, wd) = (T::of(lr), T::of(c.rho), T::of(c.eps), T::of(c.weight_decay));
-        let [sq, acc] = &mut state.slots[..] else { panic!("adadelta: two state slots") };
+        let [sq, acc] = state.slots_mut::<2>();
         fused(param, grad, [sq, acc], |p, g, [sq, acc]| {
             let g = effective_grad(g, *p, c.maximize, wd);
             *sq = addcmul(rho * *sq, T::one() - rho, g, g);

@@ -1,7 +1,7 @@
 //! AdaGrad (Duchi, Hazan & Singer, 2011).
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused};
+use crate::rule::{State, UpdateRule, effective_grad, fused};
 use gradus_tensor::Float;
 use gradus_tensor::filled_vec;
 
@@ -51,7 +51,7 @@ impl Adagrad {
     }
 }
 
-impl<T: Float> Optimizer<T> for Adagrad {
+impl<T: Float> UpdateRule<T> for Adagrad {
     fn name(&self) -> &'static str {
         "adagrad"
     }
@@ -73,7 +73,7 @@ impl<T: Float> Optimizer<T> for Adagrad {
         state.step += 1;
         let clr = T::of(lr / (1.0 + (state.step - 1) as f64 * c.lr_decay));
         let (wd, eps) = (T::of(c.weight_decay), T::of(c.eps));
-        fused(param, grad, [&mut state.slots[0]], |p, g, [r]| {
+        fused(param, grad, state.slots_mut::<1>(), |p, g, [r]| {
             let g = effective_grad(g, *p, c.maximize, wd);
             *r += g * g;
             *p -= clr * (g / (r.sqrt() + eps));

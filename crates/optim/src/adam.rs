@@ -1,8 +1,9 @@
 //! Adam (Kingma & Ba, 2015), AMSGrad (Reddi et al., 2018) and AdamW
 //! (Loshchilov & Hutter, 2019).
 
+use crate::WeightDecay;
 use crate::error::{Result, check_beta, check_common};
-use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
+use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adam`], PyTorch's names and defaults.
@@ -14,12 +15,10 @@ pub struct AdamConfig {
     pub betas: (f64, f64),
     /// δ (1e-8).
     pub eps: f64,
-    /// Weight decay (0 for Adam, 1e-2 for AdamW).
-    pub weight_decay: f64,
+    /// Weight decay λ and how it enters ([`WeightDecay::L2`]`(0.0)`: none).
+    pub weight_decay: WeightDecay,
     /// Keep the maximum of the second moment (false).
     pub amsgrad: bool,
-    /// Decay θ directly (AdamW) instead of adding λθ to the gradient.
-    pub decoupled_weight_decay: bool,
     /// Ascend instead (false).
     pub maximize: bool,
 }
@@ -30,9 +29,8 @@ impl Default for AdamConfig {
             lr: 1e-3,
             betas: (0.9, 0.999),
             eps: 1e-8,
-            weight_decay: 0.0,
+            weight_decay: WeightDecay::L2(0.0),
             amsgrad: false,
-            decoupled_weight_decay: false,
             maximize: false,
         }
     }
@@ -41,7 +39,7 @@ impl Default for AdamConfig {
 impl AdamConfig {
     /// AdamW's defaults: decoupled weight decay 1e-2.
     pub fn adamw() -> Self {
-        Self { weight_decay: 1e-2, decoupled_weight_decay: true, ..Self::default() }
+        Self { weight_decay: WeightDecay::Decoupled(1e-2), ..Self::default() }
     }
 }
 
@@ -70,18 +68,18 @@ impl Adam {
     /// # Errors
     /// As [`Adam::new`].
     pub fn adamw(config: AdamConfig) -> Result<Self> {
-        Self::named("adamw", AdamConfig { decoupled_weight_decay: true, ..config })
+        Self::named("adamw", AdamConfig { weight_decay: WeightDecay::Decoupled(config.weight_decay.rate()), ..config })
     }
 
     fn named(name: &'static str, c: AdamConfig) -> Result<Self> {
-        check_common(name, c.lr, c.weight_decay, c.eps)?;
+        check_common(name, c.lr, c.weight_decay.rate(), c.eps)?;
         check_beta(name, "betas.0", c.betas.0)?;
         check_beta(name, "betas.1", c.betas.1)?;
         Ok(Self { c, name })
     }
 }
 
-impl<T: Float> Optimizer<T> for Adam {
+impl<T: Float> UpdateRule<T> for Adam {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -102,31 +100,26 @@ impl<T: Float> Optimizer<T> for Adam {
         let step_size = T::of(lr / (1.0 - b1.powf(t)));
         let bc2_sqrt = T::of((1.0 - b2.powf(t)).sqrt());
         let (one_b1, b2t, one_b2, eps) = (T::of(1.0 - b1), T::of(b2), T::of(1.0 - b2), T::of(c.eps));
-        let decay = T::of(1.0 - lr * c.weight_decay);
-        let (coupled, decoupled) = match (c.weight_decay, c.decoupled_weight_decay) {
-            (0.0, _) => (T::zero(), false),
-            (w, false) => (T::of(w), false),
-            (_, true) => (T::zero(), true),
-        };
+        let (coupled, decoupled) = c.weight_decay.split::<T>(lr);
         let moments = |p: &mut T, g: T, s: &mut T, r: &mut T| {
-            if decoupled {
+            if let Some(decay) = decoupled {
                 *p *= decay;
             }
             let g = effective_grad(g, *p, c.maximize, coupled);
             *s = lerp(*s, g, one_b1);
             *r = addcmul(b2t * *r, one_b2, g, g);
         };
-        match &mut state.slots[..] {
-            [s, r] => fused(param, grad, [s, r], |p, g, [s, r]| {
-                moments(p, g, s, r);
-                *p += -step_size * *s / (r.sqrt() / bc2_sqrt + eps);
-            }),
-            [s, r, m] => fused(param, grad, [s, r, m], |p, g, [s, r, m]| {
+        if c.amsgrad {
+            fused(param, grad, state.slots_mut::<3>(), |p, g, [s, r, m]| {
                 moments(p, g, s, r);
                 *m = m.max(*r);
                 *p += -step_size * *s / (m.sqrt() / bc2_sqrt + eps);
-            }),
-            _ => panic!("adam: state with {} slots", state.slots.len()),
+            });
+        } else {
+            fused(param, grad, state.slots_mut::<2>(), |p, g, [s, r]| {
+                moments(p, g, s, r);
+                *p += -step_size * *s / (r.sqrt() / bc2_sqrt + eps);
+            });
         }
     }
 

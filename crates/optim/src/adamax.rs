@@ -1,7 +1,7 @@
 //! Adamax (Kingma & Ba, 2015, §7): Adam with the infinity norm.
 
 use crate::error::{Result, check_beta, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused, lerp};
+use crate::rule::{State, UpdateRule, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adamax`], PyTorch's names and defaults.
@@ -46,7 +46,7 @@ impl Adamax {
     }
 }
 
-impl<T: Float> Optimizer<T> for Adamax {
+impl<T: Float> UpdateRule<T> for Adamax {
     fn name(&self) -> &'static str {
         "adamax"
     }
@@ -64,7 +64,7 @@ impl<T: Float> Optimizer<T> for Adamax {
         state.step += 1;
         let clr = T::of(lr / (1.0 - c.betas.0.powf(state.step as f64)));
         let (one_b1, b2, eps, wd) = (T::of(1.0 - c.betas.0), T::of(c.betas.1), T::of(c.eps), T::of(c.weight_decay));
-        let [s, u] = &mut state.slots[..] else { panic!("adamax: two state slots") };
+        let [s, u] = state.slots_mut::<2>();
         fused(param, grad, [s, u], |p, g, [s, u]| {
             let g = effective_grad(g, *p, c.maximize, wd);
             *s = lerp(*s, g, one_b1);

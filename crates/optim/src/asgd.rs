@@ -1,7 +1,7 @@
 //! Averaged SGD (Polyak & Juditsky, 1992).
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused};
+use crate::rule::{State, UpdateRule, effective_grad, fused};
 use gradus_tensor::Float;
 use gradus_tensor::filled_vec;
 
@@ -52,7 +52,7 @@ impl Asgd {
     }
 }
 
-impl<T: Float> Optimizer<T> for Asgd {
+impl<T: Float> UpdateRule<T> for Asgd {
     fn name(&self) -> &'static str {
         "asgd"
     }
@@ -78,7 +78,7 @@ impl<T: Float> Optimizer<T> for Asgd {
         state.step += 1;
         let (eta, mu) = (state.scalars[0], state.scalars[1]);
         let (eta_t, mu_t, shrink, wd) = (T::of(eta), T::of(mu), T::of(1.0 - c.lambd * eta), T::of(c.weight_decay));
-        fused(param, grad, [&mut state.slots[0]], |p, g, [ax]| {
+        fused(param, grad, state.slots_mut::<1>(), |p, g, [ax]| {
             let g = effective_grad(g, *p, c.maximize, wd);
             *p *= shrink;
             *p -= eta_t * g;

@@ -1,11 +1,11 @@
 //! gradus-optim: optimisers that see parameters and
 //! gradients as slices, so they work with any source of gradients.
 //!
-//! - The seam: [`Optimizer`], a per-parameter update with explicit
+//! - The seam: [`UpdateRule`], a per-parameter update with explicit
 //!   [`State`] and the learning rate passed in, run as one fused pass over
-//!   (θ, g, state), split across threads for large tensors; [`Optim`], the
+//!   (θ, g, state), split across threads for large tensors; [`Optimizer`], the
 //!   driver keyed by parameter id with parameter groups, a report of
-//!   parameters without gradient, and an exact save/restore ([`OptimState`]).
+//!   parameters without gradient, and an exact save/restore ([`OptimizerState`]).
 //! - First order, PyTorch's forms and defaults: [`Sgd`] (momentum,
 //!   dampening, Nesterov, weight decay, maximize), [`Adagrad`], [`Rmsprop`]
 //!   (centred, momentum; and the textbook form), [`Adadelta`], [`Adam`]
@@ -28,7 +28,6 @@ mod adam;
 mod adamax;
 mod asgd;
 mod clip;
-mod driver;
 mod error;
 mod lbfgs;
 mod momentum;
@@ -38,8 +37,10 @@ mod optimizer;
 mod radam;
 mod rmsprop;
 mod rprop;
+mod rule;
 mod sgd;
 mod spec;
+mod weight_decay;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
@@ -47,15 +48,16 @@ pub use adam::{Adam, AdamConfig};
 pub use adamax::{Adamax, AdamaxConfig};
 pub use asgd::{Asgd, AsgdConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
-pub use driver::{Optim, OptimState, ParamGroup, StepReport};
 pub use error::{OptimError, Result};
 pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use momentum::{Momentum, NesterovLookahead};
 pub use nadam::{Nadam, NadamConfig};
 pub use newton::{Newton, NewtonConfig, NewtonStep};
-pub use optimizer::{Optimizer, PARALLEL_MIN, PARALLEL_MIN_COLD, State};
+pub use optimizer::{Optimizer, OptimizerState, ParamGroup, StepReport};
 pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};
+pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule};
 pub use sgd::{Sgd, SgdConfig};
 pub use spec::{Method, NAMES, from_spec, parse, parse_method};
+pub use weight_decay::WeightDecay;

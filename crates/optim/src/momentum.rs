@@ -2,7 +2,7 @@
 //! accumulates negative gradients.
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, fused};
+use crate::rule::{State, UpdateRule, fused};
 use gradus_tensor::Float;
 use gradus_tensor::filled_vec;
 
@@ -29,7 +29,7 @@ impl Momentum {
     }
 }
 
-impl<T: Float> Optimizer<T> for Momentum {
+impl<T: Float> UpdateRule<T> for Momentum {
     fn name(&self) -> &'static str {
         "momentum"
     }
@@ -45,7 +45,7 @@ impl<T: Float> Optimizer<T> for Momentum {
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
         let (lr, alpha) = (T::of(lr), T::of(self.alpha));
         state.step += 1;
-        fused(param, grad, [&mut state.slots[0]], |p, g, [v]| {
+        fused(param, grad, state.slots_mut::<1>(), |p, g, [v]| {
             *v = alpha * *v - lr * g;
             *p += *v;
         });

@@ -1,8 +1,9 @@
 //! NAdam (Dozat, 2016): Adam with Nesterov momentum and a momentum-decay
 //! schedule.
 
+use crate::WeightDecay;
 use crate::error::{Result, check, check_beta, check_common};
-use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
+use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 use gradus_tensor::filled_vec;
 
@@ -15,12 +16,10 @@ pub struct NadamConfig {
     pub betas: (f64, f64),
     /// δ (1e-8).
     pub eps: f64,
-    /// Weight decay (0).
-    pub weight_decay: f64,
+    /// Weight decay λ and how it enters ([`WeightDecay::L2`]`(0.0)`: none).
+    pub weight_decay: WeightDecay,
     /// ψ in μ_t = ρ₁(1 − ½·0.96^(tψ)) (4e-3).
     pub momentum_decay: f64,
-    /// Decay θ directly instead of adding λθ to the gradient (false).
-    pub decoupled_weight_decay: bool,
     /// Ascend instead (false).
     pub maximize: bool,
 }
@@ -31,9 +30,8 @@ impl Default for NadamConfig {
             lr: 2e-3,
             betas: (0.9, 0.999),
             eps: 1e-8,
-            weight_decay: 0.0,
+            weight_decay: WeightDecay::L2(0.0),
             momentum_decay: 4e-3,
-            decoupled_weight_decay: false,
             maximize: false,
         }
     }
@@ -54,7 +52,7 @@ impl Nadam {
     /// A negative rate, eps, weight decay or momentum decay, or a β outside [0, 1).
     pub fn new(config: NadamConfig) -> Result<Self> {
         let c = config;
-        check_common("nadam", c.lr, c.weight_decay, c.eps)?;
+        check_common("nadam", c.lr, c.weight_decay.rate(), c.eps)?;
         check_beta("nadam", "betas.0", c.betas.0)?;
         check_beta("nadam", "betas.1", c.betas.1)?;
         check(c.momentum_decay >= 0.0, "nadam", "momentum_decay", || {
@@ -64,7 +62,7 @@ impl Nadam {
     }
 }
 
-impl<T: Float> Optimizer<T> for Nadam {
+impl<T: Float> UpdateRule<T> for Nadam {
     fn name(&self) -> &'static str {
         "nadam"
     }
@@ -98,12 +96,10 @@ impl<T: Float> Optimizer<T> for Nadam {
         let coef_g = T::of(-lr * (1.0 - mu) / (1.0 - product));
         let coef_s = T::of(-lr * mu_next / (1.0 - product * mu_next));
         let (one_b1, b2t, one_b2, eps) = (T::of(1.0 - b1), T::of(b2), T::of(1.0 - b2), T::of(c.eps));
-        let decay = T::of(1.0 - lr * c.weight_decay);
-        let coupled = if c.decoupled_weight_decay { T::zero() } else { T::of(c.weight_decay) };
-        let decoupled = c.decoupled_weight_decay && c.weight_decay != 0.0;
-        let [s, r] = &mut state.slots[..] else { panic!("nadam: two state slots") };
+        let (coupled, decoupled) = c.weight_decay.split::<T>(lr);
+        let [s, r] = state.slots_mut::<2>();
         fused(param, grad, [s, r], |p, g, [s, r]| {
-            if decoupled {
+            if let Some(decay) = decoupled {
                 *p *= decay;
             }
             let g = effective_grad(g, *p, c.maximize, coupled);

@@ -1,229 +1,283 @@
-//! The seam: `Optimizer`, a per-parameter update with explicit state and
-//! the learning rate passed in, and the fused element pass every update
-//! runs through.
+//! The driver: parameter groups with their own optimiser and rate, states
+//! keyed by parameter id, the walk over (parameter, gradient) pairs, and
+//! an exact save/restore of everything.
 
+use crate::error::{OptimError, Result};
+use crate::rule::{State, UpdateRule, split_pays};
 use gradus_tensor::Float;
-use gradus_tensor::filled_vec;
 use rayon::prelude::*;
-use std::fmt;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The state of one parameter: the step count, per-element slots (moment
-/// estimates, accumulators; each as long as the parameter) and per-parameter
-/// scalars (NAdam's μ product, ASGD's η and μ).
-#[derive(Clone, Debug, PartialEq)]
-pub struct State<T> {
-    /// Updates taken.
-    pub step: u64,
-    /// Per-element buffers, in the order of [`Optimizer::slots`].
-    pub slots: Vec<Vec<T>>,
-    /// Scalars, in the order of [`Optimizer::scalars`].
-    pub scalars: Vec<f64>,
+/// One prepared update of [`Optimizer::step`].
+struct Job<'a, T> {
+    group: usize,
+    key: u64,
+    param: &'a mut [T],
+    grad: &'a [T],
 }
 
-/// One optimisation method: how a parameter moves given its gradient, its
-/// state and the learning rate. Hyper-parameters other than the rate live
-/// in the implementing type and are named as PyTorch names them.
+/// A group of parameters sharing an optimiser (hence hyper-parameters) and
+/// a learning rate.
+#[derive(Debug)]
+pub struct ParamGroup<T: Float> {
+    /// The method and its hyper-parameters.
+    pub rule: Box<dyn UpdateRule<T>>,
+    /// The current rate (a schedule sets it each step).
+    pub lr: f64,
+    /// The rate the group started with (a schedule's base rate).
+    pub initial_lr: f64,
+    keys: Option<Vec<u64>>,
+}
+
+/// What one [`Optimizer::step`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Parameters updated.
+    pub updated: usize,
+    /// Parameters that received no gradient this step (not moved, as PyTorch
+    /// skips parameters whose `.grad` is None).
+    pub without_gradient: Vec<u64>,
+}
+
+/// An optimiser's whole state as named tensors and counters, for a
+/// checkpoint: `state.{key}.{slot}` hold per-element buffers;
+/// `state.{key}.step`, `state.{key}.{scalar}` (f64 bits) and
+/// `group.{i}.lr` (f64 bits) are counters. Restoring it is exact.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptimizerState<T> {
+    /// Per-element buffers.
+    pub tensors: Vec<(String, Vec<T>)>,
+    /// Steps, scalars and rates as bits.
+    pub counters: Vec<(String, u64)>,
+}
+
+/// A driver over parameter groups, keyed by parameter id (any `u64`: the
+/// nn crate's `ParamId`, an index…).
 ///
-/// # Examples
 /// ```
-/// use gradus_optim::{Optimizer, Sgd, SgdConfig};
-/// let sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() }).unwrap();
-/// let mut theta = vec![1.0f64, -2.0];
-/// let mut state = Optimizer::<f64>::init(&sgd, 0.1, 2);
-/// sgd.update(0.1, &mut theta, &[0.5, 0.5], &mut state);
-/// assert_eq!(theta, vec![0.95, -2.05]);
+/// use gradus_optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+/// let mut opt = Optimizer::<f64>::new(Adam::new(AdamConfig::default()).unwrap());
+/// // Biases (key 1) get their own group: plain SGD at 0.5.
+/// opt.add_group(Sgd::new(SgdConfig::default()).unwrap(), Some(0.5), [1]);
+/// let (mut w, mut b) = (vec![1.0, 2.0], vec![0.0]);
+/// let report = opt.step([(0, &mut w[..], Some(&[0.1, 0.1][..])), (1, &mut b[..], Some(&[1.0][..]))]).unwrap();
+/// assert_eq!((report.updated, b[0]), (2, -0.5));
 /// ```
-pub trait Optimizer<T: Float>: Send + Sync + fmt::Debug {
-    /// The name in spec strings (`adam`).
-    fn name(&self) -> &'static str;
-
-    /// The learning rate it was built with (PyTorch's default unless given).
-    fn default_lr(&self) -> f64;
-
-    /// Names of the per-element state slots (PyTorch's names where it has them).
-    fn slots(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// Names of the per-parameter scalars.
-    fn scalars(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// The state of a new parameter of `len` elements; slots start at 0
-    /// unless a method says otherwise (AdaGrad's initial accumulator,
-    /// Rprop's step sizes).
-    fn init(&self, lr: f64, len: usize) -> State<T> {
-        let _ = lr;
-        State { step: 0, slots: self.slots().iter().map(|_| filled_vec(len, T::zero())).collect(), scalars: Vec::new() }
-    }
-
-    /// One update of `param` from `grad` with learning rate `lr`.
-    fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>);
-
-    /// The momentum a cyclical schedule may drive (SGD's `momentum`,
-    /// Adam's β₁), if the method has one.
-    fn momentum(&self) -> Option<f64> {
-        None
-    }
-
-    /// Sets that momentum; `false` if the method has none.
-    fn set_momentum(&mut self, momentum: f64) -> bool {
-        let _ = momentum;
-        false
-    }
+#[derive(Debug)]
+pub struct Optimizer<T: Float> {
+    groups: Vec<ParamGroup<T>>,
+    states: BTreeMap<u64, State<T>>,
 }
 
-/// Below this many elements an update runs on one thread.
-pub const PARALLEL_MIN: usize = 1 << 16;
-/// Below this many elements an update also runs on one thread unless the
-/// pool's workers are awake from other parallel work
-/// ([`gradus_tensor::workers_awake`]): waking a sleeping one costs more than
-/// splitting saves. Measured on a 784-256-128-10 MLP (a 200 k-element first
-/// weight), alternating processes, 2 threads: splitting always made the
-/// batch-32 step 18% slower, never splitting made the batch-128 step (whose
-/// backward leaves the workers awake) 6–8% slower.
-pub const PARALLEL_MIN_COLD: usize = 1 << 19;
+impl<T: Float> Optimizer<T> {
+    /// One group that takes every parameter, at the optimiser's own rate.
+    pub fn new(rule: impl UpdateRule<T> + 'static) -> Self {
+        Self::boxed(Box::new(rule))
+    }
 
-/// Whether `len` elements of updates are worth splitting across the pool's
-/// threads: [`PARALLEL_MIN`] at least, and [`PARALLEL_MIN_COLD`] unless the
-/// workers are awake.
-pub(crate) fn split_pays(len: usize) -> bool {
-    len >= PARALLEL_MIN
-        && rayon::current_num_threads() > 1
-        && (len >= PARALLEL_MIN_COLD || gradus_tensor::workers_awake())
-}
+    /// [`Optimizer::new`] for an optimiser already boxed (as [`parse`](crate::parse) returns it).
+    pub fn boxed(rule: Box<dyn UpdateRule<T>>) -> Self {
+        let lr = rule.default_lr();
+        Self { groups: vec![ParamGroup { rule, lr, initial_lr: lr, keys: None }], states: BTreeMap::new() }
+    }
 
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: used only to hand disjoint chunks of exclusively borrowed slices
-// to rayon tasks (see `fused`).
-unsafe impl<T: Send> Send for SendPtr<T> {}
-// SAFETY: as above; each task touches only its own range.
-unsafe impl<T: Send> Sync for SendPtr<T> {}
+    /// Adds a group for the parameters `keys` (which leave any catch-all
+    /// group), at rate `lr` or the optimiser's own; returns its index.
+    pub fn add_group(
+        &mut self,
+        rule: impl UpdateRule<T> + 'static,
+        lr: Option<f64>,
+        keys: impl IntoIterator<Item = u64>,
+    ) -> usize {
+        let lr = lr.unwrap_or_else(|| rule.default_lr());
+        let keys = keys.into_iter().collect();
+        self.groups.push(ParamGroup { rule: Box::new(rule), lr, initial_lr: lr, keys: Some(keys) });
+        self.groups.len() - 1
+    }
 
-/// The fused element pass: `f(θᵢ, gᵢ, [slotᵢ…])` for every element, in one
-/// sweep, split across threads above [`PARALLEL_MIN`] elements. No
-/// temporary tensor is made.
-///
-/// # Panics
-/// If the slices differ in length.
-pub(crate) fn fused<T: Float, const N: usize>(
-    param: &mut [T],
-    grad: &[T],
-    slots: [&mut [T]; N],
-    f: impl Fn(&mut T, T, [&mut T; N]) + Sync,
-) {
-    let len = param.len();
-    assert_eq!(grad.len(), len, "gradient and parameter lengths differ");
-    assert!(slots.iter().all(|s| s.len() == len), "state and parameter lengths differ");
-    let run = |p: &mut [T], g: &[T], s: [&mut [T]; N]| {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            return unsafe { sweep_avx2(p, g, s, &f) };
+    /// The groups.
+    pub fn groups(&self) -> &[ParamGroup<T>] {
+        &self.groups
+    }
+
+    /// The groups, to change rates or hyper-parameters.
+    pub fn groups_mut(&mut self) -> &mut [ParamGroup<T>] {
+        &mut self.groups
+    }
+
+    /// Sets every group's rate (what a schedule does each step).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.groups.iter_mut().for_each(|g| g.lr = lr);
+    }
+
+    /// The group holding `key`: the one listing it, else the catch-all.
+    ///
+    /// # Errors
+    /// [`OptimError::UnknownParam`] if none does.
+    pub fn group_of(&self, key: u64) -> Result<usize> {
+        let listed = self.groups.iter().position(|g| g.keys.as_ref().is_some_and(|k| k.contains(&key)));
+        listed.or_else(|| self.groups.iter().position(|g| g.keys.is_none())).ok_or(OptimError::UnknownParam(key))
+    }
+
+    /// The state of `key`, if it has been updated.
+    pub fn state(&self, key: u64) -> Option<&State<T>> {
+        self.states.get(&key)
+    }
+
+    /// Updates one parameter from its gradient.
+    ///
+    /// # Errors
+    /// An unknown parameter, or lengths that do not match its state.
+    pub fn update(&mut self, key: u64, param: &mut [T], grad: &[T]) -> Result<()> {
+        let g = self.prepare(key, param.len(), grad.len())?;
+        let group = &self.groups[g];
+        let state = self.states.get_mut(&key).expect("prepare made the state");
+        group.rule.update(group.lr, param, grad, state);
+        Ok(())
+    }
+
+    /// Checks `key`'s lengths and makes its state if it has none; returns
+    /// its group.
+    fn prepare(&mut self, key: u64, len: usize, grad_len: usize) -> Result<usize> {
+        let g = self.group_of(key)?;
+        if grad_len != len {
+            return Err(OptimError::Length { key, what: "gradient", got: grad_len, expected: len });
         }
-        sweep(p, g, s, &f);
-    };
-    if !split_pays(len) {
-        run(param, grad, slots);
-        return;
+        let group = &self.groups[g];
+        let state = self.states.entry(key).or_insert_with(|| group.rule.init(group.lr, len));
+        if let Some(slot) = state.slots.first().filter(|s| s.len() != len) {
+            return Err(OptimError::Length { key, what: "parameter", got: len, expected: slot.len() });
+        }
+        Ok(g)
     }
-    let chunk = len.div_ceil(rayon::current_num_threads() * 4).max(PARALLEL_MIN / 4);
-    let ptrs: [SendPtr<T>; N] = slots.map(|s| SendPtr(s.as_mut_ptr()));
-    param.par_chunks_mut(chunk).zip(grad.par_chunks(chunk)).enumerate().for_each(|(k, (p, g))| {
-        let start = k * chunk;
-        // SAFETY: every slot has `len` elements and is exclusively borrowed
-        // for this call; chunk k covers [start, start + p.len()), disjoint
-        // from every other task's range.
-        let s = ptrs.map(|ptr| unsafe { std::slice::from_raw_parts_mut(ptr.0.add(start), p.len()) });
-        run(p, g, s);
-    });
-    gradus_tensor::note_parallel_work();
-}
 
-/// `f` over every element of one chunk.
-#[inline(always)]
-fn sweep<T: Float, const N: usize>(p: &mut [T], g: &[T], mut s: [&mut [T]; N], f: &impl Fn(&mut T, T, [&mut T; N])) {
-    let n = p.len();
-    let g = &g[..n];
-    for x in s.iter_mut() {
-        *x = &mut std::mem::take(x)[..n];
-    }
-    for i in 0..n {
-        f(&mut p[i], g[i], s.each_mut().map(|x| &mut x[i]));
-    }
-}
-
-/// [`sweep`] compiled for AVX2 and FMA: the same IEEE operations in the
-/// same order (Rust never fuses a multiply and an add on its own, and a
-/// `mul_add` rounds once either way: an instruction here, libm's `fma` in
-/// the portable copy), so the same bits,
-/// on 8 lanes of f32 instead of SSE's 4. It matters for the cache-resident
-/// parameters of small networks, where Adam's divide and square root, not
-/// memory, bound the update (35% → 22% of an MLP step at batch 32). An
-/// AVX-512 copy measured slower on this machine's EPYC.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn sweep_avx2<T: Float, const N: usize>(p: &mut [T], g: &[T], s: [&mut [T]; N], f: &impl Fn(&mut T, T, [&mut T; N])) {
-    sweep(p, g, s, f);
-}
-
-/// The gradient as the update sees it: negated when maximising, plus
-/// `weight_decay`·θ (L2, PyTorch's coupled form).
-#[inline(always)]
-pub(crate) fn effective_grad<T: Float>(g: T, theta: T, maximize: bool, weight_decay: T) -> T {
-    let g = if maximize { -g } else { g };
-    if weight_decay != T::zero() { g + weight_decay * theta } else { g }
-}
-
-/// `s + w·(e − s)` exactly as `torch.lerp` computes it on x86-64 (from the
-/// other end when w ≥ ½, in one fused multiply-add: its vector kernel's
-/// `fmadd`, which its scalar kernel's compiled form matches), so moment
-/// estimates round as PyTorch's do.
-#[inline(always)]
-pub(crate) fn lerp<T: Float>(s: T, e: T, w: T) -> T {
-    if w.abs() < T::of(0.5) { w.mul_add(e - s, s) } else { (w - T::one()).mul_add(e - s, e) }
-}
-
-/// `r + c·a·b` as `torch.addcmul` rounds it on x86-64: (c·a) times b
-/// added to r in one fused multiply-add (with it, NAdam on Rosenbrock
-/// follows PyTorch's 3000 steps to one ulp; without, the path leaves
-/// PyTorch's at step 302).
-#[inline(always)]
-pub(crate) fn addcmul<T: Float>(r: T, c: T, a: T, b: T) -> T {
-    (c * a).mul_add(b, r)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The AVX2 copy of the sweep gives the same bits as the portable one,
-    /// on Adam's arithmetic (divide, square root) with awkward values.
-    #[test]
-    fn the_avx2_sweep_is_bit_identical() {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            let n = 1003; // not a multiple of any vector width
-            let g: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.7e-3).collect();
-            let start: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
-            let adam = |p: &mut f32, g: f32, [s, r]: [&mut f32; 2]| {
-                *s = lerp(*s, g, 0.1);
-                *r = 0.999 * *r + 0.001 * g * g;
-                *p -= 1e-3 * (*s / (r.sqrt() / 0.0447 + 1e-8));
+    /// Updates every parameter that has a gradient and reports those that
+    /// had none. Parameters are updated side by side on the thread pool
+    /// when they have enough elements in all (the rule of one parameter's
+    /// split: [`PARALLEL_MIN`](crate::PARALLEL_MIN), and
+    /// [`PARALLEL_MIN_COLD`](crate::PARALLEL_MIN_COLD) unless the workers are
+    /// awake), so that the small ones run while another thread works through
+    /// the large: each one's update is the same as on its own.
+    ///
+    /// # Errors
+    /// As [`Optimizer::update`]; parameters before the failing one are updated.
+    pub fn step<'a>(
+        &mut self,
+        params: impl IntoIterator<Item = (u64, &'a mut [T], Option<&'a [T]>)>,
+    ) -> Result<StepReport>
+    where
+        T: 'a,
+    {
+        let mut report = StepReport::default();
+        let mut work = Vec::new();
+        let mut failed = None;
+        for (key, param, grad) in params {
+            let Some(grad) = grad else {
+                report.without_gradient.push(key);
+                continue;
             };
-            let (mut p1, mut s1, mut r1) = (start.clone(), vec![0.01f32; n], vec![1e-6f32; n]);
-            let (mut p2, mut s2, mut r2) = (start, s1.clone(), r1.clone());
-            for _ in 0..5 {
-                sweep(&mut p1, &g, [&mut s1, &mut r1], &adam);
-                // SAFETY: AVX2 is present (checked above).
-                unsafe { sweep_avx2(&mut p2, &g, [&mut s2, &mut r2], &adam) };
+            match self.prepare(key, param.len(), grad.len()) {
+                Ok(group) => work.push(Job { group, key, param, grad }),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&p1), bits(&p2));
-            assert_eq!(bits(&s1), bits(&s2));
-            assert_eq!(bits(&r1), bits(&r2));
         }
+        report.updated = work.len();
+        self.run(work);
+        failed.map_or(Ok(report), Err)
+    }
+
+    /// Runs prepared updates: side by side when that pays and the keys are
+    /// distinct (each job then has its own state), else in order.
+    fn run(&mut self, work: Vec<Job<'_, T>>) {
+        let elements = work.iter().map(|j| j.param.len()).sum();
+        let mut states = Vec::new();
+        if work.len() > 1 && split_pays(elements) {
+            let keys: BTreeSet<u64> = work.iter().map(|j| j.key).collect();
+            if keys.len() == work.len() {
+                let mut by_key: BTreeMap<u64, &mut State<T>> =
+                    self.states.iter_mut().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s)).collect();
+                states = work.iter().map(|j| by_key.remove(&j.key).expect("prepare made every state")).collect();
+            }
+        }
+        let groups = &self.groups;
+        if states.is_empty() {
+            for j in work {
+                let (group, state) = (&groups[j.group], self.states.get_mut(&j.key).expect("prepare made the state"));
+                group.rule.update(group.lr, j.param, j.grad, state);
+            }
+            return;
+        }
+        work.into_par_iter().zip(states).for_each(|(j, state)| {
+            let group = &groups[j.group];
+            group.rule.update(group.lr, j.param, j.grad, state);
+        });
+        gradus_tensor::note_parallel_work();
+    }
+
+    /// Everything needed to resume: every parameter's state and every group's rate.
+    pub fn export(&self) -> OptimizerState<T> {
+        let mut out = OptimizerState::default();
+        for (i, g) in self.groups.iter().enumerate() {
+            out.counters.push((format!("group.{i}.lr"), g.lr.to_bits()));
+        }
+        for (key, state) in &self.states {
+            let rule = &self.groups[self.group_of(*key).expect("states exist for known keys")].rule;
+            out.counters.push((format!("state.{key}.step"), state.step));
+            for (name, value) in rule.scalars().iter().zip(&state.scalars) {
+                out.counters.push((format!("state.{key}.{name}"), value.to_bits()));
+            }
+            for (name, slot) in rule.slots().iter().zip(&state.slots) {
+                out.tensors.push((format!("state.{key}.{name}"), slot.clone()));
+            }
+        }
+        out
+    }
+
+    /// Restores an [`Optimizer::export`] into a driver with the same groups.
+    ///
+    /// # Errors
+    /// [`OptimError::State`] naming what is missing or does not fit; the
+    /// driver is unchanged then.
+    pub fn import(&mut self, saved: &OptimizerState<T>) -> Result<()> {
+        let counter = |name: &str| saved.counters.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        let mut rates = Vec::new();
+        for i in 0..self.groups.len() {
+            let bits =
+                counter(&format!("group.{i}.lr")).ok_or_else(|| OptimError::State(format!("missing group.{i}.lr")))?;
+            rates.push(f64::from_bits(bits));
+        }
+        let mut states = BTreeMap::new();
+        for (name, step) in &saved.counters {
+            let Some(key) = name.strip_prefix("state.").and_then(|r| r.strip_suffix(".step")) else { continue };
+            let key: u64 = key.parse().map_err(|_| OptimError::State(format!("bad parameter key in `{name}`")))?;
+            let rule = &self.groups[self.group_of(key)?].rule;
+            let mut scalars = Vec::new();
+            for s in rule.scalars() {
+                let bits = counter(&format!("state.{key}.{s}"))
+                    .ok_or_else(|| OptimError::State(format!("missing state.{key}.{s}")))?;
+                scalars.push(f64::from_bits(bits));
+            }
+            let mut slots = Vec::new();
+            for s in rule.slots() {
+                let want = format!("state.{key}.{s}");
+                let slot = saved
+                    .tensors
+                    .iter()
+                    .find(|(n, _)| *n == want)
+                    .ok_or_else(|| OptimError::State(format!("missing {want}")))?;
+                let mut copy = gradus_tensor::advised_vec(slot.1.len());
+                copy.extend_from_slice(&slot.1);
+                slots.push(copy);
+            }
+            states.insert(key, State { step: *step, slots, scalars });
+        }
+        for (g, lr) in self.groups.iter_mut().zip(rates) {
+            g.lr = lr;
+        }
+        self.states = states;
+        Ok(())
     }
 }

@@ -1,8 +1,9 @@
 //! RAdam (Liu et al., 2020): Adam with the variance of the adaptive rate
 //! rectified.
 
+use crate::WeightDecay;
 use crate::error::{Result, check_beta, check_common};
-use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
+use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Radam`], PyTorch's names and defaults.
@@ -14,24 +15,15 @@ pub struct RadamConfig {
     pub betas: (f64, f64),
     /// δ (1e-8).
     pub eps: f64,
-    /// Weight decay (0).
-    pub weight_decay: f64,
-    /// Decay θ directly instead of adding λθ to the gradient (false).
-    pub decoupled_weight_decay: bool,
+    /// Weight decay λ and how it enters ([`WeightDecay::L2`]`(0.0)`: none).
+    pub weight_decay: WeightDecay,
     /// Ascend instead (false).
     pub maximize: bool,
 }
 
 impl Default for RadamConfig {
     fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            betas: (0.9, 0.999),
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled_weight_decay: false,
-            maximize: false,
-        }
+        Self { lr: 1e-3, betas: (0.9, 0.999), eps: 1e-8, weight_decay: WeightDecay::L2(0.0), maximize: false }
     }
 }
 
@@ -51,14 +43,14 @@ impl Radam {
     /// A negative rate, eps or weight decay, or a β outside [0, 1).
     pub fn new(config: RadamConfig) -> Result<Self> {
         let c = config;
-        check_common("radam", c.lr, c.weight_decay, c.eps)?;
+        check_common("radam", c.lr, c.weight_decay.rate(), c.eps)?;
         check_beta("radam", "betas.0", c.betas.0)?;
         check_beta("radam", "betas.1", c.betas.1)?;
         Ok(Self { c })
     }
 }
 
-impl<T: Float> Optimizer<T> for Radam {
+impl<T: Float> UpdateRule<T> for Radam {
     fn name(&self) -> &'static str {
         "radam"
     }
@@ -84,12 +76,10 @@ impl<T: Float> Optimizer<T> for Radam {
             .then(|| ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)).sqrt());
         let (one_b1, b2t, one_b2, eps) = (T::of(1.0 - b1), T::of(b2), T::of(1.0 - b2), T::of(c.eps));
         let (lr_t, bc1_t, bc2_sqrt) = (T::of(lr), T::of(bc1), T::of(bc2.sqrt()));
-        let decay = T::of(1.0 - lr * c.weight_decay);
-        let coupled = if c.decoupled_weight_decay { T::zero() } else { T::of(c.weight_decay) };
-        let decoupled = c.decoupled_weight_decay && c.weight_decay != 0.0;
-        let [s, r] = &mut state.slots[..] else { panic!("radam: two state slots") };
+        let (coupled, decoupled) = c.weight_decay.split::<T>(lr);
+        let [s, r] = state.slots_mut::<2>();
         fused(param, grad, [s, r], |p, g, [s, r]| {
-            if decoupled {
+            if let Some(decay) = decoupled {
                 *p *= decay;
             }
             let g = effective_grad(g, *p, c.maximize, coupled);

@@ -2,7 +2,7 @@
 //! textbook form with δ inside the square root.
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, addcmul, effective_grad, fused, lerp};
+use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused, lerp};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Rmsprop`], PyTorch's names and defaults.
@@ -65,7 +65,7 @@ impl Rmsprop {
     }
 }
 
-impl<T: Float> Optimizer<T> for Rmsprop {
+impl<T: Float> UpdateRule<T> for Rmsprop {
     fn name(&self) -> &'static str {
         "rmsprop"
     }
@@ -93,32 +93,32 @@ impl<T: Float> Optimizer<T> for Rmsprop {
             let var = if c.centered { r - mean * mean } else { r };
             if c.textbook { (eps + var).sqrt() } else { var.sqrt() + eps }
         };
-        match &mut state.slots[..] {
-            [r] => fused(param, grad, [r], |p, g, [r]| {
+        // The slots are those `slots` names for this configuration.
+        match (c.centered, c.momentum > 0.0) {
+            (false, false) => fused(param, grad, state.slots_mut::<1>(), |p, g, [r]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
                 *r = addcmul(alpha * *r, one_minus, g, g);
                 *p -= lr * (g / denom(*r, T::zero()));
             }),
-            [r, b] if !c.centered => fused(param, grad, [r, b], |p, g, [r, b]| {
+            (false, true) => fused(param, grad, state.slots_mut::<2>(), |p, g, [r, b]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
                 *r = addcmul(alpha * *r, one_minus, g, g);
                 *b = mu * *b + g / denom(*r, T::zero());
                 *p -= lr * *b;
             }),
-            [r, m] => fused(param, grad, [r, m], |p, g, [r, m]| {
+            (true, false) => fused(param, grad, state.slots_mut::<2>(), |p, g, [r, m]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
                 *r = addcmul(alpha * *r, one_minus, g, g);
                 *m = lerp(*m, g, one_minus);
                 *p -= lr * (g / denom(*r, *m));
             }),
-            [r, m, b] => fused(param, grad, [r, m, b], |p, g, [r, m, b]| {
+            (true, true) => fused(param, grad, state.slots_mut::<3>(), |p, g, [r, m, b]| {
                 let g = effective_grad(g, *p, c.maximize, wd);
                 *r = addcmul(alpha * *r, one_minus, g, g);
                 *m = lerp(*m, g, one_minus);
                 *b = mu * *b + g / denom(*r, *m);
                 *p -= lr * *b;
             }),
-            _ => panic!("rmsprop: state with {} slots", state.slots.len()),
         }
     }
 

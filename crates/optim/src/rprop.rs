@@ -2,7 +2,7 @@
 //! sign of the gradient only.
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, fused};
+use crate::rule::{State, UpdateRule, fused};
 use gradus_tensor::Float;
 use gradus_tensor::filled_vec;
 
@@ -51,7 +51,7 @@ impl Rprop {
     }
 }
 
-impl<T: Float> Optimizer<T> for Rprop {
+impl<T: Float> UpdateRule<T> for Rprop {
     fn name(&self) -> &'static str {
         "rprop"
     }
@@ -73,7 +73,7 @@ impl<T: Float> Optimizer<T> for Rprop {
         state.step += 1;
         let (minus, plus) = (T::of(c.etas.0), T::of(c.etas.1));
         let (lo, hi) = (T::of(c.step_sizes.0), T::of(c.step_sizes.1));
-        let [prev, size] = &mut state.slots[..] else { panic!("rprop: two state slots") };
+        let [prev, size] = state.slots_mut::<2>();
         fused(param, grad, [prev, size], |p, g, [prev, size]| {
             let g = if c.maximize { -g } else { g };
             let product = g * *prev;

@@ -1,7 +1,7 @@
 //! SGD in PyTorch's form: momentum, dampening, Nesterov, weight decay, maximize.
 
 use crate::error::{Result, check, check_common};
-use crate::optimizer::{Optimizer, State, effective_grad, fused};
+use crate::rule::{State, UpdateRule, effective_grad, fused};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Sgd`], PyTorch's names and defaults.
@@ -53,7 +53,7 @@ impl Sgd {
     }
 }
 
-impl<T: Float> Optimizer<T> for Sgd {
+impl<T: Float> UpdateRule<T> for Sgd {
     fn name(&self) -> &'static str {
         "sgd"
     }
@@ -75,7 +75,7 @@ impl<T: Float> Optimizer<T> for Sgd {
             return;
         }
         let first = state.step == 1;
-        fused(param, grad, [&mut state.slots[0]], |p, g, [b]| {
+        fused(param, grad, state.slots_mut::<1>(), |p, g, [b]| {
             let g = effective_grad(g, *p, c.maximize, wd);
             *b = if first { g } else { mu * *b + damp * g };
             let d = if c.nesterov { g + mu * *b } else { *b };

@@ -25,12 +25,12 @@ pub const NAMES: [&str; 15] = [
     "lbfgs",
 ];
 
-/// Any optimiser a spec names: a per-parameter method for [`Optim`], or
+/// Any optimiser a spec names: a per-parameter method for [`Optimizer`], or
 /// one of the closure methods that re-evaluate the loss.
 #[derive(Debug)]
 pub enum Method<T: Float> {
     /// SGD … ASGD.
-    FirstOrder(Box<dyn Optimizer<T>>),
+    FirstOrder(Box<dyn UpdateRule<T>>),
     /// `newton(lr, damping, cg_max_iter, cg_tol)`.
     Newton(Newton),
     /// `lbfgs(lr, max_iter, max_eval, tolerance_grad, tolerance_change, history_size, line_search_fn=strong_wolfe)`.
@@ -107,7 +107,7 @@ fn pair(a: &mut Args, key: &str, default: (f64, f64)) -> std::result::Result<(f6
 ///
 /// # Errors
 /// An unknown name or key, a value of the wrong kind, or one out of range.
-pub fn parse<T: Float>(text: &str) -> Result<Box<dyn Optimizer<T>>> {
+pub fn parse<T: Float>(text: &str) -> Result<Box<dyn UpdateRule<T>>> {
     from_spec(&text.parse::<Spec>()?)
 }
 
@@ -115,7 +115,7 @@ pub fn parse<T: Float>(text: &str) -> Result<Box<dyn Optimizer<T>>> {
 ///
 /// # Errors
 /// As [`parse`].
-pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn Optimizer<T>>> {
+pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
     Ok(match spec.name.as_str() {
         "sgd" => {
             let mut a = spec.args(&["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"])?;
@@ -183,9 +183,11 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn Optimizer<T>>> {
                 lr: a.f64_or("lr", d.lr)?,
                 betas: pair(&mut a, "betas", d.betas)?,
                 eps: a.f64_or("eps", d.eps)?,
-                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                weight_decay: WeightDecay::from_keys(
+                    a.f64_or("weight_decay", d.weight_decay.rate())?,
+                    a.bool_or("decoupled_weight_decay", d.weight_decay.is_decoupled())?,
+                ),
                 amsgrad: a.bool_or("amsgrad", d.amsgrad)?,
-                decoupled_weight_decay: a.bool_or("decoupled_weight_decay", d.decoupled_weight_decay)?,
                 maximize: a.bool_or("maximize", d.maximize)?,
             };
             Box::new(if name == "adamw" { Adam::adamw(c)? } else { Adam::new(c)? })
@@ -198,9 +200,11 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn Optimizer<T>>> {
                 lr: a.f64_or("lr", d.lr)?,
                 betas: pair(&mut a, "betas", d.betas)?,
                 eps: a.f64_or("eps", d.eps)?,
-                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                weight_decay: WeightDecay::from_keys(
+                    a.f64_or("weight_decay", d.weight_decay.rate())?,
+                    a.bool_or("decoupled_weight_decay", d.weight_decay.is_decoupled())?,
+                ),
                 momentum_decay: a.f64_or("momentum_decay", d.momentum_decay)?,
-                decoupled_weight_decay: a.bool_or("decoupled_weight_decay", d.decoupled_weight_decay)?,
                 maximize: a.bool_or("maximize", d.maximize)?,
             })?)
         }
@@ -222,8 +226,10 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn Optimizer<T>>> {
                 lr: a.f64_or("lr", d.lr)?,
                 betas: pair(&mut a, "betas", d.betas)?,
                 eps: a.f64_or("eps", d.eps)?,
-                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
-                decoupled_weight_decay: a.bool_or("decoupled_weight_decay", d.decoupled_weight_decay)?,
+                weight_decay: WeightDecay::from_keys(
+                    a.f64_or("weight_decay", d.weight_decay.rate())?,
+                    a.bool_or("decoupled_weight_decay", d.weight_decay.is_decoupled())?,
+                ),
                 maximize: a.bool_or("maximize", d.maximize)?,
             })?)
         }

@@ -5,7 +5,7 @@
 use gradus_optim::*;
 
 fn gd(lr: f64, steps: usize) -> f64 {
-    let mut opt = Optim::new(Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap());
+    let mut opt = Optimizer::new(Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap());
     let mut x = vec![10.0f64];
     for _ in 0..steps {
         let g = vec![2.0 * x[0]];
@@ -28,7 +28,7 @@ fn ten_steps_of_gradient_descent_on_x_squared() {
 fn gd_on_a_quadratic_diverges_above_two_over_lambda_max() {
     // ½θᵀAθ with A = diag(1, 50): λ_max = 50, so η < 0.04 converges.
     let run = |lr: f64| {
-        let mut opt = Optim::new(Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap());
+        let mut opt = Optimizer::new(Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap());
         let mut theta = vec![1.0f64, 1.0];
         for _ in 0..500 {
             let g = vec![theta[0], 50.0 * theta[1]];
@@ -45,7 +45,7 @@ fn textbook_momentum_reaches_terminal_velocity_and_rmsprop_puts_delta_inside() {
     // On a plane (constant g) v → −εg/(1 − α).
     let m = Momentum::new(0.1, 0.9).unwrap();
     let mut theta = vec![0.0f64];
-    let mut state = Optimizer::<f64>::init(&m, 0.1, 1);
+    let mut state = UpdateRule::<f64>::init(&m, 0.1, 1);
     for _ in 0..400 {
         m.update(0.1, &mut theta, &[1.0], &mut state);
     }
@@ -53,7 +53,7 @@ fn textbook_momentum_reaches_terminal_velocity_and_rmsprop_puts_delta_inside() {
     // Textbook RMSProp: θ − ε g/√(δ + r) with r = (1 − ρ)g² after one step.
     let r = Rmsprop::new(RmspropConfig { lr: 0.01, eps: 1e-6, textbook: true, ..Default::default() }).unwrap();
     let mut theta = vec![1.0f64];
-    let mut state = Optimizer::<f64>::init(&r, 0.01, 1);
+    let mut state = UpdateRule::<f64>::init(&r, 0.01, 1);
     r.update(0.01, &mut theta, &[0.5], &mut state);
     let expected = 1.0 - 0.01 * 0.5 / (1e-6 + 0.01 * 0.25f64).sqrt();
     assert!((theta[0] - expected).abs() < 1e-15);
@@ -64,7 +64,7 @@ fn groups_report_missing_gradients_and_state_round_trips_exactly() {
     let adam = || Adam::new(AdamConfig { lr: 0.01, amsgrad: true, ..Default::default() }).unwrap();
     let nadam = || Nadam::new(NadamConfig::default()).unwrap();
     let build = || {
-        let mut o = Optim::<f32>::new(adam());
+        let mut o = Optimizer::<f32>::new(adam());
         o.add_group(nadam(), Some(0.005), [2]);
         o
     };
@@ -101,14 +101,14 @@ fn groups_report_missing_gradients_and_state_round_trips_exactly() {
 
 #[test]
 fn errors_name_what_is_wrong() {
-    let mut only = Optim::<f64>::boxed(parse("sgd(lr=0.1)").unwrap());
+    let mut only = Optimizer::<f64>::boxed(parse("sgd(lr=0.1)").unwrap());
     let mut p = vec![0.0; 3];
     assert_eq!(
         only.update(1, &mut p, &[1.0, 2.0]).unwrap_err().to_string(),
         "parameter 1: gradient has 2 elements, expected 3"
     );
     only.update(1, &mut p, &[1.0; 3]).unwrap();
-    let mut explicit = Optim::<f64>::new(Sgd::new(SgdConfig::default()).unwrap());
+    let mut explicit = Optimizer::<f64>::new(Sgd::new(SgdConfig::default()).unwrap());
     explicit.add_group(Sgd::new(SgdConfig::default()).unwrap(), None, [3]);
     assert!(explicit.group_of(9).is_ok());
     let msg = |r: Result<Adam>| r.unwrap_err().to_string();
@@ -153,14 +153,14 @@ fn the_parallel_pass_equals_the_serial_one() {
     let grad: Vec<f32> = (0..n).map(|i| ((i * 37 % 1000) as f32 - 500.0) / 100.0).collect();
     let adam = Adam::new(AdamConfig::adamw()).unwrap();
     let mut big = vec![0.1f32; n];
-    let mut state = Optimizer::<f32>::init(&adam, 1e-3, n);
+    let mut state = UpdateRule::<f32>::init(&adam, 1e-3, n);
     for _ in 0..3 {
         adam.update(1e-3, &mut big, &grad, &mut state);
     }
     // Element by element, the same update on one-element slices (always serial).
     for i in [0, 1, PARALLEL_MIN - 1, PARALLEL_MIN, 3 * PARALLEL_MIN + 7, n - 1] {
         let mut one = vec![0.1f32];
-        let mut s = Optimizer::<f32>::init(&adam, 1e-3, 1);
+        let mut s = UpdateRule::<f32>::init(&adam, 1e-3, 1);
         for _ in 0..3 {
             adam.update(1e-3, &mut one, &grad[i..=i], &mut s);
         }
@@ -176,8 +176,10 @@ fn a_step_over_many_parameters_equals_one_update_each() {
     let grads: Vec<Vec<f32>> =
         sizes.iter().map(|&n| (0..n).map(|i| ((i * 31 % 997) as f32 - 498.0) / 50.0).collect()).collect();
     let start = |k: usize| vec![0.1f32 * k as f32; sizes[k]];
-    let (mut together, mut alone) =
-        (Optim::new(Adam::new(AdamConfig::default()).unwrap()), Optim::new(Adam::new(AdamConfig::default()).unwrap()));
+    let (mut together, mut alone) = (
+        Optimizer::new(Adam::new(AdamConfig::default()).unwrap()),
+        Optimizer::new(Adam::new(AdamConfig::default()).unwrap()),
+    );
     let mut a: Vec<Vec<f32>> = (0..sizes.len()).map(start).collect();
     let mut b = a.clone();
     for _ in 0..3 {
@@ -198,7 +200,7 @@ fn a_step_over_many_parameters_equals_one_update_each() {
 #[test]
 fn a_step_stops_at_a_bad_parameter_after_updating_those_before() {
     let n = PARALLEL_MIN_COLD;
-    let mut opt = Optim::new(Sgd::new(SgdConfig { lr: 1.0, ..Default::default() }).unwrap());
+    let mut opt = Optimizer::new(Sgd::new(SgdConfig { lr: 1.0, ..Default::default() }).unwrap());
     let (mut p0, mut p1, mut p2) = (vec![1.0f64; n], vec![1.0f64; n], vec![1.0f64; n]);
     let g = vec![0.5f64; n];
     let err = opt
@@ -212,12 +214,12 @@ fn a_step_stops_at_a_bad_parameter_after_updating_those_before() {
 #[test]
 fn a_parameter_twice_in_one_step_is_updated_twice_in_order() {
     let n = PARALLEL_MIN_COLD;
-    let mut opt = Optim::new(Adam::new(AdamConfig::default()).unwrap());
+    let mut opt = Optimizer::new(Adam::new(AdamConfig::default()).unwrap());
     let (mut p, mut q) = (vec![1.0f32; n], vec![1.0f32; n]);
     let g = vec![0.25f32; n];
     opt.step([(7, &mut p[..], Some(&g[..])), (7, &mut q[..], Some(&g[..]))]).unwrap();
     assert_eq!(opt.state(7).unwrap().step, 2);
-    let mut reference = Optim::new(Adam::new(AdamConfig::default()).unwrap());
+    let mut reference = Optimizer::new(Adam::new(AdamConfig::default()).unwrap());
     let (mut r, mut s) = (vec![1.0f32; n], vec![1.0f32; n]);
     reference.update(7, &mut r, &g).unwrap();
     reference.update(7, &mut s, &g).unwrap();

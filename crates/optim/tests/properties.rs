@@ -17,7 +17,7 @@ fn adams_first_step_moves_each_coordinate_by_about_lr_against_the_gradient() {
         .run(&(proptest::collection::vec(-100.0f64..100.0, 1..20), 1e-4f64..1.0), |(g, lr)| {
             let adam = Adam::new(AdamConfig { lr, ..Default::default() }).unwrap();
             let mut theta = vec![0.0; g.len()];
-            let mut state = Optimizer::<f64>::init(&adam, lr, g.len());
+            let mut state = UpdateRule::<f64>::init(&adam, lr, g.len());
             adam.update(lr, &mut theta, &g, &mut state);
             for (t, g) in theta.iter().zip(&g) {
                 // Bias-corrected first step: −lr·g/(|g| + δ).
@@ -34,7 +34,7 @@ fn sgd_without_momentum_is_plain_gradient_descent_and_amsgrad_keeps_the_maximum(
         .run(&(proptest::collection::vec(-5.0f64..5.0, 1..10), 0.0f64..1.0, 1usize..6), |(g, lr, steps)| {
             let sgd = Sgd::new(SgdConfig { lr, ..Default::default() }).unwrap();
             let mut theta = vec![1.0; g.len()];
-            let mut state = Optimizer::<f64>::init(&sgd, lr, g.len());
+            let mut state = UpdateRule::<f64>::init(&sgd, lr, g.len());
             for _ in 0..steps {
                 sgd.update(lr, &mut theta, &g, &mut state);
             }
@@ -46,7 +46,7 @@ fn sgd_without_momentum_is_plain_gradient_descent_and_amsgrad_keeps_the_maximum(
                 prop_assert_eq!(*t, expected);
             }
             let ams = Adam::new(AdamConfig { amsgrad: true, ..Default::default() }).unwrap();
-            let mut state = Optimizer::<f64>::init(&ams, 1e-3, g.len());
+            let mut state = UpdateRule::<f64>::init(&ams, 1e-3, g.len());
             let mut p = vec![0.0; g.len()];
             for k in 0..steps {
                 let gk: Vec<f64> = g.iter().map(|x| x / (k + 1) as f64).collect();

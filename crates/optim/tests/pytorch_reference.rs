@@ -13,7 +13,7 @@
 //! RMSprop values of the AVX2-made file changed), so the other cases are
 //! held to 1e-12 relative.
 
-use gradus_optim::{Method, Optim, parse, parse_method};
+use gradus_optim::{Method, Optimizer, parse, parse_method};
 use std::collections::BTreeMap;
 
 #[derive(Default)]
@@ -105,7 +105,7 @@ fn every_optimiser_follows_pytorchs_trajectory() {
     let first_order: Vec<_> = cases.iter().filter(|(n, _)| !n.starts_with("lbfgs")).collect();
     assert_eq!(first_order.len(), 19 * 6 + 2, "reference cases");
     for (name, case) in first_order {
-        let mut opt = Optim::boxed(parse::<f64>(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")));
+        let mut opt = Optimizer::boxed(parse::<f64>(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")));
         let mut theta = case.start.clone();
         let n = theta.len();
         let mut same_bits = true;

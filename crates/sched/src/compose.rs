@@ -9,21 +9,21 @@ use crate::error::{Result, check};
 /// own step 0.
 ///
 /// ```
-/// use gradus_sched::{Cosine, Linear, LrScheduler, Sequential};
-/// let warm_then_cosine = Sequential::new(
-///     vec![Box::new(Linear::new(0.1, 1.0, 5).unwrap()), Box::new(Cosine::new(95, 0.0).unwrap())],
+/// use gradus_sched::{Cosine, LinearRamp, LrScheduler, Phases};
+/// let warm_then_cosine = Phases::new(
+///     vec![Box::new(LinearRamp::new(0.1, 1.0, 5).unwrap()), Box::new(Cosine::new(95, 0.0).unwrap())],
 ///     vec![5],
 /// ).unwrap();
 /// assert_eq!(warm_then_cosine.lr(1.0, 0), 0.1);
 /// assert_eq!(warm_then_cosine.lr(1.0, 5), 1.0); // cosine's step 0
 /// ```
 #[derive(Debug)]
-pub struct Sequential {
+pub struct Phases {
     schedules: Vec<Box<dyn LrScheduler>>,
     milestones: Vec<usize>,
 }
 
-impl Sequential {
+impl Phases {
     /// `schedules` switching at `milestones` (one fewer than schedules,
     /// strictly increasing).
     ///
@@ -47,7 +47,7 @@ impl Sequential {
     }
 }
 
-impl LrScheduler for Sequential {
+impl LrScheduler for Phases {
     fn lr(&self, base_lr: f64, step: usize) -> f64 {
         let (s, t) = self.locate(step);
         s.lr(base_lr, t)

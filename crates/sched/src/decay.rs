@@ -174,13 +174,13 @@ impl LrScheduler for Polynomial {
 /// `total_iters` steps, then constant (PyTorch's `LinearLR`): the usual
 /// warm-up.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Linear {
+pub struct LinearRamp {
     start_factor: f64,
     end_factor: f64,
     total_iters: usize,
 }
 
-impl Linear {
+impl LinearRamp {
     /// η₀·(start + (end − start)·min(t, T)/T).
     ///
     /// # Errors
@@ -198,7 +198,7 @@ impl Linear {
     }
 }
 
-impl LrScheduler for Linear {
+impl LrScheduler for LinearRamp {
     fn lr(&self, base_lr: f64, step: usize) -> f64 {
         let t = step.min(self.total_iters) as f64 / self.total_iters as f64;
         base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t)

@@ -16,13 +16,13 @@
 //! | [`Exponential`] | η₀·γᵗ | `ExponentialLR` |
 //! | [`InverseTime`] | η₀/(1 + kt)ᵖ | Robbins & Monro (1951) |
 //! | [`Polynomial`] | η₀·(1 − min(t,T)/T)ᵖ | `PolynomialLR` |
-//! | [`Linear`] | η₀·(a + (b − a)·min(t,T)/T) | `LinearLR` (warm-up) |
+//! | [`LinearRamp`] | η₀·(a + (b − a)·min(t,T)/T) | `LinearLR` (warm-up) |
 //! | [`Cosine`] | η_min + ½(η₀ − η_min)(1 + cos(πt/T_max)) | `CosineAnnealingLR`; Loshchilov & Hutter, SGDR (2017) |
 //! | [`WarmRestarts`] | the cosine over T_i, restarted, T_{i+1} = T_mult·T_i | `CosineAnnealingWarmRestarts`; SGDR |
 //! | [`Cyclic`] | triangle between base and max (triangular, triangular2, exp_range); momentum inverse | `CyclicLR`; Smith (2015/2017) |
 //! | [`OneCycle`] | warm up to max_lr, anneal far below the start; momentum inverse | `OneCycleLR`; Smith (2018) |
 //! | [`ReduceOnPlateau`] | ×factor after `patience` epochs without improvement | `ReduceLROnPlateau` |
-//! | [`Sequential`] | schedule i after milestone i−1, its step offset | `SequentialLR` |
+//! | [`Phases`] | schedule i after milestone i−1, its step offset | `SequentialLR` |
 //! | [`PerGroup`] | one schedule per parameter group | per-group lambdas |
 //!
 //! # Choosing a schedule
@@ -60,10 +60,10 @@ mod onecycle;
 mod plateau;
 mod spec;
 
-pub use compose::{PerGroup, Sequential};
+pub use compose::{PerGroup, Phases};
 pub use cosine::{Cosine, WarmRestarts};
 pub use cyclic::{Cyclic, CyclicMode};
-pub use decay::{Constant, Exponential, InverseTime, Linear, MultiStep, Polynomial, StepDecay};
+pub use decay::{Constant, Exponential, InverseTime, LinearRamp, MultiStep, Polynomial, StepDecay};
 pub use error::{Result, SchedError};
 pub use onecycle::{Anneal, OneCycle, OneCycleOptions};
 pub use plateau::{Mode, PlateauOptions, PlateauState, ReduceOnPlateau, ThresholdMode};

@@ -85,7 +85,7 @@ pub fn from_spec(spec: &Spec) -> Result<Schedule> {
         "linear" => {
             let mut a = spec.args(&["start_factor", "end_factor", "total_iters"])?;
             let (s, e) = (a.f64_or("start_factor", 1.0 / 3.0)?, a.f64_or("end_factor", 1.0)?);
-            boxed(Box::new(Linear::new(s, e, a.usize_or("total_iters", 5)?)?))
+            boxed(Box::new(LinearRamp::new(s, e, a.usize_or("total_iters", 5)?)?))
         }
         "cosine" => {
             let mut a = spec.args(&["t_max", "eta_min"])?;
@@ -185,7 +185,7 @@ pub fn from_spec(spec: &Spec) -> Result<Schedule> {
                 }
             }
             let ms = steps(&mut a, "milestones")?;
-            boxed(Box::new(Sequential::new(schedules, ms)?))
+            boxed(Box::new(Phases::new(schedules, ms)?))
         }
         other => Err(spec.error(format!("unknown schedule `{other}`; accepted: {}", NAMES.join(", "))).into()),
     }

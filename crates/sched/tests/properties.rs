@@ -104,7 +104,7 @@ fn invalid_hyper_parameters_name_the_field() {
         msg(MultiStep::new(vec![5, 2], 0.1).unwrap_err()),
         "multistep: `milestones` must be increasing, got [5, 2]"
     );
-    assert_eq!(msg(Linear::new(0.0, 1.0, 5).unwrap_err()), "linear: `start_factor` must be in (0, 1], got 0");
+    assert_eq!(msg(LinearRamp::new(0.0, 1.0, 5).unwrap_err()), "linear: `start_factor` must be in (0, 1], got 0");
     assert_eq!(
         msg(WarmRestarts::new(5, 0, 0.0).unwrap_err()),
         "warm_restarts: `t_mult` must be an integer >= 1, got 0"
@@ -120,7 +120,7 @@ fn invalid_hyper_parameters_name_the_field() {
     let bad = PlateauOptions { factor: 1.0, ..Default::default() };
     assert_eq!(msg(ReduceOnPlateau::new(0.1, bad).unwrap_err()), "plateau: `factor` must be in (0, 1), got 1");
     assert_eq!(
-        msg(Sequential::new(vec![Box::new(Constant::default())], vec![3]).unwrap_err()),
+        msg(Phases::new(vec![Box::new(Constant::default())], vec![3]).unwrap_err()),
         "sequential: `milestones` must have one fewer entry than schedulers (1), got 1"
     );
     // Through spec strings, the same messages, and the parser's own.

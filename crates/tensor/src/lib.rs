@@ -52,6 +52,7 @@ mod simd_state;
 mod softmax;
 mod spares;
 mod storage;
+mod targets;
 mod tensor;
 pub mod testing;
 mod threads;
@@ -73,6 +74,7 @@ pub use pages::{HUGE_PAGE_MIN_BYTES, advise_huge_pages, advised_vec, filled_vec}
 pub use pool::{PoolWindows, Window};
 pub use simd_state::clear_upper_simd_state;
 pub use storage::{Pool, PoolStats, clear_pool, pool_stats, set_pool_limit};
+pub use targets::BatchTargets;
 pub use tensor::Tensor;
 pub use threads::{
     DEFAULT_WORKER_SPIN, init_threads, join, note_parallel_work, set_worker_spin, spinning_workers, workers_awake,

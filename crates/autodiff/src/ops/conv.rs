@@ -10,7 +10,7 @@
 //! - ∂A (output gW): dx = T(g, gW), dg = C(x, gW).
 
 use crate::var::record;
-use crate::{Grads, Var};
+use crate::{InputGrads, Var};
 use gradus_tensor::{ConvGeometry, Float};
 
 /// How a convolution pads its input, per spatial axis: a number of rows or
@@ -206,7 +206,7 @@ pub(crate) fn conv<T: Float>(x: &Var<T>, w: &Var<T>, b: Option<&Var<T>>, geom: C
         None => &[x, w],
     };
     record("conv2d", value, inputs, move |v, _, g| {
-        let mut grads: Grads<T> = smallvec::smallvec![
+        let mut grads: InputGrads<T> = smallvec::smallvec![
             v[0].requires_grad().then(|| input_grad(g, &v[1], geom, plane(&v[0]))),
             v[1].requires_grad().then(|| weight_grad(&v[0], g, geom, plane(&v[1])))
         ];

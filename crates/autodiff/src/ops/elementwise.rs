@@ -208,7 +208,7 @@ impl<T: Float> Var<T> {
 }
 
 /// Gradients of maximum/minimum: all to the side `wins`, half each at ties.
-fn split_by<T: Float>(a: &Var<T>, b: &Var<T>, g: &Var<T>, wins: impl Fn(T, T) -> bool + Sync) -> crate::Grads<T> {
+fn split_by<T: Float>(a: &Var<T>, b: &Var<T>, g: &Var<T>, wins: impl Fn(T, T) -> bool + Sync) -> crate::InputGrads<T> {
     let half = T::of(0.5);
     let w = a.value.zip_map(&b.value, "maximum", |x, y| {
         if wins(x, y) {

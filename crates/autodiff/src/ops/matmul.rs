@@ -4,7 +4,7 @@
 //! `linear` is a dense layer's x·Wᵀ + b as one op.
 
 use crate::var::record;
-use crate::{Grads, Var, is_recording};
+use crate::{InputGrads, Var, is_recording};
 use gradus_tensor::Float;
 
 /// The size of product (multiply-adds) from which [`Var::linear`]'s backward
@@ -76,7 +76,7 @@ impl<T: Float> Var<T> {
         record("linear", y, inputs, move |v, _, g| {
             // ∂L/∂x is skipped for a constant input (the first layer's data).
             let (need_x, need_w) = (v[0].requires_grad(), v[1].requires_grad());
-            let mut grads: Grads<T> = if need_x && need_w && macs >= JOIN_MIN_MACS && !is_recording() {
+            let mut grads: InputGrads<T> = if need_x && need_w && macs >= JOIN_MIN_MACS && !is_recording() {
                 // A backward pass that is not recorded works on plain values,
                 // so the two independent products can run side by side: on
                 // two threads that halves a hidden layer's backward, whose

@@ -23,9 +23,11 @@ fn network() -> (Sequential<f64>, Arc<dyn Dataset>) {
     let spec = ModelSpec::parse("seq(linear(4, 6), batchnorm1d(6), tanh, dropout(0.5), linear(6, 3))").unwrap();
     let model = spec.build::<f64>(7);
     let train = data(24, 4, 3, 1);
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.5)").unwrap()));
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.5)").unwrap()));
     let loader = DataLoader::new(Arc::clone(&train), 8);
-    trainer.epoch(&model, &CrossEntropy::default(), &loader, &loader, &loader).unwrap();
+    trainer
+        .epoch(&model, &CrossEntropy::default(), &Loaders { train: &loader, monitor: &loader, test: &loader })
+        .unwrap();
     (model, train)
 }
 
@@ -51,12 +53,8 @@ fn dense(model: &Sequential<f64>, train: &Arc<dyn Dataset>, batch: usize) -> (Ve
         }
         let mut sum: Option<Var<f64>> = None;
         for b in &batches {
-            let y = match &b.targets {
-                gradus::data::BatchTargets::Classes(c) => gradus::loss::Targets::Classes(c.clone()),
-                _ => unreachable!(),
-            };
-            let l =
-                CrossEntropy::default().loss(&model.forward(&tape, &Var::constant(b.features.clone())), &y).unwrap();
+            let x = Var::constant(b.features.clone());
+            let l = CrossEntropy::default().loss(&model.forward(&tape, &x), &b.targets).unwrap();
             let l = l.mul_scalar(b.features.shape()[0] as f64 / total);
             sum = Some(match sum {
                 Some(s) => s.add(&l),

@@ -23,8 +23,8 @@ fn interpolation_ends_at_both_states_and_the_model_is_restored() {
     let loader = DataLoader::new(data(40, 3), 16);
     let loss = CrossEntropy::default();
     // Different running statistics too: one training epoch on b.
-    let mut t = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.3)").unwrap()));
-    t.epoch(&b, &loss, &loader, &loader, &loader).unwrap();
+    let mut t = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.3)").unwrap()));
+    t.epoch(&b, &loss, &Loaders { train: &loader, monitor: &loader, test: &loader }).unwrap();
     let (at_a, at_b) = (evaluate(&a, &loss, &loader).unwrap(), evaluate(&b, &loss, &loader).unwrap());
     let before = State::of(&a);
     {

@@ -39,9 +39,11 @@ fn the_sweep_follows_fastai_and_leaves_no_trace() {
         gradus::models::ModelSpec::parse("seq(linear(2, 16), batchnorm1d(16), relu, dropout(0.2), linear(16, 4))")
             .unwrap();
     let model = spec.build::<f64>(2);
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("adam(lr=0.003)").unwrap()));
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("adam(lr=0.003)").unwrap()));
     // One epoch first, so the optimiser has state to keep.
-    trainer.epoch(&model, &CrossEntropy::default(), &loader, &loader, &loader).unwrap();
+    trainer
+        .epoch(&model, &CrossEntropy::default(), &Loaders { train: &loader, monitor: &loader, test: &loader })
+        .unwrap();
     let snapshot = |m: &Sequential<f64>| {
         let mut ck = gradus::nn::Checkpoint::new();
         gradus::nn::checkpoint::store(m, &mut ck, "");
@@ -83,7 +85,7 @@ fn a_blow_up_stops_the_sweep() {
     let data: Arc<dyn Dataset> = Arc::new(InMemory::new(Features::F64(x), vec![2], Targets::Classes(y)).unwrap());
     let loader = DataLoader::new(data, 16).shuffle(1);
     let model: Sequential<f32> = Mlp::new(&[2, 32, 4]).build(&mut rand::rngs::StdRng::seed_from_u64(1));
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)").unwrap()));
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)").unwrap()));
     let options = LrFindOptions { start_lr: 1e-3, end_lr: 1e6, num_iter: 200, ..Default::default() };
     let found = trainer.lr_find(&model, &CrossEntropy::default(), &loader, &options).unwrap();
     let last = found.rows.last().unwrap();
@@ -99,9 +101,9 @@ fn bad_options_and_a_schedule_are_handled() {
     let loader = DataLoader::new(blobs(64, 2), 16);
     let model: Sequential<f32> = Mlp::new(&[2, 8, 4]).build(&mut rand::rngs::StdRng::seed_from_u64(1));
     let sched = gradus::sched::parse("onecycle(max_lr=0.1, total_steps=40)").unwrap();
-    let gradus::sched::Schedule::Steps(s) = sched else { panic!() };
-    let mut trainer = Trainer::new(Optim::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
-        .with_schedule(gradus::Schedule::Steps(s, Every::Batch));
+    let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap()))
+        .with_schedule(sched, Every::Batch)
+        .unwrap();
     let lr = trainer.optim().groups()[0].lr;
     for bad in [
         LrFindOptions { start_lr: 0.0, ..Default::default() },
@@ -116,6 +118,6 @@ fn bad_options_and_a_schedule_are_handled() {
     // itself, and the schedule is back afterwards.
     let found = trainer.lr_find(&model, &CrossEntropy::default(), &loader, &LrFindOptions::default()).unwrap();
     assert!(found.rows.len() > 40 || found.rows.last().unwrap().smoothed > 0.0);
-    assert!(trainer.schedule().is_some());
+    assert!(trainer.has_schedule());
     assert_eq!(trainer.optim().groups()[0].lr, lr);
 }
