@@ -67,6 +67,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<(), String> {
             "xtask ci: no mpirun here: the data-parallel steps are skipped (apt-get install libopenmpi-dev openmpi-bin libclang-dev)"
         );
     }
+    check_rust_version(root)?;
     let steps = STEPS.iter().chain(if mpi { &MPI_STEPS[..] } else { &[] });
     for &(name, args) in steps {
         let started = Instant::now();
@@ -89,5 +90,26 @@ pub fn run(root: &Path, extra: &[String]) -> Result<(), String> {
         }
         eprintln!("xtask ci: {name} passed in {:.1}s", started.elapsed().as_secs_f64());
     }
+    Ok(())
+}
+
+/// The workspace's `rust-version` must be the toolchain CI builds and tests
+/// with, so that the version it claims is one the suite has passed on.
+fn check_rust_version(root: &Path) -> Result<(), String> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
+    let claimed = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rust-version = \"")?.strip_suffix('"'))
+        .ok_or("Cargo.toml: no rust-version")?;
+    let out = Command::new("rustc").arg("--version").output().map_err(|e| format!("rustc --version: {e}"))?;
+    let version = String::from_utf8_lossy(&out.stdout);
+    let running = version.split_whitespace().nth(1).unwrap_or("");
+    let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    if minor(running) != minor(claimed) {
+        return Err(format!(
+            "rust-version: Cargo.toml claims {claimed}, this toolchain is {running}; set rust-version to the toolchain the suite passes on"
+        ));
+    }
+    eprintln!("xtask ci: rust-version {claimed} is this toolchain ({running})");
     Ok(())
 }

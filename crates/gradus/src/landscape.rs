@@ -5,7 +5,7 @@
 //! the loss landscape of neural nets").
 
 use crate::GradusError;
-use crate::trainer::{Evaluation, evaluate};
+use crate::evaluation::{Evaluation, evaluate};
 use gradus_data::DataLoader;
 use gradus_loss::Loss;
 use gradus_nn::Module;

@@ -12,6 +12,7 @@
 pub struct ReadmeDoctests;
 
 mod error;
+mod evaluation;
 pub mod hessian;
 pub mod landscape;
 pub mod lr_find;
@@ -26,6 +27,7 @@ mod sharpness;
 mod trainer;
 
 pub use error::GradusError;
+pub use evaluation::{Evaluation, evaluate, top_k_correct};
 pub use gradus_autodiff as autodiff;
 pub use gradus_data as data;
 pub use gradus_dist as dist;
@@ -40,7 +42,7 @@ pub use gradus_tensor as tensor;
 pub use rand;
 pub use replicas::{Backward, BatchStats, Replicas};
 pub use sharpness::SharpnessPoint;
-pub use trainer::{EpochMetrics, Evaluation, Every, Loaders, Trainer, evaluate, top_k_correct};
+pub use trainer::{EpochMetrics, Every, Loaders, Trainer};
 
 /// The everyday names.
 pub mod prelude {
