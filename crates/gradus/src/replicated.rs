@@ -101,11 +101,8 @@ impl<T: Float> Trainer<T> {
         let mut seen = BTreeSet::new();
         let order: Vec<usize> =
             (0..params.len()).rev().filter(|&k| !params[k].1.is_frozen() && seen.insert(params[k].1.id().0)).collect();
-        let slot_of: HashMap<VarId, usize> = order
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, &k)| Some((tape.keyed(params[k].1.id().0)?.id()?, slot)))
-            .collect();
+        let slot_of: HashMap<VarId, usize> =
+            order.iter().enumerate().filter_map(|(slot, &k)| Some((params[k].1.leaf_id(&tape)?, slot))).collect();
         let mut lens: Vec<usize> = order.iter().map(|&k| params[k].1.numel()).collect();
         lens.push(1); // every rank's failure flag, summed
         let weighted = out.mul_scalar(T::of(share));

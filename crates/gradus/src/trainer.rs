@@ -329,7 +329,7 @@ impl<T: Float> Trainer<T> {
     /// assert_eq!(trainer.schedule_end(), None);
     /// let optimizer = Optimizer::boxed(gradus::optim::parse("sgd(lr=0.5)").unwrap());
     /// let plateau = gradus::sched::parse("plateau(patience=2)").unwrap();
-    /// let err = Trainer::<f32>::new(optimizer).with_schedule(plateau, Every::Batch).unwrap_err();
+    /// let err = Trainer::<f32>::new(optimizer).with_schedule(plateau, Every::Batch).err().expect("refused");
     /// assert!(err.to_string().contains("observes the test loss once an epoch"));
     /// ```
     ///
@@ -492,7 +492,7 @@ impl<T: Float> Trainer<T> {
             let grads: Vec<_> = params
                 .iter()
                 .map(|(_, p)| {
-                    let id = tape.keyed(p.id().0).and_then(|v| v.id())?;
+                    let id = p.leaf_id(&tape)?;
                     Some(Gradient { tensor: grads.get_id(id)?.clone(), squares: squares.get(&id).copied() })
                 })
                 .collect();

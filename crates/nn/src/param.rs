@@ -137,10 +137,15 @@ impl<T: Float> Param<T> {
         tape.bind_key(self.id.0, var)
     }
 
+    /// The id of its leaf on `tape`, if a forward pass there used it (the
+    /// key under which a backward pass over `tape` keeps its gradient).
+    pub fn leaf_id(&self, tape: &Tape<T>) -> Option<gradus_autodiff::VarId> {
+        tape.keyed(self.id.0)?.id()
+    }
+
     /// Its gradient from a backward pass over `tape`, if it took part.
     pub fn grad(&self, tape: &Tape<T>, grads: &gradus_autodiff::Gradients<T>) -> Option<Tensor<T>> {
-        let id = tape.keyed(self.id.0)?.id()?;
-        grads.get_id(id).cloned()
+        grads.get_id(self.leaf_id(tape)?).cloned()
     }
 }
 

@@ -145,7 +145,7 @@ pub(crate) fn fused<T: Float, const N: usize>(
     assert!(slots.iter().all(|s| s.len() == len), "state and parameter lengths differ");
     let run = |p: &mut [T], g: &[T], s: [&mut [T]; N]| {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if gradus_tensor::simd_level() >= gradus_tensor::SimdLevel::Avx2 {
             // SAFETY: the CPU has AVX2 and FMA, checked just above.
             return unsafe { sweep_avx2(p, g, s, &f) };
         }

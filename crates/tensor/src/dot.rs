@@ -19,7 +19,7 @@ const LANES: usize = 8;
 /// ```
 pub fn dot_f64<T: Float>(a: &[T], b: &[T]) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::simd_level() >= crate::SimdLevel::Avx2 {
         // SAFETY: the CPU has AVX2, checked just above.
         return unsafe { dot_avx2(a, b) };
     }

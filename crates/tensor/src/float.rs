@@ -1,7 +1,7 @@
 //! `Float`: the element type of arithmetic, implemented for `f32` and `f64`.
 
 use crate::Element;
-use crate::vmath::{Function, VectorMath, level};
+use crate::vmath::{Function, VectorMath};
 use rand_distr::uniform::SampleUniform;
 use std::fmt;
 use std::iter::Sum;
@@ -45,11 +45,11 @@ macro_rules! vector_math {
     () => {
         #[inline]
         fn vector_map(f: Function, x: &[Self], out: &mut [Self]) {
-            <Self as VectorMath>::map_at(level(), f, x, out)
+            <Self as VectorMath>::map_at(crate::simd_level(), f, x, out)
         }
         #[inline]
         fn vector_map_in_place(f: Function, x: &mut [Self]) {
-            <Self as VectorMath>::map_in_place_at(level(), f, x)
+            <Self as VectorMath>::map_in_place_at(crate::simd_level(), f, x)
         }
         fn portable_kernel(f: Function, x: Self) -> Self {
             <Self as VectorMath>::portable(f, x)

@@ -32,6 +32,7 @@ mod axes;
 mod binary;
 mod compare;
 mod conv;
+mod cpu;
 mod create;
 mod denormal;
 mod display;
@@ -62,6 +63,7 @@ pub mod vmath;
 
 pub use axes::Axes;
 pub use conv::{ConvGeometry, PARALLEL_CONV_MACS};
+pub use cpu::{SimdLevel, simd_level};
 pub use denormal::{flush_denormal, set_flush_denormal};
 pub use dot::{dot_f64, sum_of_squares_f64};
 pub use element::Element;

@@ -99,38 +99,7 @@ pub fn apply_in_place<T: Float>(f: Function, x: &mut [T]) {
     T::vector_map_in_place(f, x);
 }
 
-/// The instruction sets a kernel is compiled for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Level {
-    /// The standard library's scalar functions.
-    Scalar,
-    /// The kernels on 256-bit vectors with FMA.
-    Avx2,
-    /// The kernels on 512-bit vectors.
-    Avx512,
-}
-
-/// The widest level this CPU runs, detected once (softmax asks per row).
-pub(crate) fn level() -> Level {
-    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
-    *LEVEL.get_or_init(detect)
-}
-
-fn detect() -> Level {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Level::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            return Level::Avx2;
-        }
-    }
-    Level::Scalar
-}
+use crate::cpu::{SimdLevel, simd_level};
 
 #[inline(always)]
 fn each<T: Copy>(x: &[T], out: &mut [T], k: impl Fn(T) -> T) {
@@ -207,25 +176,30 @@ loops!(softplus64, f64, super::double::softplus);
 /// Runs the loop for `level`, or `scalar` (the standard library's
 /// function) on the scalar level.
 #[inline(always)]
-fn run<T: Copy>(level: Level, x: &[T], out: &mut [T], loops: (Loop<T>, Loop<T>), scalar: impl Fn(T) -> T) {
+fn run<T: Copy>(level: SimdLevel, x: &[T], out: &mut [T], loops: (Loop<T>, Loop<T>), scalar: impl Fn(T) -> T) {
     match level {
-        // SAFETY: `level` is at most what `level()` found on this CPU.
-        Level::Avx512 => unsafe { (loops.1)(x, out) },
+        // SAFETY: `level` is at most what `simd_level()` found on this CPU.
+        SimdLevel::Avx512 => unsafe { (loops.1)(x, out) },
         // SAFETY: as above.
-        Level::Avx2 => unsafe { (loops.0)(x, out) },
-        Level::Scalar => each(x, out, scalar),
+        SimdLevel::Avx2 => unsafe { (loops.0)(x, out) },
+        SimdLevel::Scalar => each(x, out, scalar),
     }
 }
 
 /// [`run`] in place.
 #[inline(always)]
-fn run_in_place<T: Copy>(level: Level, x: &mut [T], loops: (LoopInPlace<T>, LoopInPlace<T>), scalar: impl Fn(T) -> T) {
+fn run_in_place<T: Copy>(
+    level: SimdLevel,
+    x: &mut [T],
+    loops: (LoopInPlace<T>, LoopInPlace<T>),
+    scalar: impl Fn(T) -> T,
+) {
     match level {
-        // SAFETY: `level` is at most what `level()` found on this CPU.
-        Level::Avx512 => unsafe { (loops.1)(x) },
+        // SAFETY: `level` is at most what `simd_level()` found on this CPU.
+        SimdLevel::Avx512 => unsafe { (loops.1)(x) },
         // SAFETY: as above.
-        Level::Avx2 => unsafe { (loops.0)(x) },
-        Level::Scalar => each_in_place(x, scalar),
+        SimdLevel::Avx2 => unsafe { (loops.0)(x) },
+        SimdLevel::Scalar => each_in_place(x, scalar),
     }
 }
 
@@ -250,7 +224,7 @@ macro_rules! dispatch {
     ($t:ty, $m:ident, $erf_kernel:path, $erf_scalar:path,
      $exp:ident, $ln:ident, $log1p:ident, $expm1:ident, $tanh:ident, $sigmoid:ident, $erf:ident, $softplus:ident) => {
         impl VectorMath for $t {
-            fn map_at(level: Level, f: Function, x: &[$t], out: &mut [$t]) {
+            fn map_at(level: SimdLevel, f: Function, x: &[$t], out: &mut [$t]) {
                 match f {
                     Function::Exp => run(level, x, out, pair!($exp), <$t>::exp),
                     Function::Ln => run(level, x, out, pair!($ln), <$t>::ln),
@@ -263,7 +237,7 @@ macro_rules! dispatch {
                 }
             }
 
-            fn map_in_place_at(level: Level, f: Function, x: &mut [$t]) {
+            fn map_in_place_at(level: SimdLevel, f: Function, x: &mut [$t]) {
                 match f {
                     Function::Exp => run_in_place(level, x, pair!($exp, in_place), <$t>::exp),
                     Function::Ln => run_in_place(level, x, pair!($ln, in_place), <$t>::ln),
@@ -295,8 +269,8 @@ macro_rules! dispatch {
 /// The kernels of one element type at a chosen level (the element types'
 /// `Float::vector_map` calls these at [`level`]).
 pub(crate) trait VectorMath: Sized {
-    fn map_at(level: Level, f: Function, x: &[Self], out: &mut [Self]);
-    fn map_in_place_at(level: Level, f: Function, x: &mut [Self]);
+    fn map_at(level: SimdLevel, f: Function, x: &[Self], out: &mut [Self]);
+    fn map_in_place_at(level: SimdLevel, f: Function, x: &mut [Self]);
     /// The kernel on one element, compiled without vector instructions
     /// (its fused multiply-adds in software): the same bits as the vector
     /// paths, slowly. For tests.
@@ -316,9 +290,9 @@ pub fn portable<T: Float>(f: Function, x: &[T]) -> Vec<T> {
 /// The path [`apply`] takes on this CPU: `"avx512"`, `"avx2"` or
 /// `"scalar"` (the standard library's functions).
 pub fn path() -> &'static str {
-    match level() {
-        Level::Avx512 => "avx512",
-        Level::Avx2 => "avx2",
-        Level::Scalar => "scalar",
+    match simd_level() {
+        SimdLevel::Avx512 => "avx512",
+        SimdLevel::Avx2 => "avx2",
+        SimdLevel::Scalar => "scalar",
     }
 }
