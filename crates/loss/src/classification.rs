@@ -193,12 +193,11 @@ fn class_cross_entropy<T: Float>(
     let xs = x.as_slice().expect("made contiguous");
     let row = |i: usize, scratch: &mut Vec<T>| -> (T, RowStats<T>) {
         let (row, y) = (&xs[i * c..(i + 1) * c], targets.rows[i]);
-        let m = row.iter().copied().fold(T::neg_infinity(), |m, v| if v > m || v.is_nan() { v } else { m });
-        let m = if m.is_infinite() { T::zero() } else { m };
+        let m = gradus_tensor::softmax_shift(row);
         scratch.clear();
         scratch.extend(row.iter().map(|&v| v - m));
         gradus_tensor::vmath::apply_in_place(gradus_tensor::vmath::Function::Exp, scratch);
-        let total: T = scratch.iter().copied().sum();
+        let total = gradus_tensor::row_sum(scratch);
         let lse = total.ln() + m;
         let loss = match y {
             None => T::zero(),

@@ -18,6 +18,9 @@ pub(crate) struct Reducer<T, A, F, C> {
     pub init: A,
     pub fold: F,
     pub combine: C,
+    /// A whole contiguous block folded at once (ignoring the indices), when
+    /// that is faster than one element after another: sums in lanes.
+    block: Option<fn(&[T]) -> A>,
     _t: std::marker::PhantomData<T>,
 }
 
@@ -29,14 +32,15 @@ where
     C: Fn(A, A) -> A + Sync,
 {
     pub(crate) fn new(init: A, fold: F, combine: C) -> Self {
-        Self { init, fold, combine, _t: std::marker::PhantomData }
+        Self { init, fold, combine, block: None, _t: std::marker::PhantomData }
     }
 
     /// Folds a contiguous run whose first element has index `base` along the
     /// reduced axes.
     fn fold_run(&self, run: &[T], base: usize) -> A {
-        let fold_block = |start: usize, block: &[T]| {
-            block.iter().enumerate().fold(self.init, |acc, (i, &x)| (self.fold)(acc, x, base + start + i))
+        let fold_block = |start: usize, block: &[T]| match self.block {
+            Some(whole) => whole(block),
+            None => block.iter().enumerate().fold(self.init, |acc, (i, &x)| (self.fold)(acc, x, base + start + i)),
         };
         if run.len() <= BLOCK {
             return fold_block(0, run);
@@ -145,6 +149,12 @@ pub(crate) fn finish<A, U: Element>(
     Tensor::from_parts(out, &shape)
 }
 
+/// The sum's reducer: contiguous blocks summed in lanes ([`crate::row_sum`];
+/// a serial fold waits on each add in turn), strided ones element by element.
+fn summing<T: Float>() -> Reducer<T, T, impl Fn(T, T, usize) -> T + Sync, impl Fn(T, T) -> T + Sync> {
+    Reducer { block: Some(crate::row_sum::<T>), ..Reducer::new(T::zero(), |a, x, _| a + x, |a, b| a + b) }
+}
+
 impl<T: Float> Tensor<T> {
     fn reduce_float<A: Copy + Send + Sync>(
         &self,
@@ -173,8 +183,7 @@ impl<T: Float> Tensor<T> {
     /// # Errors
     /// If an axis is out of range or repeated.
     pub fn try_sum(&self, axes: impl Into<Axes>, keepdim: bool) -> Result<Self> {
-        let r = Reducer::new(T::zero(), |a, x, _| a + x, |a, b| a + b);
-        self.reduce_float("sum", axes.into(), keepdim, r, |a, _| a)
+        self.reduce_float("sum", axes.into(), keepdim, summing(), |a, _| a)
     }
 
     /// Mean over `axes` (NaN over zero elements, as PyTorch).
@@ -183,8 +192,7 @@ impl<T: Float> Tensor<T> {
     /// If an axis is out of range or repeated.
     #[track_caller]
     pub fn mean(&self, axes: impl Into<Axes>, keepdim: bool) -> Self {
-        let r = Reducer::new(T::zero(), |a, x, _| a + x, |a, b| a + b);
-        or_panic(self.reduce_float("mean", axes.into(), keepdim, r, |a, n| a / T::of(n as f64)))
+        or_panic(self.reduce_float("mean", axes.into(), keepdim, summing(), |a, n| a / T::of(n as f64)))
     }
 
     /// Product over `axes`.
