@@ -35,6 +35,11 @@ where
         Self { init, fold, combine, block: None, _t: std::marker::PhantomData }
     }
 
+    /// The reducer folding each contiguous block with `whole` at once.
+    pub(crate) fn with_block(self, whole: fn(&[T]) -> A) -> Self {
+        Self { block: Some(whole), ..self }
+    }
+
     /// Folds a contiguous run whose first element has index `base` along the
     /// reduced axes.
     fn fold_run(&self, run: &[T], base: usize) -> A {
@@ -149,12 +154,6 @@ pub(crate) fn finish<A, U: Element>(
     Tensor::from_parts(out, &shape)
 }
 
-/// The sum's reducer: contiguous blocks summed in lanes ([`crate::row_sum`];
-/// a serial fold waits on each add in turn), strided ones element by element.
-fn summing<T: Float>() -> Reducer<T, T, impl Fn(T, T, usize) -> T + Sync, impl Fn(T, T) -> T + Sync> {
-    Reducer { block: Some(crate::row_sum::<T>), ..Reducer::new(T::zero(), |a, x, _| a + x, |a, b| a + b) }
-}
-
 impl<T: Float> Tensor<T> {
     fn reduce_float<A: Copy + Send + Sync>(
         &self,
@@ -183,7 +182,9 @@ impl<T: Float> Tensor<T> {
     /// # Errors
     /// If an axis is out of range or repeated.
     pub fn try_sum(&self, axes: impl Into<Axes>, keepdim: bool) -> Result<Self> {
-        self.reduce_float("sum", axes.into(), keepdim, summing(), |a, _| a)
+        // Contiguous blocks summed in lanes: a serial fold waits on each add.
+        let r = Reducer::new(T::zero(), |a, x, _| a + x, |a, b| a + b).with_block(crate::row_sum);
+        self.reduce_float("sum", axes.into(), keepdim, r, |a, _| a)
     }
 
     /// Mean over `axes` (NaN over zero elements, as PyTorch).
@@ -192,7 +193,8 @@ impl<T: Float> Tensor<T> {
     /// If an axis is out of range or repeated.
     #[track_caller]
     pub fn mean(&self, axes: impl Into<Axes>, keepdim: bool) -> Self {
-        or_panic(self.reduce_float("mean", axes.into(), keepdim, summing(), |a, n| a / T::of(n as f64)))
+        let r = Reducer::new(T::zero(), |a, x, _| a + x, |a, b| a + b).with_block(crate::row_sum);
+        or_panic(self.reduce_float("mean", axes.into(), keepdim, r, |a, n| a / T::of(n as f64)))
     }
 
     /// Product over `axes`.
