@@ -14,7 +14,7 @@ use gradus::data::{DataLoader, Dataset, Features, InMemory, Targets};
 use gradus::loss::CrossEntropy;
 use gradus::mpi::Mpi;
 use gradus::optim::{Adam, AdamConfig, Optimizer};
-use gradus::{BatchStats, Trainer};
+use gradus::{BatchStats, Loaders, Trainer};
 use gradus_benches::workloads::{cnn, fashion_mnist_train, mlp};
 use std::process::Command;
 use std::rc::Rc;
