@@ -10,7 +10,7 @@ use gradus::data::{DataLoader, Dataset, Features, InMemory, Targets};
 use gradus::loss::CrossEntropy;
 use gradus::models::ModelSpec;
 use gradus::nn::Module;
-use gradus::{BatchStats, GradusError, Trainer, mpi::Mpi};
+use gradus::{BatchStats, GradusError, Loaders, Trainer, mpi::Mpi};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
