@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn the_avx2_sweep_is_bit_identical() {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if gradus_tensor::simd_level() >= gradus_tensor::SimdLevel::Avx2 {
             let n = 1003; // not a multiple of any vector width
             let g: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.7e-3).collect();
             let start: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();

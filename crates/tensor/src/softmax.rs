@@ -24,18 +24,7 @@ const LANES: usize = 16;
 /// assert_eq!(gradus_tensor::row_sum(&[1.0f32, 2.0, 3.5]), 6.5);
 /// ```
 pub fn row_sum<T: Float>(row: &[T]) -> T {
-    let mut acc = [T::zero(); LANES];
-    let chunks = row.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a += x;
-        }
-    }
-    for (a, &x) in acc.iter_mut().zip(rest) {
-        *a += x;
-    }
-    acc.iter().copied().fold(T::zero(), |s, a| s + a)
+    in_lanes(row, T::zero(), |s, x| s + x)
 }
 
 /// The row maximum softmax subtracts: NaN if the row holds one, and 0 when
@@ -49,23 +38,27 @@ pub fn row_sum<T: Float>(row: &[T]) -> T {
 /// assert!(gradus_tensor::softmax_shift(&[1.0f32, f32::NAN]).is_nan());
 /// ```
 pub fn softmax_shift<T: Float>(row: &[T]) -> T {
-    #[inline(always)]
-    fn keep<T: Float>(m: T, x: T) -> T {
-        if x > m || x.is_nan() { x } else { m }
-    }
-    let mut acc = [T::neg_infinity(); LANES];
+    let m = in_lanes(row, T::neg_infinity(), |m, x| if x > m || x.is_nan() { x } else { m });
+    if m.is_infinite() { T::zero() } else { m }
+}
+
+/// `row` folded by `f` from `init` in [`LANES`] interleaved partial results
+/// (lane k takes elements k, k + 16, …), which are then folded in order:
+/// for at most sixteen elements, the left-to-right fold.
+#[inline(always)]
+fn in_lanes<T: Float>(row: &[T], init: T, f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [init; LANES];
     let chunks = row.chunks_exact(LANES);
     let rest = chunks.remainder();
     for c in chunks {
         for (a, &x) in acc.iter_mut().zip(c) {
-            *a = keep(*a, x);
+            *a = f(*a, x);
         }
     }
     for (a, &x) in acc.iter_mut().zip(rest) {
-        *a = keep(*a, x);
+        *a = f(*a, x);
     }
-    let m = acc.iter().copied().fold(T::neg_infinity(), keep);
-    if m.is_infinite() { T::zero() } else { m }
+    acc.into_iter().fold(init, f)
 }
 
 /// Applies a row kernel to every row of `t` along `axis`, moving that axis
