@@ -135,11 +135,11 @@ where
 /// Finishes a reduction: maps accumulators to values and drops the reduced
 /// axes unless `keepdim`.
 pub(crate) fn finish<A, U: Element>(
-    accs: Vec<A>,
+    accs: &[A],
     kept: &[usize],
     mask_shape: (&[usize], &Axes),
     keepdim: bool,
-    f: impl Fn(A) -> U,
+    f: impl Fn(&A) -> U,
 ) -> Tensor<U> {
     let mut out = alloc(accs.len());
     for (o, a) in out.iter_mut().zip(accs) {
@@ -164,7 +164,7 @@ impl<T: Float> Tensor<T> {
         finish_with: impl Fn(A, usize) -> T,
     ) -> Result<Self> {
         let (accs, kept, count) = reducer.run(op, self, &axes)?;
-        Ok(finish(accs, &kept, (self.shape(), &axes), keepdim, |a| finish_with(a, count)))
+        Ok(finish(&accs, &kept, (self.shape(), &axes), keepdim, |&a| finish_with(a, count)))
     }
 
     /// Sum over `axes` (`..` for all), keeping reduced axes as length 1 if
@@ -323,8 +323,8 @@ impl<T: Float> Tensor<T> {
         }
         // The fast path numbers positions within each run; both paths number
         // them in row-major order of the reduced axes.
-        let values = finish(accs.clone(), &kept, (self.shape(), &axes), keepdim, |a| a.0);
-        let indices = finish(accs, &kept, (self.shape(), &axes), keepdim, |a| a.1);
+        let values = finish(&accs, &kept, (self.shape(), &axes), keepdim, |a| a.0);
+        let indices = finish(&accs, &kept, (self.shape(), &axes), keepdim, |a| a.1);
         Ok((values, indices))
     }
 
