@@ -148,11 +148,14 @@ impl Features {
     /// Values `start..start + len` as f64, replacing the contents of `out`.
     fn copy_into(&self, start: usize, len: usize, out: &mut Vec<f64>) {
         out.clear();
-        match self {
-            Features::U8(v) => out.extend(v[start..start + len].iter().map(|&x| f64::from(x))),
-            Features::F32(v) => out.extend(v[start..start + len].iter().map(|&x| f64::from(x))),
-            Features::F64(v) => out.extend_from_slice(&v[start..start + len]),
-        }
+        gradus_tensor::with_avx2(
+            #[inline(always)]
+            || match self {
+                Features::U8(v) => out.extend(v[start..start + len].iter().map(|&x| f64::from(x))),
+                Features::F32(v) => out.extend(v[start..start + len].iter().map(|&x| f64::from(x))),
+                Features::F64(v) => out.extend_from_slice(&v[start..start + len]),
+            },
+        )
     }
 }
 

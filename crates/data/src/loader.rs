@@ -275,7 +275,11 @@ fn read_rows<T: Float>(dataset: &dyn Dataset, indices: &[usize], rows: &mut [T],
         if scratch.len() != per {
             return Err(DataError::Invalid(format!("example {i} has {} features, expected {per}", scratch.len())));
         }
-        rows[k * per..(k + 1) * per].iter_mut().zip(&scratch).for_each(|(r, &x)| *r = T::of(x));
+        let row = &mut rows[k * per..(k + 1) * per];
+        gradus_tensor::with_avx2(
+            #[inline(always)]
+            || row.iter_mut().zip(&scratch).for_each(|(r, &x)| *r = T::of(x)),
+        );
     }
     Ok(targets)
 }

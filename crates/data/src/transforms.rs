@@ -13,7 +13,10 @@ pub fn scale_u8(inner: Arc<dyn Dataset>) -> Mapped {
         inner,
         shape,
         Arc::new(|mut s: Sample| {
-            s.features.iter_mut().for_each(|x| *x /= 255.0);
+            gradus_tensor::with_avx2(
+                #[inline(always)]
+                || s.features.iter_mut().for_each(|x| *x /= 255.0),
+            );
             Ok(s)
         }),
     )

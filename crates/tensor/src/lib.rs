@@ -63,7 +63,7 @@ pub mod vmath;
 
 pub use axes::Axes;
 pub use conv::{ConvGeometry, PARALLEL_CONV_MACS};
-pub use cpu::{SimdLevel, simd_level};
+pub use cpu::{SimdLevel, simd_level, with_avx2};
 pub use denormal::{flush_denormal, set_flush_denormal};
 pub use dot::{dot_f64, sum_of_squares_f64};
 pub use element::Element;
