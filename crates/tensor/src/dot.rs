@@ -6,18 +6,47 @@ use crate::Float;
 
 /// Lanes of the running sum: two AVX2 registers of f64, or one AVX-512.
 const LANES: usize = 8;
+/// Elements of one partial sum of a long slice. Fixed, so the partial sums
+/// and the order they are added in, hence the bits of the result, do not
+/// depend on how many threads computed them.
+const BLOCK: usize = 1 << 14;
+/// From this many elements a sum is taken in [`BLOCK`]s, split across the
+/// pool's threads when its workers are awake (as they are in a backward
+/// pass, where a trainer takes each gradient's sum of squares).
+pub const PARALLEL_DOT_MIN: usize = 1 << 16;
 
 /// Σ aᵢbᵢ in f64 over the common length of `a` and `b`.
 ///
 /// The terms are summed in eight interleaved partial sums, then those
 /// in order, so the result can differ from a left-to-right sum in the last
-/// bits (it is usually closer to the exact sum).
+/// bits (it is usually closer to the exact sum). From
+/// [`PARALLEL_DOT_MIN`] elements the slices are summed in blocks of 16 384
+/// and the blocks' sums added in order, on one thread or several with the
+/// same bits.
 ///
 /// # Examples
 /// ```
 /// assert_eq!(gradus_tensor::dot_f64(&[1.0f32, 2.0, 3.0], &[4.0, 5.0, 6.0]), 32.0);
 /// ```
 pub fn dot_f64<T: Float>(a: &[T], b: &[T]) -> f64 {
+    let n = a.len().min(b.len());
+    if n < PARALLEL_DOT_MIN {
+        return dot_block(a, b);
+    }
+    let (a, b) = (&a[..n], &b[..n]);
+    let partials: Vec<f64> = if rayon::current_num_threads() > 1 && crate::workers_awake() {
+        use rayon::prelude::*;
+        let sums = a.par_chunks(BLOCK).zip(b.par_chunks(BLOCK)).map(|(x, y)| dot_block(x, y)).collect();
+        crate::threads::note_parallel_work();
+        sums
+    } else {
+        a.chunks(BLOCK).zip(b.chunks(BLOCK)).map(|(x, y)| dot_block(x, y)).collect()
+    };
+    partials.iter().sum()
+}
+
+/// [`dot`] on the best instruction set this CPU has.
+fn dot_block<T: Float>(a: &[T], b: &[T]) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if crate::simd_level() >= crate::SimdLevel::Avx2 {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -89,6 +118,26 @@ mod tests {
         assert_eq!(sum_of_squares_f64(&[f32::MAX; 3]), 3.0 * (f32::MAX as f64).powi(2));
         assert!(sum_of_squares_f64(&[1.0f32, f32::NAN, 2.0]).is_nan());
         assert_eq!(sum_of_squares_f64(&[f64::INFINITY, 1.0]), f64::INFINITY);
+    }
+
+    #[test]
+    fn long_sums_have_the_same_bits_on_any_number_of_threads() {
+        let n = 5 * BLOCK + 123;
+        let a: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.7e-3).collect();
+        let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let blocks: f64 = a.chunks(BLOCK).zip(b.chunks(BLOCK)).map(|(x, y)| dot(x, y)).sum();
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool");
+            pool.install(|| {
+                crate::threads::note_parallel_work(); // the workers awake: the parallel path
+                dot_f64(&a, &b).to_bits()
+            })
+        };
+        assert_eq!(on(1), blocks.to_bits());
+        assert_eq!(on(2), blocks.to_bits());
+        assert_eq!(on(3), blocks.to_bits());
+        let exact: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        assert!((dot_f64(&a, &b) - exact).abs() <= 1e-12 * exact.abs().max(1.0));
     }
 
     proptest! {
