@@ -13,14 +13,14 @@ const BLOCK: usize = 1 << 14;
 /// From this many elements a sum is taken in [`BLOCK`]s, split across the
 /// pool's threads when its workers are awake (as they are in a backward
 /// pass, where a trainer takes each gradient's sum of squares).
-pub const PARALLEL_DOT_MIN: usize = 1 << 16;
+const PARALLEL_DOT_MIN: usize = 1 << 16;
 
 /// Σ aᵢbᵢ in f64 over the common length of `a` and `b`.
 ///
 /// The terms are summed in eight interleaved partial sums, then those
 /// in order, so the result can differ from a left-to-right sum in the last
 /// bits (it is usually closer to the exact sum). From
-/// [`PARALLEL_DOT_MIN`] elements the slices are summed in blocks of 16 384
+/// 65 536 elements the slices are summed in blocks of 16 384
 /// and the blocks' sums added in order, on one thread or several with the
 /// same bits.
 ///
