@@ -120,6 +120,14 @@ pub(crate) fn split_pays(len: usize) -> bool {
         && (len >= PARALLEL_MIN_COLD || gradus_tensor::workers_awake())
 }
 
+/// Bytes of parameter, gradient and state above which an update sweeps with
+/// the AVX2 copy even where the AVX-512 one pays ([`fused`]): on a Zen 5,
+/// Adam's pass over f32 took 0.53–0.58× the AVX2 copy's time up to 1 M
+/// elements (16 MB of its four arrays, in the 32 MB L3), the same at 4 M,
+/// and 1.02× at 10 M, where memory bounds it.
+#[cfg(target_arch = "x86_64")]
+const WIDE_SWEEP_MAX_BYTES: usize = 16 << 20;
+
 #[derive(Clone, Copy)]
 struct SendPtr<T>(*mut T);
 // SAFETY: used only to hand disjoint chunks of exclusively borrowed slices
@@ -145,9 +153,19 @@ pub(crate) fn fused<T: Float, const N: usize>(
     assert!(slots.iter().all(|s| s.len() == len), "state and parameter lengths differ");
     let run = |p: &mut [T], g: &[T], s: [&mut [T]; N]| {
         #[cfg(target_arch = "x86_64")]
-        if gradus_tensor::simd_level() >= gradus_tensor::SimdLevel::Avx2 {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            return unsafe { sweep_avx2(p, g, s, &f) };
+        {
+            use gradus_tensor::{SimdLevel, simd_level};
+            // The AVX-512 copy only where the whole parameter's arrays fit
+            // in cache: beyond, memory bounds the pass.
+            let in_cache = len.saturating_mul(N + 2).saturating_mul(std::mem::size_of::<T>()) <= WIDE_SWEEP_MAX_BYTES;
+            if in_cache && simd_level() >= SimdLevel::Avx512 && wide_sweep_pays() {
+                // SAFETY: the CPU has AVX-512F (with AVX2 and FMA), checked just above.
+                return unsafe { sweep_avx512(p, g, s, &f) };
+            }
+            if simd_level() >= SimdLevel::Avx2 {
+                // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                return unsafe { sweep_avx2(p, g, s, &f) };
+            }
         }
         sweep(p, g, s, &f);
     };
@@ -187,12 +205,63 @@ fn sweep<T: Float, const N: usize>(p: &mut [T], g: &[T], mut s: [&mut [T]; N], f
 /// the portable copy), so the same bits,
 /// on 8 lanes of f32 instead of SSE's 4. It matters for the cache-resident
 /// parameters of small networks, where Adam's divide and square root, not
-/// memory, bound the update (35% → 22% of an MLP step at batch 32). An
-/// AVX-512 copy measured slower on this machine's EPYC.
+/// memory, bound the update (35% → 22% of an MLP step at batch 32).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn sweep_avx2<T: Float, const N: usize>(p: &mut [T], g: &[T], s: [&mut [T]; N], f: &impl Fn(&mut T, T, [&mut T; N])) {
     sweep(p, g, s, f);
+}
+
+/// [`sweep`] compiled for AVX-512: the same operations on 16 lanes of f32,
+/// so the same bits. It runs where [`wide_sweep_pays`] says so.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f,avx512vl")]
+fn sweep_avx512<T: Float, const N: usize>(p: &mut [T], g: &[T], s: [&mut [T]; N], f: &impl Fn(&mut T, T, [&mut T; N])) {
+    sweep(p, g, s, f);
+}
+
+/// Whether [`sweep_avx512`] beats [`sweep_avx2`] on this CPU, timed once per
+/// process on the first call: Adam's pass over 4096 f32 (a division, a
+/// square root and a second division an element), each copy's best of 15
+/// alternating runs, AVX-512 chosen when it is at least 10% faster. Whether
+/// 512-bit division and square root are faster than 256-bit ones depends
+/// on the core, not on the instruction set: on a Zen 5, whose vector units
+/// are 512 bits wide, the AVX-512 copy took 0.23 ns an element of an MLP's
+/// Adam update against 0.37; on a Zen 4, which splits 512-bit operations
+/// into two 256-bit halves, it was slower. Both copies give the same bits,
+/// so the choice changes only the speed.
+#[cfg(target_arch = "x86_64")]
+fn wide_sweep_pays() -> bool {
+    static PAYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PAYS.get_or_init(|| {
+        if gradus_tensor::simd_level() < gradus_tensor::SimdLevel::Avx512 {
+            return false;
+        }
+        const LEN: usize = 4096;
+        let g: Vec<f32> = (0..LEN).map(|i| ((i % 97) as f32 - 48.0) * 1e-3).collect();
+        let (mut p, mut s, mut r) = (vec![0.5f32; LEN], vec![0.0f32; LEN], vec![0.0f32; LEN]);
+        let adam = |p: &mut f32, g: f32, [s, r]: [&mut f32; 2]| {
+            *s = lerp(*s, g, 0.1);
+            *r = addcmul(0.999 * *r, 0.001, g, g);
+            *p += -1e-3 * *s / (r.sqrt() / 0.0447 + 1e-8);
+        };
+        let mut best = [std::time::Duration::MAX; 2];
+        for _ in 0..15 {
+            for (wide, best) in best.iter_mut().enumerate() {
+                let start = std::time::Instant::now();
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked above.
+                unsafe {
+                    if wide == 1 {
+                        sweep_avx512(&mut p, &g, [&mut s, &mut r], &adam);
+                    } else {
+                        sweep_avx2(&mut p, &g, [&mut s, &mut r], &adam);
+                    }
+                }
+                *best = (*best).min(start.elapsed());
+            }
+        }
+        best[1].as_secs_f64() * 1.1 <= best[0].as_secs_f64()
+    })
 }
 
 /// The gradient as the update sees it: negated when maximising, plus
@@ -225,10 +294,11 @@ pub(crate) fn addcmul<T: Float>(r: T, c: T, a: T, b: T) -> T {
 mod tests {
     use super::*;
 
-    /// The AVX2 copy of the sweep gives the same bits as the portable one,
-    /// on Adam's arithmetic (divide, square root) with awkward values.
+    /// The AVX2 and AVX-512 copies of the sweep give the same bits as the
+    /// portable one, on Adam's arithmetic (divide, square root) with awkward
+    /// values.
     #[test]
-    fn the_avx2_sweep_is_bit_identical() {
+    fn the_vector_sweeps_are_bit_identical() {
         #[cfg(target_arch = "x86_64")]
         if gradus_tensor::simd_level() >= gradus_tensor::SimdLevel::Avx2 {
             let n = 1003; // not a multiple of any vector width
@@ -240,16 +310,84 @@ mod tests {
                 *p -= 1e-3 * (*s / (r.sqrt() / 0.0447 + 1e-8));
             };
             let (mut p1, mut s1, mut r1) = (start.clone(), vec![0.01f32; n], vec![1e-6f32; n]);
-            let (mut p2, mut s2, mut r2) = (start, s1.clone(), r1.clone());
+            let (mut p2, mut s2, mut r2) = (start.clone(), s1.clone(), r1.clone());
+            let (mut p3, mut s3, mut r3) = (start, s1.clone(), r1.clone());
+            let wide = gradus_tensor::simd_level() >= gradus_tensor::SimdLevel::Avx512;
             for _ in 0..5 {
                 sweep(&mut p1, &g, [&mut s1, &mut r1], &adam);
                 // SAFETY: AVX2 is present (checked above).
                 unsafe { sweep_avx2(&mut p2, &g, [&mut s2, &mut r2], &adam) };
+                if wide {
+                    // SAFETY: AVX-512F is present (checked just above).
+                    unsafe { sweep_avx512(&mut p3, &g, [&mut s3, &mut r3], &adam) };
+                }
             }
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&p1), bits(&p2));
             assert_eq!(bits(&s1), bits(&s2));
             assert_eq!(bits(&r1), bits(&r2));
+            if wide {
+                assert_eq!(bits(&p1), bits(&p3), "the AVX-512 copy");
+                assert_eq!(bits(&s1), bits(&s3));
+                assert_eq!(bits(&r1), bits(&r3));
+            }
+        }
+    }
+
+    /// Every copy of the sweep this CPU runs, in f64: the same bits as the
+    /// portable one for any values and lengths.
+    #[cfg(target_arch = "x86_64")]
+    fn every_sweep_f64(g: &[f64], start: &[f64]) -> Vec<Vec<u64>> {
+        use gradus_tensor::{SimdLevel, simd_level};
+        let adam = |p: &mut f64, g: f64, [s, r]: [&mut f64; 2]| {
+            *s = lerp(*s, g, 0.1);
+            *r = addcmul(0.999 * *r, 0.001, g, g);
+            *p += -1e-3 * *s / (r.sqrt() / 0.0447 + 1e-8);
+        };
+        let n = g.len();
+        let mut results = Vec::new();
+        for level in [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512] {
+            if simd_level() < level {
+                continue;
+            }
+            let (mut p, mut s, mut r) = (start.to_vec(), vec![0.0; n], vec![0.0; n]);
+            for _ in 0..3 {
+                match level {
+                    SimdLevel::Scalar => sweep(&mut p, g, [&mut s, &mut r], &adam),
+                    // SAFETY: the CPU has AVX2 and FMA (checked above).
+                    SimdLevel::Avx2 => unsafe { sweep_avx2(&mut p, g, [&mut s, &mut r], &adam) },
+                    // SAFETY: the CPU has AVX-512F (checked above).
+                    SimdLevel::Avx512 => unsafe { sweep_avx512(&mut p, g, [&mut s, &mut r], &adam) },
+                }
+            }
+            results.push(p.iter().chain(&s).chain(&r).map(|x| x.to_bits()).collect());
+        }
+        results
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    proptest::proptest! {
+        #[test]
+        fn every_sweep_gives_the_portable_bits_in_f64(
+            values in proptest::collection::vec((-1e3f64..1e3, -10.0f64..10.0), 0..200),
+        ) {
+            let (g, start): (Vec<f64>, Vec<f64>) = values.into_iter().unzip();
+            let results = every_sweep_f64(&g, &start);
+            for other in &results[1..] {
+                proptest::prop_assert_eq!(other, &results[0]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_sweep_choice_is_made_once() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let first = wide_sweep_pays();
+            assert_eq!(wide_sweep_pays(), first);
+            if gradus_tensor::simd_level() < gradus_tensor::SimdLevel::Avx512 {
+                assert!(!first, "no AVX-512, no AVX-512 sweep");
+            }
         }
     }
 }
