@@ -214,6 +214,64 @@ fn max_rows_affine<T: Float>(
     }
 }
 
+/// The in-plane starts of `ws` when every window has `k` taps `step` apart,
+/// all inside `0..size` (no padding reached): the windows a fixed-kernel
+/// pool without padding, or away from it, makes.
+fn whole_windows(ws: &[Window], size: usize, k: usize) -> Option<(Vec<usize>, usize)> {
+    let step = ws.first()?.step;
+    let starts = ws
+        .iter()
+        .map(|win| {
+            let inside = win.start >= 0 && win.start as usize + (k - 1) * step < size;
+            (win.len == k && win.step == step && inside).then_some(win.start as usize)
+        })
+        .collect::<Option<Vec<usize>>>()?;
+    Some((starts, step))
+}
+
+/// Max pool of one plane whose windows are all `KH × KW` taps inside it
+/// (`whole_windows`): each window's maximum and its index in one pass over
+/// its taps, unrolled, without a branch on the data. The taps are compared
+/// in the order of the general path (row by row), with the same rule, so
+/// the values and indices are the same. The 2 × 2 pool of
+/// `[128, 32, 26, 26]` took 1.6 ms on one thread, against 10.2 ms compared
+/// tap by tap across output rows.
+#[inline(always)]
+fn max_whole<T: Float, const KH: usize, const KW: usize>(
+    plane: &[T],
+    w: usize,
+    (rows, dr): (&[usize], usize),
+    (cols, dc): (&[usize], usize),
+    v: &mut [T],
+    ix: &mut [usize],
+) {
+    let ow = cols.len();
+    for (i, &r0) in rows.iter().enumerate() {
+        let (v, ix) = (&mut v[i * ow..(i + 1) * ow], &mut ix[i * ow..(i + 1) * ow]);
+        for ((out, arg_out), &c0) in v.iter_mut().zip(ix.iter_mut()).zip(cols) {
+            let first = r0 * w + c0;
+            let (mut best, mut arg) = (plane[first], first);
+            for a in 0..KH {
+                for b in 0..KW {
+                    if a + b > 0 {
+                        let at = first + a * dr * w + b * dc;
+                        let val = plane[at];
+                        // The index is chosen by an integer select and the
+                        // value read back through it: a select of floats
+                        // compiles to a branch, which mispredicts on about
+                        // every other tap of real activations.
+                        let take = (val > best) | val.is_nan();
+                        arg = std::hint::select_unpredictable(take, at, arg);
+                        best = plane[arg];
+                    }
+                }
+            }
+            *out = best;
+            *arg_out = arg;
+        }
+    }
+}
+
 /// Runs `f(plane index, output plane)` over every (image, channel) plane
 /// of `out`, on rayon's pool when the work is large.
 fn planes<T: Float>(out: &mut [T], plane: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
@@ -277,8 +335,26 @@ impl<T: Float> Tensor<T> {
                 && c.step == windows.cols[0].step
                 && c.start == windows.cols[0].start + j as isize * stride
         }) && stride > 0;
+        let (kh, kw) = (windows.rows.first().map_or(0, |r| r.len), windows.cols.first().map_or(0, |c| c.len));
+        let whole = match (kh, kw) {
+            (2, 2) | (3, 3) => whole_windows(&windows.rows, h, kh).zip(whole_windows(&windows.cols, w, kw)),
+            _ => None,
+        };
         let run = |p: usize, (v, ix): &mut (&mut [T], &mut [usize])| {
             let plane = &xs[p * h * w..(p + 1) * h * w];
+            if let Some(((rs, dr), (cs, dc))) = &whole {
+                let (rows, cols) = ((&rs[..], *dr), (&cs[..], *dc));
+                // Compiled for AVX2 where the CPU has it (1.6 against 1.8 ms
+                // for the 2 × 2 pool of [128, 32, 26, 26], one thread).
+                crate::with_avx2(
+                    #[inline(always)]
+                    || match kh {
+                        2 => max_whole::<T, 2, 2>(plane, w, rows, cols, v, ix),
+                        _ => max_whole::<T, 3, 3>(plane, w, rows, cols, v, ix),
+                    },
+                );
+                return;
+            }
             if affine {
                 max_rows_affine(plane, [h, w], &windows.rows, windows.cols[0], stride as usize, v, ix);
                 return;
@@ -449,6 +525,57 @@ mod tests {
 
     fn plane(v: &[f64], h: usize, w: usize) -> Tensor<f64> {
         Tensor::from_slice(v, &[1, 1, h, w]).unwrap()
+    }
+
+    /// Max pool by the rule, window by window: the first in-range tap,
+    /// then any larger one or a NaN, taps row by row.
+    fn max_pool_by_the_rule(x: &[f32], [h, w]: [usize; 2], win: &PoolWindows) -> (Vec<f32>, Vec<usize>) {
+        let (mut vals, mut idx) = (Vec::new(), Vec::new());
+        for plane in x.chunks(h * w) {
+            for rw in &win.rows {
+                for cw in &win.cols {
+                    let mut best: Option<(f32, usize)> = None;
+                    for r in rw.taps(h) {
+                        for c in cw.taps(w) {
+                            let val = plane[r * w + c];
+                            if best.is_none_or(|(b, _)| val > b || val.is_nan()) {
+                                best = Some((val, r * w + c));
+                            }
+                        }
+                    }
+                    let (v, i) = best.unwrap_or((f32::NEG_INFINITY, 0));
+                    vals.push(v);
+                    idx.push(i);
+                }
+            }
+        }
+        (vals, idx)
+    }
+
+    proptest::proptest! {
+        /// Every path of `max_pool` (whole windows of 2 × 2 and 3 × 3,
+        /// windows a fixed stride apart, any others) gives the rule's values
+        /// and indices, with ties and NaNs.
+        #[test]
+        fn max_pool_follows_the_rule(
+            planes in 1usize..4,
+            (h, w) in (2usize..10, 2usize..10),
+            kernel in 1usize..4,
+            stride in 1usize..4,
+            (padding, dilation, ceil) in (0usize..2, 1usize..3, proptest::bool::ANY),
+            seed in 0u64..1000,
+        ) {
+            let Ok(win) = PoolWindows::fixed([h, w], [kernel, kernel], [stride, stride], [padding, padding], [dilation, dilation], ceil) else {
+                return Ok(());
+            };
+            let choices = [-1.0f32, 0.0, 1.0, 2.0, f32::NAN];
+            let x: Vec<f32> = (0..planes * h * w).map(|i| choices[((i as u64 * 2654435761 + seed * 40503) >> 7) as usize % 5]).collect();
+            let (v, i) = Tensor::from_slice(&x, &[1, planes, h, w]).unwrap().max_pool(&win);
+            let (want_v, want_i) = max_pool_by_the_rule(&x, [h, w], &win);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(bits(&v.to_vec()), bits(&want_v));
+            proptest::prop_assert_eq!(i.to_vec(), want_i);
+        }
     }
 
     #[test]
