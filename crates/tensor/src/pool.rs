@@ -205,8 +205,10 @@ fn max_rows_affine<T: Float>(
                     let c = (j * stride) as isize + off;
                     let val = row[c as usize];
                     let take = (arg[j] == usize::MAX) | (val > best[j]) | val.is_nan();
-                    best[j] = if take { val } else { best[j] };
-                    arg[j] = if take { r * w + c as usize } else { arg[j] };
+                    // As in `max_whole`: the index by an integer select,
+                    // the value read back through it, no branch.
+                    arg[j] = std::hint::select_unpredictable(take, r * w + c as usize, arg[j]);
+                    best[j] = plane[arg[j]];
                 }
             }
         }
@@ -374,8 +376,8 @@ impl<T: Float> Tensor<T> {
                             // PyTorch starts from it; then a larger value or
                             // a NaN.
                             let take = (arg == usize::MAX) | (val > best) | val.is_nan();
-                            best = if take { val } else { best };
-                            arg = if take { r * w + c } else { arg };
+                            arg = std::hint::select_unpredictable(take, r * w + c, arg);
+                            best = plane[arg];
                             c += cs;
                         }
                         r += rs;
@@ -571,6 +573,23 @@ mod tests {
             let choices = [-1.0f32, 0.0, 1.0, 2.0, f32::NAN];
             let x: Vec<f32> = (0..planes * h * w).map(|i| choices[((i as u64 * 2654435761 + seed * 40503) >> 7) as usize % 5]).collect();
             let (v, i) = Tensor::from_slice(&x, &[1, planes, h, w]).unwrap().max_pool(&win);
+            let (want_v, want_i) = max_pool_by_the_rule(&x, [h, w], &win);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(bits(&v.to_vec()), bits(&want_v));
+            proptest::prop_assert_eq!(i.to_vec(), want_i);
+        }
+
+        /// Adaptive windows (of varying sizes: the general path) too.
+        #[test]
+        fn adaptive_max_pool_follows_the_rule(
+            (h, w) in (1usize..10, 1usize..10),
+            (oh, ow) in (1usize..6, 1usize..6),
+            seed in 0u64..1000,
+        ) {
+            let win = PoolWindows::adaptive([h, w], [oh, ow]).unwrap();
+            let choices = [-1.0f32, 0.0, 1.0, 2.0, f32::NAN];
+            let x: Vec<f32> = (0..2 * h * w).map(|i| choices[((i as u64 * 2654435761 + seed * 40503) >> 7) as usize % 5]).collect();
+            let (v, i) = Tensor::from_slice(&x, &[2, 1, h, w]).unwrap().max_pool(&win);
             let (want_v, want_i) = max_pool_by_the_rule(&x, [h, w], &win);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             proptest::prop_assert_eq!(bits(&v.to_vec()), bits(&want_v));
