@@ -151,19 +151,24 @@ pub(crate) fn fused<T: Float, const N: usize>(
     let len = param.len();
     assert_eq!(grad.len(), len, "gradient and parameter lengths differ");
     assert!(slots.iter().all(|s| s.len() == len), "state and parameter lengths differ");
+    // The copy of the sweep, chosen once for every chunk: AVX-512 only
+    // where it pays and the whole parameter's arrays fit in cache (beyond,
+    // memory bounds the pass).
+    #[cfg(target_arch = "x86_64")]
+    let (wide, avx2) = {
+        use gradus_tensor::{SimdLevel, simd_level};
+        let in_cache = len.saturating_mul(N + 2).saturating_mul(std::mem::size_of::<T>()) <= WIDE_SWEEP_MAX_BYTES;
+        (in_cache && simd_level() >= SimdLevel::Avx512 && wide_sweep_pays(), simd_level() >= SimdLevel::Avx2)
+    };
     let run = |p: &mut [T], g: &[T], s: [&mut [T]; N]| {
         #[cfg(target_arch = "x86_64")]
         {
-            use gradus_tensor::{SimdLevel, simd_level};
-            // The AVX-512 copy only where the whole parameter's arrays fit
-            // in cache: beyond, memory bounds the pass.
-            let in_cache = len.saturating_mul(N + 2).saturating_mul(std::mem::size_of::<T>()) <= WIDE_SWEEP_MAX_BYTES;
-            if in_cache && simd_level() >= SimdLevel::Avx512 && wide_sweep_pays() {
-                // SAFETY: the CPU has AVX-512F (with AVX2 and FMA), checked just above.
+            if wide {
+                // SAFETY: `wide` holds only where the CPU has AVX-512F, AVX2 and FMA.
                 return unsafe { sweep_avx512(p, g, s, &f) };
             }
-            if simd_level() >= SimdLevel::Avx2 {
-                // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            if avx2 {
+                // SAFETY: `avx2` holds only where the CPU has AVX2 and FMA.
                 return unsafe { sweep_avx2(p, g, s, &f) };
             }
         }
@@ -294,13 +299,45 @@ pub(crate) fn addcmul<T: Float>(r: T, c: T, a: T, b: T) -> T {
 mod tests {
     use super::*;
 
+    /// The parameter and both slots after three sweeps of `f` from `start`
+    /// (slots from `s0`, `r0`), by every copy of the sweep this CPU runs,
+    /// portable first, as bits (f32 widens to f64 exactly).
+    #[cfg(target_arch = "x86_64")]
+    fn every_sweep<T: Float>(
+        g: &[T],
+        start: &[T],
+        (s0, r0): (T, T),
+        f: impl Fn(&mut T, T, [&mut T; 2]),
+    ) -> Vec<Vec<u64>> {
+        use gradus_tensor::{SimdLevel, simd_level};
+        let n = g.len();
+        let mut results = Vec::new();
+        for level in [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512] {
+            if simd_level() < level {
+                continue;
+            }
+            let (mut p, mut s, mut r) = (start.to_vec(), vec![s0; n], vec![r0; n]);
+            for _ in 0..3 {
+                match level {
+                    SimdLevel::Scalar => sweep(&mut p, g, [&mut s, &mut r], &f),
+                    // SAFETY: the CPU has AVX2 and FMA (checked above).
+                    SimdLevel::Avx2 => unsafe { sweep_avx2(&mut p, g, [&mut s, &mut r], &f) },
+                    // SAFETY: the CPU has AVX-512F (checked above).
+                    SimdLevel::Avx512 => unsafe { sweep_avx512(&mut p, g, [&mut s, &mut r], &f) },
+                }
+            }
+            results.push(p.iter().chain(&s).chain(&r).map(|x| x.as_f64().to_bits()).collect());
+        }
+        results
+    }
+
     /// The AVX2 and AVX-512 copies of the sweep give the same bits as the
     /// portable one, on Adam's arithmetic (divide, square root) with awkward
     /// values.
     #[test]
     fn the_vector_sweeps_are_bit_identical() {
         #[cfg(target_arch = "x86_64")]
-        if gradus_tensor::simd_level() >= gradus_tensor::SimdLevel::Avx2 {
+        {
             let n = 1003; // not a multiple of any vector width
             let g: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1000) as f32 - 500.0) * 1.7e-3).collect();
             let start: Vec<f32> = (0..n).map(|i| (i as f32).sin()).collect();
@@ -309,60 +346,11 @@ mod tests {
                 *r = 0.999 * *r + 0.001 * g * g;
                 *p -= 1e-3 * (*s / (r.sqrt() / 0.0447 + 1e-8));
             };
-            let (mut p1, mut s1, mut r1) = (start.clone(), vec![0.01f32; n], vec![1e-6f32; n]);
-            let (mut p2, mut s2, mut r2) = (start.clone(), s1.clone(), r1.clone());
-            let (mut p3, mut s3, mut r3) = (start, s1.clone(), r1.clone());
-            let wide = gradus_tensor::simd_level() >= gradus_tensor::SimdLevel::Avx512;
-            for _ in 0..5 {
-                sweep(&mut p1, &g, [&mut s1, &mut r1], &adam);
-                // SAFETY: AVX2 is present (checked above).
-                unsafe { sweep_avx2(&mut p2, &g, [&mut s2, &mut r2], &adam) };
-                if wide {
-                    // SAFETY: AVX-512F is present (checked just above).
-                    unsafe { sweep_avx512(&mut p3, &g, [&mut s3, &mut r3], &adam) };
-                }
-            }
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&p1), bits(&p2));
-            assert_eq!(bits(&s1), bits(&s2));
-            assert_eq!(bits(&r1), bits(&r2));
-            if wide {
-                assert_eq!(bits(&p1), bits(&p3), "the AVX-512 copy");
-                assert_eq!(bits(&s1), bits(&s3));
-                assert_eq!(bits(&r1), bits(&r3));
+            let results = every_sweep(&g, &start, (0.01, 1e-6), adam);
+            for (k, other) in results.iter().enumerate().skip(1) {
+                assert_eq!(other, &results[0], "copy {k} of the sweep");
             }
         }
-    }
-
-    /// Every copy of the sweep this CPU runs, in f64: the same bits as the
-    /// portable one for any values and lengths.
-    #[cfg(target_arch = "x86_64")]
-    fn every_sweep_f64(g: &[f64], start: &[f64]) -> Vec<Vec<u64>> {
-        use gradus_tensor::{SimdLevel, simd_level};
-        let adam = |p: &mut f64, g: f64, [s, r]: [&mut f64; 2]| {
-            *s = lerp(*s, g, 0.1);
-            *r = addcmul(0.999 * *r, 0.001, g, g);
-            *p += -1e-3 * *s / (r.sqrt() / 0.0447 + 1e-8);
-        };
-        let n = g.len();
-        let mut results = Vec::new();
-        for level in [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512] {
-            if simd_level() < level {
-                continue;
-            }
-            let (mut p, mut s, mut r) = (start.to_vec(), vec![0.0; n], vec![0.0; n]);
-            for _ in 0..3 {
-                match level {
-                    SimdLevel::Scalar => sweep(&mut p, g, [&mut s, &mut r], &adam),
-                    // SAFETY: the CPU has AVX2 and FMA (checked above).
-                    SimdLevel::Avx2 => unsafe { sweep_avx2(&mut p, g, [&mut s, &mut r], &adam) },
-                    // SAFETY: the CPU has AVX-512F (checked above).
-                    SimdLevel::Avx512 => unsafe { sweep_avx512(&mut p, g, [&mut s, &mut r], &adam) },
-                }
-            }
-            results.push(p.iter().chain(&s).chain(&r).map(|x| x.to_bits()).collect());
-        }
-        results
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -372,7 +360,12 @@ mod tests {
             values in proptest::collection::vec((-1e3f64..1e3, -10.0f64..10.0), 0..200),
         ) {
             let (g, start): (Vec<f64>, Vec<f64>) = values.into_iter().unzip();
-            let results = every_sweep_f64(&g, &start);
+            let adam = |p: &mut f64, g: f64, [s, r]: [&mut f64; 2]| {
+                *s = lerp(*s, g, 0.1);
+                *r = addcmul(0.999 * *r, 0.001, g, g);
+                *p += -1e-3 * *s / (r.sqrt() / 0.0447 + 1e-8);
+            };
+            let results = every_sweep(&g, &start, (0.0, 0.0), adam);
             for other in &results[1..] {
                 proptest::prop_assert_eq!(other, &results[0]);
             }

@@ -554,6 +554,25 @@ mod tests {
         (vals, idx)
     }
 
+    /// `max_pool` of `planes` planes `[h, w]` of values drawn by `seed` from
+    /// a few that tie and a NaN, against [`max_pool_by_the_rule`].
+    fn check_against_the_rule(
+        planes: usize,
+        [h, w]: [usize; 2],
+        win: &PoolWindows,
+        seed: u64,
+    ) -> proptest::test_runner::TestCaseResult {
+        let choices = [-1.0f32, 0.0, 1.0, 2.0, f32::NAN];
+        let x: Vec<f32> =
+            (0..planes * h * w).map(|i| choices[((i as u64 * 2654435761 + seed * 40503) >> 7) as usize % 5]).collect();
+        let (v, i) = Tensor::from_slice(&x, &[1, planes, h, w]).unwrap().max_pool(win);
+        let (want_v, want_i) = max_pool_by_the_rule(&x, [h, w], win);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        proptest::prop_assert_eq!(bits(&v.to_vec()), bits(&want_v));
+        proptest::prop_assert_eq!(i.to_vec(), want_i);
+        Ok(())
+    }
+
     proptest::proptest! {
         /// Every path of `max_pool` (whole windows of 2 × 2 and 3 × 3,
         /// windows a fixed stride apart, any others) gives the rule's values
@@ -570,13 +589,7 @@ mod tests {
             let Ok(win) = PoolWindows::fixed([h, w], [kernel, kernel], [stride, stride], [padding, padding], [dilation, dilation], ceil) else {
                 return Ok(());
             };
-            let choices = [-1.0f32, 0.0, 1.0, 2.0, f32::NAN];
-            let x: Vec<f32> = (0..planes * h * w).map(|i| choices[((i as u64 * 2654435761 + seed * 40503) >> 7) as usize % 5]).collect();
-            let (v, i) = Tensor::from_slice(&x, &[1, planes, h, w]).unwrap().max_pool(&win);
-            let (want_v, want_i) = max_pool_by_the_rule(&x, [h, w], &win);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            proptest::prop_assert_eq!(bits(&v.to_vec()), bits(&want_v));
-            proptest::prop_assert_eq!(i.to_vec(), want_i);
+            check_against_the_rule(planes, [h, w], &win, seed)?;
         }
 
         /// Adaptive windows (of varying sizes: the general path) too.
@@ -587,13 +600,7 @@ mod tests {
             seed in 0u64..1000,
         ) {
             let win = PoolWindows::adaptive([h, w], [oh, ow]).unwrap();
-            let choices = [-1.0f32, 0.0, 1.0, 2.0, f32::NAN];
-            let x: Vec<f32> = (0..2 * h * w).map(|i| choices[((i as u64 * 2654435761 + seed * 40503) >> 7) as usize % 5]).collect();
-            let (v, i) = Tensor::from_slice(&x, &[2, 1, h, w]).unwrap().max_pool(&win);
-            let (want_v, want_i) = max_pool_by_the_rule(&x, [h, w], &win);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            proptest::prop_assert_eq!(bits(&v.to_vec()), bits(&want_v));
-            proptest::prop_assert_eq!(i.to_vec(), want_i);
+            check_against_the_rule(2, [h, w], &win, seed)?;
         }
     }
 
