@@ -209,6 +209,14 @@ pub fn cases() -> Vec<Case> {
             Var::select(&mask, &v[0], &v[1])
         }),
         // Reductions.
+        // Normalisation: over one axis, two trailing axes, a middle one.
+        Case::new("normalize", &["normalize"], &[&[3, 4]], Any, |v| v[0].normalize(1, 1e-5).mul(&v[0])),
+        Case::new("normalize_2d", &["normalize"], &[&[2, 3, 2]], Any, |v| v[0].normalize([1, 2], 0.1).sin()),
+        Case::new("normalize_group", &["normalize"], &[&[2, 3, 2]], Any, |v| v[0].normalize([0, 2], 1e-3).cos()),
+        Case::new("rms_normalize", &["rms_normalize"], &[&[2, 3]], Any, |v| v[0].rms_normalize(-1, 1e-6).mul(&v[0])),
+        Case::new("rms_normalize_2d", &["rms_normalize"], &[&[2, 2, 3]], Any, |v| {
+            v[0].rms_normalize([1, 2], 0.5).sin()
+        }),
         Case::new("sum", &["sum"], &[&[2, 3, 2]], Any, |v| v[0].sum([0, 2], false)),
         Case::new("mean", &["mean"], &[&[2, 3]], Any, |v| v[0].mean(-1, true)),
         Case::new("var", &["var"], &[&[3, 4]], Any, |v| v[0].var(1, 1, false)),

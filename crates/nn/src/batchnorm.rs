@@ -161,11 +161,11 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
         }
     }
 
-    fn set_training(&self, training: bool) {
+    fn set_mode(&self, training: bool) {
         self.training.set(training);
     }
 
-    fn training(&self) -> Option<bool> {
+    fn mode(&self) -> Option<bool> {
         Some(self.training.get())
     }
 
@@ -241,12 +241,12 @@ impl<T: Float> Module<T> for BatchNorm2d<T> {
         self.0.visit(v);
     }
 
-    fn set_training(&self, training: bool) {
-        self.0.set_training(training);
+    fn set_mode(&self, training: bool) {
+        self.0.set_mode(training);
     }
 
-    fn training(&self) -> Option<bool> {
-        self.0.training()
+    fn mode(&self) -> Option<bool> {
+        self.0.mode()
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {

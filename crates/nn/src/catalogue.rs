@@ -37,6 +37,18 @@ pub fn cases() -> Vec<Case> {
     let swish = Swish::<f64>::new(1.0, true);
     let dropout = Dropout::seeded(0.4, 7);
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    let layer_norm = LayerNorm::<f64>::new(&[2, 3]);
+    let layer_norm_plain = LayerNorm::<f64>::with_options(&[3], 1e-3, false, false);
+    let layer_norm_no_bias = LayerNorm::<f64>::with_options(&[3], 1e-5, true, false);
+    let rms_norm = RMSNorm::<f64>::new(&[3]);
+    let group_norm = GroupNorm::<f64>::new(3, 6);
+    let instance_norm = InstanceNorm2d::<f64>::with_options(2, 1e-5, true);
+    let residual = Residual::<f64>::with_shortcut(
+        Sequential::new().append(Linear::from_tensors(Tensor::zeros(&[3, 3]), None)).append(Tanh),
+        Sequential::new().append(Identity).append(Linear::from_tensors(Tensor::zeros(&[3, 3]), None)),
+    );
+    let residual_identity =
+        Residual::<f64>::new(Sequential::new().append(LayerNorm::with_options(&[3], 1e-5, false, false)).append(Silu));
     let mlp: Sequential<f64> = Mlp::new(&[3, 4, 2]).activation(Activation::Tanh).build(&mut rng);
     let smooth = Sequential::<f64>::new()
         .append(Sigmoid)
@@ -143,6 +155,28 @@ pub fn cases() -> Vec<Case> {
         }),
         Case::new("adaptive pools", &["AdaptiveAvgPool2d", "AdaptiveMaxPool2d"], &[&[1, 2, 5, 7]], Any, move |v| {
             adaptive(&v[0])
+        }),
+        Case::new("LayerNorm over two dims", &["LayerNorm"], &[&[2, 2, 3], &[2, 3], &[2, 3]], Any, move |v| {
+            functional(&layer_norm, v, 1)
+        }),
+        Case::new("LayerNorm without affine", &["LayerNorm"], &[&[4, 3]], Any, move |v| {
+            functional(&layer_norm_plain, v, 1)
+        }),
+        Case::new("LayerNorm without bias", &["LayerNorm"], &[&[2, 3], &[3]], Any, move |v| {
+            functional(&layer_norm_no_bias, v, 1)
+        }),
+        Case::new("RMSNorm", &["RMSNorm"], &[&[2, 2, 3], &[3]], Any, move |v| functional(&rms_norm, v, 1)),
+        Case::new("GroupNorm 3 groups of 2", &["GroupNorm"], &[&[2, 6, 2], &[6], &[6]], Any, move |v| {
+            functional(&group_norm, v, 1)
+        }),
+        Case::new("InstanceNorm2d affine", &["InstanceNorm2d"], &[&[2, 2, 2, 3], &[2], &[2]], Any, move |v| {
+            functional(&instance_norm, v, 1)
+        }),
+        Case::new("Residual with a shortcut", &["Residual", "Identity"], &[&[2, 3], &[3, 3], &[3, 3]], Any, move |v| {
+            functional(&residual, v, 1)
+        }),
+        Case::new("Residual identity shortcut", &["Residual"], &[&[2, 3]], Any, move |v| {
+            functional(&residual_identity, v, 1)
         }),
         Case::new("Flatten and Lambda", &["Flatten", "Lambda"], &[&[2, 2, 3]], Any, move |v| {
             functional(&flatten, v, 1)

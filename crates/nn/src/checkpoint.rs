@@ -246,14 +246,15 @@ fn sort_header(bytes: &mut [u8]) -> std::result::Result<(), String> {
 /// Writes every parameter and buffer of `model` into `checkpoint`, each
 /// under `prefix` + its dotted name.
 pub fn store<T: Float>(model: &dyn Module<T>, checkpoint: &mut Checkpoint, prefix: &str) {
-    model.visit(&mut crate::Visitor::new(&mut |name, slot| {
+    crate::Visitor::new(&mut |name, slot| {
         let name = format!("{prefix}{name}");
         match slot {
             Slot::Param(p) => checkpoint.insert(&name, &p.value()),
             Slot::Buffer(b) => checkpoint.insert(&name, &b.value()),
             Slot::Counter(c) => checkpoint.insert_u64(&name, &[c.get()]),
         }
-    }));
+    })
+    .module(model);
 }
 
 /// Sets every parameter and buffer of `model` from `checkpoint` (names under
@@ -268,7 +269,7 @@ pub fn restore<T: Float>(model: &dyn Module<T>, checkpoint: &Checkpoint, prefix:
     let mut updates = Vec::new();
     let mut counters = Vec::new();
     let mut expected = Vec::new();
-    model.visit(&mut crate::Visitor::new(&mut |name, slot| {
+    crate::Visitor::new(&mut |name, slot| {
         let full = format!("{prefix}{name}");
         expected.push(full.clone());
         let shape = match &slot {
@@ -295,7 +296,8 @@ pub fn restore<T: Float>(model: &dyn Module<T>, checkpoint: &Checkpoint, prefix:
                 Err(other) => problems.push(other.to_string()),
             },
         }
-    }));
+    })
+    .module(model);
     for name in checkpoint.names().filter(|n| n.starts_with(prefix)) {
         if !expected.iter().any(|e| e == name) {
             problems.push(format!("unexpected `{name}` (not in the model)"));

@@ -135,11 +135,11 @@ impl<T: Float> Module<T> for Dropout {
         self.apply(x, x.shape())
     }
 
-    fn set_training(&self, training: bool) {
+    fn set_mode(&self, training: bool) {
         self.training.set(training);
     }
 
-    fn training(&self) -> Option<bool> {
+    fn mode(&self) -> Option<bool> {
         Some(self.training.get())
     }
 
@@ -204,11 +204,11 @@ impl<T: Float> Module<T> for Dropout2d {
         self.0.apply(x, &mask)
     }
 
-    fn set_training(&self, training: bool) {
+    fn set_mode(&self, training: bool) {
         self.0.training.set(training);
     }
 
-    fn training(&self) -> Option<bool> {
+    fn mode(&self) -> Option<bool> {
         Some(self.0.training.get())
     }
 

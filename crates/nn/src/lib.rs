@@ -2,11 +2,14 @@
 //!
 //! - [`Module`]: a forward pass on an explicit [`Tape`](gradus_autodiff::Tape)
 //!   and a visitor over named parameters and buffers (`0.weight`,
-//!   `1.running_mean`); train/eval mode; freezing through [`Param::freeze`].
+//!   `1.running_mean`), found from each container's declared
+//!   [`Module::children`]; train/eval mode; freezing through [`Param::freeze`].
 //! - Layers: [`Linear`], [`Sequential`], [`Flatten`], [`Dropout`],
 //!   [`BatchNorm1d`]; for images [`Conv1d`], [`Conv2d`], [`ConvTranspose2d`],
 //!   [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`],
-//!   [`AdaptiveMaxPool2d`], [`BatchNorm2d`], [`Dropout2d`]; one module per activation ([`Relu`], [`PRelu`] with
+//!   [`AdaptiveMaxPool2d`], [`BatchNorm2d`], [`Dropout2d`]; [`Residual`] and
+//!   [`Identity`]; [`LayerNorm`], [`RMSNorm`], [`GroupNorm`],
+//!   [`InstanceNorm2d`]; one module per activation ([`Relu`], [`PRelu`] with
 //!   learned α, [`Swish`] with learned β, …), [`Lambda`] for closures, and
 //!   the [`Mlp`] builder.
 //! - Initialisation: [`Init`] (Xavier in the lecture form and Glorot's, He /
@@ -46,8 +49,11 @@ mod init;
 mod linear;
 mod mlp;
 mod module;
+mod norm;
+mod observe;
 mod param;
 mod pool;
+mod residual;
 mod sequential;
 mod shard;
 
@@ -65,8 +71,11 @@ pub use error::{NnError, Result};
 pub use init::{FanMode, Init, Nonlinearity, fans, gain};
 pub use linear::Linear;
 pub use mlp::Mlp;
-pub use module::{Lambda, Module, Observe, Observer, Slot, Visitor};
+pub use module::{Lambda, Module, Slot, Visitor};
+pub use norm::{GroupNorm, InstanceNorm2d, LayerNorm, RMSNorm};
+pub use observe::{Observe, Observer};
 pub use param::{Buffer, Param, ParamId};
 pub use pool::{AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d};
+pub use residual::{Identity, Residual};
 pub use sequential::{Flatten, Sequential};
 pub use shard::{Shard, in_shard};

@@ -1,7 +1,7 @@
 //! The `Module` trait, the visitor over named parameters and buffers, and
 //! closures as modules.
 
-use crate::{Buffer, Param, Watch};
+use crate::{Buffer, Observer, Param, Watch};
 use gradus_autodiff::{Gradients, Tape, Var};
 use gradus_tensor::{Float, Tensor};
 
@@ -32,19 +32,35 @@ pub trait Module<T: Float> {
     /// The forward pass of `x` on `tape` (where parameters become leaves).
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T>;
 
-    /// Shows every parameter and buffer (and child module) to `v`. The
-    /// default: none.
+    /// The modules this one holds, each with its name, in the order
+    /// PyTorch registers them (`body`, `shortcut`; `0`, `1`, … in a
+    /// [`Sequential`](crate::Sequential)). A leaf layer holds none (the
+    /// default).
+    ///
+    /// This one declaration is the whole container contract: parameters,
+    /// buffers and their state-dict names ([`Visitor::module`]), training
+    /// mode ([`Module::set_training`], [`Module::training`]) and observation
+    /// ([`Module::forward_observed`]) reach every child from it, so a
+    /// container cannot forget one.
+    fn children(&self) -> Vec<(String, &dyn Module<T>)> {
+        Vec::new()
+    }
+
+    /// Shows this module's *own* parameters, buffers and counters to `v`
+    /// (its children's are shown from [`Module::children`]). The default:
+    /// none.
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
         let _ = v;
     }
 
-    /// [`Module::forward`], showing each sub-module's output to `observer`
-    /// under its dotted name (a forward hook, as PyTorch's
-    /// `register_forward_hook`). Containers override it to pass the
-    /// observer on through [`Observer::child`]; the default is `forward`.
+    /// [`Module::forward`], showing every descendant's output to `observer`
+    /// under its dotted name (PyTorch's forward hooks), inner modules before
+    /// the containers holding them. Children are found from
+    /// [`Module::children`]; an output is seen when the container calls the
+    /// child through its `Box<dyn Module>` (as [`Sequential`](crate::Sequential)
+    /// and every built-in container hold them). Not meant to be overridden.
     fn forward_observed(&self, tape: &Tape<T>, x: &Var<T>, observer: &mut Observer<'_, T>) -> Var<T> {
-        let _ = observer;
-        self.forward(tape, x)
+        crate::observe::run(self, tape, x, observer)
     }
 
     /// The shape of the output for an input of shape `input`, so a model
@@ -62,18 +78,42 @@ pub trait Module<T: Float> {
         None
     }
 
-    /// Switches training (`true`) or evaluation mode; layers that behave
-    /// differently (Dropout, BatchNorm) override it, containers pass it on.
-    fn set_training(&self, training: bool) {
+    /// Switches this module's *own* mode: layers that behave differently in
+    /// training and evaluation (Dropout, BatchNorm) override it. Call
+    /// [`Module::set_training`], which reaches the children too.
+    fn set_mode(&self, training: bool) {
         let _ = training;
     }
 
-    /// Whether the module is in training mode: `Some(mode)` for layers that
-    /// behave differently in the two (and containers holding one, which
-    /// report the first), `None` (the default) for the rest. Code that
-    /// switches modes for a while (evaluation) restores this afterwards.
-    fn training(&self) -> Option<bool> {
+    /// This module's own mode: `Some(training)` for layers that have one,
+    /// `None` (the default) for the rest.
+    fn mode(&self) -> Option<bool> {
         None
+    }
+
+    /// Switches training (`true`) or evaluation mode of this module and of
+    /// every descendant (PyTorch's `module.train(mode)`). Not meant to be
+    /// overridden: a layer overrides [`Module::set_mode`].
+    fn set_training(&self, training: bool) {
+        self.set_mode(training);
+        for (_, child) in self.children() {
+            child.set_training(training);
+        }
+    }
+
+    /// Whether the module is in training mode: its own mode, else the first
+    /// descendant's that has one, else `None` (nothing in it behaves
+    /// differently). Code that switches modes for a while (evaluation)
+    /// restores this afterwards.
+    fn training(&self) -> Option<bool> {
+        self.mode().or_else(|| self.children().into_iter().find_map(|(_, c)| c.training()))
+    }
+
+    /// A key telling this module's type apart from others at the same
+    /// address (zero-sized layers share one): the type's name. Not meant
+    /// to be overridden.
+    fn type_key(&self) -> &'static str {
+        std::any::type_name::<Self>()
     }
 
     /// Training mode.
@@ -89,22 +129,24 @@ pub trait Module<T: Float> {
     /// Every parameter with its dotted name (`0.weight`), in visiting order.
     fn named_parameters(&self) -> Vec<(String, &Param<T>)> {
         let mut out = Vec::new();
-        self.visit(&mut Visitor::new(&mut |name, slot| {
+        Visitor::new(&mut |name, slot| {
             if let Slot::Param(p) = slot {
                 out.push((name.to_string(), p));
             }
-        }));
+        })
+        .module(self);
         out
     }
 
     /// Every buffer with its dotted name (`1.running_mean`).
     fn named_buffers(&self) -> Vec<(String, &Buffer<T>)> {
         let mut out = Vec::new();
-        self.visit(&mut Visitor::new(&mut |name, slot| {
+        Visitor::new(&mut |name, slot| {
             if let Slot::Buffer(b) = slot {
                 out.push((name.to_string(), b));
             }
-        }));
+        })
+        .module(self);
         out
     }
 
@@ -180,12 +222,21 @@ impl<'a, 'f, T: Float> Visitor<'a, 'f, T> {
         self.emit(name, Slot::Counter(c));
     }
 
+    /// Visits `m` under the current prefix: its own slots, then each of its
+    /// [`Module::children`] under `name.`, recursively.
+    pub fn module<M: Module<T> + ?Sized>(&mut self, m: &'a M) {
+        m.visit(self);
+        for (name, child) in m.children() {
+            self.child(&name, child);
+        }
+    }
+
     /// Visits a child module under `name.`.
     pub fn child(&mut self, name: &str, m: &'a dyn Module<T>) {
         let len = self.prefix.len();
         self.prefix.push_str(name);
         self.prefix.push('.');
-        m.visit(self);
+        self.module(m);
         self.prefix.truncate(len);
     }
 
@@ -194,39 +245,6 @@ impl<'a, 'f, T: Float> Visitor<'a, 'f, T> {
         self.prefix.push_str(name);
         (self.f)(&self.prefix, slot);
         self.prefix.truncate(len);
-    }
-}
-
-/// Sees every module's output during [`Module::forward_observed`], with
-/// its dotted name (`1` for the second layer of a
-/// [`Sequential`](crate::Sequential), `0.1` one level down).
-pub struct Observer<'f, T: Float> {
-    prefix: String,
-    f: &'f mut Observe<'f, T>,
-}
-
-/// What an [`Observer`] calls: `(name, module, output)`.
-pub type Observe<'f, T> = dyn FnMut(&str, &dyn Module<T>, &Var<T>) + 'f;
-
-impl<'f, T: Float> Observer<'f, T> {
-    /// An observer calling `f(name, module, output)` after each module's
-    /// forward pass, inner modules before the containers holding them.
-    pub fn new(f: &'f mut Observe<'f, T>) -> Self {
-        Self { prefix: String::new(), f }
-    }
-
-    /// Runs the child module `m` named `name` on `x` (observing its own
-    /// children), shows its output, and returns it.
-    pub fn child(&mut self, name: &str, m: &dyn Module<T>, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
-        let len = self.prefix.len();
-        self.prefix.push_str(name);
-        let named = self.prefix.len();
-        self.prefix.push('.');
-        let y = m.forward_observed(tape, x, self);
-        self.prefix.truncate(named);
-        (self.f)(&self.prefix, m, &y);
-        self.prefix.truncate(len);
-        y
     }
 }
 
@@ -259,10 +277,12 @@ impl<T: Float, F: Fn(&Var<T>) -> Var<T>> Module<T> for Lambda<F> {
 
 impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
-        (**self).forward(tape, x)
+        let y = (**self).forward(tape, x);
+        crate::observe::report(&**self, &y);
+        y
     }
-    fn forward_observed(&self, tape: &Tape<T>, x: &Var<T>, observer: &mut Observer<'_, T>) -> Var<T> {
-        (**self).forward_observed(tape, x, observer)
+    fn children(&self) -> Vec<(String, &dyn Module<T>)> {
+        (**self).children()
     }
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
         (**self).output_shape(input)
@@ -273,10 +293,13 @@ impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
         (**self).visit(v);
     }
-    fn set_training(&self, training: bool) {
-        (**self).set_training(training);
+    fn set_mode(&self, training: bool) {
+        (**self).set_mode(training);
     }
-    fn training(&self) -> Option<bool> {
-        (**self).training()
+    fn mode(&self) -> Option<bool> {
+        (**self).mode()
+    }
+    fn type_key(&self) -> &'static str {
+        (**self).type_key()
     }
 }

@@ -1,6 +1,6 @@
 //! `Sequential`: modules applied one after another, named `0`, `1`, ….
 
-use crate::{Module, Observer, Visitor};
+use crate::Module;
 use gradus_autodiff::{Tape, Var};
 use gradus_tensor::Float;
 
@@ -54,26 +54,8 @@ impl<T: Float> Module<T> for Sequential<T> {
         h
     }
 
-    fn forward_observed(&self, tape: &Tape<T>, x: &Var<T>, observer: &mut Observer<'_, T>) -> Var<T> {
-        let mut h = x.clone();
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = observer.child(&i.to_string(), layer.as_ref(), tape, &h);
-        }
-        h
-    }
-
-    fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
-        for (i, layer) in self.layers.iter().enumerate() {
-            v.child(&i.to_string(), layer.as_ref());
-        }
-    }
-
-    fn set_training(&self, training: bool) {
-        self.layers.iter().for_each(|l| l.set_training(training));
-    }
-
-    fn training(&self) -> Option<bool> {
-        self.layers.iter().find_map(|l| l.training())
+    fn children(&self) -> Vec<(String, &dyn Module<T>)> {
+        self.layers.iter().enumerate().map(|(i, l)| (i.to_string(), l.as_ref() as &dyn Module<T>)).collect()
     }
 
     /// Each layer's output shape in turn; an error names the item

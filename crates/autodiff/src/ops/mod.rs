@@ -7,6 +7,7 @@ mod activation;
 pub(crate) mod conv;
 mod elementwise;
 mod matmul;
+mod norm;
 mod pad;
 mod pool;
 mod reduce;
