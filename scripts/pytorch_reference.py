@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Reference values from PyTorch for gradus-loss, gradus-nn, gradus-sched and gradus-optim tests.
 
-Writes crates/{loss,nn,sched,optim}/tests/data/pytorch.txt and
-crates/autodiff/tests/data/pytorch_conv.txt:
+Writes crates/{loss,nn,sched,optim}/tests/data/pytorch.txt,
+crates/autodiff/tests/data/pytorch_conv.txt and
+crates/nn/tests/data/pytorch_norm.txt:
 one line per array, `case key v1 v2 ...`, numbers in Python's shortest
 round-trip form so Rust parses them to the same f64. Inputs are written too,
 so the tests never recompute them. Run by hand when a case is added
@@ -354,4 +355,45 @@ for mode in ["constant", "reflect", "replicate", "circular"]:
     op_case(f"pad_{mode}", lambda x, mode=mode: F.pad(x, (1, 3, 2, 1), mode=mode, **({"value": 0.5} if mode == "constant" else {})),
             [crand(1, 2, 4, 5)])
 conv.write("crates/autodiff/tests/data/pytorch_conv.txt")
+# Normalisation layers (crates/nn/tests/data/pytorch_norm.txt): per case the
+# input `input0`, the parameters `input1`, ... (weight, then bias), a
+# cotangent `cot`, the output `out` and the gradients `grad0`, `grad1`, ...
+# of sum(out * cot). Its own generator, as the convolutions'.
+norm = Out()
+nrng = random.Random(13)
+
+
+def nrand(*shape, lo=-2.0, hi=2.0):
+    n = math.prod(shape)
+    return torch.tensor([nrng.uniform(lo, hi) for _ in range(n)]).reshape(shape)
+
+
+def norm_case(case, fn, inputs):
+    leaves = [x.clone().requires_grad_(True) for x in inputs]
+    value = fn(*leaves)
+    cot = nrand(*value.shape)
+    (value * cot).sum().backward()
+    for i, x in enumerate(inputs):
+        norm.put(case, f"input{i}", x)
+    norm.put(case, "cot", cot)
+    norm.put(case, "out", value)
+    for i, x in enumerate(leaves):
+        norm.put(case, f"grad{i}", x.grad)
+
+
+norm_case("layernorm_two_dims", lambda x, w, b: F.layer_norm(x, (2, 4), w, b, eps=1e-5), [nrand(3, 2, 4), nrand(2, 4), nrand(2, 4)])
+norm_case("layernorm_no_affine", lambda x: F.layer_norm(x, (5,), eps=1e-5), [nrand(4, 5)])
+norm_case("layernorm_no_bias", lambda x, w: F.layer_norm(x, (3,), w, None, eps=1e-5), [nrand(2, 2, 3), nrand(3)])
+norm_case("layernorm_eps_zero", lambda x, w, b: F.layer_norm(x, (4,), w, b, eps=0.0), [nrand(3, 4), nrand(4), nrand(4)])
+norm_case("layernorm_eps_large", lambda x, w, b: F.layer_norm(x, (4,), w, b, eps=10.0), [nrand(3, 4), nrand(4), nrand(4)])
+norm_case("rmsnorm_default_eps", lambda x, w: F.rms_norm(x, (4,), w), [nrand(3, 4), nrand(4)])
+norm_case("rmsnorm_two_dims", lambda x, w: F.rms_norm(x, (2, 3), w, eps=1e-3), [nrand(2, 2, 3), nrand(2, 3)])
+norm_case("rmsnorm_no_affine", lambda x: F.rms_norm(x, (5,), eps=1e-6), [nrand(3, 5)])
+norm_case("groupnorm_three_of_two", lambda x, w, b: F.group_norm(x, 3, w, b, eps=1e-5), [nrand(2, 6, 3), nrand(6), nrand(6)])
+norm_case("groupnorm_odd_groups", lambda x, w, b: F.group_norm(x, 3, w, b, eps=1e-5), [nrand(2, 9, 2, 2), nrand(9), nrand(9)])
+norm_case("groupnorm_one_group", lambda x: F.group_norm(x, 1, eps=1e-2), [nrand(3, 4, 2)])
+norm_case("groupnorm_per_channel", lambda x, w, b: F.group_norm(x, 5, w, b, eps=1e-5), [nrand(2, 5, 3, 2), nrand(5), nrand(5)])
+norm_case("instancenorm_affine", lambda x, w, b: F.instance_norm(x, weight=w, bias=b, eps=1e-5), [nrand(2, 3, 4, 5), nrand(3), nrand(3)])
+norm_case("instancenorm_plain", lambda x: F.instance_norm(x, eps=1e-5), [nrand(2, 2, 3, 3)])
+norm.write("crates/nn/tests/data/pytorch_norm.txt")
 print("wrote reference values")

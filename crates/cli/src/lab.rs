@@ -79,7 +79,8 @@ pub fn read(path: &Path, model: Option<&str>) -> Result<(ModelSpec, Checkpoint),
         other => usage(format!("--checkpoint: {other}")),
     })?;
     let recorded = ck.metadata("config.model").map(str::to_string);
-    let text = match (model, &recorded) {
+    let given = model.map(crate::train::model_text).transpose()?;
+    let text = match (given.as_deref(), &recorded) {
         (Some(given), Some(rec)) if squeeze(given) != squeeze(rec) => {
             return Err(usage(format!(
                 "--model {given} differs from the model {} records ({rec}); leave --model out to use the recorded one",

@@ -52,7 +52,7 @@ pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
     if !(args.start_lr > 0.0 && args.end_lr > args.start_lr) {
         return Err(usage(format!("--start-lr {} and --end-lr {}: give 0 < start < end", args.start_lr, args.end_lr)));
     }
-    let spec = crate::train::parse_model(&args.model)?;
+    let spec = crate::train::parse_model(&crate::train::model_text(&args.model)?)?;
     let optim = gradus::optim::Optimizer::boxed(crate::train::optimizer(&args.optimizer)?);
     let (train, _, _) =
         crate::train::datasets(&args.data, args.data_dir.as_deref(), &spec, args.seed, args.batch_size)?;

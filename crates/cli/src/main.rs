@@ -12,6 +12,7 @@ mod landscape;
 mod lr_find;
 mod output;
 mod ranks;
+mod summary;
 mod train;
 
 use clap::builder::TypedValueParser;
@@ -51,7 +52,8 @@ struct RunArgs {
     /// A directory holding the four *-ubyte(.gz) files.
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// The model, e.g. "mlp(784, 256, 128, 10, act=relu, dropout=0.2)".
+    /// The model, e.g. "mlp(784, 256, 128, 10, act=relu, dropout=0.2)",
+    /// or @FILE for a spec in a file (`#` comments, newlines as spaces).
     #[arg(long, default_value = "mlp(784, 256, 128, 10, act=relu)")]
     model: String,
     /// A schedule spec.
@@ -113,7 +115,7 @@ impl RunArgs {
         Ok(train::Run {
             data: self.data,
             data_dir: self.data_dir,
-            model: self.model,
+            model: train::model_text(&self.model)?,
             schedule: self.schedule,
             schedule_every: self.schedule_every,
             epochs: self.epochs,
@@ -220,6 +222,10 @@ enum Command {
     /// checkpoint or from the initial weights, or along filter-normalised
     /// random directions (a line or a plane).
     Landscape(landscape::LandscapeArgs),
+    /// A model's items before anything is trained: each with its
+    /// checkpoint name, output shape, parameters and multiply-adds per
+    /// example (as torchinfo counts them), then the totals.
+    Summary(summary::SummaryArgs),
     /// Curvature at a point: value, gradient, Hessian, eigenvalues, kind,
     /// condition number, largest stable GD rate.
     Hessian {
@@ -391,6 +397,7 @@ fn main() -> ExitCode {
         Command::Curvature(args) => curvature::curvature(&args),
         Command::LrFind(args) => lr_find::lr_find(&args),
         Command::Landscape(args) => landscape::landscape(&args),
+        Command::Summary(args) => summary::summary(&args),
         Command::Train { run, optimizer, resume, sharpness_every } => {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))

@@ -72,6 +72,18 @@ pub fn parse_model(text: &str) -> Result<ModelSpec, Failure> {
     ModelSpec::parse(text).map_err(crate::usage)
 }
 
+/// The spec a `--model` argument gives: the argument itself, or for
+/// `@FILE` the file's text with `#` comments cut and lines joined (the
+/// one-line spec is what a checkpoint records). A file that cannot be
+/// read, or is empty, exits 2.
+pub fn model_text(arg: &str) -> Result<String, Failure> {
+    let Some(path) = arg.strip_prefix('@') else { return Ok(arg.to_string()) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::usage(format!("--model @{path}: cannot read the file: {e}")))?;
+    let spec = ModelSpec::from_file_text(&text).map_err(|e| crate::usage(format!("--model @{path}: {e}")))?;
+    Ok(spec.text().to_string())
+}
+
 /// Train, monitoring subset and test sets.
 pub type Splits = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>);
 

@@ -154,6 +154,11 @@ macro_rules! conv_layer {
                 }
             }
 
+            /// Every parameter once per output position (torchinfo's count).
+            fn multiply_adds(&self, output: &[usize]) -> f64 {
+                crate::module::own_parameters(self) as f64 * output[1..].iter().product::<usize>() as f64
+            }
+
             fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
                 let (cin, cout) = self.channels();
                 Some(conv_output(stringify!($name), input, cin, cout, self.kernel(), &self.opts))
@@ -258,6 +263,11 @@ impl<T: Float> Module<T> for ConvTranspose2d<T> {
         if let Some(b) = &self.bias {
             v.param("bias", b);
         }
+    }
+
+    /// Every parameter once per output position (torchinfo's count).
+    fn multiply_adds(&self, output: &[usize]) -> f64 {
+        crate::module::own_parameters(self) as f64 * output[1..].iter().product::<usize>() as f64
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {

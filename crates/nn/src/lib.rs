@@ -71,7 +71,7 @@ pub use error::{NnError, Result};
 pub use init::{FanMode, Init, Nonlinearity, fans, gain};
 pub use linear::Linear;
 pub use mlp::Mlp;
-pub use module::{Lambda, Module, Slot, Visitor};
+pub use module::{Lambda, Module, Slot, Visitor, own_parameters};
 pub use norm::{GroupNorm, InstanceNorm2d, LayerNorm, RMSNorm};
 pub use observe::{Observe, Observer};
 pub use param::{Buffer, Param, ParamId};

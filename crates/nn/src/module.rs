@@ -71,6 +71,17 @@ pub trait Module<T: Float> {
         let _ = input;
         None
     }
+    /// Multiply-adds of one example's pass through this module's *own*
+    /// parameters, given its output shape per example (`[C, H, W]`),
+    /// counted as torchinfo counts them: every own parameter once (a
+    /// linear layer's weight and bias, a norm's scale), and once per output
+    /// position for a convolution, which overrides this. Containers own
+    /// none; their children count theirs.
+    fn multiply_adds(&self, output: &[usize]) -> f64 {
+        let _ = output;
+        own_parameters(self) as f64
+    }
+
     /// What the activation diagnostics look for in this module's output
     /// (dead units after ReLU, saturation after sigmoid and tanh); `None`,
     /// the default, for modules they ignore.
@@ -171,6 +182,17 @@ pub trait Module<T: Float> {
     fn parameter_vars(&self, tape: &Tape<T>) -> Vec<(String, Var<T>)> {
         self.named_parameters().into_iter().filter(|(_, p)| !p.is_frozen()).map(|(n, p)| (n, p.var(tape))).collect()
     }
+}
+
+/// The number of scalar parameters `m` holds itself (not its children's).
+pub fn own_parameters<T: Float, M: Module<T> + ?Sized>(m: &M) -> usize {
+    let mut n = 0;
+    m.visit(&mut Visitor::new(&mut |_, slot| {
+        if let Slot::Param(p) = slot {
+            n += p.numel();
+        }
+    }));
+    n
 }
 
 /// `Module::output_shape` for a module whose output has its input's shape.
@@ -289,6 +311,9 @@ impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
     }
     fn watch(&self) -> Option<Watch> {
         (**self).watch()
+    }
+    fn multiply_adds(&self, output: &[usize]) -> f64 {
+        (**self).multiply_adds(output)
     }
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
         (**self).visit(v);
