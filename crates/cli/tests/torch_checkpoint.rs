@@ -1,5 +1,6 @@
-//! A CNN trained by `gradus train` loads into the same `torch.nn.Sequential`
-//! from its checkpoint (names `model.0.weight`, …, batch norm's buffers
+//! A CNN, a residual network and a network of every normalisation layer,
+//! each trained by `gradus train`, load into the equivalent PyTorch module
+//! from their checkpoints (names `model.0.weight`, …, batch norm's buffers
 //! included; dropout's random-number counters are gradus's own and left
 //! out) and gives the same test logits and predictions. Needs a Python
 //! with torch (`$GRADUS_TORCH_PYTHON`, `/opt/torchenv/bin/python` or
@@ -12,13 +13,55 @@ use gradus::nn::Module;
 use std::process::Command;
 
 const MODEL: &str = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, maxpool2d(2), conv2d(4, 6, 3, stride=2), relu, flatten, dropout(0.2), linear(216, 10))";
+const NET: &str = "torch.nn.Sequential(
+    torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(4, 6, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Dropout(0.2),
+    torch.nn.Linear(216, 10))";
+
+const RES_MODEL: &str = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, \
+    res(conv2d(4, 8, 3, stride=2, padding=1, bias=false), batchnorm2d(8), relu, conv2d(8, 8, 3, padding=1), \
+        shortcut=seq(conv2d(4, 8, 1, stride=2, bias=false), batchnorm2d(8))), relu, \
+    repeat(2, res(conv2d(8, 8, 3, padding=1), batchnorm2d(8))), maxpool2d(2), flatten, linear(392, 10))";
+const RES_NET: &str = "torch.nn.Sequential(
+    torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+    Res([torch.nn.Conv2d(4, 8, 3, stride=2, padding=1, bias=False), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+         torch.nn.Conv2d(8, 8, 3, padding=1)],
+        [torch.nn.Conv2d(4, 8, 1, stride=2, bias=False), torch.nn.BatchNorm2d(8)]), torch.nn.ReLU(),
+    torch.nn.Sequential(Res([torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.BatchNorm2d(8)]),
+                        Res([torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.BatchNorm2d(8)])),
+    torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(392, 10))";
+
+const NORM_MODEL: &str = "seq(conv2d(1, 6, 3, padding=1), groupnorm(3, 6), relu, instancenorm2d(6, affine=true), \
+    maxpool2d(2), layernorm((14, 14)), conv2d(6, 4, 3, stride=2), instancenorm2d(4), \
+    flatten, linear(144, 16), rmsnorm(16, eps=1e-6), silu, layernorm(16, bias=false), linear(16, 10))";
+const NORM_NET: &str = "torch.nn.Sequential(
+    torch.nn.Conv2d(1, 6, 3, padding=1), torch.nn.GroupNorm(3, 6), torch.nn.ReLU(), torch.nn.InstanceNorm2d(6, affine=True),
+    torch.nn.MaxPool2d(2), torch.nn.LayerNorm((14, 14)), torch.nn.Conv2d(6, 4, 3, stride=2), torch.nn.InstanceNorm2d(4),
+    torch.nn.Flatten(), torch.nn.Linear(144, 16), torch.nn.RMSNorm(16, eps=1e-6), torch.nn.SiLU(),
+    torch.nn.LayerNorm(16, bias=False), torch.nn.Linear(16, 10))";
 
 /// The same network in PyTorch, reading the checkpoint's safetensors and
 /// the test images (IDX) by hand, printing one row of logits per image.
 const TORCH: &str = r#"
 import json, struct, sys
 import torch
-ckpt, images = sys.argv[1], sys.argv[2]
+ckpt, images, spec = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+class Res(torch.nn.Module):
+    """gradus's res(...): body(x) + shortcut(x), the identity without one."""
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = torch.nn.Sequential(*body)
+        if shortcut is not None:
+            self.shortcut = torch.nn.Sequential(*shortcut)
+
+    def forward(self, x):
+        return self.body(x) + (self.shortcut(x) if hasattr(self, "shortcut") else x)
+
+
+
 with open(ckpt, "rb") as f:
     data = f.read()
 n = struct.unpack("<Q", data[:8])[0]
@@ -33,10 +76,7 @@ for name, info in header.items():
     assert info["dtype"] == "F32", info
     t = torch.frombuffer(bytearray(data[8 + n + a:8 + n + b]), dtype=torch.float32).reshape(info["shape"])
     state[name[len("model."):]] = t
-net = torch.nn.Sequential(
-    torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-    torch.nn.Conv2d(4, 6, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Dropout(0.2),
-    torch.nn.Linear(216, 10))
+net = eval(spec)
 net.load_state_dict(state, strict=True)
 net.eval()
 with open(images, "rb") as f:
@@ -50,11 +90,28 @@ with torch.no_grad():
 
 #[test]
 fn a_trained_cnn_gives_the_same_logits_in_pytorch() {
+    same_logits_in_pytorch("cnn", MODEL, NET);
+}
+
+#[test]
+fn a_trained_residual_network_gives_the_same_logits_in_pytorch() {
+    same_logits_in_pytorch("res", RES_MODEL, RES_NET);
+}
+
+#[test]
+fn a_trained_network_of_every_norm_gives_the_same_logits_in_pytorch() {
+    same_logits_in_pytorch("norm", NORM_MODEL, NORM_NET);
+}
+
+/// Trains `model` for two epochs with `gradus train`, then compares the
+/// checkpoint's test logits in gradus with those of `net` (a PyTorch
+/// expression) loaded from the same checkpoint.
+fn same_logits_in_pytorch(name: &str, model_spec: &str, net: &str) {
     let Some(python) = common::python_with("torch") else {
         eprintln!("skipped: no Python with torch (set GRADUS_TORCH_PYTHON)");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("gradus-torch-ckpt-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("gradus-torch-ckpt-{name}-{}", std::process::id()));
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let images = |n: usize, salt: usize| {
@@ -74,7 +131,7 @@ fn a_trained_cnn_gives_the_same_logits_in_pytorch() {
     }
     let out = dir.join("run");
     let status = Command::new(env!("CARGO_BIN_EXE_gradus"))
-        .args(["train", "--data", "mnist", "--data-dir", data.to_str().unwrap(), "--model", MODEL])
+        .args(["train", "--data", "mnist", "--data-dir", data.to_str().unwrap(), "--model", model_spec])
         .args(["--optimizer", "adam(lr=1e-2)", "--epochs", "2", "--batch-size", "32", "--seed", "3"])
         .args(["--out", out.to_str().unwrap()])
         .output()
@@ -83,7 +140,7 @@ fn a_trained_cnn_gives_the_same_logits_in_pytorch() {
     let ckpt = out.join("checkpoint.safetensors");
 
     // gradus's logits from the checkpoint, in evaluation mode.
-    let spec = ModelSpec::parse(MODEL).unwrap();
+    let spec = ModelSpec::parse(model_spec).unwrap();
     let model = spec.build::<f32>(0);
     let checkpoint = gradus::nn::Checkpoint::load(&ckpt).unwrap();
     gradus::nn::checkpoint::restore(&model, &checkpoint, "model.").unwrap();
@@ -94,7 +151,7 @@ fn a_trained_cnn_gives_the_same_logits_in_pytorch() {
     let ours = model.forward(&gradus::autodiff::Tape::new(), &gradus::autodiff::Var::constant(x)).into_value().to_vec();
 
     let run = Command::new(&python)
-        .args(["-c", TORCH, ckpt.to_str().unwrap(), data.join("t10k-images-idx3-ubyte").to_str().unwrap()])
+        .args(["-c", TORCH, ckpt.to_str().unwrap(), data.join("t10k-images-idx3-ubyte").to_str().unwrap(), net])
         .output()
         .unwrap();
     assert!(run.status.success(), "torch: {}", String::from_utf8_lossy(&run.stderr));
@@ -104,9 +161,9 @@ fn a_trained_cnn_gives_the_same_logits_in_pytorch() {
     let argmax = |row: &[f32]| row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
     for (i, (a, b)) in ours.chunks(10).zip(theirs.chunks(10)).enumerate() {
         for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "image {i}: logits {a:?} vs torch {b:?}");
+            assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{name}, image {i}: logits {a:?} vs torch {b:?}");
         }
-        assert_eq!(argmax(a), argmax(b), "image {i}: prediction");
+        assert_eq!(argmax(a), argmax(b), "{name}, image {i}: prediction");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
