@@ -155,6 +155,65 @@ def cnn_step(size):
     return lambda: step(x, y)
 
 
+def bn_cnn():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1),
+        torch.nn.BatchNorm2d(32),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1),
+        torch.nn.BatchNorm2d(64),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(3136, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+
+
+class Res(torch.nn.Module):
+    """gradus's res(...): body(x) + shortcut(x), the identity without one."""
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = torch.nn.Sequential(*body)
+        if shortcut is not None:
+            self.shortcut = torch.nn.Sequential(*shortcut)
+
+    def forward(self, x):
+        return self.body(x) + (self.shortcut(x) if hasattr(self, "shortcut") else x)
+
+
+def resnet():
+    """examples/resnet.spec in PyTorch."""
+    torch.manual_seed(0)
+    nn = torch.nn
+
+    def block(cin, cout, stride):
+        body = [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)]
+        shortcut = None if stride == 1 and cin == cout else [nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)]
+        return Res(body, shortcut)
+
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Sequential(nn.Sequential(block(32, 32, 1), nn.ReLU()), nn.Sequential(block(32, 32, 1), nn.ReLU())),
+        block(32, 64, 2), nn.ReLU(), block(64, 64, 1), nn.ReLU(),
+        block(64, 128, 2), nn.ReLU(), block(128, 128, 1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10),
+    )
+
+
+def image_step(model, size):
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(size, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (size,), generator=g)
+    step = trainer(model)
+    return lambda: step(x, y)
+
+
 def conv2d_fwd_bwd():
     torch.manual_seed(2)
     conv = torch.nn.Conv2d(64, 64, 3, padding=1)
@@ -168,10 +227,10 @@ def conv2d_fwd_bwd():
     return run
 
 
-def cnn_epoch_fashion_mnist(directory):
+def cnn_epoch_fashion_mnist(directory, model=cnn):
     images = read_idx(find(directory, "train-images-idx3")).reshape(-1, 1, 28, 28)
     labels = read_idx(find(directory, "train-labels-idx1")).long()
-    step = trainer(cnn())
+    step = trainer(model())
     state = {"epoch": 0}
 
     def run():
@@ -215,6 +274,9 @@ def main():
         "cnn_step_b128": lambda: cnn_step(128),
         "conv2d_fwd_bwd": conv2d_fwd_bwd,
         "cnn_epoch_fashion_mnist": lambda: cnn_epoch_fashion_mnist(args.data),
+        "bn_cnn_step_b128": lambda: image_step(bn_cnn(), 128),
+        "resnet_step_b128": lambda: image_step(resnet(), 128),
+        "bn_cnn_epoch_fashion_mnist": lambda: cnn_epoch_fashion_mnist(args.data, bn_cnn),
     }
     if args.name not in builders:
         print(f"unsupported {args.name}")

@@ -27,7 +27,7 @@ pub struct Spec {
 }
 
 /// Every workload, in report order.
-pub const ALL: [Spec; 13] = [
+pub const ALL: [Spec; 16] = [
     Spec {
         name: "mlp_step_b32",
         what: "MLP 784-256-128-10 training step, batch 32, f32: forward, cross-entropy, backward, Adam",
@@ -81,6 +81,24 @@ pub const ALL: [Spec; 13] = [
         reps: (40, 10),
     },
     Spec {
+        name: "bn_cnn_step_b128",
+        what: "CNN with batch norm Conv2d(1,32,3,p=1) BN ReLU MaxPool2d(2) Conv2d(32,64,3,p=1) BN ReLU MaxPool2d(2) Flatten Linear(3136,128) ReLU Linear(128,10) training step, batch 128, f32, cross-entropy, Adam",
+        iterations: 1,
+        reps: (40, 10),
+    },
+    Spec {
+        name: "resnet_step_b128",
+        what: "ResNet of examples/resnet.spec (stem, stages of two basic blocks at 32, 64 and 128 channels, projections, global pool, linear; 0.70 M parameters) training step, batch 128, f32, cross-entropy, Adam",
+        iterations: 1,
+        reps: (20, 5),
+    },
+    Spec {
+        name: "bn_cnn_epoch_fashion_mnist",
+        what: "one Fashion-MNIST epoch of bn_cnn_step_b128 (shuffle, batches [128, 1, 28, 28] made from the bytes on the training thread)",
+        iterations: 1,
+        reps: (3, 1),
+    },
+    Spec {
         name: "cnn_epoch_fashion_mnist",
         what: "one Fashion-MNIST epoch of cnn_step_b128 (shuffle, batches [128, 1, 28, 28] made from the bytes on the training thread)",
         iterations: 1,
@@ -99,6 +117,12 @@ pub fn flops(name: &str) -> Option<f64> {
         // 468 batches of 128 and one of 96.
         "cnn_epoch_fashion_mnist" => Some(step(60_000.0)),
         "conv2d_fwd_bwd" => Some(2.0 * 3.0 * 32.0 * 64.0 * 64.0 * 9.0 * 1024.0),
+        "bn_cnn_step_b128" => Some(2.0 * 128.0 * (3.0 * BN_CNN_FORWARD_MACS - 28.0 * 28.0 * 32.0 * 9.0)),
+        "bn_cnn_epoch_fashion_mnist" => Some(2.0 * 60_000.0 * (3.0 * BN_CNN_FORWARD_MACS - 28.0 * 28.0 * 32.0 * 9.0)),
+        "resnet_step_b128" => {
+            let (forward, first) = resnet_macs();
+            Some(2.0 * 128.0 * (3.0 * forward - first))
+        }
         "matmul_1024" => Some(2.0 * 1024f64.powi(3)),
         _ => None,
     }
@@ -114,6 +138,30 @@ pub const CNN: &str = "seq(conv2d(1, 32, 3), relu, maxpool2d(2), conv2d(32, 64, 
 /// Multiply-adds of one forward pass of [`CNN`] per example: the two
 /// convolutions (26²·32·9 and 11²·64·288) and the two linear layers.
 pub const CNN_FORWARD_MACS: f64 = 26.0 * 26.0 * 32.0 * 9.0 + 11.0 * 11.0 * 64.0 * 288.0 + 1600.0 * 128.0 + 128.0 * 10.0;
+
+/// The scoreboard's CNN with batch norm (padded convolutions).
+pub const BN_CNN: &str = "seq(conv2d(1, 32, 3, padding=1), batchnorm2d(32), relu, maxpool2d(2), conv2d(32, 64, 3, padding=1), batchnorm2d(64), relu, maxpool2d(2), flatten, linear(3136, 128), relu, linear(128, 10))";
+
+/// Multiply-adds of one forward pass of [`BN_CNN`] per example through its
+/// convolutions and linear layers: 28²·32·9, 14²·64·288, 3136·128, 128·10.
+pub const BN_CNN_FORWARD_MACS: f64 =
+    28.0 * 28.0 * 32.0 * 9.0 + 14.0 * 14.0 * 64.0 * 288.0 + 3136.0 * 128.0 + 128.0 * 10.0;
+
+/// The ResNet of `examples/resnet.spec`.
+pub fn resnet() -> Sequential<f32> {
+    let text = include_str!("../../examples/resnet.spec");
+    gradus::models::ModelSpec::from_file_text(text).expect("a valid spec").build(0)
+}
+
+/// (multiply-adds of one forward pass of [`resnet`] per example through
+/// its convolutions and linear layer, those of its first convolution,
+/// whose input gradient is never computed), from its summary.
+pub fn resnet_macs() -> (f64, f64) {
+    let s = gradus::models::Summary::of(&resnet(), &[1, 28, 28]).expect("fits 28 × 28");
+    let weighted = |kind: &str| kind == "Conv2d" || kind == "Linear";
+    let forward = s.rows.iter().filter(|r| weighted(&r.kind)).map(|r| r.multiply_adds).sum();
+    (forward, s.rows[0].multiply_adds)
+}
 
 /// A built workload: call it to run one repetition.
 pub type Run = Box<dyn FnMut()>;
@@ -153,6 +201,9 @@ pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
         "cnn_step_b128" => cnn_step(128),
         "conv2d_fwd_bwd" => conv2d_fwd_bwd(),
         "cnn_epoch_fashion_mnist" => cnn_epoch_fashion_mnist()?,
+        "bn_cnn_step_b128" => image_step(spec_model(BN_CNN), 128),
+        "resnet_step_b128" => image_step(resnet(), 128),
+        "bn_cnn_epoch_fashion_mnist" => epoch_of(fashion_mnist_images()?, spec_model(BN_CNN)),
         "stream_10m" => stream_10m(),
         // Once on every thread of the pool: a parallel iterator over the
         // thread count may run every item on one thread when the others
@@ -227,7 +278,16 @@ pub fn cnn() -> Sequential<f32> {
 
 /// One training step of [`cnn`] on a fixed random batch `[size, 1, 28, 28]`.
 fn cnn_step(size: usize) -> Run {
-    let model = cnn();
+    image_step(cnn(), size)
+}
+
+/// A model from a spec, initialised as PyTorch initialises it.
+fn spec_model(spec: &str) -> Sequential<f32> {
+    gradus::models::ModelSpec::parse(spec).expect("a valid spec").build(0)
+}
+
+/// One training step of `model` on a fixed random batch `[size, 1, 28, 28]`.
+fn image_step(model: Sequential<f32>, size: usize) -> Run {
     let (x, y) = batch(size);
     let x = Var::constant(x.value().reshape(&[size as isize, 1, 28, 28]));
     let (mut trainer, loss) = adam_trainer();
@@ -256,10 +316,13 @@ fn conv2d_fwd_bwd() -> Run {
 /// One epoch of [`cnn_step`]s at batch 128 over a shuffled loader, the
 /// next epoch's order on each run, batches made on the training thread.
 fn cnn_epoch_fashion_mnist() -> Result<Run, GradusError> {
+    Ok(epoch_of(fashion_mnist_images()?, cnn()))
+}
+
+/// Fashion-MNIST's training images as `[1, 28, 28]` floats in [0, 1].
+fn fashion_mnist_images() -> Result<Arc<dyn Dataset>, GradusError> {
     let (train, _) = mnist::load(mnist::Mnist::Fashion, None)?;
-    let images: Arc<dyn Dataset> =
-        Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(train))), vec![1, 28, 28]));
-    Ok(epoch_of(images, cnn()))
+    Ok(Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(train))), vec![1, 28, 28])))
 }
 
 /// One GD step on Himmelblau's function f = (x² + y − 11)² + (x + y² − 7)²

@@ -213,6 +213,12 @@ pub fn cases() -> Vec<Case> {
         Case::new("normalize", &["normalize"], &[&[3, 4]], Any, |v| v[0].normalize(1, 1e-5).mul(&v[0])),
         Case::new("normalize_2d", &["normalize"], &[&[2, 3, 2]], Any, |v| v[0].normalize([1, 2], 0.1).sin()),
         Case::new("normalize_group", &["normalize"], &[&[2, 3, 2]], Any, |v| v[0].normalize([0, 2], 1e-3).cos()),
+        Case::new("batch_norm", &["batch_norm"], &[&[3, 2, 4], &[2], &[2]], Any, |v| {
+            v[0].batch_norm(Some(&v[1]), Some(&v[2]), 1e-5).0
+        }),
+        Case::new("batch_norm without affine", &["batch_norm"], &[&[2, 3, 2]], Any, |v| {
+            v[0].batch_norm(None, None, 0.1).0.sin()
+        }),
         Case::new("rms_normalize", &["rms_normalize"], &[&[2, 3]], Any, |v| v[0].rms_normalize(-1, 1e-6).mul(&v[0])),
         Case::new("rms_normalize_2d", &["rms_normalize"], &[&[2, 2, 3]], Any, |v| {
             v[0].rms_normalize([1, 2], 0.5).sin()

@@ -94,6 +94,29 @@ impl<T: Float> BatchNorm1d<T> {
     }
 }
 
+impl<T: Float> BatchNorm1d<T> {
+    /// Training with local statistics: [`Var::batch_norm`]'s fused passes
+    /// on `[N, C, L]` (`[N, C]` as L = 1), and the running averages.
+    #[track_caller]
+    fn forward_fused(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        let shape = x.shape().to_vec();
+        let (n, c) = (shape[0], shape[1]);
+        let l = shape.get(2).copied().unwrap_or(1);
+        assert!(
+            n * l > 1,
+            "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}",
+            x.shape()
+        );
+        let x3 = x.reshape(&[n as isize, c as isize, l as isize]);
+        let (w, b) = (self.weight.as_ref().map(|w| w.var(tape)), self.bias.as_ref().map(|b| b.var(tape)));
+        let (y, mean, var) = x3.batch_norm(w.as_ref(), b.as_ref(), self.eps);
+        if self.training.get() {
+            no_grad(|| self.update_running(&mean, &var, n * l));
+        }
+        y.reshape(&shape.iter().map(|&d| d as isize).collect::<Vec<_>>())
+    }
+}
+
 impl<T: Float> Module<T> for BatchNorm1d<T> {
     #[track_caller]
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
@@ -107,41 +130,43 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
         let per_channel: Vec<isize> = if x.rank() == 2 { vec![c as isize] } else { vec![c as isize, 1] };
         let axes: Vec<isize> = if x.rank() == 2 { vec![0] } else { vec![0, 2] };
         let use_batch = self.training.get() || self.running_mean.is_none();
+        let group = crate::shard::group().filter(|_| self.training.get());
+        if use_batch && group.is_none() {
+            return self.forward_fused(tape, x);
+        }
         let x_hat = if use_batch {
             // In a data-parallel run's training step the statistics are the
             // full batch's: sums over this shard, summed over the replicas
             // (their backward sums the gradients back the same way).
-            let group = crate::shard::group().filter(|_| self.training.get());
+            let g = group.expect("local statistics take the fused path");
             let mut n = [(x.value().numel() / c) as f64];
-            if let Some(g) = &group {
-                g.sum(&mut n);
-            }
+            g.sum(&mut n);
             let n = n[0] as usize;
             assert!(
                 n > 1,
                 "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}",
                 x.shape()
             );
-            let (mean, var) = match &group {
-                None => (x.mean(axes.clone(), true), x.var(axes, 0, true)),
-                Some(g) => {
-                    let per = T::one() / T::of(n as f64);
-                    let mean = x.sum(axes.clone(), true).sum_across(g).mul_scalar(per);
-                    let var = x.sub(&mean).square().sum(axes, true).sum_across(g).mul_scalar(per);
-                    (mean, var)
-                }
-            };
-            if self.training.get() {
-                no_grad(|| {
-                    self.update_running(&mean.value().reshape(&[c as isize]), &var.value().reshape(&[c as isize]), n)
-                });
-            }
+            let per = T::one() / T::of(n as f64);
+            let mean = x.sum(axes.clone(), true).sum_across(&g).mul_scalar(per);
+            let var = x.sub(&mean).square().sum(axes, true).sum_across(&g).mul_scalar(per);
+            no_grad(|| {
+                self.update_running(&mean.value().reshape(&[c as isize]), &var.value().reshape(&[c as isize]), n)
+            });
             &(x - &mean) / &var.add_scalar(T::of(self.eps)).sqrt()
         } else {
+            // Evaluation: one scale and one shift per channel, x·s + t.
             let rm = self.running_mean.as_ref().expect("tracked").value().reshape(&per_channel);
             let rv = self.running_var.as_ref().expect("tracked").value().reshape(&per_channel);
-            let std = (&rv + T::of(self.eps)).sqrt();
-            &(x - &Var::constant(rm)) / &Var::constant(std)
+            let invstd = Var::constant((&rv + T::of(self.eps)).sqrt().recip());
+            return match (&self.weight, &self.bias) {
+                (Some(w), Some(b)) => {
+                    let scale = w.var(tape).reshape(&per_channel).mul(&invstd);
+                    let shift = b.var(tape).reshape(&per_channel).sub(&Var::constant(rm).mul(&scale));
+                    x.mul(&scale).add(&shift)
+                }
+                _ => x.mul(&invstd).sub(&Var::constant(rm).mul(&invstd)),
+            };
         };
         match (&self.weight, &self.bias) {
             (Some(w), Some(b)) => &(&x_hat * &w.var(tape).reshape(&per_channel)) + &b.var(tape).reshape(&per_channel),

@@ -30,6 +30,7 @@
 
 mod axes;
 mod binary;
+mod channel;
 mod compare;
 mod conv;
 mod cpu;
