@@ -111,8 +111,9 @@ impl<T: Float> Tensor<T> {
         );
         let x = self.contiguous();
         let x = x.as_slice().expect("contiguous");
-        let mut out = vec![T::zero(); x.len()];
-        per_example(&mut out, c * l, |i, o| {
+        // Every value is written below: a pooled buffer, not a zeroed one.
+        let mut out = Tensor::<T>::empty(self.shape());
+        per_example(out.data_mut(), c * l, |i, o| {
             let xs = &x[i * c * l..][..c * l];
             for ch in 0..c {
                 let (s, b) = (scale[ch], shift[ch]);
@@ -121,7 +122,7 @@ impl<T: Float> Tensor<T> {
                 }
             }
         });
-        Tensor::from_vec(out, self.shape()).expect("same shape")
+        out
     }
 
     /// For `g` and `self` (`x`), both `[N, C, L]`: Σ g and Σ g·(x − mean[c])
@@ -177,8 +178,8 @@ impl<T: Float> Tensor<T> {
         assert!(p.len() == c && q.len() == c && r.len() == c, "channel_combine: coefficients for {c} channels");
         let (x, g) = (self.contiguous(), g.contiguous());
         let (x, g) = (x.as_slice().expect("contiguous"), g.as_slice().expect("contiguous"));
-        let mut out = vec![T::zero(); x.len()];
-        per_example(&mut out, c * l, |i, o| {
+        let mut out = Tensor::<T>::empty(self.shape());
+        per_example(out.data_mut(), c * l, |i, o| {
             let (xs, gs) = (&x[i * c * l..][..c * l], &g[i * c * l..][..c * l]);
             for ch in 0..c {
                 let (pc, qc, rc) = (p[ch], q[ch], r[ch]);
@@ -188,7 +189,7 @@ impl<T: Float> Tensor<T> {
                 }
             }
         });
-        Tensor::from_vec(out, self.shape()).expect("same shape")
+        out
     }
 }
 
