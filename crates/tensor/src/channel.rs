@@ -125,7 +125,7 @@ impl<T: Float> Tensor<T> {
         out
     }
 
-    /// For `g` and `self` (`x`), both `[N, C, L]`: Σ g and Σ g·(x − mean[c])
+    /// For `g` and `self` (`x`), both `[N, C, L]`: Σ g and Σ g·(x − mean\[c\])
     /// over each channel, the two sums batch norm's backward needs.
     ///
     /// # Panics

@@ -53,8 +53,8 @@ impl<T: Float> Var<T> {
     }
 
     /// Batch normalisation of `[N, C, L]` in training, as PyTorch's
-    /// `batch_norm(training=True)`: y = (x − μ_c)/√(σ²_c + ε)·weight[c] +
-    /// bias[c] with each channel's mean and biased variance over its `N·L`
+    /// `batch_norm(training=True)`: y = (x − μ_c)/√(σ²_c + ε)·weight\[c\] +
+    /// bias\[c\] with each channel's mean and biased variance over its `N·L`
     /// values (weight and bias `[C]`, or absent: 1 and 0). Returns y and the
     /// statistics (`[C]` each, for the running averages).
     ///
