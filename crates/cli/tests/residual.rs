@@ -134,11 +134,20 @@ fn misfits_exit_2_naming_the_item_and_both_shapes_before_writing() {
 }
 
 #[test]
-fn the_example_resnet_parses_fits_and_is_under_one_and_a_half_million_parameters() {
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/resnet.spec");
-    let (code, json, err) = gradus(&["summary", "--model", &format!("@{spec}"), "--format", "json"]);
-    assert_eq!(code, 0, "{err}");
-    let total: usize = json.split("\"total_params\": ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
-    assert!(total < 1_500_000, "{total}");
-    assert!(json.contains("\"name\": \"3.1.0.body.3\"") && json.contains("\"name\": \"4.shortcut.1\""), "{json}");
+fn every_example_spec_parses_fits_and_stays_under_one_and_a_half_million_parameters() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut specs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "spec"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 2, "{specs:?}");
+    for spec in specs {
+        let (code, json, err) = gradus(&["summary", "--model", &format!("@{}", spec.display()), "--format", "json"]);
+        assert_eq!(code, 0, "{}: {err}", spec.display());
+        let total: usize = json.split("\"total_params\": ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+        assert!(total < 1_500_000, "{}: {total}", spec.display());
+        assert!(json.contains("\"name\": \"3.1.0.body.3\"") && json.contains("\"name\": \"4.shortcut.1\""), "{json}");
+    }
 }
