@@ -26,6 +26,16 @@ fn affine<T: Float>(
     }
 }
 
+/// Shows the optional `weight` and `bias` of a norm layer to `v`.
+fn visit_affine<'a, T: Float>(v: &mut Visitor<'a, '_, T>, weight: Option<&'a Param<T>>, bias: Option<&'a Param<T>>) {
+    if let Some(w) = weight {
+        v.param("weight", w);
+    }
+    if let Some(b) = bias {
+        v.param("bias", b);
+    }
+}
+
 /// Whether `input` ends in `normalized`, for LayerNorm and RMSNorm.
 fn trailing(what: &str, normalized: &[usize], input: &[usize]) -> Result<Vec<usize>, String> {
     if input.len() > normalized.len() && input.ends_with(normalized) {
@@ -102,12 +112,7 @@ impl<T: Float> Module<T> for LayerNorm<T> {
     }
 
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
-        if let Some(w) = &self.weight {
-            v.param("weight", w);
-        }
-        if let Some(b) = &self.bias {
-            v.param("bias", b);
-        }
+        visit_affine(v, self.weight.as_ref(), self.bias.as_ref());
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
@@ -173,9 +178,7 @@ impl<T: Float> Module<T> for RMSNorm<T> {
     }
 
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
-        if let Some(w) = &self.weight {
-            v.param("weight", w);
-        }
+        visit_affine(v, self.weight.as_ref(), None);
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
@@ -257,10 +260,7 @@ impl<T: Float> Module<T> for GroupNorm<T> {
     }
 
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
-        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
-            v.param("weight", w);
-            v.param("bias", b);
-        }
+        visit_affine(v, self.weight.as_ref(), self.bias.as_ref());
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
@@ -332,10 +332,7 @@ impl<T: Float> Module<T> for InstanceNorm2d<T> {
     }
 
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
-        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
-            v.param("weight", w);
-            v.param("bias", b);
-        }
+        visit_affine(v, self.weight.as_ref(), self.bias.as_ref());
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
