@@ -2,7 +2,9 @@
 //! and nothing else, and training mode, evaluation, the optimiser,
 //! checkpoint names and observation all reach inside it.
 
-use gradus::data::{Features, InMemory, Targets};
+mod common;
+
+use common::blobs;
 use gradus::nn::checkpoint::{Checkpoint, restore, store};
 use gradus::nn::{BatchNorm1d, Dropout, Relu};
 use gradus::prelude::*;
@@ -44,20 +46,6 @@ fn block(seed: u64) -> Block<f32> {
         head: Box::new(Linear::new(16, 4, &mut rng)),
         skip: Box::new(Linear::new(2, 4, &mut rng)),
     }
-}
-
-/// Two Gaussian blobs per class in 2-D, 4 classes.
-fn blobs(n: usize, seed: u64) -> Arc<dyn Dataset> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let centres = [(-2.0, -2.0), (2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)];
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        let (cx, cy) = centres[i % 4];
-        x.push(cx + rand::Rng::random_range(&mut rng, -1.0..1.0));
-        x.push(cy + rand::Rng::random_range(&mut rng, -1.0..1.0));
-        y.push(i % 4);
-    }
-    Arc::new(InMemory::new(Features::F64(x), vec![2], Targets::Classes(y)).unwrap())
 }
 
 #[test]

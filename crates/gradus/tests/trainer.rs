@@ -1,24 +1,13 @@
 //! The training loop end to end on a small synthetic set, its metrics and
 //! schedules, and the plots.
 
+mod common;
+
+use common::blobs;
 use gradus::data::{Features, InMemory, Targets};
 use gradus::prelude::*;
 use gradus::sched::parse;
 use std::sync::Arc;
-
-/// Two Gaussian blobs per class in 2-D, 4 classes.
-fn blobs(n: usize, seed: u64) -> Arc<dyn Dataset> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let centres = [(-2.0, -2.0), (2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)];
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        let (cx, cy) = centres[i % 4];
-        x.push(cx + rand::Rng::random_range(&mut rng, -1.0..1.0));
-        x.push(cy + rand::Rng::random_range(&mut rng, -1.0..1.0));
-        y.push(i % 4);
-    }
-    Arc::new(InMemory::new(Features::F64(x), vec![2], Targets::Classes(y)).unwrap())
-}
 
 fn model() -> Sequential<f32> {
     Mlp::new(&[2, 16, 4]).build(&mut rand::rngs::StdRng::seed_from_u64(3))

@@ -1,24 +1,11 @@
 //! The learning-rate range test: fastai's curve and suggestions, and a
 //! model, optimiser and trainer left exactly as they were.
 
+use super::common::blobs;
 use gradus::data::{Features, InMemory, Targets};
 use gradus::lr_find::{LrFindOptions, steep, valley};
 use gradus::prelude::*;
 use std::sync::Arc;
-
-/// Four Gaussian blobs in 2-D.
-fn blobs(n: usize, seed: u64) -> Arc<dyn Dataset> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let centres = [(-2.0, -2.0), (2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)];
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        let (cx, cy) = centres[i % 4];
-        x.push(cx + rand::Rng::random_range(&mut rng, -1.0..1.0));
-        x.push(cy + rand::Rng::random_range(&mut rng, -1.0..1.0));
-        y.push(i % 4);
-    }
-    Arc::new(InMemory::new(Features::F64(x), vec![2], Targets::Classes(y)).unwrap())
-}
 
 #[test]
 fn fastai_suggestions_on_worked_curves() {

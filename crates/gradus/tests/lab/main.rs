@@ -2,6 +2,8 @@
 //! three): the Hessian operator against dense Hessians, loss landscapes,
 //! and the learning-rate range test.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod hessian;
 mod landscape;
 mod lr_find;
