@@ -21,6 +21,9 @@ import time
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from torch_items import Res  # noqa: E402
+
 
 def mlp(act=torch.nn.ReLU):
     torch.manual_seed(0)
@@ -171,19 +174,6 @@ def bn_cnn():
         torch.nn.ReLU(),
         torch.nn.Linear(128, 10),
     )
-
-
-class Res(torch.nn.Module):
-    """gradus's res(...): body(x) + shortcut(x), the identity without one."""
-
-    def __init__(self, body, shortcut=None):
-        super().__init__()
-        self.body = torch.nn.Sequential(*body)
-        if shortcut is not None:
-            self.shortcut = torch.nn.Sequential(*shortcut)
-
-    def forward(self, x):
-        return self.body(x) + (self.shortcut(x) if hasattr(self, "shortcut") else x)
 
 
 def resnet():

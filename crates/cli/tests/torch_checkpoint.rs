@@ -45,21 +45,9 @@ const NORM_NET: &str = "torch.nn.Sequential(
 const TORCH: &str = r#"
 import json, struct, sys
 import torch
-ckpt, images, spec = sys.argv[1], sys.argv[2], sys.argv[3]
-
-
-class Res(torch.nn.Module):
-    """gradus's res(...): body(x) + shortcut(x), the identity without one."""
-
-    def __init__(self, body, shortcut=None):
-        super().__init__()
-        self.body = torch.nn.Sequential(*body)
-        if shortcut is not None:
-            self.shortcut = torch.nn.Sequential(*shortcut)
-
-    def forward(self, x):
-        return self.body(x) + (self.shortcut(x) if hasattr(self, "shortcut") else x)
-
+ckpt, images, spec, scripts = sys.argv[1:5]
+sys.path.insert(0, scripts)
+from torch_items import Res
 
 
 with open(ckpt, "rb") as f:
@@ -152,6 +140,7 @@ fn same_logits_in_pytorch(name: &str, model_spec: &str, net: &str) {
 
     let run = Command::new(&python)
         .args(["-c", TORCH, ckpt.to_str().unwrap(), data.join("t10k-images-idx3-ubyte").to_str().unwrap(), net])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts"))
         .output()
         .unwrap();
     assert!(run.status.success(), "torch: {}", String::from_utf8_lossy(&run.stderr));
