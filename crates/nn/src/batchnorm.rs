@@ -2,9 +2,10 @@
 //! the batch and the length (1d) or the plane (2d).
 
 use crate::{Buffer, Module, Param, Visitor};
-use gradus_autodiff::{Tape, Var, no_grad};
+use gradus_autodiff::{Across, Tape, Var, no_grad};
 use gradus_tensor::{Float, Tensor};
 use std::cell::Cell;
+use std::rc::Rc;
 
 /// Batch normalisation (Ioffe & Szegedy 2015) on inputs
 /// `[batch, C]` or `[batch, C, L]`, as PyTorch's `nn.BatchNorm1d`:
@@ -117,6 +118,54 @@ impl<T: Float> BatchNorm1d<T> {
     }
 }
 
+impl<T: Float> BatchNorm1d<T> {
+    /// Training in a data-parallel run: the full batch's statistics, sums
+    /// over this shard summed over the replicas (their backward sums the
+    /// gradients back the same way), in differentiable ops.
+    #[track_caller]
+    fn forward_synchronised(&self, tape: &Tape<T>, x: &Var<T>, group: &Rc<dyn Across>) -> Var<T> {
+        let c = self.num_features();
+        let (per_channel, axes) = Self::per_channel(x.rank(), c);
+        let mut n = [(x.value().numel() / c) as f64];
+        group.sum(&mut n);
+        let n = n[0] as usize;
+        assert!(n > 1, "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}", x.shape());
+        let per = T::one() / T::of(n as f64);
+        let mean = x.sum(axes.clone(), true).sum_across(group).mul_scalar(per);
+        let var = x.sub(&mean).square().sum(axes, true).sum_across(group).mul_scalar(per);
+        no_grad(|| self.update_running(&mean.value().reshape(&[c as isize]), &var.value().reshape(&[c as isize]), n));
+        let x_hat = &(x - &mean) / &var.add_scalar(T::of(self.eps)).sqrt();
+        match (&self.weight, &self.bias) {
+            (Some(w), Some(b)) => &(&x_hat * &w.var(tape).reshape(&per_channel)) + &b.var(tape).reshape(&per_channel),
+            _ => x_hat,
+        }
+    }
+
+    /// Evaluation with the running statistics: one scale and one shift per
+    /// channel, x·s + t.
+    fn forward_eval(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        let (per_channel, _) = Self::per_channel(x.rank(), self.num_features());
+        let rm = self.running_mean.as_ref().expect("tracked").value().reshape(&per_channel);
+        let rv = self.running_var.as_ref().expect("tracked").value().reshape(&per_channel);
+        let invstd = Var::constant((&rv + T::of(self.eps)).sqrt().recip());
+        match (&self.weight, &self.bias) {
+            (Some(w), Some(b)) => {
+                let scale = w.var(tape).reshape(&per_channel).mul(&invstd);
+                let shift = b.var(tape).reshape(&per_channel).sub(&Var::constant(rm).mul(&scale));
+                x.mul(&scale).add(&shift)
+            }
+            _ => x.mul(&invstd).sub(&Var::constant(rm).mul(&invstd)),
+        }
+    }
+
+    /// The shape per-channel tensors broadcast as (`[C]` against `[N, C]`,
+    /// `[C, 1]` against `[N, C, L]`) and the axes a channel's statistics
+    /// sum over.
+    fn per_channel(rank: usize, c: usize) -> (Vec<isize>, Vec<isize>) {
+        if rank == 2 { (vec![c as isize], vec![0]) } else { (vec![c as isize, 1], vec![0, 2]) }
+    }
+}
+
 impl<T: Float> Module<T> for BatchNorm1d<T> {
     #[track_caller]
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
@@ -126,51 +175,13 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
             "BatchNorm1d({c}): expected input [batch, {c}] or [batch, {c}, length], got {:?}",
             x.shape()
         );
-        // Per-channel tensors broadcast as [C] against [N, C], as [C, 1] against [N, C, L].
-        let per_channel: Vec<isize> = if x.rank() == 2 { vec![c as isize] } else { vec![c as isize, 1] };
-        let axes: Vec<isize> = if x.rank() == 2 { vec![0] } else { vec![0, 2] };
-        let use_batch = self.training.get() || self.running_mean.is_none();
-        let group = crate::shard::group().filter(|_| self.training.get());
-        if use_batch && group.is_none() {
-            return self.forward_fused(tape, x);
+        if !self.training.get() && self.running_mean.is_some() {
+            return self.forward_eval(tape, x);
         }
-        let x_hat = if use_batch {
-            // In a data-parallel run's training step the statistics are the
-            // full batch's: sums over this shard, summed over the replicas
-            // (their backward sums the gradients back the same way).
-            let g = group.expect("local statistics take the fused path");
-            let mut n = [(x.value().numel() / c) as f64];
-            g.sum(&mut n);
-            let n = n[0] as usize;
-            assert!(
-                n > 1,
-                "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}",
-                x.shape()
-            );
-            let per = T::one() / T::of(n as f64);
-            let mean = x.sum(axes.clone(), true).sum_across(&g).mul_scalar(per);
-            let var = x.sub(&mean).square().sum(axes, true).sum_across(&g).mul_scalar(per);
-            no_grad(|| {
-                self.update_running(&mean.value().reshape(&[c as isize]), &var.value().reshape(&[c as isize]), n)
-            });
-            &(x - &mean) / &var.add_scalar(T::of(self.eps)).sqrt()
-        } else {
-            // Evaluation: one scale and one shift per channel, x·s + t.
-            let rm = self.running_mean.as_ref().expect("tracked").value().reshape(&per_channel);
-            let rv = self.running_var.as_ref().expect("tracked").value().reshape(&per_channel);
-            let invstd = Var::constant((&rv + T::of(self.eps)).sqrt().recip());
-            return match (&self.weight, &self.bias) {
-                (Some(w), Some(b)) => {
-                    let scale = w.var(tape).reshape(&per_channel).mul(&invstd);
-                    let shift = b.var(tape).reshape(&per_channel).sub(&Var::constant(rm).mul(&scale));
-                    x.mul(&scale).add(&shift)
-                }
-                _ => x.mul(&invstd).sub(&Var::constant(rm).mul(&invstd)),
-            };
-        };
-        match (&self.weight, &self.bias) {
-            (Some(w), Some(b)) => &(&x_hat * &w.var(tape).reshape(&per_channel)) + &b.var(tape).reshape(&per_channel),
-            _ => x_hat,
+        // Batch statistics: training, or evaluation without running ones.
+        match crate::shard::group().filter(|_| self.training.get()) {
+            Some(group) => self.forward_synchronised(tape, x, &group),
+            None => self.forward_fused(tape, x),
         }
     }
 
