@@ -48,6 +48,10 @@ pub struct Ritz<T> {
     /// Whether every pair met the tolerance (or the run was exact: it
     /// reached the dimension or an invariant subspace).
     pub converged: bool,
+    /// How many of the values, from the largest, met the tolerance (all of
+    /// them when the run was exact); the rest are estimates, not
+    /// eigenvalues.
+    pub converged_count: usize,
 }
 
 /// One probe's Gauss quadrature of the spectral measure: the Ritz values
@@ -234,7 +238,9 @@ pub fn lanczos<T: Float, E>(
         residuals: Vec::new(),
         products: m,
         converged: converged || exact,
+        converged_count: 0,
     };
+    let largest = theta.iter().fold(0.0f64, |x, t| x.max(t.abs()));
     for j in (m - k..m).rev() {
         let mut y = vec![0.0f64; start.len()];
         for (i, v) in basis.iter().enumerate() {
@@ -245,6 +251,11 @@ pub fn lanczos<T: Float, E>(
         ritz.vectors.push(y.into_iter().map(T::of).collect());
         ritz.residuals.push(b_last * s[m - 1][j].abs());
     }
+    ritz.converged_count = if exact {
+        k
+    } else {
+        ritz.residuals.iter().take_while(|&&r| r <= options.tol * largest.max(f64::MIN_POSITIVE)).count()
+    };
     Ok(ritz)
 }
 

@@ -76,24 +76,57 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
     let model = loaded.model::<T>(&args.at.checkpoint)?;
     let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
     let h = LossHessian::new(&model, &CrossEntropy::default(), &loader)?;
+    let dim = h.dimension();
+    if args.top > dim {
+        return Err(usage(format!(
+            "--top {}: the model has {dim} parameters, so its Hessian has {dim} eigenvalues; give at most {dim}",
+            args.top
+        )));
+    }
+    if args.top > args.max_steps {
+        return Err(usage(format!(
+            "--top {} needs --max-steps of at least {} (Lanczos finds at most one eigenvalue per step); --max-steps is {}",
+            args.top, args.top, args.max_steps
+        )));
+    }
+    // Lanczos keeps every basis vector (full reorthogonalisation), at most
+    // one per step and never more steps than dimensions.
+    let width = std::mem::size_of::<T>() as f64;
+    let basis = |steps: usize| steps.min(dim) as f64 * dim as f64 * width;
+    let advice = "lower the count";
+    crate::memory::fits(basis(args.max_steps), || format!("--max-steps {}: Lanczos vectors", args.max_steps), advice)?;
+    if args.trace {
+        crate::memory::fits(args.probes as f64 * 8.0, || format!("--probes {}", args.probes), advice)?;
+    }
+    if args.density || args.plot.is_some() {
+        let quadratures = args.density_probes as f64 * args.density_steps.min(dim) as f64 * 16.0;
+        crate::memory::fits(
+            quadratures + basis(args.density_steps),
+            || format!("--density-probes {} of --density-steps {}", args.density_probes, args.density_steps),
+            advice,
+        )?;
+    }
     // The residual tolerance: eigenvalues converge with its square, so 1e-6
     // in f64 leaves them exact to ~1e-12; f32's products carry ~1e-6 noise.
     let tol = if std::mem::size_of::<T>() == 8 { 1e-7 } else { 1e-3 };
     let options = LanczosOptions { top: args.top, max_steps: args.max_steps, tol };
-    let ritz = h.top_eigenvalues(&options, args.seed)?;
-    if !ritz.converged {
+    let mut ritz = h.top_eigenvalues(&options, args.seed)?;
+    // Only converged values are eigenvalues; the rest are not printed.
+    let found = ritz.converged_count.min(args.top);
+    if found < args.top {
         crate::note(&format!(
-            "the top {} eigenvalues did not converge within --max-steps {} (residuals {:?}); the values are estimates",
-            args.top, args.max_steps, ritz.residuals
+            "{found} of the top {} eigenvalues converged within --max-steps {}; only those are given (raise --max-steps for more)",
+            args.top, args.max_steps
         ));
     }
+    ritz.values.truncate(found);
+    ritz.residuals.truncate(found);
     let trace = args.trace.then(|| h.trace(args.probes, args.seed.wrapping_add(1))).transpose()?;
     let want_density = args.density || args.plot.is_some();
     let density = want_density
         .then(|| h.density(args.density_probes, args.density_steps, 1000, args.seed.wrapping_add(2)))
         .transpose()?;
-    let l1 = ritz.values[0];
-    let max_stable_lr = if l1 > 0.0 { Some(2.0 / l1) } else { None };
+    let max_stable_lr = ritz.values.first().filter(|&&l1| l1 > 0.0).map(|l1| 2.0 / l1);
     if let (Some(p), Some(d)) = (&args.plot, &density) {
         gradus::plot::spectrum(p, &d.grid, &d.values, &ritz.values)?;
     }
@@ -107,7 +140,7 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
                 json_number(h.value()),
                 list(&ritz.values),
                 list(&ritz.residuals),
-                ritz.converged,
+                found == args.top,
                 max_stable_lr.map_or("null".into(), json_number)
             );
             if let Some(t) = &trace {
@@ -124,8 +157,12 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
                 h.dimension(),
                 loaded.subset.len(),
                 h.value(),
-                ritz.values.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(", "),
-                max_stable_lr.map_or("none (λ₁ ≤ 0)".into(), |v| format!("{v}"))
+                if ritz.values.is_empty() {
+                    "none converged".to_string()
+                } else {
+                    ritz.values.iter().map(|v| format!("{v}")).collect::<Vec<_>>().join(", ")
+                },
+                max_stable_lr.map_or("none (λ₁ ≤ 0 or not converged)".into(), |v| format!("{v}"))
             );
             if let Some(t) = &trace {
                 s += &format!("trace: {} ± {} ({} Rademacher probes)\n", t.trace, t.stderr, t.probes);

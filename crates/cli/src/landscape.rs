@@ -75,7 +75,13 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     let model = loaded.model::<f32>(&args.at.checkpoint)?;
     let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
     let loss = CrossEntropy::default();
-    let axis: Vec<f64> = (0..args.points).map(|i| lo + (hi - lo) * i as f64 / (args.points - 1) as f64).collect();
+    // lo·(1 − t) + hi·t: finite for every finite end (hi − lo need not be).
+    let axis: Vec<f64> = (0..args.points)
+        .map(|i| {
+            let t = i as f64 / (args.points - 1) as f64;
+            lo * (1.0 - t) + hi * t
+        })
+        .collect();
     let checkpoint_state = gradus::landscape::State::of(&model);
     // The line's far end, and where it starts.
     let other = if let Some(b) = &args.to {

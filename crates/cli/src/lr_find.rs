@@ -52,12 +52,15 @@ pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
     if !(args.start_lr > 0.0 && args.end_lr > args.start_lr) {
         return Err(usage(format!("--start-lr {} and --end-lr {}: give 0 < start < end", args.start_lr, args.end_lr)));
     }
+    // Every step's row is kept for the suggestions and the plot.
+    crate::memory::fits(args.num_iter as f64 * 32.0, || format!("--num-iter {}", args.num_iter), "lower the count")?;
     let spec = crate::train::parse_model(&crate::train::model_text(&args.model)?)?;
     let optim = gradus::optim::Optimizer::boxed(crate::train::optimizer(&args.optimizer)?);
     let (train, _, _) =
         crate::train::datasets(&args.data, args.data_dir.as_deref(), &spec, args.seed, args.batch_size)?;
     let model = spec.build::<f32>(args.seed);
-    let loader = DataLoader::new(train, args.batch_size).shuffle(args.seed).workers(1);
+    let drop_last = crate::train::check_batches(&spec, train.as_ref(), args.batch_size, args.seed, 1)?;
+    let loader = DataLoader::new(train, args.batch_size).shuffle(args.seed).drop_last(drop_last).workers(1);
     let mut trainer = gradus::Trainer::new(optim);
     let options = gradus::lr_find::LrFindOptions {
         start_lr: args.start_lr,
@@ -99,7 +102,9 @@ pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
     };
     crate::say(&text)?;
     let named = |s: Option<f64>| s.map_or("none (the curve is too short)".into(), |v| format!("{v:.3e}"));
-    let stopped = if found.rows.len() < args.num_iter {
+    let stopped = if let Some(r) = found.rows.iter().find(|r| !r.loss.is_finite()) {
+        format!("stopped at step {}: the loss was not finite at lr {:e}", r.step, r.lr)
+    } else if found.rows.len() < args.num_iter {
         format!("stopped after {} steps: the smoothed loss passed 4x its best", found.rows.len())
     } else {
         format!("{} steps", found.rows.len())

@@ -10,6 +10,7 @@ mod functions;
 mod lab;
 mod landscape;
 mod lr_find;
+mod memory;
 mod output;
 mod ranks;
 mod summary;

@@ -127,14 +127,16 @@ pub fn datasets(
     // Refuse what cannot fit before allocating it: the stored values (with
     // gradients and up to two optimiser moments, 4 bytes each) from the
     // spec alone, then what one batch's forward and backward passes keep.
-    let budget = available_memory();
     let stored = model.stored_values() * 4.0 * 4.0;
-    fits(budget, stored, || format!("{}: {} stored values", model.text(), model.stored_values()))?;
+    let advice = "make the model or the batch smaller";
+    crate::memory::fits(stored, || format!("{}: {} stored values", model.text(), model.stored_values()), advice)?;
     let per_example = model.check(&model.build::<f32>(seed), &example, classes).map_err(crate::usage)?;
     let batch = batch_size.max(1000) as f64;
-    fits(budget, stored + per_example * batch * 4.0 * 3.0, || {
-        format!("{}: {per_example} layer outputs per example in batches of {}", model.text(), batch)
-    })?;
+    crate::memory::fits(
+        stored + per_example * batch * 4.0 * 3.0,
+        || format!("{}: {per_example} layer outputs per example in batches of {}", model.text(), batch),
+        advice,
+    )?;
     let shape = model.input_shape(&example);
     let prep = |d: InMemory| -> Arc<dyn Dataset> {
         Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(d))), shape.clone()))
@@ -144,29 +146,40 @@ pub fn datasets(
     Ok((train, monitor, test))
 }
 
-/// Memory this process may still take, in bytes (Linux's MemAvailable);
-/// `None` where it cannot be read, and then no size is refused.
-fn available_memory() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024.0)
-}
-
-fn gigabytes(bytes: f64) -> String {
-    format!("{:.3} GB", bytes / 1e9)
-}
-
-/// Refuses `bytes` beyond `budget` (exit 2), naming what needs them.
-fn fits(budget: Option<f64>, bytes: f64, what: impl FnOnce() -> String) -> Result<(), Failure> {
-    match budget {
-        Some(b) if bytes > b => Err(crate::usage(format!(
-            "{} need about {}; this machine has {} available (make the model or the batch smaller)",
-            what(),
-            gigabytes(bytes),
-            gigabytes(b)
-        ))),
-        _ => Ok(()),
+/// Checks that `model` can train on batches of `batch` examples of `train`
+/// and says whether each epoch's last, smaller batch must be left out.
+/// Batch norm in training needs more than one value per channel (as
+/// PyTorch, which raises "Expected more than 1 value per channel"): a full
+/// batch that gives one is refused (exit 2); a last batch that does (one
+/// example left over, its plane pooled to 1 × 1 or flattened) is dropped
+/// every epoch, said once on stderr. `per_process` is how many processes
+/// share a batch with statistics of their own (`--batch-stats local`), else 1.
+pub fn check_batches(
+    model: &ModelSpec,
+    train: &dyn Dataset,
+    batch: usize,
+    seed: u64,
+    per_process: usize,
+) -> Result<bool, Failure> {
+    let built = model.build::<f32>(seed);
+    let example = train.feature_shape();
+    let check = |n: usize| model.check_batch(&built, &example, n / per_process);
+    check(batch).map_err(|e| {
+        crate::usage(format!("{e}: give a --batch-size that leaves each batch norm more than one value per channel"))
+    })?;
+    let last = train.len() % batch;
+    if last == 0 {
+        return Ok(false);
+    }
+    match check(last) {
+        Ok(()) => Ok(false),
+        Err(e) => {
+            crate::note(&format!(
+                "note: the last batch of each epoch ({last} of {} examples) is left out: {e}",
+                train.len()
+            ));
+            Ok(true)
+        }
     }
 }
 
@@ -356,7 +369,13 @@ fn train_one(
         Vec::new()
     };
     let (rank, size) = (ranks.rank, ranks.size);
-    let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size).shuffle(run.seed).workers(1).shard(rank, size);
+    let per_process = if run.batch_stats == gradus::BatchStats::Local { size } else { 1 };
+    let drop_last = check_batches(&parse_model(&run.model)?, data.0.as_ref(), run.batch_size, run.seed, per_process)?;
+    let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size)
+        .shuffle(run.seed)
+        .drop_last(drop_last)
+        .workers(1)
+        .shard(rank, size);
     if let Some(a) = &run.augment {
         train = train.augment(a.clone());
     }

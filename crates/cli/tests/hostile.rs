@@ -67,7 +67,124 @@ fn models_and_data_that_do_not_fit_exit_2_naming_the_layer() {
         train("fit", "f8", &["--model", "seq(conv2d(1, 4, 3), relu)"], 2, "the loss needs [N, 10]"),
         train("fit", "f9", &["--model", "seq()"], 2, "seq"),
         train("fit", "f10", &["--model", "seq(maxpool2d(64), flatten, linear(1, 10))"], 2, "item 0"),
+        // Padding modes that cannot pad this much, as PyTorch refuses them.
+        train(
+            "fit",
+            "f11",
+            &["--model", "seq(conv2d(1, 4, 3, padding=28, padding_mode=reflect), flatten, linear(11664, 10))"],
+            2,
+            "reflect padding of (28, 28) needs each pad shorter than the axis; the axis has 28",
+        ),
+        train(
+            "fit",
+            "f12",
+            &["--model", "seq(conv2d(1, 4, 3, padding=29, padding_mode=circular), flatten, linear(12996, 10))"],
+            2,
+            "circular padding of (29, 29) needs each pad at most as long as the axis",
+        ),
+        train(
+            "fit",
+            "f13",
+            &[
+                "--model",
+                "seq(maxpool2d(4), conv2d(1, 4, 3, padding=7, padding_mode=reflect), flatten, linear(784, 10))",
+            ],
+            2,
+            "item 1",
+        ),
+        train(
+            "fit",
+            "f14",
+            &["--model", "seq(conv2d(1, 4, 3), prelu(3), flatten, linear(2704, 10))"],
+            2,
+            "PRelu(3) needs an input with 3 channels (or features) in dimension 1, got [N, 4, 26, 26]",
+        ),
+        // Batch norm in training needs more than one value per channel.
+        train(
+            "fit",
+            "f15",
+            &["--model", "mlp(784, 16, 10, batch_norm=true)", "--batch-size", "1"],
+            2,
+            "BatchNorm1d(16) in training needs more than one value per channel",
+        ),
+        train(
+            "fit",
+            "f16",
+            &[
+                "--model",
+                "seq(conv2d(1, 4, 3), adaptive_avgpool2d(1), batchnorm2d(4), flatten, linear(4, 10))",
+                "--batch-size",
+                "1",
+            ],
+            2,
+            "BatchNorm2d(4) in training needs more than one value per channel (batch × positions), got input [1, 4, 1, 1]",
+        ),
     ]);
+}
+
+#[test]
+fn a_last_batch_batch_norm_cannot_train_on_is_left_out_and_said() {
+    // 200 examples in batches of 199: the last batch holds one.
+    for model in [
+        "mlp(784, 16, 10, batch_norm=true)",
+        "seq(conv2d(1, 4, 3), adaptive_avgpool2d(1), batchnorm2d(4), flatten, linear(4, 10))",
+    ] {
+        let out = scratch("hostile-last-batch");
+        let data = fake_mnist();
+        let (code, _, err) = gradus(&[
+            "train",
+            "--data",
+            "mnist",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "199",
+            "--model",
+            model,
+            "--out",
+            out.to_str().unwrap(),
+            "--overwrite",
+        ]);
+        assert_eq!(code, 0, "{model}: {err}");
+        assert!(err.contains("the last batch of each epoch (1 of 200 examples) is left out"), "{model}: {err}");
+        assert_eq!(err.matches("is left out").count(), 1, "said once: {err}");
+    }
+    // Without batch norm the last batch of one is trained on, silently.
+    let out = scratch("hostile-last-batch-plain");
+    let data = fake_mnist();
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data",
+        "mnist",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "199",
+        "--model",
+        "mlp(784, 16, 10)",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(code == 0 && !err.contains("left out"), "{err}");
+    // lr-find refuses a batch of one for batch norm too.
+    let (code, _, err) = gradus(&[
+        "lr-find",
+        "--data",
+        "mnist",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--batch-size",
+        "1",
+        "--model",
+        "mlp(784, 16, 10, batch_norm=true)",
+        "--optimizer",
+        "sgd(lr=0.1)",
+    ]);
+    assert!(code == 2 && err.contains("more than one value per channel"), "{code}: {err}");
 }
 
 #[test]

@@ -183,10 +183,36 @@ fn curvature_refuses_what_it_cannot_analyse() {
         ("--top", "0", "--top must be positive"),
         ("--subset", "0", "--subset must be positive"),
         ("--dtype", "f16", "f16"),
+        // Counts that size memory are refused before anything is allocated.
+        ("--probes", "100000000000", "--probes 100000000000 need about 800.000 GB"),
+        ("--density-probes", "100000000000", "--density-probes 100000000000 of --density-steps 100 need about"),
+        // More eigenvalues than the Hessian has, or than the steps can find.
+        ("--top", "7000", "--top 7000: the model has 6370 parameters"),
+        ("--top", "300", "--top 300 needs --max-steps of at least 300"),
     ] {
-        let (code, _, err) = gradus(&["curvature", "--checkpoint", ck, "--data-dir", d, flag, value]);
+        let (code, _, err) =
+            gradus(&["curvature", "--checkpoint", ck, "--data-dir", d, "--trace", "--density", flag, value]);
         assert!(code == 2 && err.contains(says), "{flag} {value}: {code}: {err}");
     }
+    // Values that did not converge are never printed as eigenvalues.
+    let (code, out, err) = gradus(&[
+        "curvature",
+        "--checkpoint",
+        ck,
+        "--data-dir",
+        d,
+        "--top",
+        "40",
+        "--max-steps",
+        "45",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let found = array(&out, "eigenvalues").len();
+    assert!(found < 40 && err.contains(&format!("{found} of the top 40 eigenvalues converged")), "{found}: {err}");
+    assert!(out.contains("\"converged\": false"), "{out}");
+    assert_eq!(array(&out, "residuals").len(), found);
     // A model saved alone records no spec: --model is needed, and used.
     let alone = scratch("lab-alone").join("model.safetensors");
     let model = gradus::models::ModelSpec::parse(MLP).unwrap().build::<f32>(3);
@@ -307,12 +333,25 @@ fn lr_find_prints_the_sweep_and_its_suggestions() {
         (vec!["--start-lr", "1", "--end-lr", "0.1"], "0 < start < end"),
         (vec!["--num-iter", "0"], "must be positive"),
         (vec!["--start-lr", "nan"], "not a finite number"),
+        (vec!["--num-iter", "100000000000"], "--num-iter 100000000000 need about 3200.000 GB"),
     ] {
         let mut a = args.to_vec();
         a.extend(extra);
         let (code, _, err) = gradus(&a);
         assert!(code == 2 && err.contains(says), "{code}: {err}");
     }
+    // Rates up to the largest double stay finite; a loss that stops being
+    // finite is named as such, not as the 4x rule.
+    let mut huge = args.to_vec();
+    huge.extend(["--end-lr", "1e308", "--num-iter", "10"]);
+    let (code, out, err) = gradus(&huge);
+    assert_eq!(code, 0, "{err}");
+    let lrs: Vec<f64> = out.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(lrs.len() >= 2 && lrs.iter().all(|lr| lr.is_finite() && *lr >= 1e-7), "{out}");
+    let mut blows = args.to_vec();
+    blows.extend(["--start-lr", "1e307", "--end-lr", "1e308", "--num-iter", "10"]);
+    let (code, _, err) = gradus(&blows);
+    assert!(code == 0 && err.contains("stopped at step 1: the loss was not finite at lr"), "{code}: {err}");
     let (code, _, err) = gradus(&["lr-find", "--data-dir", d, "--model", MLP, "--optimizer", "newton"]);
     assert!(code == 2 && err.contains("newton"), "{code}: {err}");
     let (code, _, err) =
@@ -358,6 +397,11 @@ fn landscape_draws_lines_and_planes_through_the_checkpoint() {
     let (code, out, err) = run(&["--to", c, "--points", "3"]);
     assert_eq!(code, 0, "{err}");
     assert!(rows(&out).iter().all(|r| (r[1] - own).abs() < 1e-5 * own), "{out}");
+
+    // The widest range there is: every α finite, the middle one 0.
+    let (code, out, err) = run(&["--range=-1e308:1e308", "--points", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(rows(&out).iter().map(|r| r[0]).collect::<Vec<_>>(), vec![-1e308, 0.0, 1e308]);
 
     // A plane: points² rows, β slowest, the centre the checkpoint.
     let (code, out, err) = run(&["--mode", "plane", "--points", "3", "--format", "json"]);

@@ -27,6 +27,30 @@ pub struct LrFindOptions {
     pub stop_factor: f64,
 }
 
+impl LrFindOptions {
+    /// The rate of step `step`: `start_lr·(end_lr/start_lr)^(step/num_iter)`
+    /// (fastai's formula), through logarithms where the ratio overflows, so
+    /// every rate between two finite ends is finite.
+    ///
+    /// ```
+    /// use gradus::lr_find::LrFindOptions;
+    ///
+    /// let o = LrFindOptions { start_lr: 1e-7, end_lr: 1e308, num_iter: 100, ..Default::default() };
+    /// assert_eq!(o.lr_at(0), 1e-7);
+    /// assert!(o.lr_at(1).is_finite() && o.lr_at(1) > 1e-7);
+    /// assert!((o.lr_at(100) / 1e308 - 1.0).abs() < 1e-12);
+    /// ```
+    pub fn lr_at(&self, step: usize) -> f64 {
+        let t = step as f64 / self.num_iter as f64;
+        let ratio = self.end_lr / self.start_lr;
+        if ratio.is_finite() || step == 0 {
+            self.start_lr * ratio.powf(t)
+        } else {
+            (self.start_lr.ln() + t * (self.end_lr.ln() - self.start_lr.ln())).exp()
+        }
+    }
+}
+
 impl Default for LrFindOptions {
     /// 1e-7 to 10 over 100 steps, β = 0.98, stop at 4× the best.
     fn default() -> Self {
@@ -139,7 +163,7 @@ impl<T: Float> Trainer<T> {
             for batch in loader.epoch::<T>(epoch) {
                 any = true;
                 let step = rows.len();
-                let lr = o.start_lr * (o.end_lr / o.start_lr).powf(step as f64 / o.num_iter as f64);
+                let lr = o.lr_at(step);
                 self.optim.set_lr(lr);
                 let batch = batch?;
                 let y = batch.targets;

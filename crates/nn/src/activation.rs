@@ -202,19 +202,16 @@ impl<T: Float> Default for PRelu<T> {
 }
 
 impl<T: Float> Module<T> for PRelu<T> {
-    crate::module::same_shape!();
     #[track_caller]
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
+        if let Some(Err(e)) = Module::<T>::output_shape(self, x.shape()) {
+            panic!("{e}");
+        }
         let alpha = self.alpha.var(tape);
         let n = alpha.shape()[0];
         if n == 1 {
             return x.prelu(&alpha.reshape(&[]));
         }
-        assert!(
-            x.rank() >= 2 && x.shape()[1] == n,
-            "PRelu: {n} parameters need an input with {n} channels in dimension 1, got shape {:?}",
-            x.shape()
-        );
         // α along dimension 1: [n, 1, …, 1] broadcasts against [batch, n, …].
         let mut shape = vec![1isize; x.rank() - 1];
         shape[0] = n as isize;
@@ -223,6 +220,18 @@ impl<T: Float> Module<T> for PRelu<T> {
 
     fn visit<'a>(&'a self, v: &mut Visitor<'a, '_, T>) {
         v.param("weight", &self.alpha);
+    }
+
+    /// The input's shape; with more than one parameter, an input whose
+    /// dimension 1 (channels or features) has that many entries, as
+    /// `nn.PReLU(num_parameters)` needs.
+    fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
+        let n = self.alpha.shape()[0];
+        Some(if n == 1 || (input.len() >= 2 && input[1] == n) {
+            Ok(input.to_vec())
+        } else {
+            Err(format!("PRelu({n}) needs an input with {n} channels (or features) in dimension 1, got {input:?}"))
+        })
     }
 }
 

@@ -103,11 +103,9 @@ impl<T: Float> BatchNorm1d<T> {
         let shape = x.shape().to_vec();
         let (n, c) = (shape[0], shape[1]);
         let l = shape.get(2).copied().unwrap_or(1);
-        assert!(
-            n * l > 1,
-            "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}",
-            x.shape()
-        );
+        if let Err(e) = self.values_per_channel("BatchNorm1d", &shape) {
+            panic!("{e}");
+        }
         let x3 = x.reshape(&[n as isize, c as isize, l as isize]);
         let (w, b) = (self.weight.as_ref().map(|w| w.var(tape)), self.bias.as_ref().map(|b| b.var(tape)));
         let (y, mean, var) = x3.batch_norm(w.as_ref(), b.as_ref(), self.eps);
@@ -129,7 +127,11 @@ impl<T: Float> BatchNorm1d<T> {
         let mut n = [(x.value().numel() / c) as f64];
         group.sum(&mut n);
         let n = n[0] as usize;
-        assert!(n > 1, "BatchNorm1d: expected more than 1 value per channel when training, got input {:?}", x.shape());
+        assert!(
+            n > 1,
+            "BatchNorm1d({c}) in training needs more than one value per channel over the replicas' batch, got {n} (input {:?} here)",
+            x.shape()
+        );
         let per = T::one() / T::of(n as f64);
         let mean = x.sum(axes.clone(), true).sum_across(group).mul_scalar(per);
         let var = x.sub(&mean).square().sum(axes, true).sum_across(group).mul_scalar(per);
@@ -156,6 +158,20 @@ impl<T: Float> BatchNorm1d<T> {
             }
             _ => x.mul(&invstd).sub(&Var::constant(rm).mul(&invstd)),
         }
+    }
+
+    /// `input` itself, or in training with batch statistics an error when
+    /// they would be over one value per channel (or none): PyTorch's
+    /// "Expected more than 1 value per channel when training".
+    fn values_per_channel(&self, layer: &str, input: &[usize]) -> Result<Vec<usize>, String> {
+        let values = input[0] * input[2..].iter().product::<usize>();
+        if self.training.get() && values <= 1 && crate::shard::group().is_none() {
+            let c = self.num_features();
+            return Err(format!(
+                "{layer}({c}) in training needs more than one value per channel (batch × positions), got input {input:?}"
+            ));
+        }
+        Ok(input.to_vec())
     }
 
     /// The shape per-channel tensors broadcast as (`[C]` against `[N, C]`,
@@ -208,7 +224,7 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
         let c = self.num_features();
         Some(match input {
-            [_, ch] | [_, ch, _] if *ch == c => Ok(input.to_vec()),
+            [_, ch] | [_, ch, _] if *ch == c => self.values_per_channel("BatchNorm1d", input),
             _ => Err(format!("BatchNorm1d({c}) needs [N, {c}] or [N, {c}, L], got {input:?}")),
         })
     }
@@ -288,7 +304,7 @@ impl<T: Float> Module<T> for BatchNorm2d<T> {
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
         let c = self.0.num_features();
         Some(match input {
-            [_, ch, _, _] if *ch == c => Ok(input.to_vec()),
+            [_, ch, _, _] if *ch == c => self.0.values_per_channel("BatchNorm2d", input),
             _ => Err(format!("BatchNorm2d({c}) needs [N, {c}, H, W], got {input:?}")),
         })
     }

@@ -4,7 +4,7 @@
 //! weight and the bias, fan_in = in/groups · Πkernel).
 
 use crate::{Init, Module, Param, Visitor};
-use gradus_autodiff::{ConvOptions, ConvTransposeOptions, Tape, Var};
+use gradus_autodiff::{ConvOptions, ConvTransposeOptions, PadMode, Tape, Var};
 use gradus_tensor::{Float, Tensor};
 use rand::Rng;
 
@@ -30,6 +30,16 @@ fn check_channels(layer: &str, cin: usize, cout: usize, groups: usize) -> Result
 
 /// The output shape of a convolution with `opts` and a `kernel` on `input`
 /// `[N, C, spatial…]`, or what it needs.
+/// `padding_mode` as `nn.Conv2d` spells it.
+fn pad_mode_name(mode: PadMode) -> &'static str {
+    match mode {
+        PadMode::Constant => "zeros",
+        PadMode::Reflect => "reflect",
+        PadMode::Replicate => "replicate",
+        PadMode::Circular => "circular",
+    }
+}
+
 fn conv_output<const D: usize>(
     layer: &str,
     input: &[usize],
@@ -54,6 +64,9 @@ fn conv_output<const D: usize>(
                 opts.dilation
             ));
         }
+        opts.padding_mode.fits(input[2 + a], pads[a][0], pads[a][1]).map_err(|e| {
+            format!("{layer}: {e} (input {input:?}, padding_mode={})", pad_mode_name(opts.padding_mode))
+        })?;
         out.push((padded - span) / opts.stride[a] + 1);
     }
     Ok(out)

@@ -4,7 +4,8 @@
 
 use gradus_autodiff::{Tape, Var};
 use gradus_nn::{
-    ActivationStats, BatchNorm1d, Dropout, Linear, Module, PRelu, Relu, Sequential, Sigmoid, Swish, Tanh, Watch,
+    ActivationStats, BatchNorm1d, BatchNorm2d, Dropout, Linear, Module, PRelu, Relu, Sequential, Sigmoid, Swish, Tanh,
+    Watch,
 };
 use gradus_tensor::{Tensor, assert_close};
 use rand::SeedableRng;
@@ -98,9 +99,22 @@ fn batchnorm_cumulative_average_and_three_dims() {
 }
 
 #[test]
-#[should_panic(expected = "more than 1 value per channel")]
+#[should_panic(expected = "BatchNorm1d(3) in training needs more than one value per channel")]
 fn batchnorm_needs_two_samples_to_train() {
     let _ = BatchNorm1d::<f64>::new(3).forward(&Tape::new(), &Var::constant(Tensor::ones(&[1, 3])));
+}
+
+#[test]
+fn batchnorm2d_over_one_value_per_channel_is_refused_by_its_shape_check_in_training_only() {
+    let bn = BatchNorm2d::<f64>::new(4);
+    let err = bn.output_shape(&[1, 4, 1, 1]).unwrap().unwrap_err();
+    assert!(err.starts_with("BatchNorm2d(4) in training needs more than one value per channel"), "{err}");
+    assert_eq!(bn.output_shape(&[2, 4, 1, 1]), Some(Ok(vec![2, 4, 1, 1])));
+    assert_eq!(bn.output_shape(&[1, 4, 2, 1]), Some(Ok(vec![1, 4, 2, 1])));
+    bn.set_training(false);
+    assert_eq!(bn.output_shape(&[1, 4, 1, 1]), Some(Ok(vec![1, 4, 1, 1])));
+    let y = bn.forward(&Tape::new(), &Var::constant(Tensor::ones(&[1, 4, 1, 1])));
+    assert_eq!(y.shape(), [1, 4, 1, 1]);
 }
 
 #[test]

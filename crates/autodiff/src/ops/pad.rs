@@ -11,17 +11,7 @@ use gradus_tensor::{Float, Tensor};
 /// Where output position `o` of an axis of `n` padded by `before` reads
 /// from, or a message when the mode cannot pad this much.
 fn source(n: usize, before: usize, after: usize, mode: PadMode) -> Result<Vec<usize>, String> {
-    let fits = match mode {
-        PadMode::Reflect => before < n && after < n,
-        PadMode::Circular => before <= n && after <= n,
-        PadMode::Replicate => n > 0,
-        PadMode::Constant => true,
-    };
-    if !fits {
-        return Err(format!(
-            "{mode:?} padding of ({before}, {after}) needs an axis longer than the padding (reflect) or at least as long (circular); the axis has {n}"
-        ));
-    }
+    mode.fits(n, before, after)?;
     let last = n as isize - 1;
     Ok((0..n + before + after)
         .map(|o| {
@@ -43,6 +33,34 @@ fn source(n: usize, before: usize, after: usize, mode: PadMode) -> Result<Vec<us
             i as usize
         })
         .collect())
+}
+
+impl PadMode {
+    /// Whether this mode can pad an axis of `len` by (`before`, `after`), as
+    /// PyTorch's `F.pad` decides: reflect needs each pad shorter than the
+    /// axis, circular at most as long, replicate a non-empty axis.
+    ///
+    /// ```
+    /// use gradus_autodiff::PadMode;
+    ///
+    /// assert!(PadMode::Reflect.fits(28, 27, 27).is_ok());
+    /// assert!(PadMode::Reflect.fits(28, 28, 28).is_err());
+    /// assert!(PadMode::Circular.fits(28, 28, 28).is_ok());
+    /// ```
+    pub fn fits(self, len: usize, before: usize, after: usize) -> Result<(), String> {
+        let (fits, rule) = match self {
+            PadMode::Reflect => (before < len && after < len, "each pad shorter than the axis"),
+            PadMode::Circular => (before <= len && after <= len, "each pad at most as long as the axis"),
+            PadMode::Replicate => (len > 0, "an axis of at least one element"),
+            PadMode::Constant => (true, ""),
+        };
+        if fits {
+            Ok(())
+        } else {
+            let name = format!("{self:?}").to_lowercase();
+            Err(format!("{name} padding of ({before}, {after}) needs {rule}; the axis has {len}"))
+        }
+    }
 }
 
 impl<T: Float> Var<T> {

@@ -210,20 +210,10 @@ impl ModelSpec {
         let named = |msg: String| msg.replace(&format!("[{BATCH}, "), "[N, ").replace(&format!("[{BATCH}]"), "[N]");
         let mut input = vec![BATCH];
         input.extend(self.input_shape(example));
-        let mut shape = input.clone();
-        let mut outputs = 0.0;
-        for (i, layer) in model.layers().iter().enumerate() {
-            let name = match &self.kind {
-                Kind::Seq(seq) => seq.items[i].0.clone(),
-                Kind::Mlp(_) => format!("layer {i}"),
-            };
-            match layer.output_shape(&shape) {
-                Some(Ok(next)) => shape = next,
-                Some(Err(e)) => return Err(named(format!("{}: item {i}, {name}: {e}", self.text))),
-                None => return Ok(outputs),
-            }
-            outputs += shape[1..].iter().map(|&n| n as f64).product::<f64>();
-        }
+        let (shape, outputs) = self.walk(model, &input).map_err(named)?;
+        let Some(shape) = shape else {
+            return Ok(outputs);
+        };
         match shape.as_slice() {
             [_, k] if *k >= classes => Ok(kept_per_example(model, &input[1..])),
             [_, k] => Err(format!("{}: the model has {k} outputs, fewer than the data's {classes} classes", self.text)),
@@ -232,6 +222,54 @@ impl ModelSpec {
                 self.text
             ))),
         }
+    }
+
+    /// Checks that a batch of `batch` examples of shape `example` passes
+    /// through `model` in its current mode. In training, batch norm needs
+    /// more than one value per channel (batch × positions, as PyTorch's
+    /// "Expected more than 1 value per channel when training"), so a batch
+    /// of one, or of one image whose plane has been pooled to 1 × 1, does
+    /// not; [`check`](Self::check) cannot tell, as it does not know the
+    /// batch size.
+    ///
+    /// ```
+    /// use gradus::models::ModelSpec;
+    ///
+    /// let spec = ModelSpec::parse("mlp(4, 8, 3, batch_norm=true)").unwrap();
+    /// let model = spec.build::<f32>(0);
+    /// assert!(spec.check_batch(&model, &[4], 2).is_ok());
+    /// let err = spec.check_batch(&model, &[4], 1).unwrap_err();
+    /// assert!(err.contains("more than one value per channel"), "{err}");
+    /// ```
+    ///
+    /// # Errors
+    /// A message naming the item, the batch and the shape it got.
+    pub fn check_batch<T: Float>(&self, model: &Sequential<T>, example: &[usize], batch: usize) -> Result<(), String> {
+        let mut input = vec![batch];
+        input.extend(self.input_shape(example));
+        self.walk(model, &input).map(|_| ())
+    }
+
+    /// The output shape of `model` for `input`, layer by layer (`None` from
+    /// the first layer that cannot tell its output's shape), and the values
+    /// the layers before that output per example; an error names the first
+    /// item that cannot take its input.
+    fn walk<T: Float>(&self, model: &Sequential<T>, input: &[usize]) -> Result<(Option<Vec<usize>>, f64), String> {
+        let mut shape = input.to_vec();
+        let mut outputs = 0.0;
+        for (i, layer) in model.layers().iter().enumerate() {
+            let name = match &self.kind {
+                Kind::Seq(seq) => seq.items[i].0.clone(),
+                Kind::Mlp(_) => format!("layer {i}"),
+            };
+            match layer.output_shape(&shape) {
+                Some(Ok(next)) => shape = next,
+                Some(Err(e)) => return Err(format!("{}: item {i}, {name}: {e}", self.text)),
+                None => return Ok((None, outputs)),
+            }
+            outputs += shape[1..].iter().map(|&n| n as f64).product::<f64>();
+        }
+        Ok((Some(shape), outputs))
     }
 }
 

@@ -82,11 +82,14 @@ impl Summary {
     pub fn of<T: Float>(model: &dyn Module<T>, input: &[usize]) -> Result<Summary, String> {
         let mut batch = vec![1];
         batch.extend(input);
-        if let Some(Err(e)) = model.output_shape(&batch) {
-            return Err(e.replace("[1, ", "[N, "));
-        }
         let mode = model.training();
         model.eval();
+        if let Some(Err(e)) = model.output_shape(&batch) {
+            if let Some(m) = mode {
+                model.set_training(m);
+            }
+            return Err(e.replace("[1, ", "[N, "));
+        }
         let mut outputs: HashMap<String, Vec<usize>> = HashMap::new();
         let y = no_grad(|| {
             model.forward_observed(
