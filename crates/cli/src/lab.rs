@@ -119,6 +119,16 @@ impl Loaded {
         let stored = self.spec.build::<S>(0);
         checkpoint::restore(&stored, &self.checkpoint, prefix(&self.checkpoint))
             .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+        // Runs are saved only while finite: a NaN or Inf was put there.
+        let tensors = stored.named_parameters().into_iter().map(|(n, p)| (n, p.value()));
+        let buffers = stored.named_buffers().into_iter().map(|(n, b)| (n, b.value()));
+        if let Some((name, _)) = tensors.chain(buffers).find(|(_, t)| !t.isfinite().all()) {
+            return Err(usage(format!(
+                "{}: `{}{name}` holds NaN or Inf; a model that is not finite has no loss to analyse",
+                path.display(),
+                prefix(&self.checkpoint)
+            )));
+        }
         let model = self.spec.build::<T>(0);
         for ((_, p), (_, q)) in model.named_parameters().iter().zip(stored.named_parameters()) {
             p.set(q.value().cast::<T>());

@@ -394,6 +394,20 @@ fn checkpoints_that_were_changed_are_refused_by_tensor_name() {
     std::fs::write(&path, &good).unwrap();
     let nan = edit(&|ck| ck.insert("model.0.bias", &gradus::tensor::Tensor::<f32>::full(&[8], f32::NAN)));
     resume_with(&nan, "`model.0.bias` holds NaN or Inf");
+    // The analysis commands refuse it too, before any output.
+    let nan_path = out.join("nan.safetensors");
+    std::fs::write(&nan_path, &nan).unwrap();
+    std::fs::write(&path, &good).unwrap();
+    let (n, g, d) = (nan_path.to_str().unwrap(), path.to_str().unwrap(), data.to_str().unwrap());
+    for command in [
+        vec!["curvature", "--checkpoint", n, "--data-dir", d],
+        vec!["landscape", "--checkpoint", n, "--data-dir", d],
+        vec!["landscape", "--checkpoint", g, "--data-dir", d, "--to", n],
+    ] {
+        let (code, stdout, err) = gradus(&command);
+        assert!(code == 2 && err.contains("`model.0.bias` holds NaN or Inf"), "{command:?}: {code}: {err}");
+        assert!(stdout.is_empty(), "{command:?}: {stdout}");
+    }
     std::fs::write(&path, &good).unwrap();
     let empty = edit(&|ck| ck.insert_u64("trainer.steps", &[]));
     resume_with(&empty, "`trainer.steps` holds 0 values");
