@@ -51,10 +51,14 @@ pub struct CurvatureArgs {
     /// Also draw the spectral density (computing it) as SVG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Replace a --plot file that exists.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// `gradus curvature`.
 pub fn curvature(args: &CurvatureArgs) -> Result<(), Failure> {
+    crate::outputs::fresh("--plot", args.plot.as_deref(), &[&args.at.checkpoint], args.overwrite)?;
     if args.top == 0 {
         return Err(usage("--top must be positive"));
     }

@@ -46,6 +46,9 @@ pub struct LandscapeArgs {
     /// Also draw it as SVG (a line figure, or contours of the plane).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Replace a --plot file that exists.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// At most this many points along an axis (a plane evaluates its square).
@@ -60,6 +63,9 @@ fn parse_range(text: &str) -> Result<(f64, f64), Failure> {
 
 /// `gradus landscape`.
 pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
+    let mut inputs = vec![args.at.checkpoint.as_path()];
+    inputs.extend(args.to.as_deref());
+    crate::outputs::fresh("--plot", args.plot.as_deref(), &inputs, args.overwrite)?;
     let (lo, hi) = parse_range(&args.range)?;
     if !(2..=MAX_POINTS).contains(&args.points) {
         return Err(usage(format!("--points {}: give 2 to {MAX_POINTS}", args.points)));

@@ -42,10 +42,14 @@ pub struct LrFindArgs {
     /// Also draw the curve with the suggestions as SVG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Replace a --plot file that exists.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// `gradus lr-find`.
 pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
+    crate::outputs::fresh("--plot", args.plot.as_deref(), &[], args.overwrite)?;
     if args.batch_size == 0 || args.num_iter == 0 {
         return Err(usage("--batch-size and --num-iter must be positive"));
     }

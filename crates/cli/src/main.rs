@@ -12,6 +12,7 @@ mod landscape;
 mod lr_find;
 mod memory;
 mod output;
+mod outputs;
 mod ranks;
 mod summary;
 mod train;
@@ -22,7 +23,7 @@ use gradus::autodiff::{PointKind, Tape, curvature, grad};
 use gradus::optim::{Method, Optimizer, parse_method};
 use gradus::sched::{ReduceOnPlateau, Schedule};
 use gradus::tensor::Tensor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -187,6 +188,9 @@ enum Command {
         /// Also draw the path over a contour map (1-D: the curve) as SVG.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Replace a --plot file that exists.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Print a schedule's rate (and momentum) for steps 0 … steps−1.
     Schedule {
@@ -210,6 +214,9 @@ enum Command {
         /// Also draw it as SVG.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Replace a --plot file that exists.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// The Hessian of a trained network's loss: its largest eigenvalues
     /// (Lanczos), trace (Hutchinson) and spectral density (stochastic
@@ -388,11 +395,14 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Trace { function, start, optimizer, steps, schedule, format, plot } => {
-            trace(&function, &start, &optimizer, steps, schedule.as_deref(), format, plot)
+        Command::Trace { function, start, optimizer, steps, schedule, format, plot, overwrite } => {
+            outputs::fresh("--plot", plot.as_deref(), &[], overwrite)
+                .and_then(|()| trace(&function, &start, &optimizer, steps, schedule.as_deref(), format, plot))
         }
-        Command::Schedule { spec, lr, steps, momentum, metrics, format, plot } => {
-            schedule(&spec, lr, steps, momentum, metrics, format, plot)
+        Command::Schedule { spec, lr, steps, momentum, metrics, format, plot, overwrite } => {
+            let inputs: Vec<&Path> = metrics.iter().map(PathBuf::as_path).collect();
+            outputs::fresh("--plot", plot.as_deref(), &inputs, overwrite)
+                .and_then(|()| schedule(&spec, lr, steps, momentum, metrics, format, plot))
         }
         Command::Hessian { function, at, format } => hessian(&function, &at, format),
         Command::Curvature(args) => curvature::curvature(&args),

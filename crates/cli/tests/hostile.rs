@@ -301,7 +301,7 @@ fn plots_of_diverging_and_overflowing_runs_finish() {
         ),
         case(
             "plot",
-            &["trace", "--function", "square", "--start=1e200", "--optimizer", "sgd", "--plot", &a],
+            &["trace", "--function", "square", "--start=1e200", "--optimizer", "sgd", "--plot", &d("e.svg")],
             2,
             "square is inf at --start=1e200",
         ),
@@ -689,5 +689,84 @@ fn a_build_without_mpi_refuses_to_run_as_several_ranks() {
         assert_eq!(code, 2, "{err}");
         assert_eq!(err.contains("--features mpi"), prints, "rank {rank}: {err}");
         assert!(!out.exists());
+    }
+}
+
+#[test]
+fn plots_never_replace_an_input_and_replace_a_file_only_when_asked() {
+    let dir = scratch("hostile-plot-outputs");
+    let data = fake_mnist();
+    let d = data.to_str().unwrap();
+    // A checkpoint to analyse.
+    let run = dir.join("run");
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data",
+        "mnist",
+        "--data-dir",
+        d,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--model",
+        "mlp(784, 8, 10)",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ck = run.join("checkpoint.safetensors");
+    let c = ck.to_str().unwrap();
+    let before = std::fs::read(&ck).unwrap();
+    for args in [
+        vec!["curvature", "--checkpoint", c, "--data-dir", d, "--plot", c],
+        vec!["curvature", "--checkpoint", c, "--data-dir", d, "--plot", c, "--overwrite"],
+        vec!["landscape", "--checkpoint", c, "--data-dir", d, "--plot", c],
+        vec!["landscape", "--checkpoint", c, "--data-dir", d, "--to", c, "--plot", c, "--overwrite"],
+    ] {
+        let (code, out, err) = gradus(&args);
+        assert!(code == 2 && err.contains("is also an input of this command"), "{args:?}: {code}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert_eq!(std::fs::read(&ck).unwrap(), before, "{args:?} changed the checkpoint");
+    }
+    let metrics = dir.join("metrics.txt");
+    std::fs::write(&metrics, "1\n2\n").unwrap();
+    let m = metrics.to_str().unwrap();
+    let (code, _, err) = gradus(&["schedule", "plateau()", "--lr", "0.1", "--steps", "2", "--metrics", m, "--plot", m]);
+    assert!(code == 2 && err.contains("is also an input"), "{code}: {err}");
+    assert_eq!(std::fs::read_to_string(&metrics).unwrap(), "1\n2\n");
+    // A file that exists is kept unless --overwrite is given.
+    let plot = dir.join("plot.svg");
+    let p = plot.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["trace", "--function", "square", "--start=1", "--optimizer", "sgd(lr=0.1)", "--steps", "3", "--plot", p],
+        vec!["schedule", "step(step_size=2)", "--lr", "0.1", "--steps", "4", "--plot", p],
+        vec![
+            "lr-find",
+            "--data-dir",
+            d,
+            "--model",
+            "mlp(784, 8, 10)",
+            "--optimizer",
+            "sgd(lr=0.1)",
+            "--num-iter",
+            "5",
+            "--plot",
+            p,
+        ],
+        vec!["curvature", "--checkpoint", c, "--data-dir", d, "--top", "1", "--plot", p],
+        vec!["landscape", "--checkpoint", c, "--data-dir", d, "--points", "3", "--plot", p],
+    ];
+    for args in commands {
+        std::fs::write(&plot, "mine").unwrap();
+        let (code, out, err) = gradus(&args);
+        assert!(code == 2 && err.contains("exists; give --overwrite"), "{args:?}: {code}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert_eq!(std::fs::read_to_string(&plot).unwrap(), "mine", "{args:?}");
+        let mut again = args.clone();
+        again.push("--overwrite");
+        let (code, _, err) = gradus(&again);
+        assert_eq!(code, 0, "{again:?}: {err}");
+        assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"), "{again:?}");
     }
 }

@@ -148,6 +148,8 @@ fn every_example_spec_parses_fits_and_stays_under_one_and_a_half_million_paramet
         assert_eq!(code, 0, "{}: {err}", spec.display());
         let total: usize = json.split("\"total_params\": ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
         assert!(total < 1_500_000, "{}: {total}", spec.display());
-        assert!(json.contains("\"name\": \"3.1.0.body.3\"") && json.contains("\"name\": \"4.shortcut.1\""), "{json}");
+        let resnet = spec.file_name().unwrap().to_str().unwrap().starts_with("resnet");
+        let nested = json.contains("\"name\": \"3.1.0.body.3\"") && json.contains("\"name\": \"4.shortcut.1\"");
+        assert!(nested || !resnet, "{json}");
     }
 }
