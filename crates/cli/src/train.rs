@@ -56,8 +56,20 @@ pub fn parse_augment(text: &str, seed: u64) -> Result<gradus::data::Augment, Fai
     };
     match (per_channel(&mut args, "mean")?, per_channel(&mut args, "std")?) {
         (Some(m), Some(s)) => {
-            if let Some(bad) = s.iter().find(|s| s.is_nan() || **s <= 0.0) {
-                return Err(crate::usage(format!("--augment: std must be positive, got {bad}")));
+            // Images are normalised in f32: each std must stay positive and
+            // each value finite there.
+            if let Some(bad) = s.iter().find(|s| !(**s as f32 > 0.0 && (**s as f32).is_finite())) {
+                return Err(crate::usage(format!("--augment: std must be positive and finite in f32, got {bad:e}")));
+            }
+            if let Some(bad) = m.iter().find(|m| !(**m as f32).is_finite()) {
+                return Err(crate::usage(format!("--augment: mean must be finite in f32, got {bad:e}")));
+            }
+            if m.len() != s.len() {
+                return Err(crate::usage(format!(
+                    "--augment: {} means and {} standard deviations; give one of each per channel",
+                    m.len(),
+                    s.len()
+                )));
             }
             a = a.normalize(m, s);
         }
@@ -96,6 +108,14 @@ fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
             "--augment needs image inputs; this model takes them flattened (it starts with linear)",
         ));
     }
+    let channels = model.input_shape(&[28, 28])[0];
+    if let Some(k) = run.augment.as_ref().and_then(|a| a.normalized_channels())
+        && k != channels
+    {
+        return Err(crate::usage(format!(
+            "--augment: mean and std give {k} values each; the images have {channels} channel(s), one value each"
+        )));
+    }
     datasets(&run.data, run.data_dir.as_deref(), model, run.seed, run.batch_size)
 }
 
@@ -130,7 +150,15 @@ pub fn datasets(
     let stored = model.stored_values() * 4.0 * 4.0;
     let advice = "make the model or the batch smaller";
     crate::memory::fits(stored, || format!("{}: {} stored values", model.text(), model.stored_values()), advice)?;
-    let per_example = model.check(&model.build::<f32>(seed), &example, classes).map_err(crate::usage)?;
+    model.representable::<f32>().map_err(crate::usage)?;
+    let built = model.build::<f32>(seed);
+    let per_example = model.check(&built, &example, classes).map_err(crate::usage)?;
+    if built.named_parameters().iter().all(|(_, p)| p.is_frozen()) {
+        return Err(crate::usage(format!(
+            "{}: the model has no trainable parameters; add a layer that has some, such as linear",
+            model.text()
+        )));
+    }
     let batch = batch_size.max(1000) as f64;
     crate::memory::fits(
         stored + per_example * batch * 4.0 * 3.0,

@@ -770,3 +770,41 @@ fn plots_never_replace_an_input_and_replace_a_file_only_when_asked() {
         assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"), "{again:?}");
     }
 }
+
+#[test]
+fn bad_input_that_used_to_exit_1_or_3_is_exit_2_naming_the_key() {
+    let conv = "seq(conv2d(1, 4, 3), flatten, linear(2704, 10))";
+    check(vec![
+        train("class", "c1", &["--model", "seq(flatten)"], 2, "the model has no trainable parameters"),
+        train(
+            "class",
+            "c2",
+            &["--model", "seq(flatten, linear(784, 10), prelu(1, init=1e39))"],
+            2,
+            "prelu(1, init=1e39): `init` = 1e39 is infinite in f32",
+        ),
+        train(
+            "class",
+            "c3",
+            &["--model", "seq(flatten, batchnorm1d(784, eps=1e-300), linear(784, 10))"],
+            2,
+            "batchnorm1d(784, eps=1e-300): `eps` = 1e-300 is 0 in f32",
+        ),
+        train("class", "c4", &["--model", conv, "--augment", "mean=0.1, std=(1, 2)"], 2, "1 means and 2 standard"),
+        train("class", "c5", &["--model", conv, "--augment", "mean=(0.1, 0.2), std=(1, 2)"], 2, "1 channel(s)"),
+        train(
+            "class",
+            "c6",
+            &["--model", conv, "--augment", "mean=0, std=1e-50"],
+            2,
+            "std must be positive and finite in f32, got 1e-50",
+        ),
+        train(
+            "class",
+            "c7",
+            &["--model", conv, "--augment", "mean=1e39, std=1"],
+            2,
+            "mean must be finite in f32, got 1e39",
+        ),
+    ]);
+}

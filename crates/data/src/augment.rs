@@ -68,6 +68,12 @@ impl Augment {
         self
     }
 
+    /// How many channels the normalisation is for (its means), if any:
+    /// images with another channel count are refused when augmented.
+    pub fn normalized_channels(&self) -> Option<usize> {
+        self.normalize.as_ref().map(|(mean, _)| mean.len())
+    }
+
     /// The same normalisation without the random steps: what evaluation
     /// data gets when training data is augmented.
     #[must_use]

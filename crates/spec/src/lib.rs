@@ -61,6 +61,9 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let join = |v: &[Value]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
         match self {
+            // Shortest round-trip either way; very large and very small
+            // magnitudes in scientific form (1e-300, not 0.000…0001).
+            Value::Number(x) if *x != 0.0 && !(1e-4..1e16).contains(&x.abs()) => write!(f, "{x:e}"),
             Value::Number(x) => write!(f, "{x}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Word(w) => f.write_str(w),

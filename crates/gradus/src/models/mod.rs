@@ -105,6 +105,52 @@ impl ModelSpec {
         Ok(Self { text: text.to_string(), kind })
     }
 
+    /// Checks that every number the spec gives stays itself in `T`: finite,
+    /// and not zero unless given as zero (`prelu(1, init=1e39)` overflows
+    /// f32, `batchnorm1d(784, eps=1e-300)` is an eps of 0 in f32).
+    ///
+    /// ```
+    /// use gradus::models::ModelSpec;
+    ///
+    /// let spec = ModelSpec::parse("seq(flatten, linear(784, 10), prelu(1, init=1e39))").unwrap();
+    /// assert!(spec.representable::<f64>().is_ok());
+    /// let err = spec.representable::<f32>().unwrap_err();
+    /// assert!(err.contains("`init` = 1e39 is infinite in f32"), "{err}");
+    /// ```
+    ///
+    /// # Errors
+    /// A message naming the item, the key and the value.
+    pub fn representable<T: Float>(&self) -> Result<(), String> {
+        fn walk<T: Float>(spec: &Spec) -> Result<(), String> {
+            for (i, (key, value)) in spec.args.iter().enumerate() {
+                let key = key.clone().unwrap_or_else(|| format!("argument {}", i + 1));
+                check::<T>(spec, &key, value)?;
+            }
+            Ok(())
+        }
+        fn check<T: Float>(spec: &Spec, key: &str, value: &Value) -> Result<(), String> {
+            match value {
+                Value::Number(x) => {
+                    let y = T::of(*x);
+                    let what = if !y.is_finite() {
+                        "infinite"
+                    } else if *x != 0.0 && y == T::zero() {
+                        "0"
+                    } else {
+                        return Ok(());
+                    };
+                    let name = std::any::type_name::<T>();
+                    Err(format!("{spec}: `{key}` = {x:e} is {what} in {name}, the type the model is built in"))
+                }
+                Value::Tuple(items) | Value::List(items) => items.iter().try_for_each(|v| check::<T>(spec, key, v)),
+                Value::Spec(inner) => walk::<T>(inner),
+                Value::Bool(_) | Value::Word(_) => Ok(()),
+            }
+        }
+        let spec: Spec = self.text.parse().map_err(|e: SpecError| e.to_string())?;
+        walk::<T>(&spec)
+    }
+
     /// [`ModelSpec::parse`] of a spec written in a file, for specs too long
     /// for a command line: `#` starts a comment that runs to the end of the
     /// line, and newlines are spaces.
