@@ -34,9 +34,17 @@ pub struct AtCheckpoint {
     /// A directory holding the four *-ubyte(.gz) files.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// The first this many training examples (file order) define the loss.
-    #[arg(long, default_value_t = 1000)]
-    pub subset: usize,
+    /// The first this many training examples (file order) define the loss
+    /// [default: 1000, or all when fewer].
+    #[arg(long)]
+    pub subset: Option<usize>,
+}
+
+impl AtCheckpoint {
+    /// `--subset` as given, else 1000.
+    fn subset(&self) -> usize {
+        self.subset.unwrap_or(1000)
+    }
 }
 
 /// A checkpoint's model and the data subset, ready for analysis.
@@ -55,42 +63,64 @@ fn prefix(ck: &Checkpoint) -> &'static str {
 /// Reads `--checkpoint`, settles the model spec (given or recorded; both
 /// must agree) and loads the subset, checked against the model.
 pub fn load(at: &AtCheckpoint) -> Result<Loaded, Failure> {
-    if at.subset == 0 {
+    let wanted = at.subset();
+    if wanted == 0 {
         return Err(usage("--subset must be positive"));
     }
-    let (spec, ck) = read(&at.checkpoint, at.model.as_deref())?;
-    let (train, _, _) = crate::train::datasets(&at.data, at.data_dir.as_deref(), &spec, 0, at.subset.min(1000))?;
-    let n = at.subset.min(train.len());
-    if n < at.subset {
-        crate::note(&format!("--subset {}: the training set holds {n} examples; using all of them", at.subset));
+    let (spec, ck) = read(&at.checkpoint, at.model.as_deref(), Role::Checkpoint)?;
+    let (train, _, _) = crate::train::datasets(&at.data, at.data_dir.as_deref(), &spec, 0, wanted.min(1000))?;
+    let n = wanted.min(train.len());
+    // Said only of a --subset the user gave; the default takes what there is.
+    if let Some(given) = at.subset.filter(|&given| n < given) {
+        crate::note(&format!("--subset {given}: the training set holds {n} examples; using all of them"));
     }
     let subset: Arc<dyn Dataset> = Arc::new(Subset::new(train, (0..n).collect())?);
     Ok(Loaded { spec, checkpoint: ck, subset })
 }
 
+/// Which checkpoint of a command is read, for its messages.
+#[derive(Clone, Copy)]
+pub enum Role {
+    /// `--checkpoint`, whose model `--model` may give.
+    Checkpoint,
+    /// `landscape --to`, whose model must be `--checkpoint`'s.
+    To,
+}
+
 /// The checkpoint at `path` and its model spec: `model` if given (it must
-/// agree with a recorded one), else the one it records.
-pub fn read(path: &Path, model: Option<&str>) -> Result<(ModelSpec, Checkpoint), Failure> {
+/// agree with a recorded one), else the one it records. For `Role::To`,
+/// `model` is `--checkpoint`'s.
+pub fn read(path: &Path, model: Option<&str>, role: Role) -> Result<(ModelSpec, Checkpoint), Failure> {
+    let flag = match role {
+        Role::Checkpoint => "--checkpoint",
+        Role::To => "--to",
+    };
     if !path.is_file() {
-        return Err(usage(format!("--checkpoint {}: no such file", path.display())));
+        return Err(usage(format!("{flag} {}: no such file", path.display())));
     }
     let ck = Checkpoint::load(path).map_err(|e| match e {
         gradus::nn::NnError::Io { .. } => Failure::Run(e.to_string()),
-        other => usage(format!("--checkpoint: {other}")),
+        other => usage(format!("{flag}: {other}")),
     })?;
     let recorded = ck.metadata("config.model").map(str::to_string);
     let given = model.map(crate::train::model_text).transpose()?;
     let text = match (given.as_deref(), &recorded) {
         (Some(given), Some(rec)) if squeeze(given) != squeeze(rec) => {
-            return Err(usage(format!(
-                "--model {given} differs from the model {} records ({rec}); leave --model out to use the recorded one",
-                path.display()
-            )));
+            return Err(usage(match role {
+                Role::Checkpoint => format!(
+                    "--model {given} differs from the model {} records ({rec}); leave --model out to use the recorded one",
+                    path.display()
+                ),
+                Role::To => format!(
+                    "--to {} holds the model {rec}, --checkpoint the model {given}; a line runs between two checkpoints of one model",
+                    path.display()
+                ),
+            }));
         }
         (Some(given), _) => given.to_string(),
         (None, Some(rec)) => rec.clone(),
         (None, None) => {
-            return Err(usage(format!("{} records no model; give it with --model", path.display())));
+            return Err(usage(format!("{flag} {} records no model; give it with --model", path.display())));
         }
     };
     Ok((crate::train::parse_model(&text)?, ck))

@@ -1,7 +1,7 @@
 //! `gradus landscape`: the loss around a trained network, along a line
 //! or over a plane of parameter space.
 
-use crate::lab::{AtCheckpoint, Loaded, load, read};
+use crate::lab::{AtCheckpoint, Loaded, Role, load, read};
 use crate::output::json_number;
 use crate::{Failure, usage};
 use gradus::data::DataLoader;
@@ -92,7 +92,7 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     // The line's far end, and where it starts.
     let other = if let Some(b) = &args.to {
         // B's checkpoint alone: the data are A's.
-        let (spec, checkpoint) = read(b, Some(loaded.spec.text()))?;
+        let (spec, checkpoint) = read(b, Some(loaded.spec.text()), Role::To)?;
         let second = Loaded { spec, checkpoint, subset: Arc::clone(&loaded.subset) };
         Some(gradus::landscape::State::of(&second.model::<f32>(b)?))
     } else if args.from_init {

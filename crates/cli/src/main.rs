@@ -276,28 +276,58 @@ impl Failure {
     }
 }
 
-impl<E: std::fmt::Display + 'static> From<E> for Failure {
-    fn from(e: E) -> Self {
-        use gradus::GradusError as G;
-        let any: &dyn std::any::Any = &e;
-        // Bare I/O errors are those of standard output (files are named).
-        if let Some(io) = any.downcast_ref::<std::io::Error>() {
-            return if io.kind() == std::io::ErrorKind::BrokenPipe {
-                Failure::Closed
-            } else {
-                Failure::Run(format!("writing to standard output: {io}"))
-            };
+/// Bare I/O errors are those of standard output (files are named): a
+/// closed pipe ends the command quietly.
+impl From<std::io::Error> for Failure {
+    fn from(io: std::io::Error) -> Self {
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::Closed
+        } else {
+            Failure::Run(format!("writing to standard output: {io}"))
         }
-        if let Some(G::Peer { code, .. }) = any.downcast_ref::<G>() {
-            return Failure::Peer(*code);
+    }
+}
+
+/// The library's errors carry their exit code ([`gradus::GradusError::exit_code`]).
+impl From<gradus::GradusError> for Failure {
+    fn from(e: gradus::GradusError) -> Self {
+        if let gradus::GradusError::Peer { code, .. } = e {
+            return Failure::Peer(code);
         }
-        match any.downcast_ref::<G>().map(G::exit_code) {
-            Some(3) => Failure::Diverged(e.to_string()),
-            Some(2) => Failure::Usage(e.to_string()),
+        match e.exit_code() {
+            3 => Failure::Diverged(e.to_string()),
+            2 => Failure::Usage(e.to_string()),
             _ => Failure::Run(e.to_string()),
         }
     }
 }
+
+/// A tensor whose shape the command itself chose did not fit: not the
+/// user's input, so exit 1.
+impl From<gradus::tensor::TensorError> for Failure {
+    fn from(e: gradus::tensor::TensorError) -> Self {
+        Failure::Run(e.to_string())
+    }
+}
+
+/// The crates' own errors, through the facade's.
+macro_rules! through_gradus_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Self {
+                gradus::GradusError::from(e).into()
+            }
+        }
+    )*};
+}
+through_gradus_error!(
+    gradus::nn::NnError,
+    gradus::data::DataError,
+    gradus::optim::OptimError,
+    gradus::sched::SchedError,
+    gradus::loss::LossError,
+    gradus::autodiff::AutodiffError
+);
 
 pub(crate) fn usage(e: impl std::fmt::Display) -> Failure {
     Failure::Usage(e.to_string())

@@ -264,17 +264,7 @@ fn lock(dir: &Path) -> Result<std::fs::File, Failure> {
 /// A fresh run may not replace one silently: files of a run in `dir` are
 /// refused unless `overwrite`, and then removed before training starts.
 fn claim(dir: &Path, names: &[&str], overwrite: bool) -> Result<(), Failure> {
-    let present: Vec<&str> = names.iter().copied().filter(|n| dir.join(n).exists()).collect();
-    if present.is_empty() {
-        return Ok(());
-    }
-    if !overwrite {
-        return Err(crate::usage(format!(
-            "{} already holds a run ({}); pass --resume to continue it or --overwrite to replace it",
-            dir.display(),
-            present.join(", ")
-        )));
-    }
+    let present = free(dir, names, overwrite, "pass --resume to continue it or --overwrite to replace it")?;
     for n in present {
         let path = dir.join(n);
         std::fs::remove_file(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
@@ -282,10 +272,29 @@ fn claim(dir: &Path, names: &[&str], overwrite: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The files of `names` present in `dir`: none, or any with `overwrite`;
+/// otherwise exit 2 saying so and what to do (`advice`).
+fn free<'a>(dir: &Path, names: &[&'a str], overwrite: bool, advice: &str) -> Result<Vec<&'a str>, Failure> {
+    let present: Vec<&str> = names.iter().copied().filter(|n| dir.join(n).exists()).collect();
+    if !present.is_empty() && !overwrite {
+        return Err(crate::usage(format!("{} already holds a run ({}); {advice}", dir.display(), present.join(", "))));
+    }
+    Ok(present)
+}
+
+/// The first line of sharpness.csv.
+const SHARPNESS_HEADER: &str = "step,epoch,lr,sharpness";
+
 /// The sharpness a run measured up to step `steps` (its checkpoint's), from
 /// its sharpness.csv.
 fn sharpness_history(path: &Path, steps: usize) -> Result<Vec<gradus::SharpnessPoint>, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| crate::usage(format!("--resume: {}: {e}", path.display())))?;
+    if text.lines().next() != Some(SHARPNESS_HEADER) {
+        return Err(crate::usage(format!(
+            "--resume: {} does not start with the header {SHARPNESS_HEADER}; it is not this run's sharpness",
+            path.display()
+        )));
+    }
     let mut points = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         let p = gradus::SharpnessPoint::from_csv(line)
@@ -305,15 +314,17 @@ fn write_sharpness(
     earlier: &[gradus::SharpnessPoint],
     now: &[gradus::SharpnessPoint],
 ) -> Result<(), Failure> {
-    if earlier.is_empty() && now.is_empty() {
-        return Ok(());
-    }
+    // Written every epoch, with its header alone before the first
+    // measurement, so a resume always finds it.
     let all: Vec<gradus::SharpnessPoint> = earlier.iter().chain(now).copied().collect();
-    let mut text = String::from("step,epoch,lr,sharpness\n");
+    let mut text = format!("{SHARPNESS_HEADER}\n");
     for p in &all {
         text += &(p.csv_row() + "\n");
     }
     write(&dir.join("sharpness.csv"), &text)?;
+    if all.is_empty() {
+        return Ok(());
+    }
     let title = format!("{optimizer}: sharpness on the monitoring subset");
     gradus::plot::sharpness(&dir.join("sharpness.svg"), &title, &[(optimizer.to_string(), all)])?;
     Ok(())
@@ -448,7 +459,8 @@ fn train_one(
             Err(e @ (gradus::GradusError::Diverged { .. } | gradus::GradusError::Peer { code: 3, .. })) => {
                 // The figure shows the epochs that were finite; the
                 // checkpoint and metrics.csv are those of the last of them.
-                if ranks.leads() {
+                // A fresh run with no finite epoch leaves no file of a run.
+                if ranks.leads() && !all.is_empty() {
                     gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all)])?;
                 }
                 if let gradus::GradusError::Peer { code, .. } = e {
@@ -481,7 +493,10 @@ fn train_one(
         // writes, and the others learn whether that worked.
         let saved = if ranks.leads() {
             write(&csv, &(rows.join("\n") + "\n"))
-                .and_then(|()| write_sharpness(dir, optimizer, &earlier_sharpness, t.sharpness()))
+                .and_then(|()| match run.sharpness_every {
+                    0 => Ok(()),
+                    _ => write_sharpness(dir, optimizer, &earlier_sharpness, t.sharpness()),
+                })
                 .and_then(|()| t.save(&model, &checkpoint).map_err(Failure::from))
         } else {
             Ok(())
@@ -615,6 +630,13 @@ pub fn compare(run: &Run, optimizers: &str, ranks: &Ranks) -> Result<(), Failure
         }
         std::fs::create_dir_all(&run.out).map_err(|e| Failure::Run(format!("{}: {e}", run.out.display())))?;
         let lock = lock(&run.out)?;
+        // Every run's directory is checked before the first trains, so an
+        // exit 2 leaves all of them as they were.
+        let advice = "give --overwrite to replace it, or another --out";
+        for i in 0..specs.len() {
+            free(&run.out.join(format!("{i}")), &RUN_FILES, run.overwrite, advice)?;
+        }
+        free(&run.out, &["learning_curves.svg"], run.overwrite, advice)?;
         claim(&run.out, &["learning_curves.svg"], run.overwrite)?;
         Ok(Some(lock))
     };

@@ -276,6 +276,8 @@ fn a_resume_with_another_configuration_is_refused_naming_each_difference() {
     let (code, _, err) =
         gradus(&[&base[..], &["--epochs", "2", "--resume", "--seed", "1", "--optimizer", "sgd(lr=0.1)"]].concat());
     assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is a run made with other settings than this one's"), "{err}");
+    assert!(!err.contains("does not fit the model"), "{err}");
     assert!(err.contains("seed: the checkpoint's run used `0`, this one `1`"), "{err}");
     assert!(err.contains("optimizer: the checkpoint's run used `adam(lr=1e-3)`, this one `sgd(lr=0.1)`"), "{err}");
     assert_eq!(std::fs::read(dir.join("checkpoint.safetensors")).unwrap(), before, "nothing was changed");

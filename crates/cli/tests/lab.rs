@@ -279,17 +279,30 @@ fn train_measures_sharpness_and_resumes_it() {
     assert_eq!(last[col].parse::<f64>().unwrap(), rows[4].3);
     assert!(std::fs::read_to_string(whole.join("sharpness.svg")).unwrap().starts_with("<svg"));
 
-    // Stopped after one epoch and resumed: the same steps, and the same
-    // values up to the warm start Lanczos lost at the stop.
+    // Stopped after one epoch and resumed: the same rows, bit for bit (the
+    // checkpoint keeps Lanczos's warm start).
     let parts = scratch("lab-sharp-parts");
     assert_eq!(train(&parts, "1", &["--sharpness-every", "2"]).0, 0);
     let (code, _, err) = train(&parts, "2", &["--sharpness-every", "2", "--resume"]);
     assert_eq!(code, 0, "{err}");
-    let resumed = sharpness_rows(&parts);
-    assert_eq!(resumed.len(), rows.len());
-    for (a, b) in resumed.iter().zip(&rows) {
-        assert!(a.0 == b.0 && a.1 == b.1 && (a.3 - b.3).abs() < 1e-4 * b.3, "{a:?} vs {b:?}");
-    }
+    assert_eq!(sharpness_rows(&parts), rows);
+    assert_eq!(
+        std::fs::read_to_string(parts.join("sharpness.csv")).unwrap(),
+        std::fs::read_to_string(whole.join("sharpness.csv")).unwrap()
+    );
+    // Measured every 7 steps, a first part of 5 steps measures nothing: the
+    // file holds its header, and the resume goes on from it.
+    let late = scratch("lab-sharp-late");
+    assert_eq!(train(&late, "1", &["--sharpness-every", "7"]).0, 0);
+    assert_eq!(std::fs::read_to_string(late.join("sharpness.csv")).unwrap(), "step,epoch,lr,sharpness\n");
+    let (code, _, err) = train(&late, "2", &["--sharpness-every", "7", "--resume"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sharpness_rows(&late).iter().map(|r| r.0).collect::<Vec<_>>(), vec![7]);
+    // A sharpness.csv that is not one is refused, and left as it was.
+    std::fs::write(late.join("sharpness.csv"), "garbage\n").unwrap();
+    let (code, _, err) = train(&late, "3", &["--sharpness-every", "7", "--resume"]);
+    assert!(code == 2 && err.contains("does not start with the header"), "{code}: {err}");
+    assert_eq!(std::fs::read_to_string(late.join("sharpness.csv")).unwrap(), "garbage\n");
     // Resuming without the flag, or with another N, is refused.
     let (code, _, err) = train(&parts, "3", &["--resume"]);
     assert!(code == 2 && err.contains("--sharpness-every 2"), "{code}: {err}");
@@ -419,8 +432,19 @@ fn landscape_draws_lines_and_planes_through_the_checkpoint() {
         (vec!["--points", "1"], "give 2 to"),
         (vec!["--mode", "plane", "--from-init"], "--mode line"),
         (vec!["--to", c, "--from-init"], "give one"),
+        (vec!["--to", "/nonexistent/b.safetensors"], "--to /nonexistent/b.safetensors: no such file"),
     ] {
         let (code, _, err) = run(&extra);
         assert!(code == 2 && err.contains(says), "{extra:?}: {code}: {err}");
     }
+    // --to a run of another model: said in --to's words, not --model's.
+    let other = scratch("lab-land-other");
+    let o = other.to_str().unwrap();
+    let trained_other =
+        ["train", "--data-dir", d, "--model", "mlp(784, 9, 10)", "--epochs", "1", "--batch-size", "50", "--out", o];
+    assert_eq!(gradus(&trained_other).0, 0);
+    let b = other.join("checkpoint.safetensors");
+    let (code, _, err) = run(&["--to", b.to_str().unwrap()]);
+    assert!(code == 2 && err.contains("a line runs between two checkpoints of one model"), "{code}: {err}");
+    assert!(!err.contains("--model"), "{err}");
 }

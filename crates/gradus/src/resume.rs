@@ -55,6 +55,11 @@ impl<T: Float> Trainer<T> {
         let (steps, epochs) = self.counters();
         ck.insert_u64("trainer.steps", &[steps as u64]);
         ck.insert_u64("trainer.epochs", &[epochs as u64]);
+        if let Some(start) = self.sharpness_start() {
+            // Lanczos's warm start: without it a resumed measurement starts
+            // elsewhere and differs in its last digits.
+            ck.insert("trainer.sharpness_start", &Tensor::from_vec(start.to_vec(), &[start.len()]).expect("a vector"));
+        }
         if let Some(Driven::Plateau(p)) = self.schedule_ref() {
             let s = p.state();
             let bits =
@@ -71,9 +76,9 @@ impl<T: Float> Trainer<T> {
     /// the optimiser's state (likewise).
     ///
     /// # Errors
-    /// [`GradusError::Nn`] for a file that cannot be read, that recorded a
-    /// configuration other than this trainer's ([`Trainer::record`]), or
-    /// that does not fit the model; [`GradusError::Optimizer`] for an optimiser
+    /// [`GradusError::Config`] for a file that recorded a configuration
+    /// other than this trainer's ([`Trainer::record`]); [`GradusError::Nn`]
+    /// for a file that cannot be read or does not fit the model; [`GradusError::Optimizer`] for an optimiser
     /// state that does not fit.
     pub fn resume(&mut self, model: &dyn Module<T>, path: &Path) -> Result<(), GradusError> {
         self.resume_from(model, &Checkpoint::load(path)?, path)
@@ -121,7 +126,11 @@ impl<T: Float> Trainer<T> {
             })
             .collect();
         if !differ.is_empty() {
-            return Err(GradusError::Nn(gradus_nn::NnError::Mismatch { mismatches: differ }));
+            return Err(GradusError::Config(format!(
+                "{} is a run made with other settings than this one's:\n  {}",
+                path.display(),
+                differ.join("\n  ")
+            )));
         }
         checkpoint::restore(model, ck, "model.")?;
         let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();
@@ -149,7 +158,19 @@ impl<T: Float> Trainer<T> {
             return Err(corrupt(format!("it counts {epochs} epochs in {steps} steps; every epoch takes a step")));
         }
         let plateau = if ck.contains("trainer.plateau") { Some(counters("trainer.plateau", 5)?) } else { None };
+        let sharpness_start = if ck.contains("trainer.sharpness_start") {
+            let v = ck.get::<T>("trainer.sharpness_start")?;
+            if !v.isfinite().all() {
+                return Err(corrupt("`trainer.sharpness_start` holds NaN or Inf".into()));
+            }
+            Some(v.to_vec())
+        } else {
+            None
+        };
         self.import_run(&state, steps, epochs)?;
+        if let (Some(v), Some(tracker)) = (sharpness_start, self.sharpness_tracker()) {
+            tracker.set_start(v);
+        }
         if let (Some(bits), Some(Driven::Plateau(p))) = (plateau, self.schedule_mut()) {
             let s = PlateauState {
                 lr: f64::from_bits(bits[0]),

@@ -75,6 +75,17 @@ impl<T: Float> Tracker<T> {
         Tracker { every, last: None, points: Vec::new() }
     }
 
+    /// The next measurement's start (the last top eigenvector), which a
+    /// checkpoint keeps so a resumed run measures as an uninterrupted one.
+    pub(crate) fn start(&self) -> Option<&[T]> {
+        self.last.as_deref()
+    }
+
+    /// Sets the next measurement's start (from a checkpoint).
+    pub(crate) fn set_start(&mut self, start: Vec<T>) {
+        self.last = Some(start);
+    }
+
     /// Measures λ_max now (step `step` of epoch `epoch` at rate `lr`).
     pub(crate) fn measure(
         &mut self,

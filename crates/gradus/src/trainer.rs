@@ -294,6 +294,16 @@ impl<T: Float> Trainer<T> {
         self
     }
 
+    /// The sharpness tracker, when the trainer measures sharpness.
+    pub(crate) fn sharpness_tracker(&mut self) -> Option<&mut crate::sharpness::Tracker<T>> {
+        self.sharpness.as_mut()
+    }
+
+    /// The next sharpness measurement's warm start, if one was measured.
+    pub(crate) fn sharpness_start(&self) -> Option<&[T]> {
+        self.sharpness.as_ref().and_then(|t| t.start())
+    }
+
     /// Every sharpness measurement so far (see [`Trainer::with_sharpness`]).
     pub fn sharpness(&self) -> &[crate::SharpnessPoint] {
         self.sharpness.as_ref().map_or(&[], |t| &t.points)

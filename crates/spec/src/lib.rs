@@ -269,15 +269,19 @@ impl Spec {
     /// An unknown key, a key given twice, or more positional arguments than keys.
     pub fn args(&self, keys: &[&'static str]) -> Result<Args, SpecError> {
         let mut taken: Vec<(&'static str, Value)> = Vec::new();
-        let accepted = keys.join(", ");
+        let accepted = if keys.is_empty() {
+            format!("{} takes no arguments (write it as `{}`)", self.name, self.name)
+        } else {
+            format!("accepted: {}", keys.join(", "))
+        };
         for (i, (key, value)) in self.args.iter().enumerate() {
             let key = match key {
                 Some(k) => *keys
                     .iter()
                     .find(|known| *known == k)
-                    .ok_or_else(|| self.error(format!("unknown key `{k}`; accepted: {accepted}")))?,
+                    .ok_or_else(|| self.error(format!("unknown key `{k}`; {accepted}")))?,
                 None => *keys.get(i).ok_or_else(|| {
-                    self.error(format!("too many positional arguments ({} given); accepted: {accepted}", i + 1))
+                    self.error(format!("too many positional arguments ({} given); {accepted}", i + 1))
                 })?,
             };
             if taken.iter().any(|(k, _)| *k == key) {
@@ -375,7 +379,7 @@ impl Args {
         if x >= 0.0 && x.fract() == 0.0 && x < 2f64.powi(53) {
             Ok(x as usize)
         } else {
-            Err(self.err(key, format!("must be a non-negative integer, got {x}")))
+            Err(self.err(key, format!("must be a non-negative integer below 2^53, got {}", Value::Number(x))))
         }
     }
 
@@ -512,7 +516,7 @@ mod tests {
         let mut a = parse("step(step_size=2.5, mode=fast, gamma=true)").args(&["step_size", "gamma", "mode"]).unwrap();
         assert_eq!(
             a.usize("step_size").unwrap_err().to_string(),
-            "step(step_size=2.5, mode=fast, gamma=true): `step_size` must be a non-negative integer, got 2.5"
+            "step(step_size=2.5, mode=fast, gamma=true): `step_size` must be a non-negative integer below 2^53, got 2.5"
         );
         assert!(a.f64("gamma").unwrap_err().to_string().ends_with("`gamma` must be a number, got true/false `true`"));
         assert!(

@@ -21,7 +21,7 @@ pub(super) fn pair(
         Value::Number(x) if x.fract() == 0.0 && *x >= if zero_ok { 0.0 } else { 1.0 } && *x < 1e9 => Some(*x as usize),
         _ => None,
     };
-    let what = if zero_ok { "a non-negative integer" } else { "a positive integer" };
+    let what = if zero_ok { "a non-negative integer below 10^9" } else { "a positive integer below 10^9" };
     match args.get(key) {
         None => Ok(default),
         Some(v @ Value::Number(_)) => {
@@ -85,7 +85,8 @@ pub(super) fn shape(args: &Args, spec: &Spec, key: &str) -> Result<Vec<usize>, S
         Value::Number(x) if x.fract() == 0.0 && *x >= 1.0 && *x < 1e9 => Some(*x as usize),
         _ => None,
     };
-    let bad = || err(spec, format!("`{key}` must be a positive integer or a tuple of them, such as (28, 28)"));
+    let bad =
+        || err(spec, format!("`{key}` must be a positive integer below 10^9 or a tuple of them, such as (28, 28)"));
     match args.get(key) {
         None => Err(err(spec, format!("`{key}` is required"))),
         Some(v @ Value::Number(_)) => int(v).map(|n| vec![n]).ok_or_else(bad),

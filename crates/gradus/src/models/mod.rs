@@ -367,7 +367,7 @@ fn parse_mlp(spec: &Spec) -> Result<Mlp, SpecError> {
                 return Err(err(
                     spec,
                     format!(
-                        "`{}` is not accepted; mlp takes positive integer sizes, act=<activation>, dropout=<p in [0, 1)>, batch_norm=<bool>",
+                        "`{}` is not accepted; mlp takes positive integer sizes (below 10^9), act=<activation>, dropout=<p in [0, 1)>, batch_norm=<bool>",
                         k.map_or(v.to_string(), |k| format!("{k}={v}"))
                     ),
                 ));

@@ -223,7 +223,7 @@ fn bad_nested_specs_name_the_item_and_both_shapes() {
         ("seq(repeat(2))", "`item` is required"),
         ("seq(res())", "needs at least one item"),
         ("seq(res(relu, shortcut=3))", "items are layers"),
-        ("seq(layernorm((28, 0)))", "`shape` must be a positive integer or a tuple"),
+        ("seq(layernorm((28, 0)))", "`shape` must be a positive integer below 10^9 or a tuple"),
         ("seq(layernorm(28, eps=-1))", "`eps` must be a finite non-negative number"),
         ("seq(rmsnorm(28, eps=nan))", "`eps`"),
         ("seq(instancenorm2d(0))", "`c` must be positive"),
