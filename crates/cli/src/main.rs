@@ -1,12 +1,16 @@
-//! `gradus`: the command line of docs/cli.md. `trace` runs an optimiser
-//! on a test function, `schedule` prints a learning-rate schedule step by
-//! step, `hessian` reports the curvature at a point, `train` and `compare`
-//! train a model on Fashion-MNIST or MNIST, `curvature`, `landscape` and
-//! `lr-find` look at a network's loss (curvature.rs, landscape.rs, lr_find.rs). Wrong input exits
-//! with code 2 and says what is accepted.
+//! `gradus`: the command line of docs/cli.md, one file per command.
+//! `trace` runs an optimiser on a test function (trace.rs), `schedule`
+//! prints a learning-rate schedule step by step (schedule.rs), `hessian`
+//! reports the curvature at a point (hessian.rs), `train` and `compare`
+//! train a model on Fashion-MNIST or MNIST (train.rs), `curvature`,
+//! `landscape` and `lr-find` look at a network's loss (curvature.rs,
+//! landscape.rs, lr_find.rs), `summary` lists a model (summary.rs). This
+//! file holds the arguments, the exit codes and the conversions to them.
+//! Wrong input exits with code 2 and says what is accepted.
 
 mod curvature;
 mod functions;
+mod hessian;
 mod lab;
 mod landscape;
 mod lr_find;
@@ -14,15 +18,13 @@ mod memory;
 mod output;
 mod outputs;
 mod ranks;
+mod schedule;
 mod summary;
+mod trace;
 mod train;
 
 use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
-use gradus::autodiff::{PointKind, Tape, curvature, grad};
-use gradus::optim::{Method, Optimizer, parse_method};
-use gradus::sched::{ReduceOnPlateau, Schedule};
-use gradus::tensor::Tensor;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -348,32 +350,6 @@ fn non_negative(text: &str) -> Result<f64, String> {
     if x < 0.0 { Err(format!("`{text}` is negative; give a finite number ≥ 0")) } else { Ok(x) }
 }
 
-/// Rows a plot keeps at most: a plot of more shows nothing more, and
-/// keeping every row is what grows without bound.
-const PLOT_ROWS: usize = 1_000_000;
-
-fn plot_bound(plot: &Option<PathBuf>, steps: usize) -> Result<(), Failure> {
-    if plot.is_some() && steps >= PLOT_ROWS {
-        return Err(usage(format!(
-            "--plot keeps every row in memory: {steps} steps would take {} MB; plot at most {} steps (without --plot rows stream and any number works)",
-            (steps as f64 * 24.0 / 1e6).ceil(),
-            PLOT_ROWS - 1
-        )));
-    }
-    Ok(())
-}
-
-/// Refuses more steps than a schedule defines (onecycle), before any output.
-fn schedule_range(s: &dyn gradus::sched::LrScheduler, spec: &str, steps: usize) -> Result<(), Failure> {
-    match s.last_step() {
-        Some(last) if steps > last + 1 => Err(usage(format!(
-            "{spec} defines steps 0 … {last}; --steps {steps} asks for step {} (torch's OneCycleLR raises past total_steps)",
-            steps - 1
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Writes `text` to standard output; a failed write is an error (exit 1,
 /// or a quiet stop when the reader left), never a panic.
 pub(crate) fn say(text: &str) -> Result<(), Failure> {
@@ -399,7 +375,7 @@ pub(crate) fn shout(text: &str) {
 }
 
 /// Standard output, buffered; rows are flushed as the buffer fills.
-fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+pub(crate) fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::new(std::io::stdout().lock())
 }
 
@@ -427,14 +403,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Trace { function, start, optimizer, steps, schedule, format, plot, overwrite } => {
             outputs::fresh("--plot", plot.as_deref(), &[], overwrite)
-                .and_then(|()| trace(&function, &start, &optimizer, steps, schedule.as_deref(), format, plot))
+                .and_then(|()| trace::trace(&function, &start, &optimizer, steps, schedule.as_deref(), format, plot))
         }
         Command::Schedule { spec, lr, steps, momentum, metrics, format, plot, overwrite } => {
             let inputs: Vec<&Path> = metrics.iter().map(PathBuf::as_path).collect();
             outputs::fresh("--plot", plot.as_deref(), &inputs, overwrite)
-                .and_then(|()| schedule(&spec, lr, steps, momentum, metrics, format, plot))
+                .and_then(|()| schedule::schedule(&spec, lr, steps, momentum, metrics, format, plot))
         }
-        Command::Hessian { function, at, format } => hessian(&function, &at, format),
+        Command::Hessian { function, at, format } => hessian::hessian(&function, &at, format),
         Command::Curvature(args) => curvature::curvature(&args),
         Command::LrFind(args) => lr_find::lr_find(&args),
         Command::Landscape(args) => landscape::landscape(&args),
@@ -477,227 +453,4 @@ fn main() -> ExitCode {
     };
     ranks.leave(code);
     ExitCode::from(code)
-}
-
-/// f and ∇f at `p`.
-fn value_and_gradient(
-    f: fn(&gradus::autodiff::Var<f64>) -> gradus::autodiff::Var<f64>,
-    p: &[f64],
-) -> Result<(f64, Vec<f64>), Failure> {
-    let tape = Tape::new();
-    let x = tape.leaf(Tensor::from_slice(p, &[p.len()])?);
-    let y = f(&x);
-    let g = grad(&[&y], None, &[&x], Default::default())?.remove(0).expect("x is used");
-    Ok((y.item(), g.value().to_vec()))
-}
-
-/// One step of a method on a point: (step index, the point).
-type Step<'a> = dyn FnMut(usize, &mut Vec<f64>) -> Result<(), Failure> + 'a;
-
-fn trace(
-    function: &str,
-    start: &str,
-    optimizer: &str,
-    steps: usize,
-    schedule: Option<&str>,
-    format: Format,
-    plot: Option<PathBuf>,
-) -> Result<(), Failure> {
-    let func = functions::lookup(function).map_err(usage)?;
-    let mut p = functions::point(start, func.dim, "--start").map_err(usage)?;
-    let method = parse_method::<f64>(optimizer).map_err(usage)?;
-    let sched = match schedule.map(gradus::sched::parse).transpose().map_err(usage)? {
-        Some(Schedule::Steps(s)) => Some(s),
-        Some(Schedule::Plateau(_)) => {
-            return Err(usage("--schedule: plateau needs a metric; trace takes step schedules"));
-        }
-        None => None,
-    };
-    if let (Some(s), Some(text)) = (&sched, schedule) {
-        schedule_range(s.as_ref(), text, steps)?;
-    }
-    plot_bound(&plot, steps)?;
-    let start_value = value_and_gradient(func.f, &p)?.0;
-    if !start_value.is_finite() {
-        return Err(usage(format!("{function} is {start_value} at --start={start}; start where it is finite")));
-    }
-    // One step of the method, whichever it is.
-    let rate = |t: usize, base: f64| sched.as_ref().map(|s| s.lr(base, t));
-    let mut advance: Box<Step<'_>> = match method {
-        Method::FirstOrder(opt) => {
-            let mut driver = Optimizer::boxed(opt);
-            let base = driver.groups()[0].initial_lr;
-            Box::new(move |t, p| {
-                if let Some(lr) = rate(t, base) {
-                    driver.set_lr(lr);
-                }
-                let (_, g) = value_and_gradient(func.f, p)?;
-                driver.update(0, p, &g)?;
-                Ok(())
-            })
-        }
-        Method::Newton(mut newton) => {
-            let base = newton.lr();
-            Box::new(move |t, p| {
-                if let Some(lr) = rate(t, base) {
-                    newton.set_lr(lr).map_err(usage)?;
-                }
-                let c = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?;
-                let (_, g) = value_and_gradient(func.f, p)?;
-                newton.step(p, &g, &c.hessian).map_err(|e| Failure::Diverged(format!("step {}: {e}", t + 1)))?;
-                Ok(())
-            })
-        }
-        Method::Lbfgs(mut lbfgs) => {
-            let base = lbfgs.lr();
-            Box::new(move |t, p| {
-                if let Some(lr) = rate(t, base) {
-                    lbfgs.set_lr(lr).map_err(usage)?;
-                }
-                let mut failure = None;
-                lbfgs.step(p, |q| match value_and_gradient(func.f, q) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        failure = Some(e);
-                        (f64::NAN, vec![0.0; q.len()])
-                    }
-                });
-                failure.map_or(Ok(()), Err)
-            })
-        }
-    };
-    let mut out = output::Rows::new(stdout(), matches!(format, Format::Json), &output::trace_header(func.dim))?;
-    let mut kept = Vec::new();
-    let mut emit = |t: usize, p: &[f64], loss: f64| -> Result<(), Failure> {
-        let (csv, json) = output::trace_row(t, p, loss);
-        out.row(|| csv, || json)?;
-        if plot.is_some() {
-            kept.push((p.to_vec(), loss));
-        }
-        Ok(())
-    };
-    emit(0, &p, start_value)?;
-    let mut diverged = None;
-    for t in 0..steps {
-        if let Err(e) = advance(t, &mut p) {
-            diverged = Some(e);
-            break;
-        }
-        let loss = value_and_gradient(func.f, &p)?.0;
-        emit(t + 1, &p, loss)?;
-        if !loss.is_finite() || !p.iter().all(|x| x.is_finite()) {
-            diverged = Some(Failure::Diverged(format!(
-                "the trace diverged at step {}: the loss is {loss} at {p:?}; the rows up to it are printed",
-                t + 1
-            )));
-            break;
-        }
-    }
-    out.finish()?;
-    if let Some(path) = plot {
-        output::plot_trace(&path, func, &kept, optimizer)?;
-    }
-    diverged.map_or(Ok(()), Err)
-}
-
-fn schedule(
-    spec: &str,
-    lr: f64,
-    steps: usize,
-    momentum: Option<f64>,
-    metrics: Option<PathBuf>,
-    format: Format,
-    plot: Option<PathBuf>,
-) -> Result<(), Failure> {
-    let parsed = gradus::sched::parse(spec).map_err(usage)?;
-    plot_bound(&plot, steps)?;
-    // Each step's (lr, momentum): computed from the schedule, or from the
-    // plateau fed one metric per step.
-    let mut at: Box<dyn FnMut(usize) -> (f64, Option<f64>)> = match parsed {
-        Schedule::Steps(s) => {
-            if metrics.is_some() {
-                return Err(usage("--metrics is for plateau schedules only"));
-            }
-            schedule_range(s.as_ref(), spec, steps)?;
-            Box::new(move |t| (s.lr(lr, t), s.momentum(t).or(momentum)))
-        }
-        Schedule::Plateau(options) => {
-            let path =
-                metrics.ok_or_else(|| usage("plateau needs --metrics FILE (one number per line, one per step)"))?;
-            let text = std::fs::read_to_string(&path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
-            let values: Vec<f64> = text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| finite(l.trim()).map_err(|e| usage(format!("{}:{}: {e}", path.display(), i + 1))))
-                .collect::<Result<_, _>>()?;
-            if values.len() < steps {
-                return Err(usage(format!("--metrics: {} values for {steps} steps", values.len())));
-            }
-            let mut p = ReduceOnPlateau::new(lr, options)?;
-            Box::new(move |t| {
-                let now = p.lr();
-                p.observe(values[t]);
-                (now, momentum)
-            })
-        }
-    };
-    let mut out = output::Rows::new(stdout(), matches!(format, Format::Json), "step,lr,momentum")?;
-    let (mut lrs, mut moms) = (Vec::new(), Vec::new());
-    let mut overflow = None;
-    for t in 0..steps {
-        let (rate, m) = at(t);
-        let (csv, json) = output::schedule_row(t, rate, m);
-        out.row(|| csv, || json)?;
-        if plot.is_some() {
-            lrs.push(rate);
-            moms.push(m);
-        }
-        if !rate.is_finite() || m.is_some_and(|m| !m.is_finite()) {
-            overflow = Some(Failure::Diverged(format!(
-                "{spec} with --lr {lr}: the rate at step {t} is {rate}; the rows up to it are printed"
-            )));
-            break;
-        }
-    }
-    out.finish()?;
-    if let Some(path) = plot {
-        let moms: Option<Vec<f64>> = moms.into_iter().collect();
-        gradus::plot::schedule(&path, spec, &lrs, moms.as_deref())?;
-    }
-    overflow.map_or(Ok(()), Err)
-}
-
-fn hessian(function: &str, at: &str, format: TextFormat) -> Result<(), Failure> {
-    let func = functions::lookup(function).map_err(usage)?;
-    let p = functions::point(at, func.dim, "--at").map_err(usage)?;
-    let (value, gradient) = value_and_gradient(func.f, &p)?;
-    if !value.is_finite() || !gradient.iter().all(|g| g.is_finite()) {
-        return Err(usage(format!(
-            "{function} at --at={at}: the value {value} and gradient {gradient:?} are not all finite; give a point where they are"
-        )));
-    }
-    let c = curvature(func.f, &Tensor::from_slice(&p, &[p.len()])?)
-        .map_err(|e| usage(format!("{function} at --at={at}: {e}")))?;
-    let kind = if c.gradient_norm > 1e-8 * (1.0 + value.abs()) {
-        "not critical"
-    } else {
-        match c.kind {
-            PointKind::Minimum => "minimum",
-            PointKind::Maximum => "maximum",
-            PointKind::Saddle => "saddle",
-            PointKind::Degenerate => "degenerate",
-        }
-    };
-    let report = output::Curvature {
-        point: p,
-        value,
-        gradient,
-        hessian: c.hessian.to_vec(),
-        eigenvalues: c.eigenvalues.clone(),
-        kind,
-        condition_number: c.condition_number,
-        max_stable_lr: c.max_stable_lr,
-    };
-    say(&if matches!(format, TextFormat::Json) { report.json() } else { report.text() })
 }

@@ -4,7 +4,7 @@
 //! reads (a checkpoint, a metrics file) is never its output.
 
 use crate::{Failure, usage};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Refuses `output` (given as `flag`) when it is one of `inputs`, or when it
 /// exists and `overwrite` is false.
@@ -30,6 +30,21 @@ pub fn fresh(flag: &str, output: Option<&Path>, inputs: &[&Path], overwrite: boo
         return Err(usage(format!(
             "{flag} {} exists; give --overwrite to replace it, or another name",
             output.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Rows a plot keeps at most: a plot of more shows nothing more, and
+/// keeping every row is what grows without bound.
+const PLOT_ROWS: usize = 1_000_000;
+
+pub(crate) fn plot_bound(plot: &Option<PathBuf>, steps: usize) -> Result<(), Failure> {
+    if plot.is_some() && steps >= PLOT_ROWS {
+        return Err(usage(format!(
+            "--plot keeps every row in memory: {steps} steps would take {} MB; plot at most {} steps (without --plot rows stream and any number works)",
+            (steps as f64 * 24.0 / 1e6).ceil(),
+            PLOT_ROWS - 1
         )));
     }
     Ok(())

@@ -1,0 +1,133 @@
+//! `gradus trace`: an optimiser's path on a test function, row by row,
+//! and its plot.
+
+use crate::functions;
+use crate::outputs::plot_bound;
+use crate::schedule::schedule_range;
+use crate::{Failure, Format, output, stdout, usage};
+use gradus::autodiff::{Tape, curvature, grad};
+use gradus::optim::{Method, Optimizer, parse_method};
+use gradus::sched::Schedule;
+use gradus::tensor::Tensor;
+use std::path::PathBuf;
+
+/// f and ∇f at `p`.
+pub(crate) fn value_and_gradient(
+    f: fn(&gradus::autodiff::Var<f64>) -> gradus::autodiff::Var<f64>,
+    p: &[f64],
+) -> Result<(f64, Vec<f64>), Failure> {
+    let tape = Tape::new();
+    let x = tape.leaf(Tensor::from_slice(p, &[p.len()])?);
+    let y = f(&x);
+    let g = grad(&[&y], None, &[&x], Default::default())?.remove(0).expect("x is used");
+    Ok((y.item(), g.value().to_vec()))
+}
+
+/// One step of a method on a point: (step index, the point).
+type Step<'a> = dyn FnMut(usize, &mut Vec<f64>) -> Result<(), Failure> + 'a;
+
+pub(crate) fn trace(
+    function: &str,
+    start: &str,
+    optimizer: &str,
+    steps: usize,
+    schedule: Option<&str>,
+    format: Format,
+    plot: Option<PathBuf>,
+) -> Result<(), Failure> {
+    let func = functions::lookup(function).map_err(usage)?;
+    let mut p = functions::point(start, func.dim, "--start").map_err(usage)?;
+    let method = parse_method::<f64>(optimizer).map_err(usage)?;
+    let sched = match schedule.map(gradus::sched::parse).transpose().map_err(usage)? {
+        Some(Schedule::Steps(s)) => Some(s),
+        Some(Schedule::Plateau(_)) => {
+            return Err(usage("--schedule: plateau needs a metric; trace takes step schedules"));
+        }
+        None => None,
+    };
+    if let (Some(s), Some(text)) = (&sched, schedule) {
+        schedule_range(s.as_ref(), text, steps)?;
+    }
+    plot_bound(&plot, steps)?;
+    let start_value = value_and_gradient(func.f, &p)?.0;
+    if !start_value.is_finite() {
+        return Err(usage(format!("{function} is {start_value} at --start={start}; start where it is finite")));
+    }
+    // One step of the method, whichever it is.
+    let rate = |t: usize, base: f64| sched.as_ref().map(|s| s.lr(base, t));
+    let mut advance: Box<Step<'_>> = match method {
+        Method::FirstOrder(opt) => {
+            let mut driver = Optimizer::boxed(opt);
+            let base = driver.groups()[0].initial_lr;
+            Box::new(move |t, p| {
+                if let Some(lr) = rate(t, base) {
+                    driver.set_lr(lr);
+                }
+                let (_, g) = value_and_gradient(func.f, p)?;
+                driver.update(0, p, &g)?;
+                Ok(())
+            })
+        }
+        Method::Newton(mut newton) => {
+            let base = newton.lr();
+            Box::new(move |t, p| {
+                if let Some(lr) = rate(t, base) {
+                    newton.set_lr(lr).map_err(usage)?;
+                }
+                let c = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?;
+                let (_, g) = value_and_gradient(func.f, p)?;
+                newton.step(p, &g, &c.hessian).map_err(|e| Failure::Diverged(format!("step {}: {e}", t + 1)))?;
+                Ok(())
+            })
+        }
+        Method::Lbfgs(mut lbfgs) => {
+            let base = lbfgs.lr();
+            Box::new(move |t, p| {
+                if let Some(lr) = rate(t, base) {
+                    lbfgs.set_lr(lr).map_err(usage)?;
+                }
+                let mut failure = None;
+                lbfgs.step(p, |q| match value_and_gradient(func.f, q) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        failure = Some(e);
+                        (f64::NAN, vec![0.0; q.len()])
+                    }
+                });
+                failure.map_or(Ok(()), Err)
+            })
+        }
+    };
+    let mut out = output::Rows::new(stdout(), matches!(format, Format::Json), &output::trace_header(func.dim))?;
+    let mut kept = Vec::new();
+    let mut emit = |t: usize, p: &[f64], loss: f64| -> Result<(), Failure> {
+        let (csv, json) = output::trace_row(t, p, loss);
+        out.row(|| csv, || json)?;
+        if plot.is_some() {
+            kept.push((p.to_vec(), loss));
+        }
+        Ok(())
+    };
+    emit(0, &p, start_value)?;
+    let mut diverged = None;
+    for t in 0..steps {
+        if let Err(e) = advance(t, &mut p) {
+            diverged = Some(e);
+            break;
+        }
+        let loss = value_and_gradient(func.f, &p)?.0;
+        emit(t + 1, &p, loss)?;
+        if !loss.is_finite() || !p.iter().all(|x| x.is_finite()) {
+            diverged = Some(Failure::Diverged(format!(
+                "the trace diverged at step {}: the loss is {loss} at {p:?}; the rows up to it are printed",
+                t + 1
+            )));
+            break;
+        }
+    }
+    out.finish()?;
+    if let Some(path) = plot {
+        output::plot_trace(&path, func, &kept, optimizer)?;
+    }
+    diverged.map_or(Ok(()), Err)
+}
