@@ -16,6 +16,7 @@ mod evaluation;
 pub mod hessian;
 pub mod landscape;
 pub mod lr_find;
+mod metrics;
 pub mod models;
 #[cfg(feature = "mpi")]
 pub mod mpi;
@@ -38,11 +39,12 @@ pub use gradus_sched as sched;
 pub use gradus_sched::Schedule;
 pub use gradus_spec as spec;
 pub use gradus_tensor as tensor;
+pub use metrics::EpochMetrics;
 /// The random-number crate the initialisers and samplers take generators from.
 pub use rand;
 pub use replicas::{Backward, BatchStats, Replicas};
 pub use sharpness::SharpnessPoint;
-pub use trainer::{EpochMetrics, Every, Loaders, Trainer};
+pub use trainer::{Every, Loaders, Trainer};
 
 /// The everyday names.
 pub mod prelude {

@@ -19,8 +19,10 @@
 //!   returns its error, the others [`GradusError::Peer`];
 //! - compares a checksum of the parameters across ranks after each epoch.
 
+use crate::GradusError;
 use gradus_autodiff::Across;
-use gradus_tensor::Float;
+use gradus_nn::Module;
+use gradus_tensor::{Float, Tensor};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -88,4 +90,62 @@ pub(crate) fn checksum<T: Float>(values: &[T], mut h: u64) -> u64 {
         }
     }
     h
+}
+
+/// Agrees on this rank's `failure` (if any) with the other ranks, exchanging `payload`: every
+/// rank's payload when all succeeded; this rank's error, or
+/// [`GradusError::Peer`] naming the lowest failing rank, otherwise.
+pub(crate) fn settle<T: Float>(
+    r: &dyn Replicas<T>,
+    failure: Option<&GradusError>,
+    payload: &[f64],
+) -> Result<Vec<Vec<f64>>, GradusError> {
+    let code = failure.map_or(0, GradusError::exit_code);
+    match agree(r, code, payload) {
+        Ok(rows) => Ok(rows),
+        Err((rank, code)) if rank != r.rank() || failure.is_none() => Err(GradusError::Peer { rank, code }),
+        // This rank's own error is returned by the caller.
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
+/// Rank 0's parameters (with `params`) and buffers on every rank.
+pub(crate) fn broadcast_state<T: Float>(r: &dyn Replicas<T>, model: &dyn Module<T>, params: bool) {
+    if params {
+        for (_, p) in model.named_parameters() {
+            r.broadcast(&mut p.data_mut());
+        }
+    }
+    for (_, b) in model.named_buffers() {
+        let mut v = b.value().contiguous().to_vec();
+        r.broadcast(&mut v);
+        b.set(Tensor::from_vec(v, &b.shape()).expect("same shape"));
+    }
+}
+
+/// After an epoch: every rank's parameters are finite and equal to rank
+/// 0's (by checksum), or the error saying which rank differs.
+pub(crate) fn check_equal<T: Float>(
+    r: &dyn Replicas<T>,
+    model: &dyn Module<T>,
+    overflowed: Option<String>,
+    epoch: Option<usize>,
+    step: Option<usize>,
+) -> Result<(), GradusError> {
+    let mut h = 0xcbf2_9ce4_8422_2325;
+    for (_, p) in model.named_parameters() {
+        h = checksum(&p.borrow().contiguous().to_vec(), h);
+    }
+    let outcome = match overflowed {
+        Some(what) => Err(GradusError::Diverged { epoch, step, what, first_op: None }),
+        None => Ok(()),
+    };
+    let rows = settle(r, outcome.as_ref().err(), &[(h >> 32) as f64, (h & 0xffff_ffff) as f64])?;
+    if let Some(k) = rows.iter().position(|row| *row != rows[0]) {
+        return Err(GradusError::Replicas(format!(
+            "after epoch {} the parameters of rank {k} differ from rank 0's",
+            epoch.unwrap_or(0)
+        )));
+    }
+    Ok(())
 }

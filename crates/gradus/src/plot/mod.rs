@@ -9,7 +9,7 @@ pub use contours::levels as contour_levels;
 pub use lab::{decision_regions, landscape_line, landscape_plane, lr_find, sharpness, spectrum};
 
 use crate::GradusError;
-use crate::trainer::EpochMetrics;
+use crate::metrics::EpochMetrics;
 use plotters::prelude::*;
 use std::path::Path;
 
