@@ -41,6 +41,7 @@ mod dot;
 mod element;
 mod error;
 mod float;
+mod header;
 mod index;
 mod join;
 mod kernel;

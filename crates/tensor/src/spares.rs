@@ -8,7 +8,7 @@
 //! a spare instead costs a thread-local pop.
 
 use crate::Element;
-use crate::tensor::Inner;
+use crate::header::Inner;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::thread::LocalKey;

@@ -2,6 +2,7 @@
 
 use crate::Element;
 use crate::error::{Result, TensorError};
+use crate::header::{Data, Inner};
 use crate::layout::{Layout, walk};
 use crate::spares;
 use crate::storage::{Buffer, Storage, alloc};
@@ -26,43 +27,6 @@ use std::sync::atomic::{Ordering, fence};
 /// assert_eq!((&a + &at).to_vec(), vec![2.0, 5.0, 5.0, 8.0]);
 /// ```
 pub struct Tensor<T: Element>(ManuallyDrop<Arc<Inner<T>>>);
-
-/// What a tensor points to: its layout, and the buffer it owns or the
-/// owner it views. One pointer wide, a tensor moves and clones as cheaply as
-/// an `Arc` does: the tape of a small problem moves and clones tensors on
-/// every recorded op. A header whose last tensor drops is kept for the
-/// next new tensor (`spares.rs`).
-pub(crate) struct Inner<T: Element> {
-    layout: Layout,
-    data: Data<T>,
-}
-
-enum Data<T: Element> {
-    /// The buffer itself (a tensor made by an operation).
-    Own(Storage<T>),
-    /// A view of another tensor's buffer: the owner made the buffer and
-    /// lives as long as its views do.
-    View(Arc<Inner<T>>),
-}
-
-impl<T: Element> Inner<T> {
-    /// The owner of the buffer: itself, or the tensor it views.
-    #[inline]
-    fn owner(self: &Arc<Self>) -> &Arc<Self> {
-        match &self.data {
-            Data::Own(_) => self,
-            Data::View(owner) => owner,
-        }
-    }
-
-    #[inline]
-    fn storage(&self) -> &Storage<T> {
-        match &self.data {
-            Data::Own(storage) => storage,
-            Data::View(owner) => owner.storage(),
-        }
-    }
-}
 
 impl<T: Element> Clone for Tensor<T> {
     #[inline]
