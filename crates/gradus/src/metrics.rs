@@ -30,7 +30,7 @@ pub struct EpochMetrics {
     /// ([`SATURATION`](gradus_nn::SATURATION)).
     pub saturated: Vec<(String, f64)>,
     /// The epoch's last sharpness measurement when the trainer measures it
-    /// ([`Trainer::with_sharpness`]; NaN if none fell in this epoch).
+    /// ([`Trainer::with_sharpness`](crate::Trainer::with_sharpness); NaN if none fell in this epoch).
     pub sharpness: Option<f64>,
     /// Each step's mini-batch loss, in order (for the per-step learning
     /// curve; not a column of the CSV, so empty for a row read back).
