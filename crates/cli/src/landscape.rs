@@ -49,10 +49,18 @@ pub struct LandscapeArgs {
     /// Replace a --plot file that exists.
     #[arg(long)]
     pub overwrite: bool,
+    /// Go on with a plane larger than --points 101 (hours of evaluations).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// At most this many points along an axis (a plane evaluates its square).
 const MAX_POINTS: usize = 1001;
+
+/// Points along each axis of a plane beyond which `--yes` is needed: 101²
+/// = 10 201 evaluations of the subset's loss, minutes on a small network;
+/// 1001² is a hundred times that.
+const PLANE_POINTS_WITHOUT_YES: usize = 101;
 
 fn parse_range(text: &str) -> Result<(f64, f64), Failure> {
     let bad = || usage(format!("--range {text}: give lo:hi with finite lo < hi, e.g. --range=-1:1"));
@@ -69,6 +77,19 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     let (lo, hi) = parse_range(&args.range)?;
     if !(2..=MAX_POINTS).contains(&args.points) {
         return Err(usage(format!("--points {}: give 2 to {MAX_POINTS}", args.points)));
+    }
+    if args.mode == Mode::Plane && args.points > PLANE_POINTS_WITHOUT_YES {
+        let evaluations = args.points * args.points;
+        if !args.yes {
+            let base = PLANE_POINTS_WITHOUT_YES * PLANE_POINTS_WITHOUT_YES;
+            return Err(usage(format!(
+                "--mode plane --points {} evaluates the loss over the subset at {evaluations} points, {:.1} times the \
+                 {base} of --points {PLANE_POINTS_WITHOUT_YES} (at 1001, hours); give --yes to go on, or at most --points {PLANE_POINTS_WITHOUT_YES}",
+                args.points,
+                evaluations as f64 / base as f64
+            )));
+        }
+        crate::note(&format!("landscape: {evaluations} evaluations of the loss (--yes given)"));
     }
     let between = args.to.is_some() || args.from_init;
     if args.to.is_some() && args.from_init {

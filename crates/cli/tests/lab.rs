@@ -416,6 +416,26 @@ fn landscape_draws_lines_and_planes_through_the_checkpoint() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(rows(&out).iter().map(|r| r[0]).collect::<Vec<_>>(), vec![-1e308, 0.0, 1e308]);
 
+    // A plane of more than 101 × 101 points needs --yes, and says its size.
+    let (code, out, err) = run(&["--mode", "plane", "--points", "1001"]);
+    assert!(code == 2 && err.contains("1002001 points") && err.contains("--yes") && out.is_empty(), "{code}: {err}");
+    let (code, out, err) = gradus(&[
+        "landscape",
+        "--checkpoint",
+        c,
+        "--data-dir",
+        d,
+        "--subset",
+        "4",
+        "--mode",
+        "plane",
+        "--points",
+        "102",
+        "--yes",
+    ]);
+    assert!(code == 0 && err.contains("10404 evaluations"), "{code}: {err}");
+    assert_eq!(out.lines().count(), 1 + 102 * 102);
+
     // A plane: points² rows, β slowest, the centre the checkpoint.
     let (code, out, err) = run(&["--mode", "plane", "--points", "3", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
