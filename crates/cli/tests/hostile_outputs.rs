@@ -8,6 +8,16 @@ mod common;
 use common::cases::{check, train};
 use common::{fake_mnist, gradus, scratch};
 
+/// `gradus train` on the small data set into `out`, with `args` (model,
+/// epochs, batch size, …) after the data flags.
+fn train_into(out: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let data = fake_mnist();
+    let mut all =
+        vec!["train", "--data", "mnist", "--data-dir", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    all.extend(args);
+    gradus(&all)
+}
+
 #[test]
 fn a_last_batch_batch_norm_cannot_train_on_is_left_out_and_said() {
     // 200 examples in batches of 199: the last batch holds one.
@@ -16,47 +26,18 @@ fn a_last_batch_batch_norm_cannot_train_on_is_left_out_and_said() {
         "seq(conv2d(1, 4, 3), adaptive_avgpool2d(1), batchnorm2d(4), flatten, linear(4, 10))",
     ] {
         let out = scratch("hostile-last-batch");
-        let data = fake_mnist();
-        let (code, _, err) = gradus(&[
-            "train",
-            "--data",
-            "mnist",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--epochs",
-            "2",
-            "--batch-size",
-            "199",
-            "--model",
-            model,
-            "--out",
-            out.to_str().unwrap(),
-            "--overwrite",
-        ]);
+        let (code, _, err) =
+            train_into(&out, &["--epochs", "2", "--batch-size", "199", "--model", model, "--overwrite"]);
         assert_eq!(code, 0, "{model}: {err}");
         assert!(err.contains("the last batch of each epoch (1 of 200 examples) is left out"), "{model}: {err}");
         assert_eq!(err.matches("is left out").count(), 1, "said once: {err}");
     }
     // Without batch norm the last batch of one is trained on, silently.
     let out = scratch("hostile-last-batch-plain");
-    let data = fake_mnist();
-    let (code, _, err) = gradus(&[
-        "train",
-        "--data",
-        "mnist",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--batch-size",
-        "199",
-        "--model",
-        "mlp(784, 16, 10)",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (code, _, err) = train_into(&out, &["--epochs", "1", "--batch-size", "199", "--model", "mlp(784, 16, 10)"]);
     assert!(code == 0 && !err.contains("left out"), "{err}");
     // lr-find refuses a batch of one for batch norm too.
+    let data = fake_mnist();
     let (code, _, err) = gradus(&[
         "lr-find",
         "--data",
@@ -80,21 +61,7 @@ fn plots_never_replace_an_input_and_replace_a_file_only_when_asked() {
     let d = data.to_str().unwrap();
     // A checkpoint to analyse.
     let run = dir.join("run");
-    let (code, _, err) = gradus(&[
-        "train",
-        "--data",
-        "mnist",
-        "--data-dir",
-        d,
-        "--epochs",
-        "1",
-        "--batch-size",
-        "50",
-        "--model",
-        "mlp(784, 8, 10)",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let (code, _, err) = train_into(&run, &["--epochs", "1", "--batch-size", "50", "--model", "mlp(784, 8, 10)"]);
     assert_eq!(code, 0, "{err}");
     let ck = run.join("checkpoint.safetensors");
     let c = ck.to_str().unwrap();
