@@ -116,6 +116,13 @@ impl RunArgs {
         if self.flush_denormal && !gradus::tensor::set_flush_denormal(true) {
             return Err(usage("--flush-denormal: this CPU cannot flush subnormals (x86-64 only)"));
         }
+        // An augmentation that changes nothing (`--augment ""`) is none.
+        let augment = self
+            .augment
+            .as_deref()
+            .map(|a| train::parse_augment(a, self.seed))
+            .transpose()?
+            .filter(|a| *a != gradus::data::Augment::new(self.seed));
         Ok(train::Run {
             data: self.data,
             data_dir: self.data_dir,
@@ -126,8 +133,8 @@ impl RunArgs {
             batch_size: self.batch_size,
             seed: self.seed,
             out: self.out,
-            augment: self.augment.as_deref().map(|a| train::parse_augment(a, self.seed)).transpose()?,
-            augment_text: self.augment,
+            augment_text: self.augment.filter(|_| augment.is_some()),
+            augment,
             overwrite: self.overwrite,
             batch_stats: match self.batch_stats {
                 BatchStats::Global => gradus::BatchStats::Global,

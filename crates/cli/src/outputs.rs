@@ -1,38 +1,26 @@
 //! Files a command writes besides a run directory (`--plot`): checked
-//! before any work, so a command that exits 2 has changed nothing. A file
-//! that exists is replaced only with `--overwrite`; a file the command
-//! reads (a checkpoint, a metrics file) is never its output.
+//! before any work, so a command that exits 2 has changed nothing. The
+//! rule is [`gradus::run::output_clash`]'s; this words it with the flags.
 
 use crate::{Failure, usage};
+use gradus::run::{Clash, output_clash};
 use std::path::{Path, PathBuf};
 
-/// Refuses `output` (given as `flag`) when it is one of `inputs`, or when it
-/// exists and `overwrite` is false.
+/// Refuses `output` (given as `flag`) when it is one of `inputs`, a
+/// directory, or when it exists and `overwrite` is false.
 pub fn fresh(flag: &str, output: Option<&Path>, inputs: &[&Path], overwrite: bool) -> Result<(), Failure> {
     let Some(output) = output else {
         return Ok(());
     };
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+    let why = match output_clash(output, inputs, overwrite) {
+        None => return Ok(()),
+        Some(Clash::Input(input)) => {
+            format!("is also an input of this command ({}); write the output elsewhere", input.display())
+        }
+        Some(Clash::Directory) => "is a directory; give a file name".into(),
+        Some(Clash::Exists) => "exists; give --overwrite to replace it, or another name".into(),
     };
-    if let Some(input) = inputs.iter().find(|i| same(output, i)) {
-        return Err(usage(format!(
-            "{flag} {} is also an input of this command ({}); write the output elsewhere",
-            output.display(),
-            input.display()
-        )));
-    }
-    if output.is_dir() {
-        return Err(usage(format!("{flag} {} is a directory; give a file name", output.display())));
-    }
-    if output.exists() && !overwrite {
-        return Err(usage(format!(
-            "{flag} {} exists; give --overwrite to replace it, or another name",
-            output.display()
-        )));
-    }
-    Ok(())
+    Err(usage(format!("{flag} {} {why}", output.display())))
 }
 
 /// Rows a plot keeps at most: a plot of more shows nothing more, and

@@ -6,6 +6,7 @@ use crate::ranks::Ranks;
 use gradus::data::{Dataset, InMemory, Subset};
 use gradus::models::ModelSpec;
 use gradus::prelude::*;
+use gradus::run::RunDir;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -238,122 +239,6 @@ fn trainer(run: &Run, optimizer: &str) -> Result<Trainer<f32>, Failure> {
     }
 }
 
-fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    gradus::nn::write_atomic(path, text.as_bytes()).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
-}
-
-/// The files a run writes into its directory.
-const RUN_FILES: [&str; 5] =
-    ["metrics.csv", "checkpoint.safetensors", "learning_curve.svg", "sharpness.csv", "sharpness.svg"];
-
-/// Holds `dir` for this process: a second run into it is refused while
-/// this one lives (the lock goes with the process, however it ends).
-fn lock(dir: &Path) -> Result<std::fs::File, Failure> {
-    let path = dir.join(".gradus.lock");
-    let file = std::fs::File::create(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(crate::usage(format!(
-            "{}: another gradus process is writing this run; wait for it or choose another --out",
-            dir.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(Failure::Run(format!("{}: {e}", path.display()))),
-    }
-}
-
-/// A fresh run may not replace one silently: files of a run in `dir` are
-/// refused unless `overwrite`, and then removed before training starts.
-fn claim(dir: &Path, names: &[&str], overwrite: bool) -> Result<(), Failure> {
-    let present = free(dir, names, overwrite, "pass --resume to continue it or --overwrite to replace it")?;
-    for n in present {
-        let path = dir.join(n);
-        std::fs::remove_file(&path).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// The files of `names` present in `dir`: none, or any with `overwrite`;
-/// otherwise exit 2 saying so and what to do (`advice`).
-fn free<'a>(dir: &Path, names: &[&'a str], overwrite: bool, advice: &str) -> Result<Vec<&'a str>, Failure> {
-    let present: Vec<&str> = names.iter().copied().filter(|n| dir.join(n).exists()).collect();
-    if !present.is_empty() && !overwrite {
-        return Err(crate::usage(format!("{} already holds a run ({}); {advice}", dir.display(), present.join(", "))));
-    }
-    Ok(present)
-}
-
-/// The first line of sharpness.csv.
-const SHARPNESS_HEADER: &str = "step,epoch,lr,sharpness";
-
-/// The sharpness a run measured up to step `steps` (its checkpoint's), from
-/// its sharpness.csv.
-fn sharpness_history(path: &Path, steps: usize) -> Result<Vec<gradus::SharpnessPoint>, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::usage(format!("--resume: {}: {e}", path.display())))?;
-    if text.lines().next() != Some(SHARPNESS_HEADER) {
-        return Err(crate::usage(format!(
-            "--resume: {} does not start with the header {SHARPNESS_HEADER}; it is not this run's sharpness",
-            path.display()
-        )));
-    }
-    let mut points = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        let p = gradus::SharpnessPoint::from_csv(line)
-            .map_err(|e| crate::usage(format!("--resume: {}:{}: {e}", path.display(), i + 1)))?;
-        if p.step <= steps {
-            points.push(p);
-        }
-    }
-    Ok(points)
-}
-
-/// sharpness.csv (`step,epoch,lr,sharpness`) and sharpness.svg (against
-/// 2/η) from every measurement of the run, when it measures any.
-fn write_sharpness(
-    dir: &Path,
-    optimizer: &str,
-    earlier: &[gradus::SharpnessPoint],
-    now: &[gradus::SharpnessPoint],
-) -> Result<(), Failure> {
-    // Written every epoch, with its header alone before the first
-    // measurement, so a resume always finds it.
-    let all: Vec<gradus::SharpnessPoint> = earlier.iter().chain(now).copied().collect();
-    let mut text = format!("{SHARPNESS_HEADER}\n");
-    for p in &all {
-        text += &(p.csv_row() + "\n");
-    }
-    write(&dir.join("sharpness.csv"), &text)?;
-    if all.is_empty() {
-        return Ok(());
-    }
-    let title = format!("{optimizer}: sharpness on the monitoring subset");
-    gradus::plot::sharpness(&dir.join("sharpness.svg"), &title, &[(optimizer.to_string(), all)])?;
-    Ok(())
-}
-
-/// A run's metrics.csv: its lines and the epochs they hold.
-type History = (Vec<String>, Vec<EpochMetrics>);
-
-/// The epochs a run's metrics.csv holds, as the checkpoint counts them.
-fn history(csv: &Path, epochs: usize) -> Result<History, Failure> {
-    let text = std::fs::read_to_string(csv).map_err(|e| crate::usage(format!("--resume: {}: {e}", csv.display())))?;
-    let rows: Vec<String> = text.lines().take(epochs + 1).map(str::to_string).collect();
-    if rows.len() < epochs + 1 {
-        return Err(crate::usage(format!(
-            "--resume: {} holds {} epochs, the checkpoint {epochs}; the two are not of one run",
-            csv.display(),
-            rows.len().saturating_sub(1)
-        )));
-    }
-    let parsed = rows[1..]
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            EpochMetrics::from_csv(&rows[0], r).map_err(|e| crate::usage(format!("{}:{}: {e}", csv.display(), i + 2)))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((rows, parsed))
-}
-
 /// Trains one model with `optimizer`, writing `metrics.csv`, `learning_curve.svg`
 /// and `checkpoint.safetensors` into `dir` after every epoch.
 fn train_one(
@@ -367,46 +252,21 @@ fn train_one(
     // Rank 0 holds the directory; every rank builds the model and reads
     // the checkpoint; all go on only if all succeeded.
     let setup = || -> Result<_, Failure> {
-        let mut lock = None;
+        let mut run_dir = RunDir::new(dir, optimizer);
         if ranks.leads() {
-            std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
-            lock = Some(self::lock(dir)?);
+            run_dir.lock()?;
             if !resume {
-                claim(dir, &RUN_FILES, run.overwrite)?;
+                run_dir.claim(run.overwrite).map_err(occupied)?;
             }
         }
         let model = parse_model(&run.model)?.build::<f32>(run.seed);
-        let mut t = trainer(run, optimizer)?;
-        if let Some(r) = ranks.replicas() {
-            t = t.replicated(r, run.batch_stats);
+        let mut t = configured(trainer(run, optimizer)?, run, optimizer, ranks);
+        if resume {
+            resumed(run, &mut run_dir, &model, &mut t, ranks)?;
         }
-        if run.sharpness_every > 0 {
-            t = t.with_sharpness(run.sharpness_every).record("sharpness_every", &run.sharpness_every.to_string());
-        }
-        if run.flush_denormal {
-            t = t.record("flush_denormal", "true");
-        }
-        let t = t
-            .record("model", &run.model)
-            .record("optimizer", optimizer)
-            .record("schedule", run.schedule.as_deref().unwrap_or("none"))
-            .record("schedule_every", &run.schedule_every.to_string())
-            .record("seed", &run.seed.to_string())
-            .record("batch_size", &run.batch_size.to_string())
-            .record("data", &run.data)
-            .record("augment", run.augment_text.as_deref().unwrap_or("none"));
-        let (t, history) = if resume { resumed(run, dir, &model, t, ranks)? } else { (t, (Vec::new(), Vec::new())) };
-        Ok((lock, model, t.record("world_size", &ranks.size.to_string()), history))
+        Ok((run_dir, model, t))
     };
-    let (_lock, model, mut t, (mut rows, mut all)) = ranks.agree(setup())?;
-    let checkpoint = dir.join("checkpoint.safetensors");
-    let csv = dir.join("metrics.csv");
-    // Sharpness measured before a resume is kept from sharpness.csv.
-    let earlier_sharpness = if run.sharpness_every > 0 && resume {
-        sharpness_history(&dir.join("sharpness.csv"), t.counters().0)?
-    } else {
-        Vec::new()
-    };
+    let (mut run_dir, model, mut t) = ranks.agree(setup())?;
     let (rank, size) = (ranks.rank, ranks.size);
     let per_process = if run.batch_stats == gradus::BatchStats::Local { size } else { 1 };
     let drop_last = check_batches(&parse_model(&run.model)?, data.0.as_ref(), run.batch_size, run.seed, per_process)?;
@@ -460,8 +320,8 @@ fn train_one(
                 // The figure shows the epochs that were finite; the
                 // checkpoint and metrics.csv are those of the last of them.
                 // A fresh run with no finite epoch leaves no file of a run.
-                if ranks.leads() && !all.is_empty() {
-                    gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all)])?;
+                if ranks.leads() {
+                    run_dir.plot()?;
                 }
                 if let gradus::GradusError::Peer { code, .. } = e {
                     return Err(Failure::Peer(code));
@@ -469,7 +329,7 @@ fn train_one(
                 let kept = if t.epochs() == 0 && !resume {
                     "no epoch finished, so nothing was saved".to_string()
                 } else {
-                    format!("{} holds the last finite epoch", checkpoint.display())
+                    format!("{} holds the last finite epoch", run_dir.checkpoint().display())
                 };
                 return Err(Failure::Diverged(format!("{optimizer}: {e}; {kept}")));
             }
@@ -485,68 +345,104 @@ fn train_one(
             m.seconds,
             data.0.len() as f64 / m.seconds
         ));
-        if rows.is_empty() {
-            rows.push(m.csv_header());
-        }
-        rows.push(m.csv_row());
+        run_dir.push(m);
         // Every rank has finished the epoch (its end is collective); rank 0
         // writes, and the others learn whether that worked.
-        let saved = if ranks.leads() {
-            write(&csv, &(rows.join("\n") + "\n"))
-                .and_then(|()| match run.sharpness_every {
-                    0 => Ok(()),
-                    _ => write_sharpness(dir, optimizer, &earlier_sharpness, t.sharpness()),
-                })
-                .and_then(|()| t.save(&model, &checkpoint).map_err(Failure::from))
-        } else {
-            Ok(())
-        };
+        let saved = if ranks.leads() { run_dir.save(&t, &model).map_err(Failure::from) } else { Ok(()) };
         ranks.agree(saved)?;
-        all.push(m);
     }
     if ranks.leads() {
-        gradus::plot::learning_curves(&dir.join("learning_curve.svg"), &[(optimizer.to_string(), all.clone())])?;
+        run_dir.plot()?;
     }
-    Ok(all)
+    Ok(run_dir.metrics().to_vec())
 }
 
-/// The trainer and the history of the run in `dir`, resumed from its
-/// checkpoint (exit 2 for one of another configuration or model, or a
-/// corrupt one; nothing is changed then). A run may resume on another
-/// number of processes: the global batches are the same, and the log says
-/// so.
+/// The trainer's recorded configuration: what a resume must match (specs
+/// by meaning, not spelling) and what it may change (the process count).
+fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) -> Trainer<f32> {
+    if let Some(r) = ranks.replicas() {
+        t = t.replicated(r, run.batch_stats);
+    }
+    if run.sharpness_every > 0 {
+        t = t.with_sharpness(run.sharpness_every).record("sharpness_every", &run.sharpness_every.to_string());
+    }
+    if run.flush_denormal {
+        t = t.record("flush_denormal", "true");
+    }
+    let same_model = |a: &str, b: &str| matches!((ModelSpec::parse(a), ModelSpec::parse(b)), (Ok(a), Ok(b)) if a == b);
+    let same_optimizer = |a: &str, b: &str| same_debug(a, b, self::optimizer);
+    let same_schedule = |a: &str, b: &str| same_debug(a, b, |s| gradus::sched::parse(s).map_err(crate::usage));
+    // The seed is compared on its own; augmentations of one text differ
+    // only by it.
+    let same_augment = |a: &str, b: &str| same_debug(a, b, |s| parse_augment(s, 0));
+    t.record_meaning("model", &run.model, same_model)
+        .record_meaning("optimizer", optimizer, same_optimizer)
+        .record_meaning("schedule", run.schedule.as_deref().unwrap_or("none"), same_schedule)
+        .record("schedule_every", &run.schedule_every.to_string())
+        .record("seed", &run.seed.to_string())
+        .record("batch_size", &run.batch_size.to_string())
+        .record("data", &run.data)
+        .record_meaning("augment", run.augment_text.as_deref().unwrap_or("none"), same_augment)
+        .note("world_size", &ranks.size.to_string())
+}
+
+/// Whether `a` and `b` parse to the same thing (`none` to nothing).
+fn same_debug<P: std::fmt::Debug>(a: &str, b: &str, parse: impl Fn(&str) -> Result<P, Failure>) -> bool {
+    let meaning =
+        |s: &str| if s == "none" { Some("none".to_string()) } else { parse(s).ok().map(|p| format!("{p:?}")) };
+    matches!((meaning(a), meaning(b)), (Some(a), Some(b)) if a == b)
+}
+
+/// A fresh run into a directory holding one: exit 2, saying what to do.
+fn occupied(e: gradus::GradusError) -> Failure {
+    match e {
+        gradus::GradusError::Occupied { dir, files } => crate::usage(format!(
+            "{dir} already holds a run ({}); pass --resume to continue it or --overwrite to replace it",
+            files.join(", ")
+        )),
+        other => other.into(),
+    }
+}
+
+/// A recorded setting that differs, worded by its flag (`flush_denormal`
+/// is `--flush-denormal`; the process count is never compared).
+fn flag_difference(d: &gradus::Difference) -> String {
+    let flag = format!("--{}", d.key.replace('_', "-"));
+    let given = |v: &str| match v {
+        "true" => flag.clone(),
+        "none" => format!("no {flag}"),
+        v if v.contains(' ') => format!("{flag} \"{v}\""),
+        v => format!("{flag} {v}"),
+    };
+    match (&d.saved, &d.this) {
+        (Some(s), Some(t)) => format!("the run was made with {}, this one gives {}", given(s), given(t)),
+        (Some(s), None) => format!("the run was made with {}; give {}", given(s), given(s)),
+        (None, t) => format!("the run was made without {flag}, this one gives {}", given(t.as_deref().unwrap_or(""))),
+    }
+}
+
+/// `t` and the history in `run_dir`, resumed from its checkpoint (exit 2
+/// for one of another configuration or model, or a corrupt one; nothing
+/// is changed then). A run may resume on another number of processes:
+/// the global batches are the same, and the log says so.
 fn resumed(
     run: &Run,
-    dir: &Path,
+    run_dir: &mut RunDir,
     model: &dyn gradus::nn::Module<f32>,
-    mut t: Trainer<f32>,
+    t: &mut Trainer<f32>,
     ranks: &Ranks,
-) -> Result<(Trainer<f32>, History), Failure> {
-    let checkpoint = dir.join("checkpoint.safetensors");
-    if !checkpoint.exists() {
-        return Err(crate::usage(format!(
-            "--resume: {} holds no checkpoint.safetensors; train without --resume to start a run",
-            dir.display()
-        )));
-    }
-    let bad = |e: gradus::GradusError| match e {
-        gradus::GradusError::Nn(gradus::nn::NnError::Io { .. }) => Failure::Run(e.to_string()),
-        other => crate::usage(format!("--resume: {other}")),
-    };
-    let ck = gradus::nn::Checkpoint::load(&checkpoint).map_err(|e| bad(e.into()))?;
-    if let (Some(every), 0) = (ck.metadata("config.sharpness_every"), run.sharpness_every) {
-        return Err(crate::usage(format!(
-            "--resume: the run in {} measures sharpness every {every} steps; give --sharpness-every {every}",
-            dir.display()
-        )));
-    }
-    if ck.metadata("config.flush_denormal").is_some() && !run.flush_denormal {
-        return Err(crate::usage(format!(
-            "--resume: the run in {} flushes subnormals to zero; give --flush-denormal",
-            dir.display()
-        )));
-    }
-    t.resume_from(model, &ck, &checkpoint).map_err(bad)?;
+) -> Result<(), Failure> {
+    let ck = run_dir.resume(t, model).map_err(|e| match e {
+        gradus::GradusError::OtherRun { path, differences } => {
+            let lines: Vec<String> = differences.iter().map(flag_difference).collect();
+            crate::usage(format!(
+                "--resume: {path} is a run made with other settings than this one's:\n  {}\ngive the run's own settings to resume it, or start afresh with --overwrite",
+                lines.join("\n  ")
+            ))
+        }
+        other if other.exit_code() == 2 => crate::usage(format!("--resume: {other}")),
+        other => other.into(),
+    })?;
     let before = ck.metadata("config.world_size").unwrap_or("1").to_string();
     if before != ranks.size.to_string() {
         crate::note(&format!(
@@ -557,13 +453,12 @@ fn resumed(
     if t.epochs() > run.epochs {
         return Err(crate::usage(format!(
             "--resume: the run in {} has {} epochs already, more than --epochs {}",
-            dir.display(),
+            run_dir.path().display(),
             t.epochs(),
             run.epochs
         )));
     }
-    let history = history(&dir.join("metrics.csv"), t.epochs())?;
-    Ok((t, history))
+    Ok(())
 }
 
 /// Refuses a run longer than its schedule (onecycle's total_steps), before
@@ -629,15 +524,21 @@ pub fn compare(run: &Run, optimizers: &str, ranks: &Ranks) -> Result<(), Failure
             return Ok(None);
         }
         std::fs::create_dir_all(&run.out).map_err(|e| Failure::Run(format!("{}: {e}", run.out.display())))?;
-        let lock = lock(&run.out)?;
+        let lock = gradus::run::lock(&run.out)?;
         // Every run's directory is checked before the first trains, so an
         // exit 2 leaves all of them as they were.
-        let advice = "give --overwrite to replace it, or another --out";
+        let taken = |e: gradus::GradusError| match e {
+            gradus::GradusError::Occupied { dir, files } => crate::usage(format!(
+                "{dir} already holds a run ({}); give --overwrite to replace it, or another --out",
+                files.join(", ")
+            )),
+            other => other.into(),
+        };
         for i in 0..specs.len() {
-            free(&run.out.join(format!("{i}")), &RUN_FILES, run.overwrite, advice)?;
+            RunDir::new(run.out.join(format!("{i}")), specs[i]).check_free(run.overwrite).map_err(taken)?;
         }
-        free(&run.out, &["learning_curves.svg"], run.overwrite, advice)?;
-        claim(&run.out, &["learning_curves.svg"], run.overwrite)?;
+        let curves = gradus::run::free(&run.out, &["learning_curves.svg"], run.overwrite).map_err(taken)?;
+        gradus::run::remove(&run.out, &curves)?;
         Ok(Some(lock))
     };
     let _lock = ranks.agree(hold())?;

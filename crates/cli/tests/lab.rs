@@ -307,7 +307,10 @@ fn train_measures_sharpness_and_resumes_it() {
     let (code, _, err) = train(&parts, "3", &["--resume"]);
     assert!(code == 2 && err.contains("--sharpness-every 2"), "{code}: {err}");
     let (code, _, err) = train(&parts, "3", &["--resume", "--sharpness-every", "3"]);
-    assert!(code == 2 && err.contains("sharpness_every"), "{code}: {err}");
+    assert!(
+        code == 2 && err.contains("made with --sharpness-every 2, this one gives --sharpness-every 3"),
+        "{code}: {err}"
+    );
     let (code, _, err) = train(&scratch("lab-sharp-zero"), "1", &["--sharpness-every", "0"]);
     assert!(code == 2 && err.contains("must be positive"), "{code}: {err}");
 }

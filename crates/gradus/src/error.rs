@@ -29,6 +29,27 @@ pub enum GradusError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A fresh run was to start in a directory that holds another run's
+    /// files (the command line's exit code 2; nothing was changed).
+    #[error("{dir} already holds a run ({}); resume it or replace it", files.join(", "))]
+    Occupied {
+        /// The directory.
+        dir: String,
+        /// The run files it holds.
+        files: Vec<String>,
+    },
+    /// A checkpoint of a run made with another configuration than this
+    /// one's (the command line's exit code 2).
+    #[error(
+        "{path} is a run made with other settings than this one's:\n  {}",
+        differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+    )]
+    OtherRun {
+        /// The checkpoint.
+        path: String,
+        /// Each difference.
+        differences: Vec<crate::config::Difference>,
+    },
     /// A model that does not fit its data or a spec that does not parse
     /// (the command line's exit code 2).
     #[error("{0}")]
@@ -85,7 +106,10 @@ impl GradusError {
         use gradus_nn::NnError;
         match self {
             Self::Diverged { .. } => 3,
-            Self::Config(_) | Self::Nn(NnError::Mismatch { .. } | NnError::Corrupt { .. }) => 2,
+            Self::Config(_)
+            | Self::Occupied { .. }
+            | Self::OtherRun { .. }
+            | Self::Nn(NnError::Mismatch { .. } | NnError::Corrupt { .. }) => 2,
             Self::Peer { code, .. } => *code,
             _ => 1,
         }

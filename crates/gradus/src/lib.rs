@@ -11,6 +11,7 @@
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+mod config;
 mod error;
 mod evaluation;
 pub mod hessian;
@@ -24,9 +25,11 @@ pub mod plot;
 mod replicas;
 mod replicated;
 mod resume;
+pub mod run;
 mod sharpness;
 mod trainer;
 
+pub use config::{Difference, SameMeaning};
 pub use error::GradusError;
 pub use evaluation::{Evaluation, evaluate, top_k_correct};
 pub use gradus_autodiff as autodiff;

@@ -76,7 +76,7 @@ impl<T: Float> Trainer<T> {
     /// the optimiser's state (likewise).
     ///
     /// # Errors
-    /// [`GradusError::Config`] for a file that recorded a configuration
+    /// [`GradusError::OtherRun`] for a file that recorded a configuration
     /// other than this trainer's ([`Trainer::record`]); [`GradusError::Nn`]
     /// for a file that cannot be read or does not fit the model; [`GradusError::Optimizer`] for an optimiser
     /// state that does not fit.
@@ -116,21 +116,9 @@ impl<T: Float> Trainer<T> {
                 )],
             }));
         }
-        let differ: Vec<String> = self
-            .config()
-            .iter()
-            .filter_map(|(key, value)| match ck.metadata(&format!("config.{key}")) {
-                Some(saved) if saved == value => None,
-                Some(saved) => Some(format!("{key}: the checkpoint's run used `{saved}`, this one `{value}`")),
-                None => Some(format!("{key}: the checkpoint records none, this run uses `{value}`")),
-            })
-            .collect();
+        let differ = self.config_differences(ck);
         if !differ.is_empty() {
-            return Err(GradusError::Config(format!(
-                "{} is a run made with other settings than this one's:\n  {}",
-                path.display(),
-                differ.join("\n  ")
-            )));
+            return Err(GradusError::OtherRun { path: path.display().to_string(), differences: differ });
         }
         checkpoint::restore(model, ck, "model.")?;
         let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();

@@ -113,7 +113,7 @@ pub struct Trainer<T: Float> {
     schedule: Option<Driven>,
     pub(crate) steps: usize,
     pub(crate) epochs: usize,
-    config: Vec<(String, String)>,
+    config: crate::config::RunConfig,
     /// The other processes of a data-parallel run, if any.
     pub(crate) replicas: Option<(Rc<dyn Replicas<T>>, BatchStats)>,
     /// Time spent in gradient communication.
@@ -130,7 +130,7 @@ impl<T: Float> Trainer<T> {
             schedule: None,
             steps: 0,
             epochs: 0,
-            config: Vec::new(),
+            config: crate::config::RunConfig::default(),
             replicas: None,
             communication: std::time::Duration::ZERO,
             sharpness: None,
@@ -157,6 +157,12 @@ impl<T: Float> Trainer<T> {
     }
 
     /// The sharpness tracker, when the trainer measures sharpness.
+    /// How often sharpness is measured, in steps, if it is
+    /// ([`Trainer::with_sharpness`]).
+    pub fn sharpness_every(&self) -> Option<usize> {
+        self.sharpness.as_ref().map(|t| t.every)
+    }
+
     pub(crate) fn sharpness_tracker(&mut self) -> Option<&mut crate::sharpness::Tracker<T>> {
         self.sharpness.as_mut()
     }
@@ -175,17 +181,60 @@ impl<T: Float> Trainer<T> {
     /// the optimiser, the seed, …): [`Trainer::save`] writes it into the
     /// checkpoint's metadata as `config.{key}`, and [`Trainer::resume`]
     /// refuses a checkpoint that recorded another value for a key recorded
-    /// here, listing every difference.
+    /// here, or a key not recorded here, listing every difference.
     #[must_use]
     pub fn record(mut self, key: &str, value: &str) -> Self {
-        self.config.retain(|(k, _)| k != key);
-        self.config.push((key.to_string(), value.to_string()));
+        self.config.record(key, value);
         self
     }
 
-    /// The configuration recorded with [`Trainer::record`].
-    pub fn config(&self) -> &[(String, String)] {
-        &self.config
+    /// [`Trainer::record`] for a value with more than one spelling (a spec
+    /// string): on resume, a checkpoint's value of another spelling is the
+    /// same setting when `same(saved, this)` says so.
+    ///
+    /// ```
+    /// # use gradus::prelude::*;
+    /// # fn run() -> Result<(), GradusError> {
+    /// let same = |a: &str, b: &str| {
+    ///     let parse = |s: &str| gradus::optim::parse::<f32>(s).map(|o| format!("{o:?}"));
+    ///     matches!((parse(a), parse(b)), (Ok(a), Ok(b)) if a == b)
+    /// };
+    /// let model = gradus::models::ModelSpec::parse("mlp(4, 3)").unwrap().build::<f32>(0);
+    /// let path = std::env::temp_dir().join(format!("record-meaning-{}.safetensors", std::process::id()));
+    /// let sgd = |text: &str| -> Result<Trainer<f32>, GradusError> {
+    ///     Ok(Trainer::new(Optimizer::boxed(gradus::optim::parse(text)?)).record_meaning("optimizer", text, same))
+    /// };
+    /// sgd("sgd(lr=0.1)")?.save(&model, &path)?;
+    /// sgd("sgd( momentum=0, lr=1e-1 )")?.resume(&model, &path)?;
+    /// assert!(sgd("sgd(lr=0.2)")?.resume(&model, &path).is_err());
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    #[must_use]
+    pub fn record_meaning(mut self, key: &str, value: &str, same: crate::SameMeaning) -> Self {
+        self.config.record_meaning(key, value, same);
+        self
+    }
+
+    /// Writes `key = value` into the checkpoint's configuration without
+    /// comparing it on resume (a run may change it between its parts, as
+    /// the number of processes).
+    #[must_use]
+    pub fn note(mut self, key: &str, value: &str) -> Self {
+        self.config.note(key, value);
+        self
+    }
+
+    /// The configuration recorded with [`Trainer::record`],
+    /// [`Trainer::record_meaning`] and [`Trainer::note`], in that order.
+    pub fn config(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.config.pairs()
+    }
+
+    /// How `ck`'s recorded configuration differs from this trainer's.
+    pub(crate) fn config_differences(&self, ck: &gradus_nn::Checkpoint) -> Vec<crate::Difference> {
+        self.config.differences(ck)
     }
 
     /// Drives the rate with `schedule` (what [`gradus_sched::parse`]

@@ -83,6 +83,11 @@ impl Checkpoint {
         self.metadata.get(key).map(String::as_str)
     }
 
+    /// The metadata keys, sorted.
+    pub fn metadata_keys(&self) -> impl Iterator<Item = &str> {
+        self.metadata.keys().map(String::as_str)
+    }
+
     /// The stored names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
