@@ -79,7 +79,9 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
     let start = Instant::now();
     let model = loaded.model::<T>(&args.at.checkpoint)?;
     let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
-    let h = LossHessian::new(&model, &CrossEntropy::default(), &loader)?;
+    // Every step of the work is a Hessian-vector product: the bar counts them.
+    let bar = crate::progress::Progress::new(0, "curvature", "Hessian products");
+    let h = LossHessian::new(&model, &CrossEntropy::default(), &loader)?.with_progress(|n| bar.set(n));
     let dim = h.dimension();
     if args.top > dim {
         return Err(usage(format!(
@@ -110,6 +112,11 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
             advice,
         )?;
     }
+    let want_density = args.density || args.plot.is_some();
+    let budget = args.max_steps.min(dim)
+        + if args.trace { args.probes } else { 0 }
+        + if want_density { args.density_probes * args.density_steps.min(dim) } else { 0 };
+    bar.set_len(budget);
     // The residual tolerance: eigenvalues converge with its square, so 1e-6
     // in f64 leaves them exact to ~1e-12; f32's products carry ~1e-6 noise.
     let tol = if std::mem::size_of::<T>() == 8 { 1e-7 } else { 1e-3 };
@@ -126,10 +133,10 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
     ritz.values.truncate(found);
     ritz.residuals.truncate(found);
     let trace = args.trace.then(|| h.trace(args.probes, args.seed.wrapping_add(1))).transpose()?;
-    let want_density = args.density || args.plot.is_some();
     let density = want_density
         .then(|| h.density(args.density_probes, args.density_steps, 1000, args.seed.wrapping_add(2)))
         .transpose()?;
+    bar.clear();
     let max_stable_lr = ritz.values.first().filter(|&&l1| l1 > 0.0).map(|l1| 2.0 / l1);
     if let (Some(p), Some(d)) = (&args.plot, &density) {
         gradus::plot::spectrum(p, &d.grid, &d.values, &ritz.values)?;

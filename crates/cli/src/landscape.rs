@@ -131,7 +131,9 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     } else {
         None
     };
-    let land = gradus::landscape::Landscape::new(&model, &loss, &loader);
+    let points = if matches!((&other, args.mode), (None, Mode::Plane)) { axis.len() * axis.len() } else { axis.len() };
+    let bar = crate::progress::Progress::new(points, "landscape", "points");
+    let land = gradus::landscape::Landscape::new(&model, &loss, &loader).with_progress(|| bar.tick());
     let fmt = |v: &[f64]| v.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join(",");
     let json = |v: &[f64], names: &[&str]| {
         let fields: Vec<String> = names.iter().zip(v).map(|(n, x)| format!("\"{n}\": {}", json_number(*x))).collect();
@@ -167,6 +169,7 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
         }
     };
     drop(land);
+    drop(bar);
     let text = match args.format {
         crate::Format::Csv => {
             let mut t = names.join(",") + "\n";

@@ -72,7 +72,13 @@ pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
         num_iter: args.num_iter,
         ..Default::default()
     };
-    let found = trainer.lr_find(&model, &CrossEntropy::default(), &loader, &options)?;
+    let found = {
+        let bar = crate::progress::Progress::new(args.num_iter, "lr-find", "steps");
+        trainer.lr_find_with(&model, &CrossEntropy::default(), &loader, &options, &mut |row| {
+            bar.set(row.step + 1);
+            bar.message(format!("lr {:.2e}, loss {:.4}", row.lr, row.smoothed));
+        })?
+    };
     let suggestion = |s: Option<f64>| s.map_or("null".into(), json_number);
     let text = match args.format {
         crate::Format::Csv => {

@@ -17,6 +17,7 @@ mod lr_find;
 mod memory;
 mod output;
 mod outputs;
+mod progress;
 mod ranks;
 mod schedule;
 mod summary;

@@ -288,32 +288,20 @@ fn train_one(
     }
     let loss = CrossEntropy::default();
     schedule_fits(run, &t, train.len(0))?;
-    // A progress bar on a terminal; otherwise the plain line per epoch below.
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     while t.epochs() < run.epochs {
-        let bar = terminal.then(|| {
-            let bar = indicatif::ProgressBar::new(train.len(t.epochs() as u64) as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg}, {per_sec}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
-            bar.set_prefix(format!("{}/{}", t.epochs() + 1, run.epochs));
-            bar
-        });
+        // A progress bar on a terminal; otherwise the plain line per epoch below.
+        let bar = crate::progress::Progress::new(
+            train.len(t.epochs() as u64),
+            &format!("epoch {}/{}", t.epochs() + 1, run.epochs),
+            "batches",
+        );
         let mut on_batch = |done: usize, _total: usize, value: f64| {
-            if let Some(b) = &bar {
-                b.set_position(done as u64);
-                b.set_message(format!("{value:.4}"));
-            }
+            bar.set(done);
+            bar.message(format!("loss {value:.4}"));
         };
         let result =
             t.epoch_with(&model, &loss, &Loaders { train: &train, monitor: &monitor, test: &test }, &mut on_batch);
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        drop(bar);
         let m = match result {
             Ok(m) => m,
             Err(e @ (gradus::GradusError::Diverged { .. } | gradus::GradusError::Peer { code: 3, .. })) => {

@@ -60,6 +60,8 @@ pub struct LossHessian<'m, T: Float> {
     params: Vec<(String, &'m Param<T>)>,
     batches: Vec<Recorded<T>>,
     products: Cell<usize>,
+    /// Told the product count after each product.
+    progress: Option<Box<dyn Fn(usize) + 'm>>,
 }
 
 impl<'m, T: Float> LossHessian<'m, T> {
@@ -82,7 +84,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
         if let Some(mode) = mode {
             model.set_training(mode);
         }
-        Ok(LossHessian { params, batches: recorded?, products: Cell::new(0) })
+        Ok(LossHessian { params, batches: recorded?, products: Cell::new(0), progress: None })
     }
 
     fn record(
@@ -155,6 +157,14 @@ impl<'m, T: Float> LossHessian<'m, T> {
         self.params.iter().flat_map(|(_, p)| p.value().contiguous().to_vec()).collect()
     }
 
+    /// Calls `progress` with the count of products made after each one
+    /// (a progress bar over long spectra).
+    #[must_use]
+    pub fn with_progress(mut self, progress: impl Fn(usize) + 'm) -> Self {
+        self.progress = Some(Box::new(progress));
+        self
+    }
+
     /// Hessian-vector products made so far.
     pub fn products(&self) -> usize {
         self.products.get()
@@ -203,6 +213,9 @@ impl<'m, T: Float> LossHessian<'m, T> {
                 }
                 at += k;
             }
+        }
+        if let Some(progress) = &self.progress {
+            progress(self.products.get());
         }
         Ok(hv.into_iter().map(T::of).collect())
     }

@@ -122,12 +122,22 @@ pub struct Landscape<'m, T: Float> {
     loss: &'m dyn Loss<T>,
     loader: &'m DataLoader,
     origin: State<T>,
+    /// Called after each point.
+    progress: Option<Box<dyn Fn() + 'm>>,
 }
 
 impl<'m, T: Float> Landscape<'m, T> {
     /// Around the state `model` is in.
     pub fn new(model: &'m dyn Module<T>, loss: &'m dyn Loss<T>, loader: &'m DataLoader) -> Self {
-        Landscape { model, loss, loader, origin: State::of(model) }
+        Landscape { model, loss, loader, origin: State::of(model), progress: None }
+    }
+
+    /// Calls `progress` after each point evaluated (a progress bar over a
+    /// large plane).
+    #[must_use]
+    pub fn with_progress(mut self, progress: impl Fn() + 'm) -> Self {
+        self.progress = Some(Box::new(progress));
+        self
     }
 
     /// The state it is centred on.
@@ -143,12 +153,16 @@ impl<'m, T: Float> Landscape<'m, T> {
     /// blows up).
     pub fn at(&self, state: &State<T>) -> Result<Evaluation, GradusError> {
         state.load(self.model);
-        match evaluate(self.model, self.loss, self.loader) {
+        let e = match evaluate(self.model, self.loss, self.loader) {
             Err(GradusError::Diverged { .. }) => {
                 Ok(Evaluation { loss: f64::INFINITY, accuracy: f64::NAN, top5_accuracy: f64::NAN })
             }
             other => other,
+        };
+        if let Some(progress) = &self.progress {
+            progress();
         }
+        e
     }
 
     /// θ(α) = (1 − α)·origin + α·`to` at each α (parameters and buffers),

@@ -115,6 +115,22 @@ impl<T: Float> Trainer<T> {
         loader: &DataLoader,
         options: &LrFindOptions,
     ) -> Result<LrFind, GradusError> {
+        self.lr_find_with(model, loss, loader, options, &mut |_| {})
+    }
+
+    /// [`Trainer::lr_find`], calling `on_step` with each step's row as it
+    /// is made (a progress bar; rows streamed as they come).
+    ///
+    /// # Errors
+    /// As [`Trainer::lr_find`].
+    pub fn lr_find_with(
+        &mut self,
+        model: &dyn Module<T>,
+        loss: &dyn Loss<T>,
+        loader: &DataLoader,
+        options: &LrFindOptions,
+        on_step: &mut dyn FnMut(&LrFindRow),
+    ) -> Result<LrFind, GradusError> {
         let o = options;
         if !(o.start_lr > 0.0 && o.end_lr > o.start_lr && o.end_lr.is_finite()) || o.num_iter == 0 {
             return Err(GradusError::Config(format!(
@@ -134,7 +150,7 @@ impl<T: Float> Trainer<T> {
         let saved_optim = self.optim.export();
         let (steps, epochs, mode) = (self.steps, self.epochs, model.training());
         let schedule = self.schedule_take();
-        let result = self.sweep(model, loss, loader, o);
+        let result = self.sweep(model, loss, loader, o, on_step);
         checkpoint::restore(model, &saved_model, "").expect("the model's own state fits it");
         self.optim.import(&saved_optim).expect("the optimiser's own state fits it");
         (self.steps, self.epochs) = (steps, epochs);
@@ -153,6 +169,7 @@ impl<T: Float> Trainer<T> {
         loss: &dyn Loss<T>,
         loader: &DataLoader,
         o: &LrFindOptions,
+        on_step: &mut dyn FnMut(&LrFindRow),
     ) -> Result<Vec<LrFindRow>, GradusError> {
         model.train();
         let mut rows = Vec::with_capacity(o.num_iter);
@@ -174,7 +191,9 @@ impl<T: Float> Trainer<T> {
                 };
                 average = o.beta * average + (1.0 - o.beta) * value;
                 let smoothed = average / (1.0 - o.beta.powi(step as i32 + 1));
-                rows.push(LrFindRow { step, lr, loss: value, smoothed });
+                let row = LrFindRow { step, lr, loss: value, smoothed };
+                on_step(&row);
+                rows.push(row);
                 if smoothed < best {
                     best = smoothed;
                 }
