@@ -194,7 +194,17 @@ pub fn check_batches(
     let example = train.feature_shape();
     let check = |n: usize| model.check_batch(&built, &example, n / per_process);
     check(batch).map_err(|e| {
-        crate::usage(format!("{e}: give a --batch-size that leaves each batch norm more than one value per channel"))
+        let shard = if per_process > 1 {
+            format!(
+                " (with --batch-stats local each of the {per_process} processes normalises its own {} examples)",
+                batch / per_process
+            )
+        } else {
+            String::new()
+        };
+        crate::usage(format!(
+            "{e}: give a --batch-size that leaves each batch norm more than one value per channel{shard}"
+        ))
     })?;
     let last = train.len() % batch;
     if last == 0 {
@@ -269,7 +279,13 @@ fn train_one(
     let (mut run_dir, model, mut t) = ranks.agree(setup())?;
     let (rank, size) = (ranks.rank, ranks.size);
     let per_process = if run.batch_stats == gradus::BatchStats::Local { size } else { 1 };
-    let drop_last = check_batches(&parse_model(&run.model)?, data.0.as_ref(), run.batch_size, run.seed, per_process)?;
+    let drop_last = ranks.agree(check_batches(
+        &parse_model(&run.model)?,
+        data.0.as_ref(),
+        run.batch_size,
+        run.seed,
+        per_process,
+    ))?;
     let mut train = DataLoader::new(Arc::clone(&data.0), run.batch_size)
         .shuffle(run.seed)
         .drop_last(drop_last)

@@ -119,6 +119,21 @@ fn bad_input_is_refused_once_with_exit_2() {
     let (code, _, err) = mpirun(3, &train_args(data, out, &["--batch-size", "66"])).unwrap();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("fewer than the 3 processes"), "{err}");
+    // Batch norm with statistics of each process's own shard: a shard of
+    // one example is refused, a last batch that leaves one is dropped.
+    let bn = ["--model", "mlp(784, 16, 10, batch_norm=true)", "--batch-stats", "local", "--epochs", "1"];
+    let (code, _, err) = mpirun(2, &train_args(data, out, &[&bn[..], &["--batch-size", "2"]].concat())).unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.matches("BatchNorm1d(16) in training needs").count(), 1, "{err}");
+    let (code, _, err) = mpirun(2, &train_args(data, out, &[&bn[..], &["--batch-size", "66"]].concat())).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("the last batch of each epoch (2 of 200 examples) is left out").count(), 1, "{err}");
+    // With the statistics of the whole batch, those two examples are a batch.
+    let global = ["--overwrite", "--batch-stats", "global", "--batch-size", "66"];
+    let (code, _, err) =
+        mpirun(2, &train_args(data, out, &[&bn[..2], &global[..], &["--epochs", "1"]].concat())).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("is left out"), "{err}");
     let (code, _, err) = mpirun(2, &train_args(data, out, &["--model", "mlp(784, 10"])).unwrap();
     assert_eq!(code, 2, "{err}");
     let (code, _, err) = mpirun(2, &["schedule", "step(step_size=2)", "--lr", "0.1", "--steps", "3"]).unwrap();
