@@ -262,6 +262,9 @@ fn train_one(
     // Rank 0 holds the directory; every rank builds the model and reads
     // the checkpoint; all go on only if all succeeded.
     let setup = || -> Result<_, Failure> {
+        // Specs first: a refused one leaves the directory untouched.
+        let model = parse_model(&run.model)?.build::<f32>(run.seed);
+        let mut t = configured(trainer(run, optimizer)?, run, optimizer, ranks);
         let mut run_dir = RunDir::new(dir, optimizer);
         if ranks.leads() {
             run_dir.lock()?;
@@ -269,8 +272,6 @@ fn train_one(
                 run_dir.claim(run.overwrite).map_err(occupied)?;
             }
         }
-        let model = parse_model(&run.model)?.build::<f32>(run.seed);
-        let mut t = configured(trainer(run, optimizer)?, run, optimizer, ranks);
         if resume {
             resumed(run, &mut run_dir, &model, &mut t, ranks)?;
         }
@@ -469,12 +470,17 @@ fn resumed(
 /// the first step.
 fn schedule_fits(run: &Run, t: &Trainer<f32>, batches: usize) -> Result<(), Failure> {
     let Some((last, every)) = t.schedule_end() else { return Ok(()) };
-    let (needed, unit) = if every == Every::Batch { (run.epochs * batches, "steps") } else { (run.epochs, "epochs") };
+    let (needed, takes) = if every == Every::Batch {
+        let n = run.epochs * batches;
+        (n, format!("{} epochs of {batches} batches take {n} steps", run.epochs))
+    } else {
+        (run.epochs, format!("the run takes {} epochs (it steps once an epoch)", run.epochs))
+    };
     if needed > last {
         return Err(crate::usage(format!(
-            "--schedule {}: it ends after {last} {unit}, and {} epochs of {batches} batches take {needed} {unit}; give it total_steps={needed}",
+            "--schedule {}: it ends after {last} {}, and {takes}; give it total_steps={needed}",
             run.schedule.as_deref().unwrap_or(""),
-            run.epochs
+            if every == Every::Batch { "steps" } else { "epochs" }
         )));
     }
     Ok(())
@@ -527,8 +533,10 @@ pub fn compare(run: &Run, optimizers: &str, ranks: &Ranks) -> Result<(), Failure
         if !ranks.leads() {
             return Ok(None);
         }
-        std::fs::create_dir_all(&run.out).map_err(|e| Failure::Run(format!("{}: {e}", run.out.display())))?;
-        let lock = gradus::run::lock(&run.out)?;
+        // The directory of the runs, held as one; removed again if this
+        // created it and no run saved anything.
+        let mut all = RunDir::new(&run.out, "compare");
+        all.lock()?;
         // Every run's directory is checked before the first trains, so an
         // exit 2 leaves all of them as they were.
         let taken = |e: gradus::GradusError| match e {
@@ -543,16 +551,22 @@ pub fn compare(run: &Run, optimizers: &str, ranks: &Ranks) -> Result<(), Failure
         }
         let curves = gradus::run::free(&run.out, &["learning_curves.svg"], run.overwrite).map_err(taken)?;
         gradus::run::remove(&run.out, &curves)?;
-        Ok(Some(lock))
+        Ok(Some(all))
     };
-    let _lock = ranks.agree(hold())?;
+    let all = ranks.agree(hold())?;
     let data = ranks.agree(load_for(run, ranks))?;
     // An optimiser whose run diverges does not stop the others: it ranks
     // last with empty numbers, and the command ends with exit 3.
     let mut results = Vec::new();
     let mut diverged = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
-        match train_one(run, spec, &run.out.join(format!("{i}")), false, &data, ranks) {
+        let trained = train_one(run, spec, &run.out.join(format!("{i}")), false, &data, ranks);
+        if let (Some(all), Ok(m)) = (&all, &trained)
+            && !m.is_empty()
+        {
+            all.keep();
+        }
+        match trained {
             Ok(metrics) => results.push((spec.to_string(), metrics)),
             Err(Failure::Diverged(msg)) => {
                 crate::shout(&if ranks.size > 1 {

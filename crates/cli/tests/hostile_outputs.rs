@@ -188,3 +188,37 @@ fn exit_2_and_exit_3_leave_no_run_behind() {
     let (code, _, err) = gradus(&[&["train"], &base[..], &["--out", o, "--optimizer", "sgd(lr=0.1)"]].concat());
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_refused_run_leaves_no_directory_behind() {
+    let base = scratch("hostile-no-trace");
+    let fresh = base.join("a").join("b");
+    let mlp = ["--model", "mlp(784, 8, 10)", "--epochs", "3", "--batch-size", "100"];
+    for (extra, says) in [
+        (&["--optimizer", "bogus"][..], "unknown optimiser"),
+        (&["--resume"][..], "holds no checkpoint"),
+        (
+            &["--schedule", "onecycle(max_lr=1, total_steps=2)"][..],
+            "the run takes 3 epochs (it steps once an epoch); give it total_steps=3",
+        ),
+    ] {
+        let (code, _, err) = train_into(&fresh, &[&mlp[..], extra].concat());
+        assert!(code == 2 && err.contains(says), "{extra:?}: {code}: {err}");
+        assert!(!base.join("a").exists(), "{extra:?} left {:?}", std::fs::read_dir(&base).unwrap().collect::<Vec<_>>());
+    }
+    let data = fake_mnist();
+    let (code, _, err) = gradus(
+        &[
+            &["compare", "--data-dir", data.to_str().unwrap(), "--out", fresh.to_str().unwrap()][..],
+            &mlp[..],
+            &["--optimizers", "sgd(lr=0.1); adam", "--schedule", "onecycle(max_lr=1, total_steps=2)"],
+        ]
+        .concat(),
+    );
+    assert!(code == 2 && err.contains("total_steps"), "{code}: {err}");
+    assert!(!base.join("a").exists(), "compare left its directory");
+    // A directory that existed stays, whatever happens.
+    std::fs::create_dir_all(&fresh).unwrap();
+    let (code, _, _) = train_into(&fresh, &[&mlp[..], &["--optimizer", "bogus"]].concat());
+    assert!(code == 2 && fresh.is_dir());
+}

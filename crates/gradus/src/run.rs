@@ -63,6 +63,10 @@ pub struct RunDir {
     dir: PathBuf,
     label: String,
     lock: Option<File>,
+    /// The directories [`RunDir::lock`] created (the run's and any missing
+    /// parents, innermost first): if nothing is saved, they are removed
+    /// again when this is dropped.
+    created: std::cell::RefCell<Vec<PathBuf>>,
     /// metrics.csv's lines (header first), kept as read so a resumed run
     /// rewrites its earlier epochs byte for byte.
     rows: Vec<String>,
@@ -83,6 +87,7 @@ impl RunDir {
             dir: dir.into(),
             label: label.to_string(),
             lock: None,
+            created: std::cell::RefCell::new(Vec::new()),
             rows: Vec::new(),
             metrics: Vec::new(),
             sharpness_before: Vec::new(),
@@ -105,10 +110,26 @@ impl RunDir {
     /// # Errors
     /// [`GradusError::Config`] when another process holds it;
     /// [`GradusError::Io`] when it cannot be created.
+    /// A directory this creates and nothing is saved into (the command
+    /// stopped before its first epoch) is removed when the `RunDir` is
+    /// dropped: a refusal leaves no trace.
     pub fn lock(&mut self) -> Result<(), GradusError> {
+        let missing: Vec<PathBuf> = self
+            .dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
         std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        *self.created.borrow_mut() = missing;
         self.lock = Some(lock(&self.dir)?);
         Ok(())
+    }
+
+    /// The directory holds work now (a [`RunDir::save`] says so itself):
+    /// it stays when this is dropped, even if [`RunDir::lock`] created it.
+    pub fn keep(&self) {
+        self.created.borrow_mut().clear();
     }
 
     /// The run files present in the directory: an error naming them unless
@@ -190,6 +211,7 @@ impl RunDir {
     /// [`GradusError::Io`], [`GradusError::Nn`] or [`GradusError::Plot`]
     /// when a file cannot be written.
     pub fn save<T: Float>(&self, trainer: &Trainer<T>, model: &dyn Module<T>) -> Result<(), GradusError> {
+        self.keep();
         write(&self.dir.join("metrics.csv"), &(self.rows.join("\n") + "\n"))?;
         if trainer.sharpness_every().is_some() {
             let all: Vec<SharpnessPoint> = self.sharpness_before.iter().chain(trainer.sharpness()).copied().collect();
@@ -218,6 +240,20 @@ impl RunDir {
             &self.dir.join("learning_curve.svg"),
             &[(self.label.clone(), self.metrics.clone())],
         )
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let created = self.created.take();
+        if !created.is_empty() && self.lock.take().is_some() {
+            // Nothing was saved into the directories this made: they go
+            // again (each only if empty, so nothing else is lost).
+            let _ = std::fs::remove_file(self.dir.join(".gradus.lock"));
+            for d in created {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
     }
 }
 

@@ -138,3 +138,21 @@ fn an_output_is_never_an_input_a_directory_or_an_existing_file_unasked() {
     assert_eq!(output_clash(&dir.join("metrics.csv"), &[&ck], true), None);
     assert_eq!(output_clash(&dir.join("new.svg"), &[&ck], false), None);
 }
+
+#[test]
+fn directories_a_refused_run_made_are_removed_and_others_kept() {
+    let base = scratch("made");
+    let dir = base.join("x").join("y");
+    let mut run = RunDir::new(&dir, "sgd");
+    run.lock().unwrap();
+    assert!(dir.is_dir());
+    drop(run);
+    assert!(!base.join("x").exists(), "nothing saved: the directories it made go");
+    let (run, _) = saved_run(&dir, 1);
+    drop(run);
+    assert!(dir.join("checkpoint.safetensors").exists(), "a saved run stays");
+    let mut again = RunDir::new(&dir, "sgd");
+    again.lock().unwrap();
+    drop(again);
+    assert!(dir.join("checkpoint.safetensors").exists(), "a directory that existed stays");
+}
