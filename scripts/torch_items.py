@@ -19,3 +19,37 @@ class Res(torch.nn.Module):
 
     def forward(self, x):
         return self.body(x) + (self.shortcut(x) if hasattr(self, "shortcut") else x)
+
+
+class LSTM(torch.nn.LSTM):
+    """gradus's lstm(...): batch first, the output sequence only."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, batch_first=True, **kwargs)
+
+    def forward(self, x):
+        return super().forward(x)[0]
+
+
+class GRU(torch.nn.GRU):
+    """gradus's gru(...): batch first, the output sequence only."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, batch_first=True, **kwargs)
+
+    def forward(self, x):
+        return super().forward(x)[0]
+
+
+class LastToken(torch.nn.Module):
+    """gradus's last_token: x[:, -1]."""
+
+    def forward(self, x):
+        return x[:, -1]
+
+
+class MeanTokens(torch.nn.Module):
+    """gradus's mean_tokens: x.mean(1)."""
+
+    def forward(self, x):
+        return x.mean(1)

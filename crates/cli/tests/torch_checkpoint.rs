@@ -1,4 +1,5 @@
-//! A CNN, a residual network and a network of every normalisation layer,
+//! A CNN, a residual network, a network of every normalisation layer and
+//! recurrent networks (a two-layer bidirectional LSTM, a GRU),
 //! each trained by `gradus train`, load into the equivalent PyTorch module
 //! from their checkpoints (names `model.0.weight`, …, batch norm's buffers
 //! included; dropout's random-number counters are gradus's own and left
@@ -40,6 +41,14 @@ const NORM_NET: &str = "torch.nn.Sequential(
     torch.nn.Flatten(), torch.nn.Linear(144, 16), torch.nn.RMSNorm(16, eps=1e-6), torch.nn.SiLU(),
     torch.nn.LayerNorm(16, bias=False), torch.nn.Linear(16, 10))";
 
+const RNN_MODEL: &str = "seq(flatten, reshape(28, 28), lstm(28, 8, num_layers=2, bidirectional=true, dropout=0.1), \
+    last_token, linear(16, 10))";
+const RNN_NET: &str = "torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Unflatten(1, (28, 28)),
+    LSTM(28, 8, num_layers=2, bidirectional=True, dropout=0.1), LastToken(), torch.nn.Linear(16, 10))";
+const GRU_MODEL: &str = "seq(flatten, reshape(28, 28), gru(28, 12, bias=false), mean_tokens, linear(12, 10))";
+const GRU_NET: &str = "torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Unflatten(1, (28, 28)),
+    GRU(28, 12, bias=False), MeanTokens(), torch.nn.Linear(12, 10))";
+
 /// The same network in PyTorch, reading the checkpoint's safetensors and
 /// the test images (IDX) by hand, printing one row of logits per image.
 const TORCH: &str = r#"
@@ -47,7 +56,7 @@ import json, struct, sys
 import torch
 ckpt, images, spec, scripts = sys.argv[1:5]
 sys.path.insert(0, scripts)
-from torch_items import Res
+from torch_items import GRU, LSTM, LastToken, MeanTokens, Res
 
 
 with open(ckpt, "rb") as f:
@@ -89,6 +98,12 @@ fn a_trained_residual_network_gives_the_same_logits_in_pytorch() {
 #[test]
 fn a_trained_network_of_every_norm_gives_the_same_logits_in_pytorch() {
     same_logits_in_pytorch("norm", NORM_MODEL, NORM_NET);
+}
+
+#[test]
+fn trained_recurrent_networks_give_the_same_logits_in_pytorch() {
+    same_logits_in_pytorch("lstm", RNN_MODEL, RNN_NET);
+    same_logits_in_pytorch("gru", GRU_MODEL, GRU_NET);
 }
 
 /// Trains `model` for two epochs with `gradus train`, then compares the

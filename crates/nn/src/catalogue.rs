@@ -89,6 +89,22 @@ pub fn cases() -> Vec<Case> {
         a.mul(&m)
     };
     let flatten = Sequential::<f64>::new().append(Flatten::default()).append(Lambda::new(|x: &Var<f64>| x.square()));
+    let lstm = Recurrent::<f64>::new(CellKind::Lstm, 2, 2, 2, true, true, 0.0, &mut rng2);
+    let gru = Recurrent::<f64>::new(CellKind::Gru, 3, 2, 1, true, false, 0.0, &mut rng2);
+    // The input's shape, then each parameter's in visiting order.
+    let shapes = |m: &dyn Module<f64>, input: &[usize]| -> Vec<Vec<usize>> {
+        std::iter::once(input.to_vec()).chain(m.named_parameters().iter().map(|(_, p)| p.shape())).collect()
+    };
+    let (lstm_shapes, gru_shapes) = (shapes(&lstm, &[2, 3, 2]), shapes(&gru, &[2, 3, 3]));
+    fn refs(v: &[Vec<usize>]) -> Vec<&[usize]> {
+        v.iter().map(Vec::as_slice).collect()
+    }
+    let tokens = |x: &Var<f64>| {
+        let tape = tape_of(std::slice::from_ref(x));
+        let steps = Module::<f64>::forward(&Reshape(vec![3, 2]), &tape, x);
+        let mean = Module::<f64>::forward(&MeanTokens, &tape, &steps);
+        mean.mul(&Module::<f64>::forward(&LastToken, &tape, &steps))
+    };
     vec![
         Case::new("Linear", &["Linear"], &[&[3, 4], &[2, 4], &[2]], Any, move |v| functional(&linear, v, 1)),
         Case::new("Linear without bias", &["Linear"], &[&[2, 4], &[3, 4]], Any, move |v| functional(&no_bias, v, 1)),
@@ -181,6 +197,17 @@ pub fn cases() -> Vec<Case> {
         Case::new("Flatten and Lambda", &["Flatten", "Lambda"], &[&[2, 2, 3]], Any, move |v| {
             functional(&flatten, v, 1)
         }),
+        Case::new("LSTM two layers bidirectional", &["Recurrent"], &refs(&lstm_shapes), Any, move |v| {
+            functional(&lstm, v, 1)
+        }),
+        Case::new("GRU", &["Recurrent"], &refs(&gru_shapes), Any, move |v| functional(&gru, v, 1)),
+        Case::new(
+            "Reshape, MeanTokens and LastToken",
+            &["Reshape", "MeanTokens", "LastToken"],
+            &[&[2, 6]],
+            Any,
+            move |v| tokens(&v[0]),
+        ),
     ]
 }
 

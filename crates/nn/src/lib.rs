@@ -53,7 +53,9 @@ mod norm;
 mod observe;
 mod param;
 mod pool;
+mod recurrent;
 mod residual;
+mod sequence;
 mod sequential;
 mod shard;
 
@@ -76,6 +78,8 @@ pub use norm::{GroupNorm, InstanceNorm2d, LayerNorm, RMSNorm};
 pub use observe::{Observe, Observer};
 pub use param::{Buffer, Param, ParamId};
 pub use pool::{AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d};
+pub use recurrent::{CellKind, Recurrent};
 pub use residual::{Identity, Residual};
+pub use sequence::{LastToken, MeanTokens, Reshape};
 pub use sequential::{Flatten, Sequential};
 pub use shard::{Shard, in_shard};

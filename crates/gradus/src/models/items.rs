@@ -3,7 +3,7 @@
 //! how many values it stores). The accepted names, the unknown-item
 //! message and the coverage test all read the table.
 
-use super::{activation, conv, nest, norm, pool};
+use super::{activation, conv, nest, norm, pool, sequence};
 use gradus_nn::Module;
 use gradus_spec::{Args, Spec, SpecError, Value};
 use gradus_tensor::Float;
@@ -92,8 +92,9 @@ pub(crate) type Named = (String, Arc<dyn Layer>);
 pub(crate) enum Takes {
     /// Positional arguments take the keys in order.
     Keys,
-    /// Positional arguments are items (`seq`, `res`); only `keys` by name.
-    Items,
+    /// Positional arguments are the parser's to read (the items of `seq`
+    /// and `res`, the dimensions of `reshape`); only `keys` by name.
+    Positional,
 }
 
 /// One item of the table.
@@ -117,7 +118,9 @@ impl Entry {
 
 /// Every entry, family by family.
 pub(crate) fn entries() -> impl Iterator<Item = &'static Entry> {
-    [conv::ENTRIES, pool::ENTRIES, norm::ENTRIES, activation::ENTRIES, nest::ENTRIES].into_iter().flatten()
+    [conv::ENTRIES, pool::ENTRIES, norm::ENTRIES, activation::ENTRIES, nest::ENTRIES, sequence::ENTRIES]
+        .into_iter()
+        .flatten()
 }
 
 /// The item names `seq(...)` accepts, in the table's order.
@@ -136,7 +139,7 @@ pub(crate) fn parse_item(spec: &Spec) -> Parsed {
     };
     let args = match entry.takes {
         Takes::Keys => spec.args(entry.keys)?,
-        Takes::Items => {
+        Takes::Positional => {
             let keyed = Spec {
                 name: spec.name.clone(),
                 args: spec.args.iter().filter(|(k, _)| k.is_some()).cloned().collect(),

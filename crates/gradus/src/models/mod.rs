@@ -31,6 +31,7 @@ mod items;
 mod nest;
 mod norm;
 mod pool;
+mod sequence;
 mod summary;
 #[cfg(test)]
 mod tests;

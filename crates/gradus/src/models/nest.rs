@@ -11,8 +11,8 @@ use rand::rngs::StdRng;
 use std::sync::Arc;
 
 pub(super) const ENTRIES: &[Entry] = &[
-    Entry { name: "seq", keys: &[], takes: Takes::Items, parse: parse_seq },
-    Entry { name: "res", keys: &["shortcut"], takes: Takes::Items, parse: parse_res },
+    Entry { name: "seq", keys: &[], takes: Takes::Positional, parse: parse_seq },
+    Entry { name: "res", keys: &["shortcut"], takes: Takes::Positional, parse: parse_res },
     Entry::new("repeat", &["n", "item"], parse_repeat),
 ];
 

@@ -105,6 +105,8 @@ const CASES: &[&str] = &[
     "seq(conv2d(1, 6, 3), groupnorm(3, 6), instancenorm2d(6, affine=true), instancenorm2d(6), flatten, linear(4056, 10))",
     "seq(flatten, linear(784, 12), relu, leaky_relu(0.1), prelu(12), sigmoid, tanh, silu, gelu(approximate=tanh), elu(0.5), selu, softplus(2, 10), mish, identity, linear(12, 10))",
     "seq(seq(conv2d(1, 2, 3), relu), res(conv2d(2, 2, 3, padding=1), shortcut=seq(identity)), flatten, linear(1352, 10))",
+    "seq(flatten, reshape(28, 28), lstm(28, 6, num_layers=2, dropout=0.1, bidirectional=true), last_token, linear(12, 10))",
+    "seq(flatten, reshape(28, 28), gru(28, 5, bias=false), mean_tokens, linear(5, 10))",
     "seq(conv2d(1, 4, 3, padding=1), repeat(2, res(conv2d(4, 4, 3, padding=1), batchnorm2d(4), relu)), flatten, linear(3136, 10))",
 ];
 
@@ -278,4 +280,26 @@ fn summary_equals_torchinfo_on_a_model_of_every_kind() {
     assert_eq!((s.total_params, s.trainable_params), (127_921, 127_921));
     assert_eq!(s.multiply_adds, 1_111_765.0);
     assert_eq!(s.output, [10]);
+}
+
+#[test]
+fn summary_of_recurrent_models_equals_torchinfo() {
+    // torchinfo 1.8, input (1, 1, 28, 28) reshaped to (1, 28, 28): LSTM(28,
+    // 128) 80896 params, 2265088 mult-adds; GRU(28, 32, num_layers=2,
+    // bidirectional) 30720 / 860160; a recurrent layer counts every
+    // parameter once a step.
+    for (text, params, macs, head) in [
+        ("seq(flatten, reshape(28, 28), lstm(28, 128), last_token, linear(128, 10))", 80_896, 2_265_088.0, 1290),
+        (
+            "seq(flatten, reshape(28, 28), gru(28, 32, num_layers=2, bidirectional=true), mean_tokens, linear(64, 10))",
+            30_720,
+            860_160.0,
+            650,
+        ),
+    ] {
+        let s = Summary::of(&ModelSpec::parse(text).unwrap().build::<f32>(0), &[1, 28, 28]).unwrap();
+        assert_eq!((s.rows[2].params, s.rows[2].multiply_adds), (params, macs), "{text}");
+        assert_eq!(s.rows[4].params, head, "{text}");
+        assert_eq!(s.multiply_adds, macs + head as f64, "{text}");
+    }
 }
