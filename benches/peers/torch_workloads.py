@@ -196,6 +196,23 @@ def resnet():
     )
 
 
+def lstm_classifier():
+    """The scoreboard's LSTM: Fashion-MNIST rows through LSTM(28, 128), the
+    last step's state to Linear(128, 10)."""
+    torch.manual_seed(0)
+    lstm, head = torch.nn.LSTM(28, 128, batch_first=True), torch.nn.Linear(128, 10)
+
+    class Rows(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.head = lstm, head
+
+        def forward(self, x):
+            return self.head(self.lstm(x.reshape(-1, 28, 28))[0][:, -1])
+
+    return Rows()
+
+
 def image_step(model, size):
     g = torch.Generator().manual_seed(1)
     x = torch.rand(size, 1, 28, 28, generator=g)
@@ -266,6 +283,7 @@ def main():
         "cnn_epoch_fashion_mnist": lambda: cnn_epoch_fashion_mnist(args.data),
         "bn_cnn_step_b128": lambda: image_step(bn_cnn(), 128),
         "resnet_step_b128": lambda: image_step(resnet(), 128),
+        "lstm_step_b128": lambda: image_step(lstm_classifier(), 128),
         "bn_cnn_epoch_fashion_mnist": lambda: cnn_epoch_fashion_mnist(args.data, bn_cnn),
     }
     if args.name not in builders:

@@ -27,7 +27,7 @@ pub struct Spec {
 }
 
 /// Every workload, in report order.
-pub const ALL: [Spec; 16] = [
+pub const ALL: [Spec; 17] = [
     Spec {
         name: "mlp_step_b32",
         what: "MLP 784-256-128-10 training step, batch 32, f32: forward, cross-entropy, backward, Adam",
@@ -93,6 +93,12 @@ pub const ALL: [Spec; 16] = [
         reps: (20, 5),
     },
     Spec {
+        name: "lstm_step_b128",
+        what: "LSTM(28, 128) over the 28 rows of each image, its last step to Linear(128, 10) (LSTM_CLASSIFIER) training step, batch 128, f32, cross-entropy, Adam",
+        iterations: 1,
+        reps: (20, 5),
+    },
+    Spec {
         name: "bn_cnn_epoch_fashion_mnist",
         what: "one Fashion-MNIST epoch of bn_cnn_step_b128 (shuffle, batches [128, 1, 28, 28] made from the bytes on the training thread)",
         iterations: 1,
@@ -123,6 +129,12 @@ pub fn flops(name: &str) -> Option<f64> {
             let (forward, first) = resnet_macs();
             Some(2.0 * 128.0 * (3.0 * forward - first))
         }
+        // Every step's products forward (x·W_ihᵀ and h·W_hhᵀ), their two
+        // gradients backward, but the input's gradient (data); the head.
+        "lstm_step_b128" => {
+            let (ih, hh) = (28.0 * 512.0 * 28.0, 28.0 * 512.0 * 128.0);
+            Some(2.0 * 128.0 * (2.0 * ih + 3.0 * hh + 3.0 * 1280.0))
+        }
         "matmul_1024" => Some(2.0 * 1024f64.powi(3)),
         _ => None,
     }
@@ -146,6 +158,9 @@ pub const BN_CNN: &str = "seq(conv2d(1, 32, 3, padding=1), batchnorm2d(32), relu
 /// convolutions and linear layers: 28²·32·9, 14²·64·288, 3136·128, 128·10.
 pub const BN_CNN_FORWARD_MACS: f64 =
     28.0 * 28.0 * 32.0 * 9.0 + 14.0 * 14.0 * 64.0 * 288.0 + 3136.0 * 128.0 + 128.0 * 10.0;
+
+/// The scoreboard's LSTM: each image as 28 rows of 28 pixels.
+pub const LSTM_CLASSIFIER: &str = "seq(flatten, reshape(28, 28), lstm(28, 128), last_token, linear(128, 10))";
 
 /// The ResNet of `examples/resnet.spec`.
 pub fn resnet() -> Sequential<f32> {
@@ -203,6 +218,7 @@ pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
         "cnn_epoch_fashion_mnist" => cnn_epoch_fashion_mnist()?,
         "bn_cnn_step_b128" => image_step(spec_model(BN_CNN), 128),
         "resnet_step_b128" => image_step(resnet(), 128),
+        "lstm_step_b128" => image_step(spec_model(LSTM_CLASSIFIER), 128),
         "bn_cnn_epoch_fashion_mnist" => epoch_of(fashion_mnist_images()?, spec_model(BN_CNN)),
         "stream_10m" => stream_10m(),
         // Once on every thread of the pool: a parallel iterator over the

@@ -270,6 +270,17 @@ pub fn cases() -> Vec<Case> {
         Case::new("matmul_vector", &["matmul"], &[&[3], &[3, 2]], Any, |v| {
             v[0].matmul(&v[1]).matmul(&v[1].t().narrow(1, 0, 1).squeeze(None).narrow(0, 0, 2))
         }),
+        // Recurrences (the unrecorded pass is held to the recorded one too:
+        // tests/recurrent.rs).
+        Case::new("recurrent_lstm", &["recurrent"], &[&[2, 3, 8], &[8, 2], &[8]], Any, |v| {
+            v[0].recurrent(crate::CellKind::Lstm, &v[1], Some(&v[2]), false)
+        }),
+        Case::new("recurrent_gru_reverse", &["recurrent"], &[&[2, 3, 6], &[6, 2]], Any, |v| {
+            v[0].recurrent(crate::CellKind::Gru, &v[1], None, true)
+        }),
+        Case::new("recurrent_gru", &["recurrent"], &[&[1, 4, 6], &[6, 2], &[6]], Any, |v| {
+            v[0].recurrent(crate::CellKind::Gru, &v[1], Some(&v[2]), false)
+        }),
         // Softmax.
         Case::new("softmax", &["softmax"], &[&[2, 4]], Any, |v| v[0].softmax(-1)),
         Case::new("log_softmax", &["log_softmax"], &[&[3, 2]], Any, |v| v[0].log_softmax(0)),

@@ -47,7 +47,9 @@ pub use backward::{GradOptions, Gradients, grad};
 pub use curvature::{Curvature, PointKind, curvature};
 pub use derivatives::{hessian, hvp, jacobian};
 pub use error::{AutodiffError, Result};
-pub use ops::{Across, AvgPoolOptions, ConvOptions, ConvTransposeOptions, Copies, MaxPoolOptions, PadMode, Padding};
+pub use ops::{
+    Across, AvgPoolOptions, CellKind, ConvOptions, ConvTransposeOptions, Copies, MaxPoolOptions, PadMode, Padding,
+};
 pub use spectrum::{
     Density, LanczosOptions, Quadrature, Ritz, TraceEstimate, density, hutchinson, lanczos, lanczos_quadrature,
     rademacher,

@@ -9,7 +9,8 @@
 //!   [`MaxPool2d`], [`AvgPool2d`], [`AdaptiveAvgPool2d`],
 //!   [`AdaptiveMaxPool2d`], [`BatchNorm2d`], [`Dropout2d`]; [`Residual`] and
 //!   [`Identity`]; [`LayerNorm`], [`RMSNorm`], [`GroupNorm`],
-//!   [`InstanceNorm2d`]; one module per activation ([`Relu`], [`PRelu`] with
+//!   [`InstanceNorm2d`]; for sequences [`Recurrent`] (LSTM and GRU as
+//!   PyTorch's), [`Reshape`], [`LastToken`], [`MeanTokens`]; one module per activation ([`Relu`], [`PRelu`] with
 //!   learned α, [`Swish`] with learned β, …), [`Lambda`] for closures, and
 //!   the [`Mlp`] builder.
 //! - Initialisation: [`Init`] (Xavier in the lecture form and Glorot's, He /

@@ -1,11 +1,12 @@
 //! Recurrent layers: [`Recurrent`] runs PyTorch's `nn.LSTM` or `nn.GRU`
-//! (`batch_first=True`) over `[N, T, input]`, written in differentiable
-//! ops so gradients of gradients work.
+//! (`batch_first=True`) over `[N, T, input]`; gradients of gradients work.
 //!
 //! Per layer and direction, the input projection of every time step is one
 //! product (`[N·T, input] × [input, G·H]`, G = 4 gates for the LSTM, 3 for
-//! the GRU); each step then adds the recurrent projection of the last
-//! hidden state and applies the gates, in torch's order and form:
+//! the GRU); the recurrence is one op, [`Var::recurrent`], whose forward
+//! and backward passes are plain loops (and whose recorded backward pass,
+//! for second derivatives, is written in differentiable ops). The gates
+//! follow torch's order and form:
 //!
 //! - LSTM: i, f, g, o = σ, σ, tanh, σ of the four chunks;
 //!   c′ = f·c + i·g, h′ = o·tanh(c′).
@@ -18,35 +19,10 @@
 //! between layers in training as torch.
 
 use crate::{Dropout, Init, Module, Param, Visitor};
+pub use gradus_autodiff::CellKind;
 use gradus_autodiff::{Tape, Var};
-use gradus_tensor::{Float, Tensor};
+use gradus_tensor::Float;
 use rand::Rng;
-
-/// Which cell a [`Recurrent`] layer runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CellKind {
-    /// Long short-term memory: gates i, f, g, o and a cell state.
-    Lstm,
-    /// Gated recurrent unit: gates r, z, n.
-    Gru,
-}
-
-impl CellKind {
-    /// Gates per hidden unit: 4 or 3.
-    pub fn gates(self) -> usize {
-        match self {
-            CellKind::Lstm => 4,
-            CellKind::Gru => 3,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            CellKind::Lstm => "LSTM",
-            CellKind::Gru => "GRU",
-        }
-    }
-}
 
 /// One layer and direction's weights: `weight_ih` `[G·H, in]`,
 /// `weight_hh` `[G·H, H]`, and the two biases `[G·H]`.
@@ -159,42 +135,17 @@ impl<T: Float> Recurrent<T> {
     /// One direction of one layer over `x` `[N, T, in]`.
     fn run(&self, tape: &Tape<T>, w: &Weights<T>, x: &Var<T>, reverse: bool) -> Var<T> {
         let (n, steps, width) = (x.shape()[0], x.shape()[1], x.shape()[2]);
-        let (h_size, g) = (self.hidden_size, self.kind.gates() * self.hidden_size);
+        let g = self.kind.gates() * self.hidden_size;
         let (w_ih, w_hh) = (w.w_ih.var(tape), w.w_hh.var(tape));
         let (b_ih, b_hh) = match &w.biases {
             Some((a, b)) => (Some(a.var(tape)), Some(b.var(tape))),
             None => (None, None),
         };
-        // Every step's input projection as one product.
+        // Every step's input projection as one product, then the
+        // recurrence as one op (gradus_autodiff's `Var::recurrent`).
         let flat = x.reshape(&[(n * steps) as isize, width as isize]);
         let projected = flat.linear(&w_ih, b_ih.as_ref()).reshape(&[n as isize, steps as isize, g as isize]);
-        let chunk = |v: &Var<T>, k: usize| v.narrow(-1, k * h_size, h_size);
-        let mut h = Var::constant(Tensor::zeros(&[n, h_size]));
-        let mut c = Var::constant(Tensor::zeros(&[n, h_size]));
-        let mut outputs: Vec<Option<Var<T>>> = vec![None; steps];
-        for s in 0..steps {
-            let t = if reverse { steps - 1 - s } else { s };
-            let xt = projected.narrow(1, t, 1).squeeze(Some(1));
-            let ht = h.linear(&w_hh, b_hh.as_ref());
-            h = match self.kind {
-                CellKind::Lstm => {
-                    let gates = &xt + &ht;
-                    let (i, f) = (chunk(&gates, 0).sigmoid(), chunk(&gates, 1).sigmoid());
-                    let (cell, o) = (chunk(&gates, 2).tanh(), chunk(&gates, 3).sigmoid());
-                    c = &(&f * &c) + &(&i * &cell);
-                    &o * &c.tanh()
-                }
-                CellKind::Gru => {
-                    let r = (&chunk(&xt, 0) + &chunk(&ht, 0)).sigmoid();
-                    let z = (&chunk(&xt, 1) + &chunk(&ht, 1)).sigmoid();
-                    let new = (&chunk(&xt, 2) + &(&r * &chunk(&ht, 2))).tanh();
-                    &(&(&h - &new) * &z) + &new
-                }
-            };
-            outputs[t] = Some(h.clone());
-        }
-        let outputs: Vec<Var<T>> = outputs.into_iter().map(|o| o.expect("every step ran")).collect();
-        Var::stack(&outputs, 1)
+        projected.recurrent(self.kind, &w_hh, b_hh.as_ref(), reverse)
     }
 }
 

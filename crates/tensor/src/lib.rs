@@ -73,7 +73,7 @@ pub use error::{Result, TensorError};
 pub use float::Float;
 pub use kernel::{Cost, PARALLEL_THRESHOLD, PARALLEL_THRESHOLD_CHEAP};
 pub use layout::{Dims, broadcast_shapes, contiguous_strides, resolve_axis};
-pub use matmul::{DEFAULT_PARALLEL_MATMUL_FLOPS, set_parallel_matmul_threshold};
+pub use matmul::{DEFAULT_PARALLEL_MATMUL_FLOPS, Mat, matmul_into, set_parallel_matmul_threshold};
 pub use pages::{HUGE_PAGE_MIN_BYTES, advise_huge_pages, advised_vec, filled_vec};
 pub use pooling::{PoolWindows, Window};
 pub use simd_state::clear_upper_simd_state;

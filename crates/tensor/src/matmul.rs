@@ -83,19 +83,24 @@ fn plan(m: usize, n: usize, k: usize, rhs_col_major: bool, threads: usize) -> Pl
 /// `dst = l·r` as [`plan`] says, leaving no dirty vector state behind on
 /// any thread it used.
 fn product<T: Float>(dst: MatMut<'_, T>, l: MatRef<'_, T>, r: MatRef<'_, T>) {
+    product_accum(dst, l, r, Accum::Replace);
+}
+
+/// [`product`], adding to `dst` with `Accum::Add`.
+fn product_accum<T: Float>(dst: MatMut<'_, T>, l: MatRef<'_, T>, r: MatRef<'_, T>, accum: Accum) {
     let threads = rayon::current_num_threads();
     match plan(dst.nrows(), dst.ncols(), l.ncols(), r.row_stride() == 1 && r.col_stride() != 1, threads) {
         Plan::Seq => {
-            faer_matmul(dst, Accum::Replace, l, r, T::one(), Par::Seq);
+            faer_matmul(dst, accum, l, r, T::one(), Par::Seq);
             after_faer(Par::Seq);
         }
         Plan::Faer => {
             let par = Par::rayon(0);
-            faer_matmul(dst, Accum::Replace, l, r, T::one(), par);
+            faer_matmul(dst, accum, l, r, T::one(), par);
             after_faer(par);
         }
         Plan::Blocks { parts, by_cols } => {
-            blocks(dst, l, r, parts, by_cols);
+            blocks(dst, l, r, parts, by_cols, accum);
             crate::threads::note_parallel_work();
         }
     }
@@ -104,9 +109,9 @@ fn product<T: Float>(dst: MatMut<'_, T>, l: MatRef<'_, T>, r: MatRef<'_, T>) {
 /// [`Plan::Blocks`]: halves of the parts run through `rayon::join`, each
 /// block a sequential product followed by clearing its thread's upper
 /// vector state.
-fn blocks<T: Float>(dst: MatMut<'_, T>, l: MatRef<'_, T>, r: MatRef<'_, T>, parts: usize, by_cols: bool) {
+fn blocks<T: Float>(dst: MatMut<'_, T>, l: MatRef<'_, T>, r: MatRef<'_, T>, parts: usize, by_cols: bool, accum: Accum) {
     if parts == 1 {
-        faer_matmul(dst, Accum::Replace, l, r, T::one(), Par::Seq);
+        faer_matmul(dst, accum, l, r, T::one(), Par::Seq);
         after_faer(Par::Seq);
         return;
     }
@@ -116,12 +121,95 @@ fn blocks<T: Float>(dst: MatMut<'_, T>, l: MatRef<'_, T>, r: MatRef<'_, T>, part
     if by_cols {
         let (d0, d1) = dst.split_at_col_mut(at);
         let (r0, r1) = r.split_at_col(at);
-        rayon::join(|| blocks(d0, l, r0, half, by_cols), || blocks(d1, l, r1, parts - half, by_cols));
+        rayon::join(|| blocks(d0, l, r0, half, by_cols, accum), || blocks(d1, l, r1, parts - half, by_cols, accum));
     } else {
         let (d0, d1) = dst.split_at_row_mut(at);
         let (l0, l1) = l.split_at_row(at);
-        rayon::join(|| blocks(d0, l0, r, half, by_cols), || blocks(d1, l1, r, parts - half, by_cols));
+        rayon::join(|| blocks(d0, l0, r, half, by_cols, accum), || blocks(d1, l1, r, parts - half, by_cols, accum));
     }
+}
+
+/// A matrix stored row-major in a slice, `rows × cols` as stored, used
+/// as it is or transposed: an operand of [`matmul_into`].
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a, T> {
+    /// `rows · cols` values, row after row.
+    pub data: &'a [T],
+    /// Rows as stored.
+    pub rows: usize,
+    /// Columns as stored.
+    pub cols: usize,
+    /// Use the transpose (`cols × rows`).
+    pub transposed: bool,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// `data` as a `rows × cols` matrix.
+    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Mat { data, rows, cols, transposed: false }
+    }
+
+    /// The same values read as the transpose.
+    #[must_use]
+    pub fn t(self) -> Self {
+        Mat { transposed: !self.transposed, ..self }
+    }
+
+    fn view(&self) -> MatRef<'a, T> {
+        assert_eq!(
+            self.data.len(),
+            self.rows * self.cols,
+            "Mat: {} values for {} × {}",
+            self.data.len(),
+            self.rows,
+            self.cols
+        );
+        // SAFETY: the length is checked, so every element of the row-major
+        // rows × cols view lies in `data`.
+        let m = unsafe { mat_ref(self.data, 0, self.rows, self.cols, self.cols, 1) };
+        if self.transposed { m.transpose() } else { m }
+    }
+}
+
+/// `out = a·b`, or `out += a·b` with `accumulate`, on slices (`out`
+/// row-major, `a`'s rows by `b`'s columns): the products a recurrent
+/// layer makes every step, without a tensor's allocation. Threads as
+/// [`Tensor::matmul`].
+///
+/// ```
+/// use gradus_tensor::{Mat, matmul_into};
+/// let (a, b) = ([1.0f64, 2.0, 3.0, 4.0], [1.0, 0.0, 0.0, 1.0]);
+/// let mut out = [10.0; 4];
+/// matmul_into(&mut out, Mat::new(&a, 2, 2).t(), Mat::new(&b, 2, 2), true);
+/// assert_eq!(out, [11.0, 13.0, 12.0, 14.0]);
+/// ```
+///
+/// # Panics
+/// If the inner dimensions differ or `out` does not hold the product.
+#[track_caller]
+pub fn matmul_into<T: Float>(out: &mut [T], a: Mat<'_, T>, b: Mat<'_, T>, accumulate: bool) {
+    let (l, r) = (a.view(), b.view());
+    assert_eq!(l.ncols(), r.nrows(), "matmul_into: {} × {} by {} × {}", l.nrows(), l.ncols(), r.nrows(), r.ncols());
+    assert_eq!(
+        out.len(),
+        l.nrows() * r.ncols(),
+        "matmul_into: the output holds {} values, not {} × {}",
+        out.len(),
+        l.nrows(),
+        r.ncols()
+    );
+    if out.is_empty() {
+        return;
+    }
+    if l.ncols() == 0 {
+        if !accumulate {
+            out.fill(T::zero());
+        }
+        return;
+    }
+    let (m, n) = (l.nrows(), r.ncols());
+    let accum = if accumulate { Accum::Add } else { Accum::Replace };
+    product_accum(MatMut::from_row_major_slice_mut(out, m, n), l, r, accum);
 }
 
 /// A strided faer view of the `rows × cols` matrix at `offset` of `data`.
@@ -315,7 +403,7 @@ mod tests {
             faer_matmul(MatMut::from_row_major_slice_mut(&mut seq, m, n), Accum::Replace, l, r, 1.0, Par::Seq);
             let mut split = vec![f32::NAN; m * n];
             let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
-            pool.install(|| blocks(MatMut::from_row_major_slice_mut(&mut split, m, n), l, r, parts, by_cols));
+            pool.install(|| blocks(MatMut::from_row_major_slice_mut(&mut split, m, n), l, r, parts, by_cols, Accum::Replace));
             prop_assert_eq!(
                 seq.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 split.iter().map(|x| x.to_bits()).collect::<Vec<_>>()

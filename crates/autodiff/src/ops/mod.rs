@@ -10,6 +10,7 @@ mod matmul;
 mod norm;
 mod pad;
 mod pool;
+mod recurrent;
 mod reduce;
 mod shape;
 mod softmax;
@@ -39,3 +40,4 @@ pub(crate) fn through_output<T: Float>(
 }
 pub use conv::{ConvOptions, ConvTransposeOptions, PadMode, Padding};
 pub use pool::{AvgPoolOptions, MaxPoolOptions};
+pub use recurrent::CellKind;

@@ -1,0 +1,404 @@
+//! One direction of one recurrent layer as a single op:
+//! [`Var::recurrent`] runs an LSTM or GRU cell over every step of a
+//! sequence whose input projections are already made.
+//!
+//! With P the input projection `[N, T, G·H]` (x·W_ihᵀ + b_ih), W the
+//! recurrent weight `[G·H, H]` and b its bias, step t takes
+//! A = P_t + (h·Wᵀ + b) and, in PyTorch's order and form:
+//!
+//! - LSTM (G = 4): i, f, g, o = σ, σ, tanh, σ of A's chunks;
+//!   c′ = f·c + i·g, h′ = o·tanh(c′).
+//! - GRU (G = 3): r = σ(A_r), z = σ(A_z), n = tanh(P_n + r·(h·W_nᵀ + b_n));
+//!   h′ = (h − n)·z + n.
+//!
+//! The forward pass keeps the gates' activations (`[T, N, G·H]`) and, for
+//! the LSTM, the cell states, nothing else. An unrecorded backward pass is
+//! backpropagation through time in plain loops: one `[N, G·H] × [G·H, H]`
+//! product per step for the hidden state's gradient, and W's gradient as
+//! one product over every step at the end (Σ_t dA_tᵀ h_{t−1}). A recorded
+//! one (for second derivatives) runs the same equations in `Var` ops from
+//! the forward pass recomputed in `Var` ops, so it can be differentiated
+//! again.
+
+use crate::var::record;
+use crate::{InputGrads, Var, is_recording};
+use gradus_tensor::{Float, Mat, Tensor, matmul_into};
+
+/// Which cell [`Var::recurrent`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellKind {
+    /// Long short-term memory: gates i, f, g, o and a cell state.
+    Lstm,
+    /// Gated recurrent unit: gates r, z, n.
+    Gru,
+}
+
+impl CellKind {
+    /// Gates per hidden unit: 4 or 3.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        }
+    }
+
+    /// `LSTM` or `GRU`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Lstm => "LSTM",
+            CellKind::Gru => "GRU",
+        }
+    }
+}
+
+/// The sizes of one run and the time of each processing step.
+#[derive(Clone, Copy)]
+struct Dims {
+    n: usize,
+    steps: usize,
+    h: usize,
+    reverse: bool,
+}
+
+impl Dims {
+    /// The time processed at step `s`.
+    fn time(&self, s: usize) -> usize {
+        if self.reverse { self.steps - 1 - s } else { s }
+    }
+
+    /// `[N, T, width]` (any layout) as processing-major `[T, N, width]` values.
+    fn steps_major<T: Float>(&self, x: &Tensor<T>, width: usize) -> Vec<T> {
+        let x = x.contiguous();
+        let x = x.as_slice().expect("made contiguous");
+        let mut out = Vec::with_capacity(x.len());
+        for s in 0..self.steps {
+            let t = self.time(s);
+            for n in 0..self.n {
+                let at = (n * self.steps + t) * width;
+                out.extend_from_slice(&x[at..at + width]);
+            }
+        }
+        out
+    }
+
+    /// The inverse of [`Dims::steps_major`].
+    fn batch_major<T: Float>(&self, v: &[T], width: usize) -> Tensor<T> {
+        let mut out = vec![T::zero(); v.len()];
+        for s in 0..self.steps {
+            let t = self.time(s);
+            for n in 0..self.n {
+                let from = (s * self.n + n) * width;
+                let to = (n * self.steps + t) * width;
+                out[to..to + width].copy_from_slice(&v[from..from + width]);
+            }
+        }
+        Tensor::from_vec(out, &[self.n, self.steps, width]).expect("the size of the shape")
+    }
+}
+
+/// `out = h·Wᵀ + b` for one step: `h` `[N, H]`, `w` `[G·H, H]` row-major.
+fn hidden_projection<T: Float>(out: &mut [T], h: &[T], d: &Dims, w: &[T], b: Option<&[T]>) {
+    let g = w.len() / d.h;
+    match b {
+        Some(b) => out.chunks_mut(g).for_each(|row| row.copy_from_slice(b)),
+        None => out.fill(T::zero()),
+    }
+    matmul_into(out, Mat::new(h, d.n, d.h), Mat::new(w, g, d.h).t(), true);
+}
+
+/// What the forward pass keeps: the output and, per processing step, the
+/// gates' activations, the cell states (LSTM) or the n-part of the hidden
+/// projection (GRU), all processing-major.
+struct Forward<T> {
+    hs: Vec<T>,
+    acts: Vec<T>,
+    extra: Vec<T>,
+    /// tanh of the cell states (LSTM).
+    tanh_c: Vec<T>,
+}
+
+fn forward<T: Float>(cell: CellKind, d: &Dims, p: &[T], w: &[T], b: Option<&[T]>) -> Forward<T> {
+    use gradus_tensor::vmath::{Function, apply_in_place};
+    let (n, h, g) = (d.n, d.h, cell.gates() * d.h);
+    let mut state = vec![T::zero(); n * h];
+    let mut c = vec![T::zero(); n * h];
+    let mut f = Forward {
+        hs: Vec::with_capacity(d.steps * n * h),
+        acts: Vec::with_capacity(d.steps * n * g),
+        extra: Vec::with_capacity(d.steps * n * h),
+        tanh_c: Vec::with_capacity(if cell == CellKind::Lstm { d.steps * n * h } else { 0 }),
+    };
+    let mut hp = vec![T::zero(); n * g];
+    for s in 0..d.steps {
+        hidden_projection(&mut hp, &state, d, w, b);
+        let base = f.acts.len();
+        f.acts.extend_from_slice(&p[s * n * g..][..n * g]);
+        let acts = &mut f.acts[base..];
+        // The gates, activated in place row by row with the vector kernels.
+        for (row, (a, q)) in acts.chunks_mut(g).zip(hp.chunks(g)).enumerate() {
+            match cell {
+                CellKind::Lstm => {
+                    a.iter_mut().zip(q).for_each(|(a, &q)| *a += q);
+                    apply_in_place(Function::Sigmoid, &mut a[..2 * h]);
+                    apply_in_place(Function::Tanh, &mut a[2 * h..3 * h]);
+                    apply_in_place(Function::Sigmoid, &mut a[3 * h..]);
+                    for j in 0..h {
+                        let at = row * h + j;
+                        c[at] = a[h + j] * c[at] + a[j] * a[2 * h + j];
+                    }
+                }
+                CellKind::Gru => {
+                    a[..2 * h].iter_mut().zip(&q[..2 * h]).for_each(|(a, &q)| *a += q);
+                    apply_in_place(Function::Sigmoid, &mut a[..2 * h]);
+                    for j in 0..h {
+                        a[2 * h + j] += a[j] * q[2 * h + j];
+                    }
+                    apply_in_place(Function::Tanh, &mut a[2 * h..]);
+                    for j in 0..h {
+                        let (z, nn) = (a[h + j], a[2 * h + j]);
+                        state[row * h + j] = (state[row * h + j] - nn) * z + nn;
+                    }
+                    f.extra.extend_from_slice(&q[2 * h..]);
+                }
+            }
+        }
+        if cell == CellKind::Lstm {
+            let base = f.tanh_c.len();
+            f.tanh_c.extend_from_slice(&c);
+            apply_in_place(Function::Tanh, &mut f.tanh_c[base..]);
+            for (row, a) in acts.chunks(g).enumerate() {
+                for j in 0..h {
+                    state[row * h + j] = a[3 * h + j] * f.tanh_c[base + row * h + j];
+                }
+            }
+            f.extra.extend_from_slice(&c);
+        }
+        f.hs.extend_from_slice(&state);
+    }
+    f
+}
+
+/// Gradients of P (processing-major), W and b from the output's gradient.
+fn backward<T: Float>(cell: CellKind, d: &Dims, fw: &Forward<T>, gy: &[T], w: &[T]) -> (Vec<T>, Tensor<T>, Tensor<T>) {
+    let (n, h, gw) = (d.n, d.h, cell.gates() * d.h);
+    let mut dp = vec![T::zero(); d.steps * n * gw];
+    // The gradient of the hidden projection h·Wᵀ + b (the LSTM's is dp's).
+    let mut dq = if cell == CellKind::Gru { vec![T::zero(); d.steps * n * gw] } else { Vec::new() };
+    let mut dh_next = vec![T::zero(); n * h];
+    let mut dc_next = vec![T::zero(); n * h];
+    let one = T::one();
+    for s in (0..d.steps).rev() {
+        for row in 0..n {
+            let at = s * n + row;
+            let a = &fw.acts[at * gw..][..gw];
+            let e = &fw.extra[at * h..][..h];
+            let prev = |v: &[T], j: usize| if s == 0 { T::zero() } else { v[(at - n) * h + j] };
+            for j in 0..h {
+                let dh = gy[at * h + j] + dh_next[row * h + j];
+                match cell {
+                    CellKind::Lstm => {
+                        let (i, f, g, o) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
+                        let tc = fw.tanh_c[at * h + j];
+                        let dc = dh * o * (one - tc * tc) + dc_next[row * h + j];
+                        dc_next[row * h + j] = dc * f;
+                        let out = &mut dp[at * gw..][..gw];
+                        out[j] = dc * g * i * (one - i);
+                        out[h + j] = dc * prev(&fw.extra, j) * f * (one - f);
+                        out[2 * h + j] = dc * i * (one - g * g);
+                        out[3 * h + j] = dh * tc * o * (one - o);
+                    }
+                    CellKind::Gru => {
+                        let (r, z, nn) = (a[j], a[h + j], a[2 * h + j]);
+                        let dn = dh * (one - z) * (one - nn * nn);
+                        let dz = dh * (prev(&fw.hs, j) - nn) * z * (one - z);
+                        let dr = dn * e[j] * r * (one - r);
+                        dh_next[row * h + j] = dh * z;
+                        let (out, q) = (&mut dp[at * gw..][..gw], &mut dq[at * gw..][..gw]);
+                        (out[j], out[h + j], out[2 * h + j]) = (dr, dz, dn);
+                        (q[j], q[h + j], q[2 * h + j]) = (dr, dz, dn * r);
+                    }
+                }
+            }
+        }
+        // The hidden state's gradient through this step's projection.
+        let dq_s = if cell == CellKind::Gru { &dq[s * n * gw..][..n * gw] } else { &dp[s * n * gw..][..n * gw] };
+        matmul_into(&mut dh_next, Mat::new(dq_s, n, gw), Mat::new(w, gw, h), cell == CellKind::Gru);
+    }
+    // W's gradient Σ_s dq_sᵀ h_{s−1} (h_{−1} = 0) and b's Σ dq_s, over
+    // every step at once.
+    let dq_all = if cell == CellKind::Gru { &dq } else { &dp };
+    let later = (d.steps - 1) * n;
+    let mut dw = vec![T::zero(); gw * h];
+    matmul_into(&mut dw, Mat::new(&dq_all[n * gw..], later, gw).t(), Mat::new(&fw.hs[..later * h], later, h), false);
+    let mut db = vec![T::zero(); gw];
+    for row in dq_all.chunks(gw) {
+        db.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+    }
+    let dw = Tensor::from_vec(dw, &[gw, h]).expect("[G·H, H]");
+    let db = Tensor::from_vec(db, &[gw]).expect("[G·H]");
+    (dp, dw, db)
+}
+
+impl<T: Float> Var<T> {
+    /// One direction of one recurrent layer over every step: `self` is the
+    /// input projection `[N, T, G·H]` (x·W_ihᵀ + b_ih, G = 4 gates for the
+    /// LSTM, 3 for the GRU), `w_hh` the recurrent weight `[G·H, H]`,
+    /// `b_hh` its bias `[G·H]`; the initial state is zero. Returns the
+    /// hidden state of every step, `[N, T, H]` (from the last step back
+    /// when `reverse`, each at its own time). See the module's formulas.
+    ///
+    /// ```
+    /// use gradus_autodiff::{CellKind, Tape};
+    /// use gradus_tensor::Tensor;
+    /// let tape = Tape::new();
+    /// let p = tape.leaf(Tensor::<f64>::ones(&[2, 3, 8]));
+    /// let w = tape.leaf(Tensor::<f64>::zeros(&[8, 2]));
+    /// let y = p.recurrent(CellKind::Lstm, &w, None, false);
+    /// assert_eq!(y.shape(), [2, 3, 2]);
+    /// // With W = 0, c₁ = σ(1)·tanh(1) and h₁ = σ(1)·tanh(c₁).
+    /// let s = 1.0 / (1.0 + (-1.0f64).exp());
+    /// assert!((y.value().to_vec()[0] - s * (s * 1.0f64.tanh()).tanh()).abs() < 1e-15);
+    /// ```
+    ///
+    /// # Panics
+    /// If the shapes do not fit (a programmer's error; layers check first).
+    #[track_caller]
+    pub fn recurrent(&self, cell: CellKind, w_hh: &Self, b_hh: Option<&Self>, reverse: bool) -> Self {
+        let (shape, ws) = (self.shape(), w_hh.shape());
+        assert!(
+            shape.len() == 3 && ws.len() == 2 && ws[0] == cell.gates() * ws[1] && shape[2] == ws[0] && shape[1] > 0,
+            "recurrent {}: input projection {shape:?} and recurrent weight {ws:?} do not fit [N, T, G·H] and [G·H, H] with G = {}",
+            cell.name(),
+            cell.gates()
+        );
+        if let Some(b) = b_hh {
+            assert_eq!(b.shape(), [ws[0]], "recurrent {}: bias {:?} for weight {ws:?}", cell.name(), b.shape());
+        }
+        let d = Dims { n: shape[0], steps: shape[1], h: ws[1], reverse };
+        let p = d.steps_major(self.value(), ws[0]);
+        let w = w_hh.value().contiguous().to_vec();
+        let b = b_hh.map(|b| b.value().contiguous().to_vec());
+        let fw = forward(cell, &d, &p, &w, b.as_deref());
+        let y = d.batch_major(&fw.hs, d.h);
+        let inputs: Vec<&Var<T>> = std::iter::once(self).chain([w_hh]).chain(b_hh).collect();
+        record("recurrent", y, &inputs, move |x, _, g| {
+            if is_recording() {
+                return recorded_backward(cell, reverse, x, g);
+            }
+            let gy = d.steps_major(g.value(), d.h);
+            let (dp, dw, db) = backward(cell, &d, &fw, &gy, &w);
+            let mut grads: InputGrads<T> = smallvec::smallvec![
+                Some(Var::constant(d.batch_major(&dp, cell.gates() * d.h))),
+                Some(Var::constant(dw))
+            ];
+            if x.len() == 3 {
+                grads.push(Some(Var::constant(db)));
+            }
+            grads
+        })
+    }
+}
+
+/// The forward pass in `Var` ops, step by step: every step's hidden state
+/// and cell state (LSTM) and gates, processing order.
+struct Recorded<T: Float> {
+    hs: Vec<Var<T>>,
+    cs: Vec<Var<T>>,
+    gates: Vec<Vec<Var<T>>>,
+    hidden: Vec<Var<T>>,
+}
+
+fn recorded_forward<T: Float>(cell: CellKind, reverse: bool, x: &[Var<T>]) -> Recorded<T> {
+    let (p, w, b) = (&x[0], &x[1], x.get(2));
+    let (n, steps, h) = (p.shape()[0], p.shape()[1], w.shape()[1]);
+    let chunk = |v: &Var<T>, k: usize| v.narrow(-1, k * h, h);
+    let mut state = Var::constant(Tensor::zeros(&[n, h]));
+    let mut c = Var::constant(Tensor::zeros(&[n, h]));
+    let mut r = Recorded { hs: Vec::new(), cs: Vec::new(), gates: Vec::new(), hidden: Vec::new() };
+    for s in 0..steps {
+        let t = if reverse { steps - 1 - s } else { s };
+        let xt = p.narrow(1, t, 1).squeeze(Some(1));
+        let q = state.linear(w, b);
+        match cell {
+            CellKind::Lstm => {
+                let a = &xt + &q;
+                let gates =
+                    vec![chunk(&a, 0).sigmoid(), chunk(&a, 1).sigmoid(), chunk(&a, 2).tanh(), chunk(&a, 3).sigmoid()];
+                c = &(&gates[1] * &c) + &(&gates[0] * &gates[2]);
+                state = &gates[3] * &c.tanh();
+                r.gates.push(gates);
+                r.cs.push(c.clone());
+            }
+            CellKind::Gru => {
+                let rg = (&chunk(&xt, 0) + &chunk(&q, 0)).sigmoid();
+                let z = (&chunk(&xt, 1) + &chunk(&q, 1)).sigmoid();
+                let nn = (&chunk(&xt, 2) + &(&rg * &chunk(&q, 2))).tanh();
+                state = &(&(&state - &nn) * &z) + &nn;
+                r.hidden.push(chunk(&q, 2));
+                r.gates.push(vec![rg, z, nn]);
+            }
+        }
+        r.hs.push(state.clone());
+    }
+    r
+}
+
+/// The backward pass's equations in `Var` ops, on the forward pass
+/// recomputed in `Var` ops: differentiable again.
+fn recorded_backward<T: Float>(cell: CellKind, reverse: bool, x: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
+    let fw = recorded_forward(cell, reverse, x);
+    let (w, steps) = (&x[1], x[0].shape()[1]);
+    let (n, h) = (x[0].shape()[0], w.shape()[1]);
+    let zeros = || Var::constant(Tensor::zeros(&[n, h]));
+    let one_minus = |v: &Var<T>| v.neg().add_scalar(T::one());
+    let (mut dh_next, mut dc_next) = (zeros(), zeros());
+    let mut dp: Vec<Option<Var<T>>> = vec![None; steps];
+    let (mut dw, mut db): (Option<Var<T>>, Option<Var<T>>) = (None, None);
+    for s in (0..steps).rev() {
+        let t = if reverse { steps - 1 - s } else { s };
+        let dh = &g.narrow(1, t, 1).squeeze(Some(1)) + &dh_next;
+        let h_prev = if s == 0 { zeros() } else { fw.hs[s - 1].clone() };
+        let a = &fw.gates[s];
+        let (dp_s, dq_s) = match cell {
+            CellKind::Lstm => {
+                let c_prev = if s == 0 { zeros() } else { fw.cs[s - 1].clone() };
+                let tc = fw.cs[s].tanh();
+                let dc = &(&(&dh * &a[3]) * &one_minus(&tc.square())) + &dc_next;
+                dc_next = &dc * &a[1];
+                let sig = |v: &Var<T>| v * &one_minus(v);
+                let da = Var::concat(
+                    &[
+                        &(&dc * &a[2]) * &sig(&a[0]),
+                        &(&dc * &c_prev) * &sig(&a[1]),
+                        &(&dc * &a[0]) * &one_minus(&a[2].square()),
+                        &(&dh * &tc) * &sig(&a[3]),
+                    ],
+                    -1,
+                );
+                dh_next = da.matmul(w);
+                (da.clone(), da)
+            }
+            CellKind::Gru => {
+                let (r, z, nn) = (&a[0], &a[1], &a[2]);
+                let dn = &(&dh * &one_minus(z)) * &one_minus(&nn.square());
+                let dz = &(&dh * &(&h_prev - nn)) * &(z * &one_minus(z));
+                let dr = &(&dn * &fw.hidden[s]) * &(r * &one_minus(r));
+                let dpart = Var::concat(&[dr.clone(), dz.clone(), dn.clone()], -1);
+                let dq = Var::concat(&[dr, dz, &dn * r], -1);
+                dh_next = &(&dh * z) + &dq.matmul(w);
+                (dpart, dq)
+            }
+        };
+        let dw_s = dq_s.t().matmul(&h_prev);
+        dw = Some(dw.map_or(dw_s.clone(), |acc| &acc + &dw_s));
+        let db_s = dq_s.sum(0, false);
+        db = Some(db.map_or(db_s.clone(), |acc| &acc + &db_s));
+        dp[t] = Some(dp_s);
+    }
+    let dp: Vec<Var<T>> = dp.into_iter().map(|v| v.expect("every step")).collect();
+    let mut grads: InputGrads<T> = smallvec::smallvec![Some(Var::stack(&dp, 1)), dw];
+    if x.len() == 3 {
+        grads.push(db);
+    }
+    grads
+}
