@@ -191,29 +191,36 @@ fn backward<T: Float>(cell: CellKind, d: &Dims, fw: &Forward<T>, gy: &[T], w: &[
         for row in 0..n {
             let at = s * n + row;
             let a = &fw.acts[at * gw..][..gw];
-            let e = &fw.extra[at * h..][..h];
-            let prev = |v: &[T], j: usize| if s == 0 { T::zero() } else { v[(at - n) * h + j] };
-            for j in 0..h {
-                let dh = gy[at * h + j] + dh_next[row * h + j];
-                match cell {
-                    CellKind::Lstm => {
-                        let (i, f, g, o) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j]);
-                        let tc = fw.tanh_c[at * h + j];
-                        let dc = dh * o * (one - tc * tc) + dc_next[row * h + j];
-                        dc_next[row * h + j] = dc * f;
-                        let out = &mut dp[at * gw..][..gw];
+            let gy = &gy[at * h..][..h];
+            // The previous step's cell state (LSTM) or output (GRU); zero before the first.
+            let earlier = if cell == CellKind::Lstm { &fw.extra } else { &fw.hs };
+            let prev = |j: usize| if s == 0 { T::zero() } else { earlier[(at - n) * h + j] };
+            let (dh_row, dc_row) = (&mut dh_next[row * h..][..h], &mut dc_next[row * h..][..h]);
+            let out = &mut dp[at * gw..][..gw];
+            // One loop per cell, free of branches on the cell, for the compiler to vectorise.
+            match cell {
+                CellKind::Lstm => {
+                    let tcs = &fw.tanh_c[at * h..][..h];
+                    for j in 0..h {
+                        let dh = gy[j] + dh_row[j];
+                        let (i, f, g, o, tc) = (a[j], a[h + j], a[2 * h + j], a[3 * h + j], tcs[j]);
+                        let dc = dh * o * (one - tc * tc) + dc_row[j];
+                        dc_row[j] = dc * f;
                         out[j] = dc * g * i * (one - i);
-                        out[h + j] = dc * prev(&fw.extra, j) * f * (one - f);
+                        out[h + j] = dc * prev(j) * f * (one - f);
                         out[2 * h + j] = dc * i * (one - g * g);
                         out[3 * h + j] = dh * tc * o * (one - o);
                     }
-                    CellKind::Gru => {
+                }
+                CellKind::Gru => {
+                    let (e, q) = (&fw.extra[at * h..][..h], &mut dq[at * gw..][..gw]);
+                    for j in 0..h {
+                        let dh = gy[j] + dh_row[j];
                         let (r, z, nn) = (a[j], a[h + j], a[2 * h + j]);
                         let dn = dh * (one - z) * (one - nn * nn);
-                        let dz = dh * (prev(&fw.hs, j) - nn) * z * (one - z);
+                        let dz = dh * (prev(j) - nn) * z * (one - z);
                         let dr = dn * e[j] * r * (one - r);
-                        dh_next[row * h + j] = dh * z;
-                        let (out, q) = (&mut dp[at * gw..][..gw], &mut dq[at * gw..][..gw]);
+                        dh_row[j] = dh * z;
                         (out[j], out[h + j], out[2 * h + j]) = (dr, dz, dn);
                         (q[j], q[h + j], q[2 * h + j]) = (dr, dz, dn * r);
                     }
