@@ -269,7 +269,9 @@ fn train_one(
         if ranks.leads() {
             run_dir.lock()?;
             if !resume {
-                run_dir.claim(run.overwrite).map_err(occupied)?;
+                run_dir
+                    .claim(run.overwrite)
+                    .map_err(|e| occupied(e, "pass --resume to continue it or --overwrite to replace it"))?;
             }
         }
         if resume {
@@ -398,13 +400,13 @@ fn same_debug<P: std::fmt::Debug>(a: &str, b: &str, parse: impl Fn(&str) -> Resu
     matches!((meaning(a), meaning(b)), (Some(a), Some(b)) if a == b)
 }
 
-/// A fresh run into a directory holding one: exit 2, saying what to do.
-fn occupied(e: gradus::GradusError) -> Failure {
+/// A fresh run into a directory holding one: exit 2, saying what to do
+/// (`advice`).
+fn occupied(e: gradus::GradusError, advice: &str) -> Failure {
     match e {
-        gradus::GradusError::Occupied { dir, files } => crate::usage(format!(
-            "{dir} already holds a run ({}); pass --resume to continue it or --overwrite to replace it",
-            files.join(", ")
-        )),
+        gradus::GradusError::Occupied { dir, files } => {
+            crate::usage(format!("{dir} already holds a run ({}); {advice}", files.join(", ")))
+        }
         other => other.into(),
     }
 }
@@ -539,13 +541,7 @@ pub fn compare(run: &Run, optimizers: &str, ranks: &Ranks) -> Result<(), Failure
         all.lock()?;
         // Every run's directory is checked before the first trains, so an
         // exit 2 leaves all of them as they were.
-        let taken = |e: gradus::GradusError| match e {
-            gradus::GradusError::Occupied { dir, files } => crate::usage(format!(
-                "{dir} already holds a run ({}); give --overwrite to replace it, or another --out",
-                files.join(", ")
-            )),
-            other => other.into(),
-        };
+        let taken = |e| occupied(e, "give --overwrite to replace it, or another --out");
         for i in 0..specs.len() {
             RunDir::new(run.out.join(format!("{i}")), specs[i]).check_free(run.overwrite).map_err(taken)?;
         }
