@@ -281,6 +281,13 @@ pub fn cases() -> Vec<Case> {
         Case::new("recurrent_gru", &["recurrent"], &[&[1, 4, 6], &[6, 2], &[6]], Any, |v| {
             v[0].recurrent(crate::CellKind::Gru, &v[1], Some(&v[2]), false)
         }),
+        // Attention (the causal mask offset when keys outnumber queries).
+        Case::new("attention", &["attention"], &[&[2, 3, 4], &[2, 3, 4], &[2, 3, 2]], Any, |v| {
+            v[0].attention(&v[1], &v[2], false, None)
+        }),
+        Case::new("attention_causal", &["attention"], &[&[2, 1, 2, 3], &[2, 1, 4, 3], &[2, 1, 4, 2]], Any, |v| {
+            v[0].attention(&v[1], &v[2], true, None)
+        }),
         // Softmax.
         Case::new("softmax", &["softmax"], &[&[2, 4]], Any, |v| v[0].softmax(-1)),
         Case::new("log_softmax", &["log_softmax"], &[&[3, 2]], Any, |v| v[0].log_softmax(0)),

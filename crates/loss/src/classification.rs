@@ -38,6 +38,31 @@ fn batch_shape<T: Float>(what: &str, logits: &Var<T>) -> (usize, usize) {
     }
 }
 
+/// Logits of a sequence `[N, T, …, C]` against targets `[N, T, …]` as
+/// rows `[N·T·…, C]` and targets `[N·T·…]`: every position is a sample, as
+/// PyTorch's class-axis-last view of its `[N, C, d…]` form; `None` for
+/// logits of rank 2 or less.
+#[track_caller]
+fn positions<T: Float>(what: &str, logits: &Var<T>, targets: &Tensor<usize>) -> Option<(Var<T>, Tensor<usize>)> {
+    let r = logits.rank();
+    if r < 3 {
+        return None;
+    }
+    assert_eq!(
+        targets.shape(),
+        &logits.shape()[..r - 1],
+        "{what}: targets must have shape {:?} for logits {:?} (a class index per position)",
+        &logits.shape()[..r - 1],
+        logits.shape()
+    );
+    let classes = logits.shape()[r - 1] as isize;
+    Some((logits.reshape(&[-1, classes]), targets.reshape(&[-1])))
+}
+
+fn shape_of(t: &Tensor<usize>) -> Vec<isize> {
+    t.shape().iter().map(|&d| d as isize).collect()
+}
+
 #[track_caller]
 fn class_weights<T: Float>(what: &str, opts: &CrossEntropyOptions<T>, classes: usize) -> Vec<f64> {
     match &opts.weight {
@@ -88,6 +113,10 @@ pub fn cross_entropy<T: Float>(logits: &Var<T>, targets: &Tensor<usize>, reducti
 #[track_caller]
 pub fn cross_entropy_with<T: Float>(logits: &Var<T>, targets: &Tensor<usize>, opts: &CrossEntropyOptions<T>) -> Var<T> {
     let what = "cross_entropy";
+    if let Some((rows, flat)) = positions(what, logits, targets) {
+        let out = cross_entropy_with(&rows, &flat, opts);
+        return if opts.reduction == Reduction::None { out.reshape(&shape_of(targets)) } else { out };
+    }
     let (n, c) = batch_shape(what, logits);
     let expected: &[usize] = if logits.rank() == 1 { &[] } else { &[n] };
     assert_eq!(
@@ -334,6 +363,10 @@ pub fn nll<T: Float>(log_probs: &Var<T>, targets: &Tensor<usize>, reduction: Red
 pub fn nll_with<T: Float>(log_probs: &Var<T>, targets: &Tensor<usize>, opts: &CrossEntropyOptions<T>) -> Var<T> {
     let what = "nll";
     assert!(opts.label_smoothing == 0.0, "{what}: label_smoothing is a cross_entropy option");
+    if let Some((rows, flat)) = positions(what, log_probs, targets) {
+        let out = nll_with(&rows, &flat, opts);
+        return if opts.reduction == Reduction::None { out.reshape(&shape_of(targets)) } else { out };
+    }
     let (n, c) = batch_shape(what, log_probs);
     let batched = log_probs.rank() == 2;
     let expected: &[usize] = if batched { &[n] } else { &[] };

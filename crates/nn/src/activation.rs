@@ -16,6 +16,7 @@ macro_rules! plain_activation {
 
         impl<T: Float> Module<T> for $name {
             crate::module::same_shape!();
+            crate::module::position_wise!();
             fn forward(&self, _tape: &Tape<T>, $x: &Var<T>) -> Var<T> {
                 $body
             }
@@ -59,6 +60,7 @@ impl Default for LeakyRelu {
 
 impl<T: Float> Module<T> for LeakyRelu {
     crate::module::same_shape!();
+    crate::module::position_wise!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.leaky_relu(T::of(self.negative_slope))
     }
@@ -79,6 +81,7 @@ impl Default for Elu {
 
 impl<T: Float> Module<T> for Elu {
     crate::module::same_shape!();
+    crate::module::position_wise!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.elu(T::of(self.alpha))
     }
@@ -93,6 +96,7 @@ pub struct Gelu {
 
 impl<T: Float> Module<T> for Gelu {
     crate::module::same_shape!();
+    crate::module::position_wise!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         if self.tanh_approximation { x.gelu_tanh() } else { x.gelu() }
     }
@@ -116,6 +120,7 @@ impl Default for Softplus {
 
 impl<T: Float> Module<T> for Softplus {
     crate::module::same_shape!();
+    crate::module::position_wise!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.softplus(T::of(self.beta), T::of(self.threshold))
     }
@@ -138,6 +143,7 @@ impl Default for Hardtanh {
 
 impl<T: Float> Module<T> for Hardtanh {
     crate::module::same_shape!();
+    crate::module::position_wise!();
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         x.hardtanh(T::of(self.min), T::of(self.max))
     }

@@ -91,11 +91,43 @@ pub fn cases() -> Vec<Case> {
     let flatten = Sequential::<f64>::new().append(Flatten::default()).append(Lambda::new(|x: &Var<f64>| x.square()));
     let lstm = Recurrent::<f64>::new(CellKind::Lstm, 2, 2, 2, true, true, 0.0, &mut rng2);
     let gru = Recurrent::<f64>::new(CellKind::Gru, 3, 2, 1, true, false, 0.0, &mut rng2);
+    let attention = MultiheadAttention::<f64>::new(4, 2, 0.0, true, true, &mut rng2);
+    let opts = TransformerOptions {
+        dim_feedforward: 3,
+        dropout: 0.0,
+        gelu: true,
+        norm_first: true,
+        causal: true,
+        ..Default::default()
+    };
+    let pre_norm = TransformerLayer::<f64>::new(4, 2, opts, &mut rng2);
+    let post_norm = TransformerLayer::<f64>::new(
+        4,
+        1,
+        TransformerOptions { gelu: false, norm_first: false, causal: false, ..opts },
+        &mut rng2,
+    );
+    let embedding = Embedding::<f64>::new(5, 3, Some(4), &mut rng2);
+    let positions = PosEmbedding::<f64>::new(4, 3, &mut rng2);
     // The input's shape, then each parameter's in visiting order.
     let shapes = |m: &dyn Module<f64>, input: &[usize]| -> Vec<Vec<usize>> {
         std::iter::once(input.to_vec()).chain(m.named_parameters().iter().map(|(_, p)| p.shape())).collect()
     };
     let (lstm_shapes, gru_shapes) = (shapes(&lstm, &[2, 3, 2]), shapes(&gru, &[2, 3, 3]));
+    let attention_shapes = shapes(&attention, &[2, 3, 4]);
+    let (pre_shapes, post_shapes) = (shapes(&pre_norm, &[2, 3, 4]), shapes(&post_norm, &[1, 3, 4]));
+    // Tokens are not differentiable: the table is input 0, bound to the
+    // layer, and a fixed batch of tokens runs (not the padding row, whose
+    // value counts but whose gradient is 0 by design).
+    let looked_up = move |v: &[Var<f64>]| {
+        let tape = tape_of(v);
+        if v[0].requires_grad() {
+            embedding.named_parameters()[0].1.bind(&tape, &v[0]).expect("inputs share the tape");
+        }
+        let tokens = Var::constant(Tensor::from_vec(vec![1.0, 0.0, 1.0, 0.0, 3.0, 2.0], &[2, 3]).unwrap());
+        let rows = embedding.forward(&tape, &tokens);
+        Module::<f64>::forward(&positions, &tape, &rows).square()
+    };
     fn refs(v: &[Vec<usize>]) -> Vec<&[usize]> {
         v.iter().map(Vec::as_slice).collect()
     }
@@ -201,6 +233,17 @@ pub fn cases() -> Vec<Case> {
             functional(&lstm, v, 1)
         }),
         Case::new("GRU", &["Recurrent"], &refs(&gru_shapes), Any, move |v| functional(&gru, v, 1)),
+        Case::new("MultiheadAttention causal", &["MultiheadAttention"], &refs(&attention_shapes), Any, move |v| {
+            functional(&attention, v, 1)
+        }),
+        Case::new("TransformerLayer pre-norm GELU", &["TransformerLayer"], &refs(&pre_shapes), Any, move |v| {
+            functional(&pre_norm, v, 1)
+        }),
+        Case::new("TransformerLayer post-norm ReLU", &["TransformerLayer"], &refs(&post_shapes), Any, move |v| {
+            functional(&post_norm, v, 1)
+        })
+        .first_order_only(),
+        Case::new("Embedding and PosEmbedding", &["Embedding", "PosEmbedding"], &[&[5, 3]], Any, looked_up),
         Case::new(
             "Reshape, MeanTokens and LastToken",
             &["Reshape", "MeanTokens", "LastToken"],

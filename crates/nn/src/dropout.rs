@@ -118,18 +118,29 @@ fn row_seed(seed: u64, call: u64, row: u64) -> u64 {
 impl Dropout {
     /// `x` times a mask of `mask_shape` (broadcast against `x`), in training.
     fn apply<T: Float>(&self, x: &Var<T>, mask_shape: &[usize]) -> Var<T> {
+        match self.training_mask(mask_shape) {
+            Some(mask) => x * &Var::constant(mask),
+            None => x.clone(),
+        }
+    }
+
+    /// The mask of 0 and 1/(1 − p) training multiplies into a value of
+    /// `shape` (all 0 for p = 1), drawn from the stream; `None` in
+    /// evaluation or for p = 0.
+    pub(crate) fn training_mask<T: Float>(&self, shape: &[usize]) -> Option<Tensor<T>> {
         if !self.training.get() || self.p == 0.0 {
-            return x.clone();
+            return None;
         }
         if self.p == 1.0 {
-            return x.mul_scalar(T::zero());
+            return Some(Tensor::zeros(shape));
         }
-        x * &Var::constant(self.mask(mask_shape))
+        Some(self.mask(shape))
     }
 }
 
 impl<T: Float> Module<T> for Dropout {
     crate::module::same_shape!();
+    crate::module::position_wise!();
 
     fn forward(&self, _tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         self.apply(x, x.shape())

@@ -10,7 +10,8 @@
 //!   [`AdaptiveMaxPool2d`], [`BatchNorm2d`], [`Dropout2d`]; [`Residual`] and
 //!   [`Identity`]; [`LayerNorm`], [`RMSNorm`], [`GroupNorm`],
 //!   [`InstanceNorm2d`]; for sequences [`Recurrent`] (LSTM and GRU as
-//!   PyTorch's), [`Reshape`], [`LastToken`], [`MeanTokens`]; one module per activation ([`Relu`], [`PRelu`] with
+//!   PyTorch's), [`Embedding`], [`PosEmbedding`], [`MultiheadAttention`],
+//!   [`TransformerLayer`], [`Reshape`], [`LastToken`], [`MeanTokens`]; one module per activation ([`Relu`], [`PRelu`] with
 //!   learned α, [`Swish`] with learned β, …), [`Lambda`] for closures, and
 //!   the [`Mlp`] builder.
 //! - Initialisation: [`Init`] (Xavier in the lecture form and Glorot's, He /
@@ -39,12 +40,14 @@
 
 mod activation;
 mod atomic;
+mod attention;
 mod batchnorm;
 pub mod catalogue;
 pub mod checkpoint;
 mod conv;
 mod diagnostics;
 mod dropout;
+mod embedding;
 mod error;
 mod init;
 mod linear;
@@ -59,17 +62,20 @@ mod residual;
 mod sequence;
 mod sequential;
 mod shard;
+mod transformer;
 
 pub use activation::{
     Activation, Elu, Gelu, Hardtanh, LeakyRelu, LogSigmoid, LogSoftmax, Mish, PRelu, Relu, Selu, Sigmoid, Silu,
     Softmax, Softplus, Swish, Tanh, UnknownActivation,
 };
 pub use atomic::write_atomic;
+pub use attention::MultiheadAttention;
 pub use batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use checkpoint::{Checkpoint, load, save};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
 pub use diagnostics::{ActivationStats, LayerActivity, SATURATION, Saturating, Watch};
 pub use dropout::{Dropout, Dropout2d};
+pub use embedding::{Embedding, PosEmbedding};
 pub use error::{NnError, Result};
 pub use init::{FanMode, Init, Nonlinearity, fans, gain};
 pub use linear::Linear;
@@ -84,3 +90,4 @@ pub use residual::{Identity, Residual};
 pub use sequence::{LastToken, MeanTokens, Reshape};
 pub use sequential::{Flatten, Sequential};
 pub use shard::{Shard, in_shard};
+pub use transformer::{TransformerLayer, TransformerOptions};

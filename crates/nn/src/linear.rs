@@ -94,6 +94,8 @@ impl<T: Float> Linear<T> {
 }
 
 impl<T: Float> Module<T> for Linear<T> {
+    crate::module::position_wise!();
+
     #[track_caller]
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         let features = x.shape().last().copied();

@@ -120,6 +120,43 @@ pub trait Module<T: Float> {
         self.mode().or_else(|| self.children().into_iter().find_map(|(_, c)| c.training()))
     }
 
+    /// Whether the forward pass can run on a sequence's new positions alone
+    /// once [`Module::set_cache`] is on, giving what the whole sequence
+    /// would give at those positions: layers acting on each position
+    /// (linear, norms over the last axis, activations, dropout) and layers
+    /// that keep what earlier positions left (attention's keys and values,
+    /// the position table's offset). A container is when all its children
+    /// are; a leaf layer is not unless it says so.
+    fn incremental(&self) -> bool {
+        let children = self.children();
+        !children.is_empty() && children.iter().all(|(_, c)| c.incremental())
+    }
+
+    /// The tokens the model takes, `0..limit`, when its input is integer
+    /// tokens (it starts with an [`Embedding`](crate::Embedding)): checked
+    /// against the data before training. A container answers for its first
+    /// child.
+    fn token_limit(&self) -> Option<usize> {
+        self.children().first().and_then(|(_, c)| c.token_limit())
+    }
+
+    /// Turns this module's *own* cache of earlier positions on (empty) or
+    /// off; layers that keep one override it. Call [`Module::set_cache`].
+    fn set_own_cache(&self, on: bool) {
+        let _ = on;
+    }
+
+    /// Turns the cache of earlier positions on (emptied) or off in this
+    /// module and every descendant: with it on, each forward pass takes
+    /// the positions after those already seen (generation with a
+    /// key/value cache). Not meant to be overridden.
+    fn set_cache(&self, on: bool) {
+        self.set_own_cache(on);
+        for (_, child) in self.children() {
+            child.set_cache(on);
+        }
+    }
+
     /// A key telling this module's type apart from others at the same
     /// address (zero-sized layers share one): the type's name. Not meant
     /// to be overridden.
@@ -204,6 +241,16 @@ macro_rules! same_shape {
     };
 }
 pub(crate) use same_shape;
+
+/// `Module::incremental` for a layer that acts on each position alone.
+macro_rules! position_wise {
+    () => {
+        fn incremental(&self) -> bool {
+            true
+        }
+    };
+}
+pub(crate) use position_wise;
 
 /// What a [`Visitor`] is shown.
 #[derive(Debug)]

@@ -103,6 +103,10 @@ impl<T: Float> LayerNorm<T> {
 }
 
 impl<T: Float> Module<T> for LayerNorm<T> {
+    fn incremental(&self) -> bool {
+        self.normalized_shape.len() == 1 // the last axis only
+    }
+
     #[track_caller]
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         trailing("LayerNorm", &self.normalized_shape, x.shape()).unwrap_or_else(|e| panic!("{e}"));
@@ -168,6 +172,10 @@ impl<T: Float> RMSNorm<T> {
 }
 
 impl<T: Float> Module<T> for RMSNorm<T> {
+    fn incremental(&self) -> bool {
+        self.normalized_shape.len() == 1 // the last axis only
+    }
+
     #[track_caller]
     fn forward(&self, tape: &Tape<T>, x: &Var<T>) -> Var<T> {
         trailing("RMSNorm", &self.normalized_shape, x.shape()).unwrap_or_else(|e| panic!("{e}"));

@@ -92,6 +92,24 @@ impl<T: Float> Tensor<T> {
         Self::from_parts(data, &[steps])
     }
 
+    /// The additive causal mask of attention for `t` queries over `s`
+    /// keys: 0 where query i may see key j (j ≤ i + (s − t), so the last
+    /// query sees every key), −∞ elsewhere. With t = s it is PyTorch's
+    /// square subsequent mask; with fewer queries than keys (new positions
+    /// after a key/value cache) the queries are the last t positions.
+    ///
+    /// ```
+    /// let m = gradus_tensor::Tensor::<f64>::causal_mask(2, 3).to_vec();
+    /// assert_eq!(m, [0.0, 0.0, f64::NEG_INFINITY, 0.0, 0.0, 0.0]);
+    /// ```
+    pub fn causal_mask(t: usize, s: usize) -> Self {
+        let offset = s.saturating_sub(t);
+        let data: Vec<T> = (0..t)
+            .flat_map(|i| (0..s).map(move |j| if j <= i + offset { T::zero() } else { T::of(f64::NEG_INFINITY) }))
+            .collect();
+        Self::from_parts(data, &[t, s])
+    }
+
     /// The `n × n` identity matrix.
     pub fn eye(n: usize) -> Self {
         let mut data = alloc(n * n);

@@ -44,7 +44,8 @@ impl<T: Float> Var<T> {
     /// `[batch, in]`, `weight` `[out, in]`, `bias` `[out]`. As one op, the
     /// bias is added in the product's output pass, and backward computes
     /// ∂L/∂W = Gᵀx straight into W's layout and ∂L/∂b = Σ_rows G, so no
-    /// transposed gradient is left to copy. Other ranks of `self` fall back
+    /// transposed gradient is left to copy. A `self` of more axes
+    /// (`[N, T, in]`) is one product over all its rows; a vector falls back
     /// to `matmul` and a broadcast add.
     ///
     /// # Panics
@@ -55,6 +56,14 @@ impl<T: Float> Var<T> {
         let out = weight.shape()[0];
         if let Some(b) = bias {
             assert_eq!(b.shape(), [out], "linear: the bias must be [{out}], got shape {:?}", b.shape());
+        }
+        if self.rank() > 2 {
+            // A sequence [N, T, in] (or more leading axes): one product over
+            // every position.
+            let width = *self.shape().last().expect("rank > 2") as isize;
+            let mut shape: Vec<isize> = self.shape().iter().map(|&d| d as isize).collect();
+            *shape.last_mut().expect("rank > 2") = out as isize;
+            return self.reshape(&[-1, width]).linear(weight, bias).reshape(&shape);
         }
         if self.rank() != 2 {
             let y = self.matmul(&weight.t());

@@ -4,6 +4,7 @@
 
 mod across;
 mod activation;
+mod attention;
 pub(crate) mod conv;
 mod elementwise;
 mod matmul;

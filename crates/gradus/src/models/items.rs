@@ -3,7 +3,7 @@
 //! how many values it stores). The accepted names, the unknown-item
 //! message and the coverage test all read the table.
 
-use super::{activation, conv, nest, norm, pool, sequence};
+use super::{activation, attention, conv, nest, norm, pool, sequence};
 use gradus_nn::Module;
 use gradus_spec::{Args, Spec, SpecError, Value};
 use gradus_tensor::Float;
@@ -118,9 +118,17 @@ impl Entry {
 
 /// Every entry, family by family.
 pub(crate) fn entries() -> impl Iterator<Item = &'static Entry> {
-    [conv::ENTRIES, pool::ENTRIES, norm::ENTRIES, activation::ENTRIES, nest::ENTRIES, sequence::ENTRIES]
-        .into_iter()
-        .flatten()
+    [
+        conv::ENTRIES,
+        pool::ENTRIES,
+        norm::ENTRIES,
+        activation::ENTRIES,
+        nest::ENTRIES,
+        sequence::ENTRIES,
+        attention::ENTRIES,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// The item names `seq(...)` accepts, in the table's order.

@@ -26,6 +26,7 @@ use rand::rngs::StdRng;
 
 mod activation;
 mod args;
+mod attention;
 mod conv;
 mod items;
 mod nest;
@@ -82,7 +83,15 @@ impl ModelSpec {
     /// `dropout2d(p=0.5)`; `flatten(start_dim=1)`; activations `relu`,
     /// `leaky_relu(negative_slope)`, `prelu(num_parameters, init)`,
     /// `sigmoid`, `tanh`, `silu`, `gelu(approximate=none|tanh)`,
-    /// `elu(alpha)`, `selu`, `softplus(beta, threshold)`, `mish`.
+    /// `elu(alpha)`, `selu`, `softplus(beta, threshold)`, `mish`; for
+    /// sequences `reshape(d…)`, `embedding(num_embeddings, embedding_dim,
+    /// padding_idx=none)`, `pos_embedding(max_len, dim)`,
+    /// `attention(embed_dim, num_heads, dropout=0, bias=true,
+    /// causal=false)`, `transformer(d_model, nhead, dim_feedforward=2048,
+    /// dropout=0.1, activation=relu|gelu, layer_norm_eps=1e-5,
+    /// norm_first=false, bias=true, causal=false)`, `lstm`/`gru(input_size,
+    /// hidden_size, num_layers=1, bias=true, dropout=0,
+    /// bidirectional=false)`, `last_token`, `mean_tokens`.
     ///
     /// # Errors
     /// A [`SpecError`] naming the item, the key and what is accepted.

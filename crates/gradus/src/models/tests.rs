@@ -107,6 +107,7 @@ const CASES: &[&str] = &[
     "seq(seq(conv2d(1, 2, 3), relu), res(conv2d(2, 2, 3, padding=1), shortcut=seq(identity)), flatten, linear(1352, 10))",
     "seq(flatten, reshape(28, 28), lstm(28, 6, num_layers=2, dropout=0.1, bidirectional=true), last_token, linear(12, 10))",
     "seq(flatten, reshape(28, 28), gru(28, 5, bias=false), mean_tokens, linear(5, 10))",
+    "seq(flatten, embedding(256, 8, padding_idx=0), pos_embedding(784, 8), attention(8, 2, dropout=0.1, causal=true), transformer(8, 2, 16, activation=gelu, norm_first=true), transformer(8, 4, bias=false), mean_tokens, linear(8, 10))",
     "seq(conv2d(1, 4, 3, padding=1), repeat(2, res(conv2d(4, 4, 3, padding=1), batchnorm2d(4), relu)), flatten, linear(3136, 10))",
 ];
 

@@ -45,7 +45,10 @@ pub fn check(case: &str, module: &dyn Module<f64>, r: &Reference) {
     let y = module.forward(&tape, &x);
     close(case, "out", y.value(), &get("out"));
     let grads = y.mul(&Var::constant(get("cot"))).sum(.., false).backward().unwrap();
-    close(case, "grad0", grads.get(&x).unwrap(), &get("grad0"));
+    // Integer tokens have no gradient (no grad0 in the file).
+    if let Some(want) = r.get(&(case.to_string(), "grad0".to_string())) {
+        close(case, "grad0", grads.get(&x).unwrap(), want);
+    }
     for (k, (name, p)) in params.iter().enumerate() {
         close(case, name, &p.grad(&tape, &grads).unwrap(), &get(&format!("grad{}", k + 1)));
     }
