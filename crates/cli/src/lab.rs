@@ -28,12 +28,8 @@ pub struct AtCheckpoint {
     /// The model spec; optional when the checkpoint records it.
     #[arg(long)]
     pub model: Option<String>,
-    /// The dataset: fashion-mnist or mnist.
-    #[arg(long, default_value = "fashion-mnist")]
-    pub data: String,
-    /// A directory holding the four *-ubyte(.gz) files.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: crate::source::Source,
     /// The first this many training examples (file order) define the loss
     /// [default: 1000, or all when fewer].
     #[arg(long)]
@@ -68,7 +64,7 @@ pub fn load(at: &AtCheckpoint) -> Result<Loaded, Failure> {
         return Err(usage("--subset must be positive"));
     }
     let (spec, ck) = read(&at.checkpoint, at.model.as_deref(), Role::Checkpoint)?;
-    let (train, _, _) = crate::train::datasets(&at.data, at.data_dir.as_deref(), &spec, 0, wanted.min(1000))?;
+    let (train, _, _) = crate::source::datasets(&at.source, &spec, 0, wanted.min(1000))?;
     let n = wanted.min(train.len());
     // Said only of a --subset the user gave; the default takes what there is.
     if let Some(given) = at.subset.filter(|&given| n < given) {

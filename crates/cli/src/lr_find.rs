@@ -15,12 +15,8 @@ pub struct LrFindArgs {
     /// The optimiser spec (its lr is replaced by the sweep's).
     #[arg(long)]
     pub optimizer: String,
-    /// The dataset: fashion-mnist or mnist.
-    #[arg(long, default_value = "fashion-mnist")]
-    pub data: String,
-    /// A directory holding the four *-ubyte(.gz) files.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: crate::source::Source,
     /// Mini-batch size.
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
@@ -60,8 +56,7 @@ pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
     crate::memory::fits(args.num_iter as f64 * 32.0, || format!("--num-iter {}", args.num_iter), "lower the count")?;
     let spec = crate::train::parse_model(&crate::train::model_text(&args.model)?)?;
     let optim = gradus::optim::Optimizer::boxed(crate::train::optimizer(&args.optimizer)?);
-    let (train, _, _) =
-        crate::train::datasets(&args.data, args.data_dir.as_deref(), &spec, args.seed, args.batch_size)?;
+    let (train, _, _) = crate::source::datasets(&args.source, &spec, args.seed, args.batch_size)?;
     let model = spec.build::<f32>(args.seed);
     let drop_last = crate::train::check_batches(&spec, train.as_ref(), args.batch_size, args.seed, 1)?;
     let loader = DataLoader::new(train, args.batch_size).shuffle(args.seed).drop_last(drop_last).workers(1);

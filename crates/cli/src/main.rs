@@ -19,7 +19,9 @@ mod output;
 mod outputs;
 mod progress;
 mod ranks;
+mod sample;
 mod schedule;
+mod source;
 mod summary;
 mod trace;
 mod train;
@@ -51,12 +53,8 @@ pub(crate) enum TextFormat {
 /// Options shared by `train` and `compare`.
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The dataset: fashion-mnist or mnist.
-    #[arg(long, default_value = "fashion-mnist")]
-    data: String,
-    /// A directory holding the four *-ubyte(.gz) files.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    source: source::Source,
     /// The model, e.g. "mlp(784, 256, 128, 10, act=relu, dropout=0.2)",
     /// or @FILE for a spec in a file (`#` comments, newlines as spaces).
     #[arg(long, default_value = "mlp(784, 256, 128, 10, act=relu)")]
@@ -125,8 +123,7 @@ impl RunArgs {
             .transpose()?
             .filter(|a| *a != gradus::data::Augment::new(self.seed));
         Ok(train::Run {
-            data: self.data,
-            data_dir: self.data_dir,
+            source: self.source,
             model: train::model_text(&self.model)?,
             schedule: self.schedule,
             schedule_every: self.schedule_every,
@@ -244,6 +241,10 @@ enum Command {
     /// checkpoint name, output shape, parameters and multiply-adds per
     /// example (as torchinfo counts them), then the totals.
     Summary(summary::SummaryArgs),
+    /// A trained text model continues a prompt: bytes drawn at a
+    /// temperature from the top k, one position a byte with the
+    /// key/value cache.
+    Sample(sample::SampleArgs),
     /// Curvature at a point: value, gradient, Hessian, eigenvalues, kind,
     /// condition number, largest stable GD rate.
     Hessian {
@@ -423,6 +424,7 @@ fn main() -> ExitCode {
         Command::LrFind(args) => lr_find::lr_find(&args),
         Command::Landscape(args) => landscape::landscape(&args),
         Command::Summary(args) => summary::summary(&args),
+        Command::Sample(args) => sample::sample(&args),
         Command::Train { run, optimizer, resume, sharpness_every } => {
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))

@@ -3,7 +3,7 @@
 
 use crate::Failure;
 use crate::ranks::Ranks;
-use gradus::data::{Dataset, InMemory, Subset};
+use gradus::data::Dataset;
 use gradus::models::ModelSpec;
 use gradus::prelude::*;
 use gradus::run::RunDir;
@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 /// The options both commands share.
 pub struct Run {
-    pub data: String,
-    pub data_dir: Option<PathBuf>,
+    pub source: crate::source::Source,
     pub model: String,
     pub schedule: Option<String>,
     pub schedule_every: Every,
@@ -97,13 +96,13 @@ pub fn model_text(arg: &str) -> Result<String, Failure> {
     Ok(spec.text().to_string())
 }
 
-/// Train, monitoring subset and test sets.
-pub type Splits = (Arc<dyn Dataset>, Arc<dyn Dataset>, Arc<dyn Dataset>);
-
 /// Train, monitoring subset and test sets, scaled to [0, 1] and shaped as
 /// `model` takes them (flattened, or `[1, 28, 28]`); the model is checked
 /// against them (exit 2 naming the misfit) before anything is trained.
-fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
+fn load(run: &Run, model: &ModelSpec) -> Result<crate::source::Splits, Failure> {
+    if run.augment.is_some() && run.source.is_text() {
+        return Err(crate::usage("--augment transforms images; --data text has none"));
+    }
     if run.augment.is_some() && model.input_shape(&[28, 28]).len() < 2 {
         return Err(crate::usage(
             "--augment needs image inputs; this model takes them flattened (it starts with linear)",
@@ -117,62 +116,7 @@ fn load(run: &Run, model: &ModelSpec) -> Result<Splits, Failure> {
             "--augment: mean and std give {k} values each; the images have {channels} channel(s), one value each"
         )));
     }
-    datasets(&run.data, run.data_dir.as_deref(), model, run.seed, run.batch_size)
-}
-
-/// [`load`] without a run: the dataset by name, checked against `model`
-/// built from `seed` for batches of `batch_size`.
-pub fn datasets(
-    data: &str,
-    data_dir: Option<&Path>,
-    model: &ModelSpec,
-    seed: u64,
-    batch_size: usize,
-) -> Result<Splits, Failure> {
-    let which = match data {
-        "fashion-mnist" => mnist::Mnist::Fashion,
-        "mnist" => mnist::Mnist::Digits,
-        other => return Err(crate::usage(format!("unknown dataset `{other}`; accepted: fashion-mnist, mnist"))),
-    };
-    let (train, test) = mnist::load(which, data_dir).map_err(|e| {
-        crate::usage(format!("{e}\n(Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist; or pass --data-dir with the four *-ubyte.gz files)"))
-    })?;
-    let dir = data_dir.map_or_else(|| "the data".to_string(), |d| d.display().to_string());
-    for (set, d) in [("training", &train), ("test", &test)] {
-        if d.is_empty() {
-            return Err(crate::usage(format!("{dir}: the {set} set has no examples; training needs at least one")));
-        }
-    }
-    let example = train.feature_shape();
-    let classes = which.classes().len();
-    // Refuse what cannot fit before allocating it: the stored values (with
-    // gradients and up to two optimiser moments, 4 bytes each) from the
-    // spec alone, then what one batch's forward and backward passes keep.
-    let stored = model.stored_values() * 4.0 * 4.0;
-    let advice = "make the model or the batch smaller";
-    crate::memory::fits(stored, || format!("{}: {} stored values", model.text(), model.stored_values()), advice)?;
-    model.representable::<f32>().map_err(crate::usage)?;
-    let built = model.build::<f32>(seed);
-    let per_example = model.check(&built, &example, classes).map_err(crate::usage)?;
-    if built.named_parameters().iter().all(|(_, p)| p.is_frozen()) {
-        return Err(crate::usage(format!(
-            "{}: the model has no trainable parameters; add a layer that has some, such as linear",
-            model.text()
-        )));
-    }
-    let batch = batch_size.max(1000) as f64;
-    crate::memory::fits(
-        stored + per_example * batch * 4.0 * 3.0,
-        || format!("{}: {per_example} layer outputs per example in batches of {}", model.text(), batch),
-        advice,
-    )?;
-    let shape = model.input_shape(&example);
-    let prep = |d: InMemory| -> Arc<dyn Dataset> {
-        Arc::new(transforms::reshape(Arc::new(transforms::scale_u8(Arc::new(d))), shape.clone()))
-    };
-    let (train, test) = (prep(train), prep(test));
-    let monitor: Arc<dyn Dataset> = Arc::new(Subset::new(Arc::clone(&train), (0..5000.min(train.len())).collect())?);
-    Ok((train, monitor, test))
+    crate::source::datasets(&run.source, model, run.seed, run.batch_size)
 }
 
 /// Checks that `model` can train on batches of `batch` examples of `train`
@@ -256,7 +200,7 @@ fn train_one(
     optimizer: &str,
     dir: &Path,
     resume: bool,
-    data: &Splits,
+    data: &crate::source::Splits,
     ranks: &Ranks,
 ) -> Result<Vec<EpochMetrics>, Failure> {
     // Rank 0 holds the directory; every rank builds the model and reads
@@ -376,6 +320,9 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
     if run.flush_denormal {
         t = t.record("flush_denormal", "true");
     }
+    if let Some((files, context)) = run.source.text_record() {
+        t = t.record("text", &files).record("context", &context).bits_per_byte();
+    }
     let same_model = |a: &str, b: &str| matches!((ModelSpec::parse(a), ModelSpec::parse(b)), (Ok(a), Ok(b)) if a == b);
     let same_optimizer = |a: &str, b: &str| same_debug(a, b, self::optimizer);
     let same_schedule = |a: &str, b: &str| same_debug(a, b, |s| gradus::sched::parse(s).map_err(crate::usage));
@@ -388,7 +335,7 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
         .record("schedule_every", &run.schedule_every.to_string())
         .record("seed", &run.seed.to_string())
         .record("batch_size", &run.batch_size.to_string())
-        .record("data", &run.data)
+        .record("data", &run.source.data)
         .record_meaning("augment", run.augment_text.as_deref().unwrap_or("none"), same_augment)
         .note("world_size", &ranks.size.to_string())
 }
@@ -501,7 +448,7 @@ pub fn train(run: &Run, optimizer: &str, resume: bool, ranks: &Ranks) -> Result<
 /// [`load`], and for several processes the checks that the global batch
 /// splits over them: `--batch-size` divisible by their number, and a last
 /// batch with an example for each.
-fn load_for(run: &Run, ranks: &Ranks) -> Result<Splits, Failure> {
+fn load_for(run: &Run, ranks: &Ranks) -> Result<crate::source::Splits, Failure> {
     if !run.batch_size.is_multiple_of(ranks.size) {
         return Err(crate::usage(format!(
             "--batch-size {} is the global batch and must be divisible by the {} processes; give a multiple of {}",

@@ -12,6 +12,9 @@ use std::sync::Arc;
 pub enum Target {
     /// A class index.
     Class(usize),
+    /// A class index per position of a sequence (the next byte of each
+    /// position of a text window).
+    Sequence(Vec<usize>),
     /// Values (regression targets, one-hot or soft labels).
     Values(Vec<f64>),
 }

@@ -37,6 +37,7 @@ mod idx;
 mod loader;
 pub mod mnist;
 mod sampler;
+mod text;
 pub mod transforms;
 
 pub use augment::Augment;
@@ -50,3 +51,4 @@ pub use loader::{Batch, BatchTargets, DataLoader, Epoch, PARALLEL_COLLATE_MIN, c
 pub use sampler::{
     ReplacementSampler, Sampler, SequentialSampler, ShuffledSampler, WeightedSampler, batches, shard_range,
 };
+pub use text::{BYTES, TextWindows, read_text};

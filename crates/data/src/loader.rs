@@ -244,10 +244,17 @@ fn collate_in<T: Float>(dataset: &dyn Dataset, indices: &[usize], split: bool) -
     } else {
         read_rows(dataset, indices, rows, per)?
     };
-    let (mut classes, mut values, mut width) = (Vec::new(), Vec::new(), None);
+    let (mut classes, mut values, mut width, mut steps) = (Vec::new(), Vec::new(), None, None);
     for (&i, target) in indices.iter().zip(targets) {
         match target {
-            Target::Class(c) if values.is_empty() => classes.push(c),
+            Target::Class(c) if values.is_empty() && steps.is_none() => classes.push(c),
+            Target::Sequence(s) if values.is_empty() && steps.is_none_or(|t| t == s.len()) => {
+                if steps.is_none() && !classes.is_empty() {
+                    return Err(DataError::Invalid(format!("example {i}: targets of mixed kinds in one batch")));
+                }
+                steps = Some(s.len());
+                classes.extend(s);
+            }
             Target::Values(v) if classes.is_empty() && width.is_none_or(|w| w == v.len()) => {
                 width = Some(v.len());
                 values.extend(v.iter().map(|&x| T::of(x)));
@@ -257,7 +264,13 @@ fn collate_in<T: Float>(dataset: &dyn Dataset, indices: &[usize], split: bool) -
     }
     let targets = match width {
         Some(w) => BatchTargets::Values(Tensor::from_vec(values, &[b, w]).expect("sizes checked")),
-        None => BatchTargets::Classes(Tensor::from_vec(classes, &[b]).expect("one per example")),
+        None => {
+            let shape: &[usize] = match steps {
+                Some(t) => &[b, t],
+                None => &[b],
+            };
+            BatchTargets::Classes(Tensor::from_vec(classes, shape).expect("one per example or position"))
+        }
     };
     Ok(Batch { features, targets, first_row: 0, full_len: b })
 }

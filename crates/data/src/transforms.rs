@@ -55,7 +55,7 @@ pub fn one_hot(inner: Arc<dyn Dataset>, classes: usize) -> Mapped {
             Ok(Sample { features: s.features, target: Target::Values(v) })
         }
         Target::Class(c) => Err(DataError::Invalid(format!("one_hot: class {c} is not below {classes}"))),
-        Target::Values(_) => Err(DataError::Invalid("one_hot: the target is not a class".into())),
+        Target::Values(_) | Target::Sequence(_) => Err(DataError::Invalid("one_hot: the target is not a class".into())),
     });
     Mapped::new(inner, shape, f)
 }

@@ -123,9 +123,15 @@ pub(crate) fn run_evaluation<T: Float>(
             sums[3] += b as f64;
             match &y {
                 BatchTargets::Classes(c) => {
-                    let predicted = logits.value().argmax(-1, false);
-                    sums[1] += predicted.to_vec().iter().zip(c.to_vec()).filter(|(p, t)| **p == *t).count() as f64;
-                    sums[2] += top_k_correct(logits.value(), &c.to_vec(), 5) as f64;
+                    // A class per position (text): each position counts
+                    // 1/T of its example.
+                    let per_example = (c.numel() / b.max(1)).max(1) as f64;
+                    let classes = *logits.shape().last().expect("logits have a class axis");
+                    let rows = logits.value().reshape(&[-1, classes as isize]);
+                    let predicted = rows.argmax(-1, false);
+                    let correct = predicted.to_vec().iter().zip(c.to_vec()).filter(|(p, t)| **p == *t).count();
+                    sums[1] += correct as f64 / per_example;
+                    sums[2] += top_k_correct(&rows, &c.to_vec(), 5) as f64 / per_example;
                 }
                 BatchTargets::Values(_) => sums[4] = 0.0,
             }

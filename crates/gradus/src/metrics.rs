@@ -32,6 +32,10 @@ pub struct EpochMetrics {
     /// The epoch's last sharpness measurement when the trainer measures it
     /// ([`Trainer::with_sharpness`](crate::Trainer::with_sharpness); NaN if none fell in this epoch).
     pub sharpness: Option<f64>,
+    /// Whether the examples are bytes of text, so the losses (nats per
+    /// byte) are also given in bits per byte: the `train_bpb` and
+    /// `test_bpb` columns, loss / ln 2.
+    pub bits_per_byte: bool,
     /// Each step's mini-batch loss, in order (for the per-step learning
     /// curve; not a column of the CSV, so empty for a row read back).
     pub step_losses: Vec<f64>,
@@ -47,6 +51,9 @@ impl EpochMetrics {
             String::from("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,test_top5_accuracy");
         if self.sharpness.is_some() {
             h.push_str(",sharpness");
+        }
+        if self.bits_per_byte {
+            h.push_str(",train_bpb,test_bpb");
         }
         for (prefix, columns) in
             [("grad_norm", &self.grad_norms), ("dead", &self.dead_units), ("saturated", &self.saturated)]
@@ -66,10 +73,13 @@ impl EpochMetrics {
     /// # use gradus::EpochMetrics;
     /// let m = EpochMetrics { epoch: 2, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
     ///     test_top5_accuracy: 0.99, lr: 0.01, seconds: 1.5, grad_norms: vec![("0.weight".into(), 0.25)],
-    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, step_losses: vec![] };
+    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, bits_per_byte: false, step_losses: vec![] };
     /// assert_eq!(EpochMetrics::from_csv(&m.csv_header(), &m.csv_row()).unwrap(), m);
     /// let sharp = EpochMetrics { sharpness: Some(21.5), ..m.clone() };
     /// assert_eq!(EpochMetrics::from_csv(&sharp.csv_header(), &sharp.csv_row()).unwrap(), sharp);
+    /// let text = EpochMetrics { bits_per_byte: true, ..m.clone() };
+    /// assert!(text.csv_header().contains(",train_bpb,test_bpb"));
+    /// assert_eq!(EpochMetrics::from_csv(&text.csv_header(), &text.csv_row()).unwrap(), text);
     /// assert!(EpochMetrics::from_csv(&m.csv_header(), "2,0.5").unwrap_err().contains("2 values under 10 columns"));
     /// ```
     ///
@@ -113,8 +123,19 @@ impl EpochMetrics {
             dead_units: prefixed("dead")?,
             saturated: prefixed("saturated")?,
             sharpness: names.contains(&"sharpness").then(|| column("sharpness")).transpose()?,
+            bits_per_byte: names.contains(&"train_bpb"),
             step_losses: Vec::new(),
         })
+    }
+
+    /// The training loss in bits per byte (of a text model's loss in nats).
+    pub fn train_bpb(&self) -> f64 {
+        self.train_loss / std::f64::consts::LN_2
+    }
+
+    /// The test loss in bits per byte.
+    pub fn test_bpb(&self) -> f64 {
+        self.test_loss / std::f64::consts::LN_2
     }
 
     /// The CSV row, numbers in shortest round-trip form.
@@ -132,6 +153,9 @@ impl EpochMetrics {
         );
         if let Some(s) = self.sharpness {
             r.push_str(&format!(",{s}"));
+        }
+        if self.bits_per_byte {
+            r.push_str(&format!(",{},{}", self.train_bpb(), self.test_bpb()));
         }
         for (_, n) in self.grad_norms.iter().chain(&self.dead_units).chain(&self.saturated) {
             r.push_str(&format!(",{n}"));

@@ -120,6 +120,8 @@ pub struct Trainer<T: Float> {
     pub(crate) communication: std::time::Duration,
     /// Sharpness measured every N steps, if asked for.
     sharpness: Option<crate::sharpness::Tracker<T>>,
+    /// The losses also in bits per byte (a text model).
+    bits_per_byte: bool,
 }
 
 impl<T: Float> Trainer<T> {
@@ -134,7 +136,15 @@ impl<T: Float> Trainer<T> {
             replicas: None,
             communication: std::time::Duration::ZERO,
             sharpness: None,
+            bits_per_byte: false,
         }
+    }
+
+    /// Reports the losses also in bits per byte ([`EpochMetrics::bits_per_byte`]),
+    /// for a model of byte-level text.
+    pub fn bits_per_byte(mut self) -> Self {
+        self.bits_per_byte = true;
+        self
     }
 
     /// Measures sharpness (λ_max of the loss's Hessian on the monitoring
@@ -583,6 +593,7 @@ impl<T: Float> Trainer<T> {
             // NaN when sharpness is measured but no measurement fell in
             // this epoch, so every row has the column.
             sharpness: self.sharpness.as_ref().map(|_| epoch_sharpness.unwrap_or(f64::NAN)),
+            bits_per_byte: self.bits_per_byte,
             step_losses,
         })
     }

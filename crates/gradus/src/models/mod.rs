@@ -260,6 +260,55 @@ impl ModelSpec {
     /// A message naming the item (as written), the shape it got and the one
     /// it needs.
     pub fn check<T: Float>(&self, model: &Sequential<T>, example: &[usize], classes: usize) -> Result<f64, String> {
+        self.check_output(model, example, None, classes)
+    }
+
+    /// [`check`](Self::check) for a model that predicts a class at every
+    /// position of a sequence of `example` `[T]` tokens (a text model): the
+    /// output must be `[N, T, k]` with k ≥ `classes`, and a model that
+    /// starts with an embedding must have a vector for every class.
+    ///
+    /// ```
+    /// use gradus::models::ModelSpec;
+    /// let spec = ModelSpec::parse("seq(embedding(256, 8), linear(8, 256))").unwrap();
+    /// assert!(spec.check_sequence(&spec.build::<f32>(0), &[16], 256).is_ok());
+    /// let small = ModelSpec::parse("seq(embedding(100, 8), linear(8, 256))").unwrap();
+    /// let err = small.check_sequence(&small.build::<f32>(0), &[16], 256).unwrap_err();
+    /// assert!(err.contains("tokens below 100"), "{err}");
+    /// ```
+    ///
+    /// # Errors
+    /// As [`check`](Self::check), and for tokens the embedding has no row for.
+    pub fn check_sequence<T: Float>(
+        &self,
+        model: &Sequential<T>,
+        example: &[usize],
+        classes: usize,
+    ) -> Result<f64, String> {
+        match model.token_limit() {
+            Some(k) if k < classes => {
+                return Err(format!(
+                    "{}: the model takes tokens below {k}, the data has tokens 0..{classes}; give the embedding {classes} rows",
+                    self.text
+                ));
+            }
+            Some(_) => {}
+            None => {
+                return Err(format!("{}: a model of tokens starts with embedding({classes}, dim)", self.text));
+            }
+        }
+        self.check_output(model, example, example.first().copied(), classes)
+    }
+
+    /// The walk of [`check`](Self::check): the output `[N, k]`, or `[N, T,
+    /// k]` with `positions` T.
+    fn check_output<T: Float>(
+        &self,
+        model: &Sequential<T>,
+        example: &[usize],
+        positions: Option<usize>,
+        classes: usize,
+    ) -> Result<f64, String> {
         // A batch size no layer's own numbers are likely to equal, written
         // back as N in the messages.
         const BATCH: usize = 7919;
@@ -270,11 +319,18 @@ impl ModelSpec {
         let Some(shape) = shape else {
             return Ok(outputs);
         };
-        match shape.as_slice() {
-            [_, k] if *k >= classes => Ok(kept_per_example(model, &input[1..])),
-            [_, k] => Err(format!("{}: the model has {k} outputs, fewer than the data's {classes} classes", self.text)),
-            other => Err(named(format!(
-                "{}: the model's output is {other:?} for input {input:?}; the loss needs [N, {classes}] (end with flatten and linear)",
+        let wanted = match positions {
+            Some(t) => format!("[N, {t}, {classes}] (a class per position)"),
+            None => format!("[N, {classes}] (end with flatten and linear)"),
+        };
+        match (shape.as_slice(), positions) {
+            ([_, k], None) | ([_, _, k], Some(_)) if *k < classes => {
+                Err(format!("{}: the model has {k} outputs, fewer than the data's {classes} classes", self.text))
+            }
+            ([_, _], None) => Ok(kept_per_example(model, &input[1..])),
+            ([_, t, _], Some(p)) if *t == p => Ok(kept_per_example(model, &input[1..])),
+            (other, _) => Err(named(format!(
+                "{}: the model's output is {other:?} for input {input:?}; the loss needs {wanted}",
                 self.text
             ))),
         }

@@ -107,12 +107,28 @@ fn svg(
 /// debiased moving average, β = 0.98, as training-curve figures draw them)
 /// against the epoch, with the test loss after each epoch as dots (on a log
 /// scale when the losses span more than a decade); on the right the test
-/// accuracy after each epoch; the legend below the panels. Epochs read
+/// accuracy after each epoch; the legend below the panels. The losses of
+/// text models ([`EpochMetrics::bits_per_byte`]) are drawn in bits per byte. Epochs read
 /// back from a CSV have no step losses and show their per-epoch points.
 ///
 /// # Errors
 /// [`GradusError::Plot`] if the file cannot be written.
 pub fn learning_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Result<(), GradusError> {
+    // Text models' losses in bits per byte.
+    let converted: Vec<(String, Vec<EpochMetrics>)>;
+    let runs = if bits(runs) {
+        let per_bit = 1.0 / std::f64::consts::LN_2;
+        let scaled = |e: &EpochMetrics| EpochMetrics {
+            train_loss: e.train_bpb(),
+            test_loss: e.test_bpb(),
+            step_losses: e.step_losses.iter().map(|l| l * per_bit).collect(),
+            ..e.clone()
+        };
+        converted = runs.iter().map(|(n, m)| (n.clone(), m.iter().map(scaled).collect())).collect();
+        &converted[..]
+    } else {
+        runs
+    };
     let legend_rows = runs.len().div_ceil(2) as u32;
     svg(path, (1100, 430 + 22 * legend_rows), |root| {
         let (top, legend) = root.split_vertically(430);
@@ -129,6 +145,11 @@ pub fn learning_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Res
         }
         Ok(())
     })
+}
+
+/// Whether the runs' losses are drawn in bits per byte.
+fn bits(runs: &[(String, Vec<EpochMetrics>)]) -> bool {
+    !runs.is_empty() && runs.iter().all(|(_, m)| m.iter().all(|e| e.bits_per_byte))
 }
 
 /// The per-step smoothed training losses of a run, at fractional epochs:
@@ -182,7 +203,7 @@ fn loss_panel(area: &Area<'_>, path: &Path, runs: &[(String, Vec<EpochMetrics>)]
         chart
             .configure_mesh()
             .x_desc("epoch")
-            .y_desc("loss (log scale)")
+            .y_desc(if bits(runs) { "bits per byte (log scale)" } else { "loss (log scale)" })
             .x_label_formatter(&epoch_tick)
             .y_label_formatter(&tick)
             .draw()
@@ -194,7 +215,7 @@ fn loss_panel(area: &Area<'_>, path: &Path, runs: &[(String, Vec<EpochMetrics>)]
         chart
             .configure_mesh()
             .x_desc("epoch")
-            .y_desc("loss")
+            .y_desc(if bits(runs) { "bits per byte" } else { "loss" })
             .x_label_formatter(&epoch_tick)
             .y_label_formatter(&tick)
             .draw()
