@@ -36,8 +36,8 @@ def mlp(act=torch.nn.ReLU):
     )
 
 
-def trainer(model):
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+def trainer(model, optimizer=torch.optim.Adam):
+    opt = optimizer(model.parameters(), lr=1e-3, fused=True)
 
     def step(x, y):
         opt.zero_grad(set_to_none=True)
@@ -213,6 +213,40 @@ def lstm_classifier():
     return Rows()
 
 
+def transformer_decoder():
+    """The scoreboard's byte-level decoder (TRANSFORMER_DECODER)."""
+    torch.manual_seed(0)
+    d, t = 128, 128
+
+    class Decoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(256, d)
+            self.pos = torch.nn.Parameter(torch.randn(t, d))
+            self.layers = torch.nn.ModuleList(
+                torch.nn.TransformerEncoderLayer(d, 4, 512, 0.1, batch_first=True, norm_first=True) for _ in range(4)
+            )
+            self.norm = torch.nn.LayerNorm(d)
+            self.head = torch.nn.Linear(d, 256)
+            self.register_buffer("mask", torch.nn.Transformer.generate_square_subsequent_mask(t))
+
+        def forward(self, x):
+            h = self.emb(x) + self.pos[: x.shape[1]]
+            for layer in self.layers:
+                h = layer(h, src_mask=self.mask, is_causal=True)
+            return self.head(self.norm(h)).reshape(-1, 256)
+
+    return Decoder()
+
+
+def text_step(model, size, context):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 256, (size, context), generator=g)
+    y = torch.randint(0, 256, (size * context,), generator=g)
+    step = trainer(model, torch.optim.AdamW)
+    return lambda: step(x, y)
+
+
 def image_step(model, size):
     g = torch.Generator().manual_seed(1)
     x = torch.rand(size, 1, 28, 28, generator=g)
@@ -284,6 +318,7 @@ def main():
         "bn_cnn_step_b128": lambda: image_step(bn_cnn(), 128),
         "resnet_step_b128": lambda: image_step(resnet(), 128),
         "lstm_step_b128": lambda: image_step(lstm_classifier(), 128),
+        "transformer_step_b32": lambda: text_step(transformer_decoder(), 32, 128),
         "bn_cnn_epoch_fashion_mnist": lambda: cnn_epoch_fashion_mnist(args.data, bn_cnn),
     }
     if args.name not in builders:

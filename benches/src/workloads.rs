@@ -27,7 +27,7 @@ pub struct Spec {
 }
 
 /// Every workload, in report order.
-pub const ALL: [Spec; 17] = [
+pub const ALL: [Spec; 18] = [
     Spec {
         name: "mlp_step_b32",
         what: "MLP 784-256-128-10 training step, batch 32, f32: forward, cross-entropy, backward, Adam",
@@ -99,6 +99,12 @@ pub const ALL: [Spec; 17] = [
         reps: (20, 5),
     },
     Spec {
+        name: "transformer_step_b32",
+        what: "byte-level decoder (TRANSFORMER_DECODER: embedding(256, 128), learned positions, 4 pre-norm causal layers of 4 heads and feed-forward 512, dropout 0.1; 0.89 M parameters) training step on 32 windows of 128 bytes, f32, cross-entropy at every position, AdamW",
+        iterations: 1,
+        reps: (10, 3),
+    },
+    Spec {
         name: "bn_cnn_epoch_fashion_mnist",
         what: "one Fashion-MNIST epoch of bn_cnn_step_b128 (shuffle, batches [128, 1, 28, 28] made from the bytes on the training thread)",
         iterations: 1,
@@ -135,6 +141,15 @@ pub fn flops(name: &str) -> Option<f64> {
             let (ih, hh) = (28.0 * 512.0 * 28.0, 28.0 * 512.0 * 128.0);
             Some(2.0 * 128.0 * (2.0 * ih + 3.0 * hh + 3.0 * 1280.0))
         }
+        // Per position and layer: the projections in (3d²) and out (d²),
+        // the feed-forward block (2·d·f), scores and weighted values over
+        // every key (2·T·d); then the head (256·d). Forward, and both
+        // gradients backward (the embedding's input is data).
+        "transformer_step_b32" => {
+            let (d, f, t) = (128.0, 512.0, 128.0);
+            let per_position = 4.0 * (4.0 * d * d + 2.0 * d * f + 2.0 * t * d) + 256.0 * d;
+            Some(2.0 * 32.0 * t * 3.0 * per_position)
+        }
         "matmul_1024" => Some(2.0 * 1024f64.powi(3)),
         _ => None,
     }
@@ -161,6 +176,9 @@ pub const BN_CNN_FORWARD_MACS: f64 =
 
 /// The scoreboard's LSTM: each image as 28 rows of 28 pixels.
 pub const LSTM_CLASSIFIER: &str = "seq(flatten, reshape(28, 28), lstm(28, 128), last_token, linear(128, 10))";
+
+/// The scoreboard's transformer: the guide's byte-level decoder.
+pub const TRANSFORMER_DECODER: &str = "seq(embedding(256, 128), pos_embedding(128, 128), repeat(4, transformer(128, 4, 512, dropout=0.1, norm_first=true, causal=true)), layernorm(128), linear(128, 256))";
 
 /// The ResNet of `examples/resnet.spec`.
 pub fn resnet() -> Sequential<f32> {
@@ -219,6 +237,7 @@ pub fn build(name: &str) -> Result<Option<Run>, GradusError> {
         "bn_cnn_step_b128" => image_step(spec_model(BN_CNN), 128),
         "resnet_step_b128" => image_step(resnet(), 128),
         "lstm_step_b128" => image_step(spec_model(LSTM_CLASSIFIER), 128),
+        "transformer_step_b32" => text_step(spec_model(TRANSFORMER_DECODER), 32, 128),
         "bn_cnn_epoch_fashion_mnist" => epoch_of(fashion_mnist_images()?, spec_model(BN_CNN)),
         "stream_10m" => stream_10m(),
         // Once on every thread of the pool: a parallel iterator over the
@@ -307,6 +326,24 @@ fn image_step(model: Sequential<f32>, size: usize) -> Run {
     let (x, y) = batch(size);
     let x = Var::constant(x.value().reshape(&[size as isize, 1, 28, 28]));
     let (mut trainer, loss) = adam_trainer();
+    Box::new(move || {
+        black_box(trainer.step(&model, &loss, &x, &y, None).expect("a valid step"));
+    })
+}
+
+/// One AdamW training step of a byte-level `model` on `size` fixed random
+/// windows of `context` bytes, a next byte to predict at every position.
+fn text_step(model: Sequential<f32>, size: usize, context: usize) -> Run {
+    let mut rng = StdRng::seed_from_u64(1);
+    let bytes: Vec<usize> = (0..size * (context + 1)).map(|_| rng.random_range(0..256)).collect();
+    let rows: Vec<&[usize]> = bytes.chunks(context + 1).collect();
+    let x: Vec<f32> = rows.iter().flat_map(|r| r[..context].iter().map(|&b| b as f32)).collect();
+    let y: Vec<usize> = rows.iter().flat_map(|r| r[1..].iter().copied()).collect();
+    let x = Var::constant(Tensor::from_vec(x, &[size, context]).expect("one value per byte"));
+    let y = BatchTargets::Classes(Tensor::from_vec(y, &[size, context]).expect("one target per byte"));
+    let adamw = gradus::optim::parse::<f32>("adamw(lr=1e-3)").expect("a valid spec");
+    let mut trainer = Trainer::new(Optimizer::boxed(adamw));
+    let loss = CrossEntropy::default();
     Box::new(move || {
         black_box(trainer.step(&model, &loss, &x, &y, None).expect("a valid step"));
     })

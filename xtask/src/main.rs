@@ -23,8 +23,10 @@ tasks:
   tidy        file sizes, module docs, crate dependency graph
   gradcheck   the gradient-check catalogue [--filter S] [--seed N] [--json]
   demo        the main job: six optimisers on Fashion-MNIST (or two spirals),
-              ranked, with learning curves and optimiser paths
+              ranked, with learning curves and optimiser paths; then a
+              small transformer on the licence texts with three optimisers
               [--epochs N] [--out DIR] [--data-dir DIR] [--download]
+              [--model SPEC] [--text-epochs N]
   bench       criterion benches, then gradus beside PyTorch (when a Python
               with torch is found: $GRADUS_TORCH_PYTHON or python3) into
               target/bench/report.md and report.json

@@ -74,6 +74,32 @@ fn a_transformer_trains_on_text_resumes_bit_for_bit_and_samples_with_its_cache()
     // is refilled, as the window slides.
     assert_eq!(cached, sample(&["--no-cache"]), "cached and uncached generation agree");
     assert_ne!(cached, sample(&["--seed", "4"]), "the seed draws the bytes");
+    // Curvature and sharpness through attention and layer norm.
+    let t = text.to_str().unwrap();
+    let (code, out, err) = gradus(&[
+        "curvature",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--data",
+        "text",
+        "--text",
+        t,
+        "--context",
+        "32",
+        "--subset",
+        "16",
+        "--top",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"eigenvalues\""), "{out}");
+    let sharp = scratch("text-sharp").join("run");
+    let (code, _, err) = train_text(&sharp, &text, &["--epochs", "1", "--sharpness-every", "10"]);
+    assert_eq!(code, 0, "{err}");
+    let measured = std::fs::read_to_string(sharp.join("sharpness.csv")).unwrap();
+    assert!(measured.lines().count() >= 2, "{measured}");
     let greedy = sample(&["--temperature", "0", "--top-k", "1"]);
     assert_eq!(greedy, sample(&["--temperature", "0", "--seed", "9"]), "temperature 0 is the likeliest byte");
 }

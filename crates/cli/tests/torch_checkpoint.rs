@@ -1,5 +1,6 @@
 //! A CNN, a residual network, a network of every normalisation layer and
-//! recurrent networks (a two-layer bidirectional LSTM, a GRU),
+//! recurrent networks (a two-layer bidirectional LSTM, a GRU), a row-wise
+//! transformer (learned positions, pre-norm and causal post-norm layers),
 //! each trained by `gradus train`, load into the equivalent PyTorch module
 //! from their checkpoints (names `model.0.weight`, …, batch norm's buffers
 //! included; dropout's random-number counters are gradus's own and left
@@ -49,6 +50,15 @@ const GRU_MODEL: &str = "seq(flatten, reshape(28, 28), gru(28, 12, bias=false), 
 const GRU_NET: &str = "torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Unflatten(1, (28, 28)),
     GRU(28, 12, bias=False), MeanTokens(), torch.nn.Linear(12, 10))";
 
+const TRANSFORMER_MODEL: &str = "seq(flatten, reshape(28, 28), linear(28, 16), pos_embedding(28, 16), \
+    transformer(16, 2, 32, dropout=0.1, activation=gelu, norm_first=true), \
+    transformer(16, 4, 24, causal=true), attention(16, 2, dropout=0.1, causal=true), mean_tokens, linear(16, 10))";
+const TRANSFORMER_NET: &str = "torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Unflatten(1, (28, 28)),
+    torch.nn.Linear(28, 16), PosEmbedding(28, 16),
+    Transformer(16, 2, 32, dropout=0.1, activation='gelu', norm_first=True),
+    Transformer(16, 4, 24, causal=True), Attention(16, 2, dropout=0.1, causal=True), MeanTokens(),
+    torch.nn.Linear(16, 10))";
+
 /// The same network in PyTorch, reading the checkpoint's safetensors and
 /// the test images (IDX) by hand, printing one row of logits per image.
 const TORCH: &str = r#"
@@ -56,7 +66,7 @@ import json, struct, sys
 import torch
 ckpt, images, spec, scripts = sys.argv[1:5]
 sys.path.insert(0, scripts)
-from torch_items import GRU, LSTM, LastToken, MeanTokens, Res
+from torch_items import GRU, LSTM, Attention, LastToken, MeanTokens, PosEmbedding, Res, Transformer
 
 
 with open(ckpt, "rb") as f:
@@ -104,6 +114,11 @@ fn a_trained_network_of_every_norm_gives_the_same_logits_in_pytorch() {
 fn trained_recurrent_networks_give_the_same_logits_in_pytorch() {
     same_logits_in_pytorch("lstm", RNN_MODEL, RNN_NET);
     same_logits_in_pytorch("gru", GRU_MODEL, GRU_NET);
+}
+
+#[test]
+fn a_trained_transformer_gives_the_same_logits_in_pytorch() {
+    same_logits_in_pytorch("transformer", TRANSFORMER_MODEL, TRANSFORMER_NET);
 }
 
 /// Trains `model` for two epochs with `gradus train`, then compares the

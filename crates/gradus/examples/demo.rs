@@ -6,7 +6,12 @@
 //! all under one output folder. Without Fashion-MNIST it says how to get it
 //! and runs the comparison on two spirals instead.
 //!
-//! `cargo run --release -p gradus --example demo -- [--epochs N] [--out DIR] [--data-dir DIR] [--download] [--model SPEC]`
+//! Then a small byte-level transformer on the licence texts in
+//! /usr/share/common-licenses, with SGD+momentum, Adam and AdamW under a
+//! warmup-cosine schedule: their bits-per-byte curves and a sample from
+//! the best (`--text-epochs`, default 4; 0 leaves the part out).
+//!
+//! `cargo run --release -p gradus --example demo -- [--epochs N] [--out DIR] [--data-dir DIR] [--download] [--model SPEC] [--text-epochs N]`
 //!
 //! `--model` takes what `gradus train --model` takes (`mlp(...)` or
 //! `seq(...)`, a CNN included); it is checked against the data before any
@@ -18,6 +23,9 @@ use gradus::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+
+#[path = "demo_parts/text.rs"]
+mod text;
 
 const OPTIMIZERS: [(&str, &str); 6] = [
     ("SGD+momentum", "sgd(lr=0.05, momentum=0.9)"),
@@ -36,10 +44,19 @@ struct Args {
     data_dir: Option<PathBuf>,
     download: bool,
     model: Option<ModelSpec>,
+    /// Epochs of the text part (0 leaves it out).
+    text_epochs: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { epochs: None, out: PathBuf::from("target/demo"), data_dir: None, download: false, model: None };
+    let mut a = Args {
+        epochs: None,
+        out: PathBuf::from("target/demo"),
+        data_dir: None,
+        download: false,
+        model: None,
+        text_epochs: 4,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -49,9 +66,12 @@ fn parse_args() -> Result<Args, String> {
             "--data-dir" => a.data_dir = Some(PathBuf::from(value("--data-dir")?)),
             "--download" => a.download = true,
             "--model" => a.model = Some(ModelSpec::parse(&value("--model")?).map_err(|e| e.to_string())?),
+            "--text-epochs" => {
+                a.text_epochs = value("--text-epochs")?.parse().map_err(|_| "--text-epochs takes an integer")?;
+            }
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; accepted: --epochs N, --out DIR, --data-dir DIR, --download, --model SPEC"
+                    "unknown argument `{other}`; accepted: --epochs N, --out DIR, --data-dir DIR, --download, --model SPEC, --text-epochs N"
                 ));
             }
         }
@@ -224,7 +244,11 @@ fn run(args: &Args) -> Result<(), GradusError> {
         gradus::plot::decision_regions(&args.out.join("decision_regions.svg"), &title, GRID, &regions, &points)?;
     }
     optimiser_paths(&args.out)?;
-    println!("Results (metrics CSVs, ranking.md, learning_curves.svg, paths_*.svg) are in {}", args.out.display());
+    text::run(&args.out, args.text_epochs)?;
+    println!(
+        "Results (metrics CSVs, ranking.md, learning_curves.svg, paths_*.svg, text_*) are in {}",
+        args.out.display()
+    );
     Ok(())
 }
 

@@ -26,6 +26,7 @@ mod replicas;
 mod replicated;
 mod resume;
 pub mod run;
+pub mod sample;
 mod sharpness;
 mod trainer;
 

@@ -93,15 +93,27 @@ impl Dropout {
             Some((&rows, rest)) if !rest.is_empty() => (rows, rest.iter().product()),
             _ => (1, shape.iter().product()),
         };
-        let first = crate::shard::first_row() as u64;
-        let mut data = Vec::with_capacity(rows * per_row);
-        for r in 0..rows as u64 {
-            let mut rng = StdRng::seed_from_u64(row_seed(self.seed.get(), n, first + r));
-            data.extend((0..per_row).map(|_| if rng.random::<f64>() < keep { scale } else { T::zero() }));
+        let (first, seed) = (crate::shard::first_row() as u64, self.seed.get());
+        let mut data = vec![T::zero(); rows * per_row];
+        let fill = |(r, row): (usize, &mut [T])| {
+            let mut rng = StdRng::seed_from_u64(row_seed(seed, n, first + r as u64));
+            row.iter_mut().for_each(|v| *v = if rng.random::<f64>() < keep { scale } else { T::zero() });
+        };
+        // Rows draw from streams of their own, so they can be drawn side
+        // by side (attention's [N, heads, T, T] masks are large).
+        if per_row > 0 && rows > 1 && data.len() >= PARALLEL_MASK {
+            use rayon::prelude::*;
+            data.par_chunks_mut(per_row).enumerate().for_each(fill);
+            gradus_tensor::note_parallel_work();
+        } else if per_row > 0 {
+            data.chunks_mut(per_row).enumerate().for_each(fill);
         }
         Tensor::from_vec(data, shape).expect("length is the shape's product")
     }
 }
+
+/// Masks of at least this many values are drawn on every thread.
+const PARALLEL_MASK: usize = 1 << 15;
 
 /// The seed of one row's mask: (layer seed, call, row) mixed by SplitMix64
 /// steps, so neighbouring calls and rows get unrelated streams.

@@ -338,13 +338,24 @@ fn batched_matmul<T: Float>(
         }
     }
 
-    let mut chunks = out.chunks_mut(m * n);
-    walk(batch, [&ls, &rs], [lhs.layout().offset, rhs.layout().offset], |[lo, ro]| {
+    let mut offsets = Vec::with_capacity(b);
+    walk(batch, [&ls, &rs], [lhs.layout().offset, rhs.layout().offset], |[lo, ro]| offsets.push((lo, ro)));
+    let one = |(&(lo, ro), chunk): (&(usize, usize), &mut [T])| {
         // SAFETY: `lo`/`ro` come from the tensors' own layouts, so every
         // element of the m×k and k×n views lies in their storage.
         let (l, r) = unsafe { (mat_ref(ld, lo, m, k, lrs, lcs), mat_ref(rd, ro, k, n, rrs, rcs)) };
-        product(MatMut::from_row_major_slice_mut(chunks.next().expect("one chunk per batch"), m, n), l, r);
-    });
+        product(MatMut::from_row_major_slice_mut(chunk, m, n), l, r);
+    };
+    // Products each too small to split (attention's per-head products)
+    // but many: whole products side by side, one per thread at a time.
+    let (macs, line) = (m.saturating_mul(n).saturating_mul(k), PARALLEL_MATMUL_FLOPS.load(Ordering::Relaxed));
+    if b > 1 && macs < line && b.saturating_mul(macs) >= line && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        offsets.par_iter().zip(out.par_chunks_mut(m * n)).for_each(one);
+        crate::threads::note_parallel_work();
+    } else {
+        offsets.iter().zip(out.chunks_mut(m * n)).for_each(one);
+    }
     out
 }
 

@@ -150,3 +150,43 @@ fn bad_vectors_and_models_without_parameters_are_errors() {
     let e = LossHessian::new(&model, &CrossEntropy::default(), &DataLoader::new(train, 8)).err().unwrap().to_string();
     assert!(e.contains("no trainable parameter"), "{e}");
 }
+
+#[test]
+fn hessian_vector_products_through_attention_agree_with_differences_of_the_gradient() {
+    // Two transformer layers (pre-norm causal, post-norm), positions and a
+    // final layer norm, on windows of a small byte text.
+    let spec = ModelSpec::parse(
+        "seq(embedding(16, 8), pos_embedding(6, 8), transformer(8, 2, 12, dropout=0.0, activation=gelu, norm_first=true, causal=true), \
+         transformer(8, 2, 12, dropout=0.0), layernorm(8), linear(8, 16))",
+    )
+    .unwrap();
+    let model = spec.build::<f64>(3);
+    let bytes: Vec<u8> = (0..120u32).map(|i| ((i * 7 + i / 3) % 16) as u8).collect();
+    let windows: Arc<dyn Dataset> = Arc::new(gradus::data::TextWindows::consecutive(Arc::new(bytes), 6).unwrap());
+    let loader = DataLoader::new(windows, 8);
+    let loss = CrossEntropy::default();
+    let h = LossHessian::new(&model, &loss, &loader).unwrap();
+    let theta = h.parameters();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let v: Vec<f64> = (0..theta.len()).map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0)).collect();
+    let hv = h.apply(&v).unwrap();
+    drop(h);
+    let gradient_at = |t: f64| {
+        let mut at = 0;
+        for (_, p) in model.named_parameters() {
+            let k = p.numel();
+            let moved = (0..k).map(|i| theta[at + i] + t * v[at + i]).collect();
+            p.set(Tensor::from_vec(moved, &p.shape()).unwrap());
+            at += k;
+        }
+        LossHessian::new(&model, &loss, &loader).unwrap().gradient()
+    };
+    let eps = 1e-5;
+    let (plus, minus) = (gradient_at(eps), gradient_at(-eps));
+    let scale = hv.iter().fold(0f64, |m, x| m.max(x.abs()));
+    assert!(scale > 1e-3, "a Hessian-vector product that is not zero");
+    for (i, ((a, b), c)) in plus.iter().zip(&minus).zip(&hv).enumerate() {
+        let fd = (a - b) / (2.0 * eps);
+        assert!((fd - c).abs() <= 1e-6 * scale, "component {i}: H·v {c} vs differences of the gradient {fd}");
+    }
+}
