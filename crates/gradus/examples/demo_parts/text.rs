@@ -51,7 +51,7 @@ pub fn run(out: &Path, epochs: usize) -> Result<(), GradusError> {
             "AdamW, warmup-cosine",
             "adamw(lr=2e-3)".to_string(),
             Some(format!(
-                "sequential(schedulers=(linear(0.01, 1.0, {warmup}), cosine(t_max={})), milestones=({warmup}))",
+                "sequential(schedulers=[linear(0.01, 1.0, {warmup}), cosine(t_max={})], milestones=[{warmup}])",
                 steps - warmup
             )),
         ),
