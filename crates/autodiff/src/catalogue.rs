@@ -288,6 +288,10 @@ pub fn cases() -> Vec<Case> {
         Case::new("attention_causal", &["attention"], &[&[2, 1, 2, 3], &[2, 1, 4, 3], &[2, 1, 4, 2]], Any, |v| {
             v[0].attention(&v[1], &v[2], true, None)
         }),
+        // Keys and values shared by the batch, a dropout mask.
+        Case::new("attention_dropout_broadcast", &["attention"], &[&[2, 3, 4], &[3, 4], &[3, 2]], Any, |v| {
+            v[0].attention(&v[1], &v[2], false, Some(gradus_tensor::AttentionDropout::new(0.4, 3)))
+        }),
         // Softmax.
         Case::new("softmax", &["softmax"], &[&[2, 4]], Any, |v| v[0].softmax(-1)),
         Case::new("log_softmax", &["log_softmax"], &[&[3, 2]], Any, |v| v[0].log_softmax(0)),

@@ -133,9 +133,8 @@ impl<T: Float> Module<T> for MultiheadAttention<T> {
             }
             *cache = Some((k.value().clone(), v.value().clone()));
         }
-        let s = k.shape()[2];
-        let mask = self.dropout.training_mask(&[n, self.num_heads, t, s]);
-        let out = q.attention(&k, &v, self.causal, mask.as_ref());
+        let dropout = self.dropout.attention_dropout(self.num_heads * t);
+        let out = q.attention(&k, &v, self.causal, dropout);
         let joined = out.permute(&[0, 2, 1, 3]).reshape(&[n as isize, t as isize, e as isize]);
         self.out_proj.forward(tape, &joined)
     }

@@ -3,7 +3,7 @@
 
 use crate::Module;
 use gradus_autodiff::{Tape, Var};
-use gradus_tensor::{Float, Tensor};
+use gradus_tensor::{AttentionDropout, Float, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cell::Cell;
@@ -128,6 +128,21 @@ fn row_seed(seed: u64, call: u64, row: u64) -> u64 {
 }
 
 impl Dropout {
+    /// Dropout on attention weights for this call, drawn inside the
+    /// attention kernels ([`AttentionDropout`]): a stream of its own per
+    /// call from the layer's seed, rows counted from this shard's first
+    /// example (`rows_per_example` query rows each: heads × T). `None`
+    /// in evaluation or with p = 0.
+    pub(crate) fn attention_dropout(&self, rows_per_example: usize) -> Option<AttentionDropout> {
+        if !self.training.get() || self.p == 0.0 {
+            return None;
+        }
+        let n = self.calls.get();
+        self.calls.set(n + 1);
+        let first_row = (crate::shard::first_row() * rows_per_example) as u64;
+        Some(AttentionDropout { p: self.p, seed: row_seed(self.seed.get(), n, u64::MAX), first_row })
+    }
+
     /// `x` times a mask of `mask_shape` (broadcast against `x`), in training.
     fn apply<T: Float>(&self, x: &Var<T>, mask_shape: &[usize]) -> Var<T> {
         match self.training_mask(mask_shape) {
@@ -139,7 +154,7 @@ impl Dropout {
     /// The mask of 0 and 1/(1 − p) training multiplies into a value of
     /// `shape` (all 0 for p = 1), drawn from the stream; `None` in
     /// evaluation or for p = 0.
-    pub(crate) fn training_mask<T: Float>(&self, shape: &[usize]) -> Option<Tensor<T>> {
+    fn training_mask<T: Float>(&self, shape: &[usize]) -> Option<Tensor<T>> {
         if !self.training.get() || self.p == 0.0 {
             return None;
         }

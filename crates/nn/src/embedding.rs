@@ -106,10 +106,6 @@ impl<T: Float> Module<T> for Embedding<T> {
         Some(Ok(input.iter().copied().chain([self.weight.shape()[1]]).collect()))
     }
 
-    fn multiply_adds(&self, _output: &[usize]) -> f64 {
-        0.0 // a look-up, as torchinfo counts it
-    }
-
     fn token_limit(&self) -> Option<usize> {
         Some(self.num_embeddings())
     }
@@ -186,10 +182,6 @@ impl<T: Float> Module<T> for PosEmbedding<T> {
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
         Some(self.check(input, 0))
-    }
-
-    fn multiply_adds(&self, _output: &[usize]) -> f64 {
-        0.0
     }
 
     fn incremental(&self) -> bool {

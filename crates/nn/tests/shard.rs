@@ -5,7 +5,7 @@
 //! full batch is the shard twice.
 
 use gradus_autodiff::{Across, Copies, Tape, Var};
-use gradus_nn::{BatchNorm1d, BatchNorm2d, Dropout2d, Module, Shard, in_shard};
+use gradus_nn::{BatchNorm1d, BatchNorm2d, Dropout2d, Module, MultiheadAttention, Shard, in_shard};
 use gradus_tensor::{Tensor, assert_close};
 use std::rc::Rc;
 
@@ -78,6 +78,30 @@ fn channel_dropout_masks_follow_the_row_in_the_full_batch() {
     }
     assert_eq!(parts, whole);
     assert!(whole.contains(&0.0) && whole.contains(&2.0));
+}
+
+/// Dropout on attention weights (drawn inside the kernel) too: each
+/// example's heads get the masks they get in the whole batch.
+#[test]
+fn attention_dropout_follows_the_row_in_the_full_batch() {
+    let layer = || {
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(4);
+        let layer = MultiheadAttention::<f64>::new(8, 2, 0.5, true, true, &mut rng);
+        layer.train();
+        layer
+    };
+    let x = Var::constant(values(&[5, 6, 8], 1));
+    let whole = layer().forward(&Tape::new(), &x).into_value().to_vec();
+    let mut parts = Vec::new();
+    for (first, len) in [(0, 2), (2, 3)] {
+        parts.extend(in_shard(Shard { first_row: first, group: None }, || {
+            layer().forward(&Tape::new(), &x.narrow(0, first, len)).into_value().to_vec()
+        }));
+    }
+    assert_eq!(parts, whole);
+    let evaluated = layer();
+    evaluated.eval();
+    assert_ne!(evaluated.forward(&Tape::new(), &x).into_value().to_vec(), whole, "dropout acts in training");
 }
 
 #[test]

@@ -28,6 +28,8 @@
 
 #![warn(missing_docs)]
 
+mod attention;
+mod attention_dropout;
 mod axes;
 mod binary;
 mod channel;
@@ -63,6 +65,7 @@ mod unary;
 mod view;
 pub mod vmath;
 
+pub use attention_dropout::AttentionDropout;
 pub use axes::Axes;
 pub use conv::{ConvGeometry, PARALLEL_CONV_MACS};
 pub use cpu::{SimdLevel, simd_level, with_avx2};

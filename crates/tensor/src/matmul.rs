@@ -31,6 +31,13 @@ pub fn set_parallel_matmul_threshold(flops: usize) {
     PARALLEL_MATMUL_FLOPS.store(flops, Ordering::Relaxed);
 }
 
+/// The size (m·n·k) from which products use rayon's threads, as set by
+/// [`set_parallel_matmul_threshold`]: the line other product-shaped kernels
+/// (attention) go by too.
+pub(crate) fn parallel_line() -> usize {
+    PARALLEL_MATMUL_FLOPS.load(Ordering::Relaxed)
+}
+
 /// Products from this many multiply-adds (m·n·k) up are split across the
 /// threads by faer itself; smaller parallel products are cut into one
 /// block of output rows or columns per thread, each block a sequential faer

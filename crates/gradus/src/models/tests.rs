@@ -284,6 +284,23 @@ fn summary_equals_torchinfo_on_a_model_of_every_kind() {
 }
 
 #[test]
+fn summary_of_attention_models_equals_torchinfo() {
+    // torchinfo 1.8 on scripts/torch_items.py's modules, input (1, 1, 28,
+    // 28): Embedding 2048 params / 2048 mult-adds, PosEmbedding 6272 /
+    // 6272, total params 42338, total mult-adds 41506, attention's
+    // out_proj not listed (PyTorch calls it as a function); gradus counts
+    // those three projections (72 + 72 + 64).
+    let text = "seq(flatten, embedding(256, 8, padding_idx=0), pos_embedding(784, 8), attention(8, 2, dropout=0.1, causal=true), transformer(8, 2, 16, activation=gelu, norm_first=true), transformer(8, 4, bias=false), mean_tokens, linear(8, 10))";
+    let s = Summary::of(&ModelSpec::parse(text).unwrap().build::<f32>(0), &[1, 28, 28]).unwrap();
+    assert_eq!((s.rows[1].params, s.rows[1].multiply_adds), (2048, 2048.0));
+    assert_eq!((s.rows[2].params, s.rows[2].multiply_adds), (6272, 6272.0));
+    assert_eq!((s.total_params, s.trainable_params), (42_338, 42_338));
+    let out_proj: f64 = s.rows.iter().filter(|r| r.name.ends_with("out_proj")).map(|r| r.multiply_adds).sum();
+    assert_eq!(out_proj, 208.0);
+    assert_eq!(s.multiply_adds, 41_506.0 + out_proj);
+}
+
+#[test]
 fn summary_of_recurrent_models_equals_torchinfo() {
     // torchinfo 1.8, input (1, 1, 28, 28) reshaped to (1, 28, 28): LSTM(28,
     // 128) 80896 params, 2265088 mult-adds; GRU(28, 32, num_layers=2,
