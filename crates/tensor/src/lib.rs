@@ -81,7 +81,7 @@ pub use pages::{HUGE_PAGE_MIN_BYTES, advise_huge_pages, advised_vec, filled_vec}
 pub use pooling::{PoolWindows, Window};
 pub use simd_state::clear_upper_simd_state;
 pub use softmax::{row_sum, softmax_shift};
-pub use storage::{Pool, PoolStats, clear_pool, pool_stats, set_pool_limit};
+pub use storage::{Pool, PoolStats, clear_pool, pool_stats, pooled_vec, recycle, set_pool_limit};
 pub use targets::BatchTargets;
 pub use tensor::Tensor;
 pub use threads::{

@@ -130,6 +130,42 @@ pub(crate) fn alloc<T: Element>(len: usize) -> Buffer<T> {
     Buffer::Heap(buf)
 }
 
+/// A vector of `len` elements whose buffer comes from the pool when one
+/// of a fitting size is cached; its contents are unspecified, so overwrite
+/// every element (or `clear` it and `extend`: its capacity stays). For a
+/// kernel's large scratch and results: [`Tensor::from_vec`] of it returns
+/// the buffer to the pool when the tensor drops, [`recycle`] does so
+/// directly. A step that takes its scratch this way reuses last step's
+/// pages instead of faulting fresh ones.
+///
+/// [`Tensor::from_vec`]: crate::Tensor::from_vec
+///
+/// ```
+/// use gradus_tensor::{pool_stats, pooled_vec, recycle};
+/// let mut v = pooled_vec::<f32>(1 << 20);
+/// v.fill(1.0);
+/// recycle(v);
+/// // The next request of that size is served from the pool.
+/// let hits = pool_stats::<f32>().unwrap().hits;
+/// let again = pooled_vec::<f32>(1 << 20);
+/// assert_eq!((again.len(), pool_stats::<f32>().unwrap().hits), (1 << 20, hits + 1));
+/// ```
+pub fn pooled_vec<T: Element>(len: usize) -> Vec<T> {
+    let mut buf = alloc::<T>(len);
+    match &mut buf {
+        Buffer::Heap(v) => std::mem::take(v),
+        Buffer::Inline { .. } => buf.to_vec(),
+    }
+}
+
+/// Gives `v`'s buffer to the pool for the next allocation of its size
+/// (buffers from [`pooled_vec`] and tensors; others are simply freed).
+pub fn recycle<T: Element>(v: Vec<T>) {
+    if let Some(pool) = T::pool() {
+        pool.put(v);
+    }
+}
+
 /// A buffer of `len` copies of `value`, recycled when possible.
 pub(crate) fn alloc_filled<T: Element>(len: usize, value: T) -> Buffer<T> {
     let mut buf = alloc(len);

@@ -22,7 +22,7 @@
 
 use crate::var::record;
 use crate::{InputGrads, Var, is_recording};
-use gradus_tensor::{Float, Mat, Tensor, matmul_into};
+use gradus_tensor::{Float, Mat, Tensor, matmul_into, pooled_vec, recycle};
 
 /// Which cell [`Var::recurrent`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Dims {
     fn steps_major<T: Float>(&self, x: &Tensor<T>, width: usize) -> Vec<T> {
         let x = x.contiguous();
         let x = x.as_slice().expect("made contiguous");
-        let mut out = Vec::with_capacity(x.len());
+        let mut out = pooled_empty(x.len());
         for s in 0..self.steps {
             let t = self.time(s);
             for n in 0..self.n {
@@ -83,7 +83,8 @@ impl Dims {
 
     /// The inverse of [`Dims::steps_major`].
     fn batch_major<T: Float>(&self, v: &[T], width: usize) -> Tensor<T> {
-        let mut out = vec![T::zero(); v.len()];
+        // Every element is written below.
+        let mut out = pooled_vec(v.len());
         for s in 0..self.steps {
             let t = self.time(s);
             for n in 0..self.n {
@@ -109,7 +110,7 @@ fn hidden_projection<T: Float>(out: &mut [T], h: &[T], d: &Dims, w: &[T], b: Opt
 /// What the forward pass keeps: the output and, per processing step, the
 /// gates' activations, the cell states (LSTM) or the n-part of the hidden
 /// projection (GRU), all processing-major.
-struct Forward<T> {
+struct Forward<T: Float> {
     hs: Vec<T>,
     acts: Vec<T>,
     extra: Vec<T>,
@@ -123,10 +124,10 @@ fn forward<T: Float>(cell: CellKind, d: &Dims, p: &[T], w: &[T], b: Option<&[T]>
     let mut state = vec![T::zero(); n * h];
     let mut c = vec![T::zero(); n * h];
     let mut f = Forward {
-        hs: Vec::with_capacity(d.steps * n * h),
-        acts: Vec::with_capacity(d.steps * n * g),
-        extra: Vec::with_capacity(d.steps * n * h),
-        tanh_c: Vec::with_capacity(if cell == CellKind::Lstm { d.steps * n * h } else { 0 }),
+        hs: pooled_empty(d.steps * n * h),
+        acts: pooled_empty(d.steps * n * g),
+        extra: pooled_empty(d.steps * n * h),
+        tanh_c: pooled_empty(if cell == CellKind::Lstm { d.steps * n * h } else { 0 }),
     };
     let mut hp = vec![T::zero(); n * g];
     for s in 0..d.steps {
@@ -178,12 +179,30 @@ fn forward<T: Float>(cell: CellKind, d: &Dims, p: &[T], w: &[T], b: Option<&[T]>
     f
 }
 
+/// An empty vector with room for `capacity` values from the tensor pool
+/// (the layer's large scratch is reused from step to step, not faulted in
+/// afresh).
+fn pooled_empty<T: Float>(capacity: usize) -> Vec<T> {
+    let mut v = pooled_vec(capacity);
+    v.clear();
+    v
+}
+
+impl<T: Float> Drop for Forward<T> {
+    fn drop(&mut self) {
+        for v in [&mut self.hs, &mut self.acts, &mut self.extra, &mut self.tanh_c] {
+            recycle(std::mem::take(v));
+        }
+    }
+}
+
 /// Gradients of P (processing-major), W and b from the output's gradient.
 fn backward<T: Float>(cell: CellKind, d: &Dims, fw: &Forward<T>, gy: &[T], w: &[T]) -> (Vec<T>, Tensor<T>, Tensor<T>) {
     let (n, h, gw) = (d.n, d.h, cell.gates() * d.h);
-    let mut dp = vec![T::zero(); d.steps * n * gw];
+    // Every element of dp (and dq) is written below, step by step.
+    let mut dp = pooled_vec(d.steps * n * gw);
     // The gradient of the hidden projection h·Wᵀ + b (the LSTM's is dp's).
-    let mut dq = if cell == CellKind::Gru { vec![T::zero(); d.steps * n * gw] } else { Vec::new() };
+    let mut dq = if cell == CellKind::Gru { pooled_vec(d.steps * n * gw) } else { Vec::new() };
     let mut dh_next = vec![T::zero(); n * h];
     let mut dc_next = vec![T::zero(); n * h];
     let one = T::one();
@@ -243,6 +262,7 @@ fn backward<T: Float>(cell: CellKind, d: &Dims, fw: &Forward<T>, gy: &[T], w: &[
     }
     let dw = Tensor::from_vec(dw, &[gw, h]).expect("[G·H, H]");
     let db = Tensor::from_vec(db, &[gw]).expect("[G·H]");
+    recycle(dq);
     (dp, dw, db)
 }
 
@@ -286,6 +306,7 @@ impl<T: Float> Var<T> {
         let w = w_hh.value().contiguous().to_vec();
         let b = b_hh.map(|b| b.value().contiguous().to_vec());
         let fw = forward(cell, &d, &p, &w, b.as_deref());
+        recycle(p);
         let y = d.batch_major(&fw.hs, d.h);
         let inputs: Vec<&Var<T>> = std::iter::once(self).chain([w_hh]).chain(b_hh).collect();
         record("recurrent", y, &inputs, move |x, _, g| {
@@ -294,10 +315,10 @@ impl<T: Float> Var<T> {
             }
             let gy = d.steps_major(g.value(), d.h);
             let (dp, dw, db) = backward(cell, &d, &fw, &gy, &w);
-            let mut grads: InputGrads<T> = smallvec::smallvec![
-                Some(Var::constant(d.batch_major(&dp, cell.gates() * d.h))),
-                Some(Var::constant(dw))
-            ];
+            let dx = d.batch_major(&dp, cell.gates() * d.h);
+            recycle(dp);
+            recycle(gy);
+            let mut grads: InputGrads<T> = smallvec::smallvec![Some(Var::constant(dx)), Some(Var::constant(dw))];
             if x.len() == 3 {
                 grads.push(Some(Var::constant(db)));
             }
