@@ -14,10 +14,10 @@ fn the_fused_and_the_recorded_backward_passes_agree() {
         for (reverse, bias) in [(false, true), (true, false), (true, true)] {
             let (n, t, h) = (3, 5, 4);
             let g = cell.gates() * h;
-            let p = Tensor::<f64>::uniform(&[n, t, g], -1.5, 1.5, &mut rng);
+            let p = Tensor::<f64>::uniform(&[t, n, g], -1.5, 1.5, &mut rng);
             let w = Tensor::<f64>::uniform(&[g, h], -0.8, 0.8, &mut rng);
             let b = Tensor::<f64>::uniform(&[g], -0.5, 0.5, &mut rng);
-            let cot = Tensor::<f64>::uniform(&[n, t, h], -1.0, 1.0, &mut rng);
+            let cot = Tensor::<f64>::uniform(&[t, n, h], -1.0, 1.0, &mut rng);
             let run = |create_graph: bool| {
                 let tape = Tape::new();
                 let (pv, wv, bv) = (tape.leaf(p.clone()), tape.leaf(w.clone()), tape.leaf(b.clone()));

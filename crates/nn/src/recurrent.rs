@@ -141,11 +141,13 @@ impl<T: Float> Recurrent<T> {
             Some((a, b)) => (Some(a.var(tape)), Some(b.var(tape))),
             None => (None, None),
         };
-        // Every step's input projection as one product, then the
-        // recurrence as one op (gradus_autodiff's `Var::recurrent`).
-        let flat = x.reshape(&[(n * steps) as isize, width as isize]);
-        let projected = flat.linear(&w_ih, b_ih.as_ref()).reshape(&[n as isize, steps as isize, g as isize]);
-        projected.recurrent(self.kind, &w_hh, b_hh.as_ref(), reverse)
+        // Every step's input projection as one product, time-major (the
+        // input is the narrower tensor to reorder), then the recurrence as
+        // one op (gradus_autodiff's `Var::recurrent`), its time-major
+        // output seen batch-major again.
+        let flat = x.permute(&[1, 0, 2]).reshape(&[(steps * n) as isize, width as isize]);
+        let projected = flat.linear(&w_ih, b_ih.as_ref()).reshape(&[steps as isize, n as isize, g as isize]);
+        projected.recurrent(self.kind, &w_hh, b_hh.as_ref(), reverse).permute(&[1, 0, 2])
     }
 }
 
