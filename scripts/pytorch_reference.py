@@ -13,7 +13,7 @@ read the files and never need PyTorch.
 import torch
 import torch.nn.functional as F
 
-from reference_data import Out, Uniform
+from reference_data import FUNCTIONS, Out, Uniform, spec_of
 
 torch.set_default_dtype(torch.float64)
 rand = Uniform(7, -3.0, 3.0)
@@ -156,24 +156,6 @@ sched.write("crates/sched/tests/data/pytorch.txt")
 # (fixed-gradient cases, flattened per step), `traj NAME …` (the parameters
 # after each step, flattened). Gradients of the test functions are computed
 # with plain float formulas, written identically in the Rust test.
-def spec_of(name, kw):
-    def fmt(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, tuple):
-            return "(" + ",".join(fmt(x) for x in v) + ")"
-        return repr(float(v))
-    return name + "(" + ", ".join(f"{k}={fmt(v)}" for k, v in kw.items()) + ")"
-
-
-FUNCTIONS = {
-    "x2": ([10.0], lambda p: [2.0 * p[0]], 0.05),
-    "rosenbrock": ([-1.2, 1.0], lambda p: [-2.0 * (1.0 - p[0]) - 400.0 * p[0] * (p[1] - p[0] * p[0]), 200.0 * (p[1] - p[0] * p[0])], 1e-3),
-    "himmelblau": ([0.0, 0.0], lambda p: [4.0 * p[0] * (p[0] * p[0] + p[1] - 11.0) + 2.0 * (p[0] + p[1] * p[1] - 7.0),
-                                          2.0 * (p[0] * p[0] + p[1] - 11.0) + 4.0 * p[1] * (p[0] + p[1] * p[1] - 7.0)], 1e-3),
-    "quadratic": ([1.0, 1.0], lambda p: [1.0 * p[0], 100.0 * p[1]], 5e-3),
-    "saddle": ([1.0, 1e-3], lambda p: [2.0 * p[0], -2.0 * p[1]], 0.05),
-}
 CONFIGS = [
     ("sgd", "sgd", {}),
     ("sgd_momentum", "sgd", dict(momentum=0.9, dampening=0.1, weight_decay=0.01)),

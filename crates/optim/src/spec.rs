@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 15] = [
+pub const NAMES: [&str; 16] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -21,6 +21,7 @@ pub const NAMES: [&str; 15] = [
     "radam",
     "rprop",
     "asgd",
+    "lion",
     "newton",
     "lbfgs",
 ];
@@ -29,7 +30,7 @@ pub const NAMES: [&str; 15] = [
 /// one of the closure methods that re-evaluate the loss.
 #[derive(Debug)]
 pub enum Method<T: Float> {
-    /// SGD … ASGD.
+    /// SGD … ASGD, Lion.
     FirstOrder(Box<dyn UpdateRule<T>>),
     /// `newton(lr, damping, cg_max_iter, cg_tol)`.
     Newton(Newton),
@@ -206,6 +207,15 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 ),
                 momentum_decay: a.f64_or("momentum_decay", d.momentum_decay)?,
                 maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "lion" => {
+            let mut a = spec.args(&["lr", "betas", "weight_decay"])?;
+            let d = LionConfig::with_lr(a.f64("lr")?);
+            Box::new(Lion::new(LionConfig {
+                betas: pair(&mut a, "betas", d.betas)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                ..d
             })?)
         }
         "adamax" => {

@@ -124,6 +124,12 @@ fn errors_name_what_is_wrong() {
         "sgd: `nesterov` requires momentum > 0 and dampening = 0"
     );
     assert!(parse::<f64>("lbfgs(lr=1)").unwrap_err().to_string().contains("`lbfgs` re-evaluates the loss"));
+    // Optax has no default rate for Lion: the spec needs one.
+    assert!(parse::<f64>("lion").unwrap_err().to_string().contains("lr"), "{}", parse::<f64>("lion").unwrap_err());
+    assert_eq!(
+        Lion::new(LionConfig { betas: (1.0, 0.99), ..LionConfig::with_lr(1e-4) }).unwrap_err().to_string(),
+        "lion: `betas.0` must be in [0, 1), got 1"
+    );
     assert!(parse::<f64>("adamm").unwrap_err().to_string().contains("unknown optimiser `adamm`; accepted: sgd,"));
     assert!(
         parse::<f64>("adam(betas=(0.9))")

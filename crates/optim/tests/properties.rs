@@ -28,6 +28,38 @@ fn adams_first_step_moves_each_coordinate_by_about_lr_against_the_gradient() {
         .unwrap();
 }
 
+/// Without decay, Lion moves every coordinate with a non-zero gradient by
+/// the rate exactly (up to the rounding of θ + (−η)·sign), against the sign
+/// of the momentum-mixed gradient, whatever the gradient's size; the
+/// momentum is the gradients' exponential average.
+#[test]
+fn lion_moves_each_coordinate_by_the_rate() {
+    runner()
+        .run(
+            &(proptest::collection::vec(prop_oneof![-1e6f64..-1e-6, 1e-6f64..1e6], 1..20), 1e-4f64..1.0, 1usize..5),
+            |(g, lr, steps)| {
+                let lion = Lion::new(LionConfig { weight_decay: 0.0, ..LionConfig::with_lr(lr) }).unwrap();
+                let mut theta = vec![0.0; g.len()];
+                let mut state = UpdateRule::<f64>::init(&lion, lr, g.len());
+                for step in 1..=steps {
+                    lion.update(lr, &mut theta, &g, &mut state);
+                    for (t, g) in theta.iter().zip(&g) {
+                        // The same gradient each step: the momentum keeps its sign.
+                        let want = -(step as f64) * lr * g.signum();
+                        prop_assert!((t - want).abs() <= 1e-12 * want.abs(), "{t} against {want}");
+                    }
+                }
+                let mu = &state.slots[0];
+                for (m, g) in mu.iter().zip(&g) {
+                    let want = (1.0 - 0.99f64.powi(steps as i32)) * g;
+                    prop_assert!((m - want).abs() <= 1e-12 * g.abs(), "momentum {m} against {want}");
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
 #[test]
 fn sgd_without_momentum_is_plain_gradient_descent_and_amsgrad_keeps_the_maximum() {
     runner()

@@ -11,7 +11,8 @@
 //! `addcmul` as one fused multiply-add each). PyTorch's own last bits
 //! depend on the kernels its CPU runs (regenerated on an AVX-512 Xeon, six
 //! RMSprop values of the AVX2-made file changed), so the other cases are
-//! held to 1e-12 relative.
+//! held to 1e-12 relative. The methods from Optax are held to Optax's
+//! trajectories the same way (scripts/optax_reference.py).
 
 use gradus_optim::{Method, Optimizer, parse, parse_method};
 use std::collections::BTreeMap;
@@ -26,8 +27,12 @@ struct Case {
 }
 
 fn cases() -> BTreeMap<String, Case> {
+    cases_in(include_str!("data/pytorch.txt"))
+}
+
+fn cases_in(text: &str) -> BTreeMap<String, Case> {
     let mut out: BTreeMap<String, Case> = BTreeMap::new();
-    for line in include_str!("data/pytorch.txt").lines().filter(|l| !l.starts_with('#')) {
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut parts = line.splitn(3, ' ');
         let (kind, name, rest) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         let case = out.entry(name.to_string()).or_default();
@@ -105,44 +110,64 @@ fn every_optimiser_follows_pytorchs_trajectory() {
     let first_order: Vec<_> = cases.iter().filter(|(n, _)| !n.starts_with("lbfgs")).collect();
     assert_eq!(first_order.len(), 19 * 6 + 2, "reference cases");
     for (name, case) in first_order {
-        let mut opt = Optimizer::boxed(parse::<f64>(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")));
-        let mut theta = case.start.clone();
-        let n = theta.len();
-        let mut same_bits = true;
-        for t in 0..case.traj.len() / n {
-            let g = if case.function == "fixed" {
-                case.grads[t * n..(t + 1) * n].to_vec()
-            } else {
-                gradient(&case.function, &theta)
-            };
-            opt.update(0, &mut theta, &g).unwrap();
-            for (i, (&got, &want)) in theta.iter().zip(&case.traj[t * n..(t + 1) * n]).enumerate() {
-                if got == want || got.is_nan() && want.is_nan() {
-                    continue; // equal, or diverged the same way (maximising Rosenbrock)
-                }
-                same_bits = false;
-                // The long runs cross Rosenbrock's valley, which amplifies any
-                // rounding that differs: only PyTorch's order of operations,
-                // its fused multiply-adds included, keeps them on its path.
-                assert!(
-                    !name.ends_with("_long"),
-                    "{name} step {}: gradus {got}, PyTorch {want}: not PyTorch's rounding",
-                    t + 1
-                );
-                let err = (got - want).abs() / want.abs().max(1e-3);
-                if err > worst.0 {
-                    worst = (err, format!("{name} step {t} [{i}]: gradus {got}, PyTorch {want}"));
-                }
-                assert!(
-                    err <= 1e-12,
-                    "{name} ({}) step {} [{i}]: gradus {got}, PyTorch {want} (relative error {err:e})",
-                    case.spec,
-                    t + 1
-                );
-            }
-        }
-        exact += usize::from(same_bits);
+        exact += usize::from(follows(name, case, &mut worst));
     }
     eprintln!("{exact} of {} trajectories equal PyTorch's bit for bit", 19 * 6 + 2);
     eprintln!("worst relative error {:e} at {}", worst.0, worst.1);
+}
+
+/// The methods from Optax against Optax's own trajectories
+/// (scripts/optax_reference.py, f64, run eagerly so that every array
+/// operation rounds on its own).
+#[test]
+fn every_optax_method_follows_optaxs_trajectory() {
+    let cases = cases_in(include_str!("data/optax.txt"));
+    assert_eq!(cases.len(), 3 * 6, "reference cases");
+    let mut worst = (0.0f64, String::new());
+    let exact = cases.iter().filter(|(name, case)| follows(name, case, &mut worst)).count();
+    eprintln!("{exact} of {} trajectories equal Optax's bit for bit", cases.len());
+    eprintln!("worst relative error {:e} at {}", worst.0, worst.1);
+}
+
+/// Runs `case`'s optimiser along its reference trajectory, asserting every
+/// step within 1e-12 relative (and the long runs bit for bit); returns
+/// whether every value was equal bit for bit, and keeps the worst error.
+fn follows(name: &str, case: &Case, worst: &mut (f64, String)) -> bool {
+    let mut opt = Optimizer::boxed(parse::<f64>(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")));
+    let mut theta = case.start.clone();
+    let n = theta.len();
+    let mut same_bits = true;
+    for t in 0..case.traj.len() / n {
+        let g = if case.function == "fixed" {
+            case.grads[t * n..(t + 1) * n].to_vec()
+        } else {
+            gradient(&case.function, &theta)
+        };
+        opt.update(0, &mut theta, &g).unwrap();
+        for (i, (&got, &want)) in theta.iter().zip(&case.traj[t * n..(t + 1) * n]).enumerate() {
+            if got == want || got.is_nan() && want.is_nan() {
+                continue; // equal, or diverged the same way (maximising Rosenbrock)
+            }
+            same_bits = false;
+            // The long runs cross Rosenbrock's valley, which amplifies any
+            // rounding that differs: only PyTorch's order of operations,
+            // its fused multiply-adds included, keeps them on its path.
+            assert!(
+                !name.ends_with("_long"),
+                "{name} step {}: gradus {got}, PyTorch {want}: not PyTorch's rounding",
+                t + 1
+            );
+            let err = (got - want).abs() / want.abs().max(1e-3);
+            if err > worst.0 {
+                *worst = (err, format!("{name} step {t} [{i}]: gradus {got}, PyTorch {want}"));
+            }
+            assert!(
+                err <= 1e-12,
+                "{name} ({}) step {} [{i}]: gradus {got}, PyTorch {want} (relative error {err:e})",
+                case.spec,
+                t + 1
+            );
+        }
+    }
+    same_bits
 }

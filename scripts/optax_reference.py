@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Reference trajectories from Optax for gradus-optim's methods from Optax.
+
+Writes crates/optim/tests/data/optax.txt in the format of the PyTorch
+trajectories (scripts/reference_data.py): each configuration on fixed
+random gradients and on the five test functions, 30 steps, in float64
+(`jax_enable_x64`). Optax runs eagerly (no `jit`), one array operation at
+a time, so nothing is fused or reordered. The keys are gradus's (PyTorch's
+names where PyTorch has the concept: `lr`, `betas`, `weight_decay`), mapped
+to Optax's arguments below. Run by hand (`python3 scripts/optax_reference.py`
+with jax and optax installed); the tests read the file and never need
+Python.
+"""
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+import optax  # noqa: E402
+
+from reference_data import FUNCTIONS, Out, Uniform, spec_of  # noqa: E402
+
+STEPS = 30
+draw = Uniform(17, -2.0, 2.0)
+fixed = [[draw.rng.uniform(-2, 2) for _ in range(5)] for _ in range(STEPS)]
+start5 = [draw.rng.uniform(-1, 1) for _ in range(5)]
+
+# gradus's spec name -> the Optax optimiser from gradus's keys.
+OPTAX = {
+    "lion": lambda lr, betas=(0.9, 0.99), weight_decay=1e-3: optax.lion(
+        lr, b1=betas[0], b2=betas[1], weight_decay=weight_decay
+    ),
+}
+CONFIGS = [
+    ("lion", "lion", {}),
+    ("lion_betas_decay", "lion", dict(betas=(0.8, 0.95), weight_decay=0.1)),
+    ("lion_no_decay", "lion", dict(weight_decay=0.0)),
+]
+out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
+
+
+def run(case, name, kw, function, start, grad_of):
+    opt = OPTAX[name](**kw)
+    params = jnp.asarray(start, dtype=jnp.float64)
+    state = opt.init(params)
+    traj, grads = [], []
+    for t in range(STEPS):
+        g = grad_of(t, [float(v) for v in params])
+        grads.extend(g)
+        updates, state = opt.update(jnp.asarray(g, dtype=jnp.float64), state, params)
+        params = optax.apply_updates(params, updates)
+        traj.extend(float(v) for v in params)
+    out.lines.append(f"case {case} {function} {spec_of(name, kw)}")
+    out.lines.append(f"start {case} " + " ".join(repr(float(v)) for v in start))
+    if function == "fixed":
+        out.lines.append(f"grads {case} " + " ".join(repr(float(v)) for v in grads))
+    out.lines.append(f"traj {case} " + " ".join(repr(float(v)) for v in traj))
+
+
+for case, name, kw in CONFIGS:
+    kw = dict(kw, lr=0.01)
+    run(f"{case}.fixed", name, kw, "fixed", start5, lambda t, _p: fixed[t])
+    for fname, (start, grad, lr) in FUNCTIONS.items():
+        run(f"{case}.{fname}", name, dict(kw, lr=lr), fname, start, lambda t, q, grad=grad: grad(q))
+out.write("crates/optim/tests/data/optax.txt")
