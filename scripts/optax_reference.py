@@ -29,11 +29,22 @@ OPTAX = {
     "lion": lambda lr, betas=(0.9, 0.99), weight_decay=1e-3: optax.lion(
         lr, b1=betas[0], b2=betas[1], weight_decay=weight_decay
     ),
+    "signum": lambda lr, momentum=0.9: optax.signum(lr, beta=momentum),
+    "yogi": lambda lr, betas=(0.9, 0.999), eps=1e-3: optax.yogi(lr, b1=betas[0], b2=betas[1], eps=eps),
+    "adabelief": lambda lr, betas=(0.9, 0.999), eps=1e-16, eps_root=1e-16: optax.adabelief(
+        lr, b1=betas[0], b2=betas[1], eps=eps, eps_root=eps_root
+    ),
 }
 CONFIGS = [
     ("lion", "lion", {}),
     ("lion_betas_decay", "lion", dict(betas=(0.8, 0.95), weight_decay=0.1)),
     ("lion_no_decay", "lion", dict(weight_decay=0.0)),
+    ("signum", "signum", {}),
+    ("signum_sign_sgd", "signum", dict(momentum=0.0)),
+    ("yogi", "yogi", {}),
+    ("yogi_betas_eps", "yogi", dict(betas=(0.8, 0.99), eps=1e-6)),
+    ("adabelief", "adabelief", {}),
+    ("adabelief_paper_eps", "adabelief", dict(betas=(0.85, 0.99), eps=1e-8, eps_root=0.0)),
 ]
 out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
 

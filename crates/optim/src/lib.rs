@@ -22,6 +22,7 @@
 //! Which convention each type follows is in its docs; every hyper-parameter
 //! is named as PyTorch names it, invalid values are errors at construction.
 
+mod adabelief;
 mod adadelta;
 mod adagrad;
 mod adam;
@@ -40,9 +41,12 @@ mod rmsprop;
 mod rprop;
 mod rule;
 mod sgd;
+mod signum;
 mod spec;
 mod weight_decay;
+mod yogi;
 
+pub use adabelief::{AdaBelief, AdaBeliefConfig};
 pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
@@ -61,5 +65,7 @@ pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};
 pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule};
 pub use sgd::{Sgd, SgdConfig};
+pub use signum::{Signum, SignumConfig};
 pub use spec::{Method, NAMES, from_spec, parse, parse_method};
 pub use weight_decay::WeightDecay;
+pub use yogi::{Yogi, YogiConfig};

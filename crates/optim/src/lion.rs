@@ -2,7 +2,7 @@
 //! Algorithms"): the sign of an interpolated momentum, as Optax's `lion`.
 
 use crate::error::{Result, check_beta, check_common};
-use crate::rule::{State, UpdateRule, fused};
+use crate::rule::{State, UpdateRule, fused, jnp_sign};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Lion`], Optax's defaults with PyTorch's key
@@ -57,17 +57,6 @@ impl Lion {
     }
 }
 
-/// jnp.sign: −1, 0 or 1, and NaN for NaN (Rust's `signum` gives 1 at 0).
-fn sign<T: Float>(x: T) -> T {
-    if x > T::zero() {
-        T::one()
-    } else if x < T::zero() {
-        -T::one()
-    } else {
-        x
-    }
-}
-
 impl<T: Float> UpdateRule<T> for Lion {
     fn name(&self) -> &'static str {
         "lion"
@@ -89,7 +78,7 @@ impl<T: Float> UpdateRule<T> for Lion {
         let (wd, neg_lr) = (T::of(c.weight_decay), T::of(-lr));
         let [m] = state.slots_mut::<1>();
         fused(param, grad, [m], |p, g, [m]| {
-            let direction = sign(one_b1 * g + b1 * *m);
+            let direction = jnp_sign(one_b1 * g + b1 * *m);
             *m = one_b2 * g + b2 * *m;
             // Optax skips the decay when it is 0.
             let u = if c.weight_decay == 0.0 { direction } else { direction + wd * *p };

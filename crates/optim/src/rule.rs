@@ -286,6 +286,27 @@ pub(crate) fn lerp<T: Float>(s: T, e: T, w: T) -> T {
     if w.abs() < T::of(0.5) { w.mul_add(e - s, s) } else { (w - T::one()).mul_add(e - s, e) }
 }
 
+/// `jnp.sign`: −1, 0 or 1, and NaN for NaN (Rust's `signum` gives 1 at
+/// 0), for the methods from Optax.
+#[inline(always)]
+pub(crate) fn jnp_sign<T: Float>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        x
+    }
+}
+
+/// Optax's bias correction 1/(1 − βᵗ) as a factor: `tree_bias_correction`
+/// runs under `jax.jit`, where βᵗ is the correctly rounded power (as
+/// `powf`; JAX's eager integer power squares and multiplies instead) and
+/// XLA divides an array by a scalar by multiplying with its reciprocal.
+pub(crate) fn optax_debias(beta: f64, step: u64) -> f64 {
+    1.0 / (1.0 - beta.powf(step as f64))
+}
+
 /// `r + c·a·b` as `torch.addcmul` rounds it on x86-64: (c·a) times b
 /// added to r in one fused multiply-add (with it, NAdam on Rosenbrock
 /// follows PyTorch's 3000 steps to one ulp; without, the path leaves

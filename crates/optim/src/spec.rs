@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 16] = [
+pub const NAMES: [&str; 19] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -22,6 +22,9 @@ pub const NAMES: [&str; 16] = [
     "rprop",
     "asgd",
     "lion",
+    "signum",
+    "yogi",
+    "adabelief",
     "newton",
     "lbfgs",
 ];
@@ -30,7 +33,7 @@ pub const NAMES: [&str; 16] = [
 /// one of the closure methods that re-evaluate the loss.
 #[derive(Debug)]
 pub enum Method<T: Float> {
-    /// SGD … ASGD, Lion.
+    /// SGD … ASGD, and the methods from Optax.
     FirstOrder(Box<dyn UpdateRule<T>>),
     /// `newton(lr, damping, cg_max_iter, cg_tol)`.
     Newton(Newton),
@@ -207,6 +210,30 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 ),
                 momentum_decay: a.f64_or("momentum_decay", d.momentum_decay)?,
                 maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "signum" => {
+            let mut a = spec.args(&["lr", "momentum"])?;
+            let lr = a.f64("lr")?;
+            Box::new(Signum::new(SignumConfig { lr, momentum: a.f64_or("momentum", 0.9)? })?)
+        }
+        "yogi" => {
+            let mut a = spec.args(&["lr", "betas", "eps"])?;
+            let d = YogiConfig::with_lr(a.f64("lr")?);
+            Box::new(Yogi::new(YogiConfig {
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                ..d
+            })?)
+        }
+        "adabelief" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "eps_root"])?;
+            let d = AdaBeliefConfig::with_lr(a.f64("lr")?);
+            Box::new(AdaBelief::new(AdaBeliefConfig {
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                eps_root: a.f64_or("eps_root", d.eps_root)?,
+                ..d
             })?)
         }
         "lion" => {

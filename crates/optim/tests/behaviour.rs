@@ -130,6 +130,13 @@ fn errors_name_what_is_wrong() {
         Lion::new(LionConfig { betas: (1.0, 0.99), ..LionConfig::with_lr(1e-4) }).unwrap_err().to_string(),
         "lion: `betas.0` must be in [0, 1), got 1"
     );
+    for name in ["signum", "yogi", "adabelief"] {
+        assert!(parse::<f64>(name).unwrap_err().to_string().contains("lr"), "{name} needs a rate");
+    }
+    let err = |spec: &str| parse::<f64>(spec).unwrap_err().to_string();
+    assert_eq!(err("signum(lr=0.1, momentum=1.5)"), "signum: `momentum` must be in [0, 1], got 1.5");
+    assert_eq!(err("adabelief(lr=0.1, eps_root=-1)"), "adabelief: `eps_root` must be >= 0, got -1");
+    assert_eq!(err("yogi(lr=0.1, eps=-1)"), "yogi: `eps` must be >= 0, got -1");
     assert!(parse::<f64>("adamm").unwrap_err().to_string().contains("unknown optimiser `adamm`; accepted: sgd,"));
     assert!(
         parse::<f64>("adam(betas=(0.9))")

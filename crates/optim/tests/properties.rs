@@ -60,6 +60,30 @@ fn lion_moves_each_coordinate_by_the_rate() {
         .unwrap();
 }
 
+/// Signum moves every coordinate by the rate against the sign of its
+/// momentum, which a constant gradient never flips.
+#[test]
+fn signum_moves_each_coordinate_by_the_rate() {
+    runner()
+        .run(
+            &(proptest::collection::vec(prop_oneof![-1e6f64..-1e-6, 1e-6f64..1e6], 1..20), 1e-4f64..1.0, 0.0f64..1.0),
+            |(g, lr, momentum)| {
+                let signum = Signum::new(SignumConfig { lr, momentum }).unwrap();
+                let mut theta = vec![0.0; g.len()];
+                let mut state = UpdateRule::<f64>::init(&signum, lr, g.len());
+                for step in 1..=3 {
+                    signum.update(lr, &mut theta, &g, &mut state);
+                    for (t, g) in theta.iter().zip(&g) {
+                        let want = -(step as f64) * lr * g.signum();
+                        prop_assert!((t - want).abs() <= 1e-12 * want.abs(), "{t} against {want}");
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
 #[test]
 fn sgd_without_momentum_is_plain_gradient_descent_and_amsgrad_keeps_the_maximum() {
     runner()
