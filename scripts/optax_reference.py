@@ -34,6 +34,12 @@ OPTAX = {
     "adabelief": lambda lr, betas=(0.9, 0.999), eps=1e-16, eps_root=1e-16: optax.adabelief(
         lr, b1=betas[0], b2=betas[1], eps=eps, eps_root=eps_root
     ),
+    "lamb": lambda lr, betas=(0.9, 0.999), eps=1e-6, eps_root=0.0, weight_decay=0.0: optax.lamb(
+        lr, b1=betas[0], b2=betas[1], eps=eps, eps_root=eps_root, weight_decay=weight_decay
+    ),
+    "lars": lambda lr, momentum=0.9, weight_decay=0.0, trust_coefficient=0.001, eps=0.0, nesterov=False: optax.lars(
+        lr, weight_decay=weight_decay, trust_coefficient=trust_coefficient, eps=eps, momentum=momentum, nesterov=nesterov
+    ),
 }
 CONFIGS = [
     ("lion", "lion", {}),
@@ -45,6 +51,10 @@ CONFIGS = [
     ("yogi_betas_eps", "yogi", dict(betas=(0.8, 0.99), eps=1e-6)),
     ("adabelief", "adabelief", {}),
     ("adabelief_paper_eps", "adabelief", dict(betas=(0.85, 0.99), eps=1e-8, eps_root=0.0)),
+    ("lamb", "lamb", {}),
+    ("lamb_decay", "lamb", dict(betas=(0.8, 0.99), eps=1e-8, eps_root=1e-10, weight_decay=0.01)),
+    ("lars", "lars", {}),
+    ("lars_nesterov_decay", "lars", dict(momentum=0.5, weight_decay=0.01, trust_coefficient=0.1, eps=1e-8, nesterov=True)),
 ]
 out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
 

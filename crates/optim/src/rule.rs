@@ -307,6 +307,15 @@ pub(crate) fn optax_debias(beta: f64, step: u64) -> f64 {
     1.0 / (1.0 - beta.powf(step as f64))
 }
 
+/// Optax's `scale_by_trust_ratio` factor for a parameter and its step:
+/// `coefficient·‖θ‖/(‖u‖ + eps)`, or 1 when either norm is 0 (norms as
+/// √(Σx²), summed in order).
+pub(crate) fn trust_ratio<T: Float>(param: &[T], update: &[T], coefficient: T, eps: T) -> T {
+    let norm = |x: &[T]| x.iter().fold(T::zero(), |s, &v| s + v * v).sqrt();
+    let (pn, un) = (norm(param), norm(update));
+    if pn == T::zero() || un == T::zero() { T::one() } else { coefficient * pn / (un + eps) }
+}
+
 /// `r + c·a·b` as `torch.addcmul` rounds it on x86-64: (c·a) times b
 /// added to r in one fused multiply-add (with it, NAdam on Rosenbrock
 /// follows PyTorch's 3000 steps to one ulp; without, the path leaves

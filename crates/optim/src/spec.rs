@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 19] = [
+pub const NAMES: [&str; 21] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -25,6 +25,8 @@ pub const NAMES: [&str; 19] = [
     "signum",
     "yogi",
     "adabelief",
+    "lamb",
+    "lars",
     "newton",
     "lbfgs",
 ];
@@ -210,6 +212,29 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 ),
                 momentum_decay: a.f64_or("momentum_decay", d.momentum_decay)?,
                 maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "lamb" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "eps_root", "weight_decay"])?;
+            let d = LambConfig::with_lr(a.f64("lr")?);
+            Box::new(Lamb::new(LambConfig {
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                eps_root: a.f64_or("eps_root", d.eps_root)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                ..d
+            })?)
+        }
+        "lars" => {
+            let mut a = spec.args(&["lr", "momentum", "weight_decay", "trust_coefficient", "eps", "nesterov"])?;
+            let d = LarsConfig::with_lr(a.f64("lr")?);
+            Box::new(Lars::new(LarsConfig {
+                momentum: a.f64_or("momentum", d.momentum)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                trust_coefficient: a.f64_or("trust_coefficient", d.trust_coefficient)?,
+                eps: a.f64_or("eps", d.eps)?,
+                nesterov: a.bool_or("nesterov", d.nesterov)?,
+                ..d
             })?)
         }
         "signum" => {
