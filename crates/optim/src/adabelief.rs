@@ -3,7 +3,7 @@
 //! `adabelief`.
 
 use crate::error::{Result, check, check_beta, check_common};
-use crate::rule::{State, UpdateRule, fused, optax_debias};
+use crate::rule::{OptaxMoments, State, UpdateRule, fused};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`AdaBelief`]: Optax's defaults, PyTorch's key
@@ -78,9 +78,7 @@ impl<T: Float> UpdateRule<T> for AdaBelief {
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
         let c = self.c;
         state.step += 1;
-        let (b1, b2) = (T::of(c.betas.0), T::of(c.betas.1));
-        let (one_b1, one_b2) = (T::of(1.0 - c.betas.0), T::of(1.0 - c.betas.1));
-        let (d1, d2) = (T::of(optax_debias(c.betas.0, state.step)), T::of(optax_debias(c.betas.1, state.step)));
+        let OptaxMoments { b1, b2, one_b1, one_b2, d1, d2 } = OptaxMoments::<T>::at(c.betas, state.step);
         let (eps, eps_root, neg_lr) = (T::of(c.eps), T::of(c.eps_root), T::of(-lr));
         let [m, s] = state.slots_mut::<2>();
         fused(param, grad, [m, s], |p, g, [m, s]| {

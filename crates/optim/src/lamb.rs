@@ -3,7 +3,7 @@
 //! the trust ratio ‖θ‖/‖u‖, as Optax's `lamb`.
 
 use crate::error::{Result, check, check_beta, check_common};
-use crate::rule::{State, UpdateRule, optax_debias, trust_ratio};
+use crate::rule::{OptaxMoments, State, UpdateRule, trust_ratio};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Lamb`]: Optax's defaults, PyTorch's key
@@ -81,9 +81,7 @@ impl<T: Float> UpdateRule<T> for Lamb {
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
         let c = self.c;
         state.step += 1;
-        let (b1, b2) = (T::of(c.betas.0), T::of(c.betas.1));
-        let (one_b1, one_b2) = (T::of(1.0 - c.betas.0), T::of(1.0 - c.betas.1));
-        let (d1, d2) = (T::of(optax_debias(c.betas.0, state.step)), T::of(optax_debias(c.betas.1, state.step)));
+        let OptaxMoments { b1, b2, one_b1, one_b2, d1, d2 } = OptaxMoments::<T>::at(c.betas, state.step);
         let (eps, eps_root, wd) = (T::of(c.eps), T::of(c.eps_root), T::of(c.weight_decay));
         let [m, v] = state.slots_mut::<2>();
         // Adam's step for every element first: the trust ratio needs its norm.

@@ -299,12 +299,33 @@ pub(crate) fn jnp_sign<T: Float>(x: T) -> T {
     }
 }
 
-/// Optax's bias correction 1/(1 − βᵗ) as a factor: `tree_bias_correction`
-/// runs under `jax.jit`, where βᵗ is the correctly rounded power (as
-/// `powf`; JAX's eager integer power squares and multiplies instead) and
-/// XLA divides an array by a scalar by multiplying with its reciprocal.
-pub(crate) fn optax_debias(beta: f64, step: u64) -> f64 {
-    1.0 / (1.0 - beta.powf(step as f64))
+/// The constants of Optax's Adam-family moments at one step: β₁, β₂,
+/// 1 − β₁, 1 − β₂ and the bias corrections as factors dᵢ = 1/(1 − βᵢᵗ).
+/// Optax's `tree_bias_correction` runs under `jax.jit`, where βᵗ is the
+/// correctly rounded power (as `powf`; JAX's eager integer power squares
+/// and multiplies instead) and XLA divides an array by a scalar by
+/// multiplying with its reciprocal: m̂ = m·d₁.
+pub(crate) struct OptaxMoments<T> {
+    pub b1: T,
+    pub b2: T,
+    pub one_b1: T,
+    pub one_b2: T,
+    pub d1: T,
+    pub d2: T,
+}
+
+impl<T: Float> OptaxMoments<T> {
+    pub(crate) fn at(betas: (f64, f64), step: u64) -> Self {
+        let debias = |beta: f64| T::of(1.0 / (1.0 - beta.powf(step as f64)));
+        OptaxMoments {
+            b1: T::of(betas.0),
+            b2: T::of(betas.1),
+            one_b1: T::of(1.0 - betas.0),
+            one_b2: T::of(1.0 - betas.1),
+            d1: debias(betas.0),
+            d2: debias(betas.1),
+        }
+    }
 }
 
 /// Optax's `scale_by_trust_ratio` factor for a parameter and its step:

@@ -3,7 +3,7 @@
 //! step, as Optax's `yogi`.
 
 use crate::error::{Result, check_beta, check_common};
-use crate::rule::{State, UpdateRule, fused, jnp_sign, optax_debias};
+use crate::rule::{OptaxMoments, State, UpdateRule, fused, jnp_sign};
 use gradus_tensor::{Float, filled_vec};
 
 /// The hyper-parameters of [`Yogi`]: Optax's defaults, PyTorch's key
@@ -82,9 +82,7 @@ impl<T: Float> UpdateRule<T> for Yogi {
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
         let c = self.c;
         state.step += 1;
-        let b1 = T::of(c.betas.0);
-        let (one_b1, one_b2) = (T::of(1.0 - c.betas.0), T::of(1.0 - c.betas.1));
-        let (d1, d2) = (T::of(optax_debias(c.betas.0, state.step)), T::of(optax_debias(c.betas.1, state.step)));
+        let OptaxMoments { b1, b2: _, one_b1, one_b2, d1, d2 } = OptaxMoments::<T>::at(c.betas, state.step);
         let (eps, neg_lr) = (T::of(c.eps), T::of(-lr));
         let [m, v] = state.slots_mut::<2>();
         fused(param, grad, [m, v], |p, g, [m, v]| {
