@@ -40,6 +40,9 @@ OPTAX = {
     "lars": lambda lr, momentum=0.9, weight_decay=0.0, trust_coefficient=0.001, eps=0.0, nesterov=False: optax.lars(
         lr, weight_decay=weight_decay, trust_coefficient=trust_coefficient, eps=eps, momentum=momentum, nesterov=nesterov
     ),
+    "adan": lambda lr, betas=(0.98, 0.92, 0.99), eps=1e-8, eps_root=1e-8, weight_decay=0.0: optax.adan(
+        lr, b1=betas[0], b2=betas[1], b3=betas[2], eps=eps, eps_root=eps_root, weight_decay=weight_decay
+    ),
 }
 CONFIGS = [
     ("lion", "lion", {}),
@@ -55,6 +58,8 @@ CONFIGS = [
     ("lamb_decay", "lamb", dict(betas=(0.8, 0.99), eps=1e-8, eps_root=1e-10, weight_decay=0.01)),
     ("lars", "lars", {}),
     ("lars_nesterov_decay", "lars", dict(momentum=0.5, weight_decay=0.01, trust_coefficient=0.1, eps=1e-8, nesterov=True)),
+    ("adan", "adan", {}),
+    ("adan_betas_decay", "adan", dict(betas=(0.9, 0.9, 0.95), eps=1e-6, eps_root=0.0, weight_decay=0.02)),
 ]
 out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
 

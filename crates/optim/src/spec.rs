@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 21] = [
+pub const NAMES: [&str; 22] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -27,6 +27,7 @@ pub const NAMES: [&str; 21] = [
     "adabelief",
     "lamb",
     "lars",
+    "adan",
     "newton",
     "lbfgs",
 ];
@@ -212,6 +213,28 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 ),
                 momentum_decay: a.f64_or("momentum_decay", d.momentum_decay)?,
                 maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "adan" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "eps_root", "weight_decay"])?;
+            let d = AdanConfig::with_lr(a.f64("lr")?);
+            let betas = match a.get("betas") {
+                None => d.betas,
+                Some(_) => match a.numbers("betas")?[..] {
+                    [x, y, z] => (x, y, z),
+                    ref other => {
+                        return Err(a
+                            .invalid("betas", format!("must be a triple (a,b,c), got {} numbers", other.len()))
+                            .into());
+                    }
+                },
+            };
+            Box::new(Adan::new(AdanConfig {
+                betas,
+                eps: a.f64_or("eps", d.eps)?,
+                eps_root: a.f64_or("eps_root", d.eps_root)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                ..d
             })?)
         }
         "lamb" => {

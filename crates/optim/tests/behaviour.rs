@@ -137,6 +137,7 @@ fn errors_name_what_is_wrong() {
     assert_eq!(err("signum(lr=0.1, momentum=1.5)"), "signum: `momentum` must be in [0, 1], got 1.5");
     assert_eq!(err("adabelief(lr=0.1, eps_root=-1)"), "adabelief: `eps_root` must be >= 0, got -1");
     assert_eq!(err("yogi(lr=0.1, eps=-1)"), "yogi: `eps` must be >= 0, got -1");
+    assert!(err("adan(lr=0.1, betas=(0.9,0.9))").ends_with("`betas` must be a triple (a,b,c), got 2 numbers"));
     assert!(parse::<f64>("adamm").unwrap_err().to_string().contains("unknown optimiser `adamm`; accepted: sgd,"));
     assert!(
         parse::<f64>("adam(betas=(0.9))")
