@@ -2,7 +2,7 @@
 //! Faster Optimizing Deep Models"), as Optax's `adan`.
 
 use crate::error::{Result, check, check_beta, check_common};
-use crate::rule::{State, UpdateRule, fused};
+use crate::rule::{State, UpdateRule, fused, optax_debias};
 use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adan`]: Optax's defaults, PyTorch's key
@@ -82,8 +82,7 @@ impl<T: Float> UpdateRule<T> for Adan {
         let first = state.step == 0;
         state.step += 1;
         let (b1, b2, b3) = (c.betas.0, c.betas.1, c.betas.2);
-        // Optax's bias corrections as factors (see `OptaxMoments`).
-        let debias = |beta: f64| T::of(1.0 / (1.0 - beta.powf(state.step as f64)));
+        let debias = |beta: f64| optax_debias::<T>(beta, state.step);
         let (d1, d2, d3) = (debias(b1), debias(b2), debias(b3));
         let (one_b1, one_b2, one_b3) = (T::of(1.0 - b1), T::of(1.0 - b2), T::of(1.0 - b3));
         let (b1, b2, b3) = (T::of(b1), T::of(b2), T::of(b3));

@@ -314,9 +314,15 @@ pub(crate) struct OptaxMoments<T> {
     pub d2: T,
 }
 
+/// One of Optax's bias corrections as a factor, 1/(1 − βᵗ) (see
+/// [`OptaxMoments`] for how it rounds).
+pub(crate) fn optax_debias<T: Float>(beta: f64, step: u64) -> T {
+    T::of(1.0 / (1.0 - beta.powf(step as f64)))
+}
+
 impl<T: Float> OptaxMoments<T> {
     pub(crate) fn at(betas: (f64, f64), step: u64) -> Self {
-        let debias = |beta: f64| T::of(1.0 / (1.0 - beta.powf(step as f64)));
+        let debias = |beta: f64| optax_debias(beta, step);
         OptaxMoments {
             b1: T::of(betas.0),
             b2: T::of(betas.1),
