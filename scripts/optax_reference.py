@@ -16,6 +16,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
+import optax.contrib  # noqa: E402
 
 from reference_data import FUNCTIONS, Out, Uniform, spec_of  # noqa: E402
 
@@ -43,6 +44,15 @@ OPTAX = {
     "adan": lambda lr, betas=(0.98, 0.92, 0.99), eps=1e-8, eps_root=1e-8, weight_decay=0.0: optax.adan(
         lr, b1=betas[0], b2=betas[1], b3=betas[2], eps=eps, eps_root=eps_root, weight_decay=weight_decay
     ),
+    "novograd": lambda lr, betas=(0.9, 0.25), eps=1e-6, eps_root=0.0, weight_decay=0.0: optax.novograd(
+        lr, b1=betas[0], b2=betas[1], eps=eps, eps_root=eps_root, weight_decay=weight_decay
+    ),
+    "adopt": lambda lr, betas=(0.9, 0.9999), eps=1e-6, nesterov=False, use_clipping=True: optax.contrib.adopt(
+        lr, b1=betas[0], b2=betas[1], eps=eps, nesterov=nesterov, use_clipping=use_clipping
+    ),
+    "ademamix": lambda lr, betas=(0.9, 0.999, 0.9999), alpha=5.0, eps=1e-8, eps_root=0.0, weight_decay=0.0: optax.contrib.ademamix(
+        lr, b1=betas[0], b2=betas[1], b3=betas[2], alpha=alpha, eps=eps, eps_root=eps_root, weight_decay=weight_decay
+    ),
 }
 CONFIGS = [
     ("lion", "lion", {}),
@@ -60,6 +70,13 @@ CONFIGS = [
     ("lars_nesterov_decay", "lars", dict(momentum=0.5, weight_decay=0.01, trust_coefficient=0.1, eps=1e-8, nesterov=True)),
     ("adan", "adan", {}),
     ("adan_betas_decay", "adan", dict(betas=(0.9, 0.9, 0.95), eps=1e-6, eps_root=0.0, weight_decay=0.02)),
+    ("novograd", "novograd", {}),
+    ("novograd_decay", "novograd", dict(betas=(0.8, 0.5), eps=1e-8, eps_root=1e-10, weight_decay=0.01)),
+    ("adopt", "adopt", {}),
+    ("adopt_nesterov", "adopt", dict(betas=(0.8, 0.99), eps=1e-8, nesterov=True)),
+    ("adopt_unclipped", "adopt", dict(use_clipping=False)),
+    ("ademamix", "ademamix", {}),
+    ("ademamix_decay", "ademamix", dict(betas=(0.8, 0.99, 0.995), alpha=2.0, eps=1e-6, eps_root=1e-10, weight_decay=0.01)),
 ]
 out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
 
@@ -88,3 +105,25 @@ for case, name, kw in CONFIGS:
     for fname, (start, grad, lr) in FUNCTIONS.items():
         run(f"{case}.{fname}", name, dict(kw, lr=lr), fname, start, lambda t, q, grad=grad: grad(q))
 out.write("crates/optim/tests/data/optax.txt")
+
+# Schedules, in the format of the PyTorch schedule data: `spec CASE BASE
+# SPEC`, `lr CASE …` (the rate at steps 0, 1, …): the base rate times
+# Optax's schedule with gradus's factors as its values.
+S = optax.schedules
+SCHEDULES = [
+    ("warmup_cosine", "warmup_cosine(peak=1.0, warmup_steps=5, decay_steps=25, init=0.1, end=0.01)", 0.1,
+     S.warmup_cosine_decay_schedule(0.1, 1.0, 5, 25, end_value=0.01), 35),
+    ("warmup_cosine_exp", "warmup_cosine(peak=2.0, warmup_steps=0, decay_steps=10, exponent=2.0)", 0.05,
+     S.warmup_cosine_decay_schedule(0.0, 2.0, 0, 10, exponent=2.0), 15),
+    ("piecewise", "piecewise(boundaries=[3, 7, 10], scales=[0.5, 0.1, 2.0])", 0.1,
+     S.piecewise_constant_schedule(1.0, {3: 0.5, 7: 0.1, 10: 2.0}), 14),
+    ("piecewise_linear", "piecewise(boundaries=[4, 9], scales=[0.5, 0.2], interpolate=linear)", 0.1,
+     S.piecewise_interpolate_schedule("linear", 1.0, {4: 0.5, 9: 0.2}), 12),
+    ("piecewise_cosine", "piecewise(boundaries=[0, 5, 6, 12], scales=[2.0, 0.5, 0.3, 1.5], interpolate=cosine)", 0.1,
+     S.piecewise_interpolate_schedule("cosine", 1.0, {0: 2.0, 5: 0.5, 6: 0.3, 12: 1.5}), 15),
+]
+sched = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
+for case, spec, base, schedule, steps in SCHEDULES:
+    sched.lines.append(f"spec {case} {base!r} {spec}")
+    sched.lines.append(f"lr {case} " + " ".join(repr(base * float(schedule(t))) for t in range(steps)))
+sched.write("crates/sched/tests/data/optax.txt")

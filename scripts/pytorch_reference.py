@@ -10,6 +10,8 @@ so the tests never recompute them. Run by hand when a case is added
 (`python3 scripts/pytorch_reference.py` in a venv with torch); the tests
 read the files and never need PyTorch.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -145,6 +147,11 @@ sched_case("onecycle3", "onecycle(max_lr=1, total_steps=25, pct_start=0.4, annea
 sched_case("sequential", "sequential([linear(start_factor=0.1, total_iters=5), cosine(t_max=10)], milestones=[5])", 0.1,
            lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 5), S.CosineAnnealingLR(o, 10)], milestones=[5]), 25)
 losses = [1.0, 0.9, 0.95, 0.97, 0.9, 0.92, 0.91, 0.95, 0.96, 0.97, 0.89, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9]
+sched_case("multiplicative", "multiplicative(factor=0.9)", 0.1, lambda o: S.MultiplicativeLR(o, lambda t: 0.9), 20)
+sched_case("chained", "chained([constant(factor=0.5, total_iters=3), exponential(gamma=0.9)])", 0.1,
+           lambda o: S.ChainedScheduler([S.ConstantLR(o, 0.5, 3), S.ExponentialLR(o, 0.9)]), 12)
+sched_case("chained3", "chained([step(step_size=3, gamma=0.5), linear(start_factor=0.2, total_iters=4), multiplicative(factor=0.95)])", 0.1,
+           lambda o: S.ChainedScheduler([S.StepLR(o, 3, 0.5), S.LinearLR(o, 0.2, 1.0, 4), S.MultiplicativeLR(o, lambda t: 0.95)]), 12)
 sched_case("plateau", "plateau(patience=2, factor=0.5, cooldown=1, min_lr=0.02)", 0.1,
            lambda o: S.ReduceLROnPlateau(o, patience=2, factor=0.5, cooldown=1, min_lr=0.02), len(losses), metrics=losses)
 acc = [0.5, 0.6, 0.6, 0.6005, 0.6, 0.7, 0.7, 0.7, 0.7, 0.7, 0.71, 0.7, 0.7, 0.7, 0.7]
@@ -176,25 +183,39 @@ CONFIGS = [
     ("radam_decoupled", "radam", dict(weight_decay=0.05, decoupled_weight_decay=True)),
     ("rprop", "rprop", dict(etas=(0.4, 1.3), step_sizes=(1e-5, 1.0))),
     ("asgd", "asgd", dict(lambd=0.01, alpha=0.7, t0=5.0, weight_decay=0.01)),
+    ("adafactor", "adafactor", {}),
+    ("adafactor_options", "adafactor", dict(beta2_decay=-0.5, eps=(1e-20, 1e-2), d=2.0, weight_decay=0.01)),
 ]
 TORCH = {"sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop, "adadelta": torch.optim.Adadelta,
          "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "nadam": torch.optim.NAdam, "adamax": torch.optim.Adamax,
-         "radam": torch.optim.RAdam, "rprop": torch.optim.Rprop, "asgd": torch.optim.ASGD}
+         "radam": torch.optim.RAdam, "rprop": torch.optim.Rprop, "asgd": torch.optim.ASGD,
+         "adafactor": torch.optim.Adafactor, "muon": torch.optim.Muon}
+# PyTorch's Muon runs its Newton-Schulz iteration in bfloat16; gradus runs
+# it in the parameter's type, so the reference is PyTorch's code with that
+# one cast removed.
+import inspect  # noqa: E402
+import torch.optim._muon as _muon  # noqa: E402
+
+_ns = inspect.getsource(_muon._zeropower_via_newtonschulz)
+assert "torch.bfloat16" in _ns
+exec(_ns.replace("torch.bfloat16", "grad.dtype"), _muon.__dict__)
 optim = Out("pytorch_reference.py")
 STEPS = 30
 
 
-def run(case, name, kw, function, start, grad_of, steps=STEPS):
-    p = torch.nn.Parameter(torch.tensor(start))
-    opt = TORCH[name]([p], **kw, foreach=False)
+def run(case, name, kw, function, start, grad_of, steps=STEPS, shape=None):
+    p = torch.nn.Parameter(torch.tensor(start).reshape(shape or [len(start)]))
+    opt = TORCH[name]([p], **kw) if name == "muon" else TORCH[name]([p], **kw, foreach=False)
     traj, grads = [], []
     for t in range(steps):
-        g = grad_of(t, p.detach().tolist())
+        g = grad_of(t, p.detach().reshape(-1).tolist())
         grads.extend(g)
-        p.grad = torch.tensor(g)
+        p.grad = torch.tensor(g).reshape(p.shape)
         opt.step()
-        traj.extend(p.detach().tolist())
+        traj.extend(p.detach().reshape(-1).tolist())
     optim.lines.append(f"case {case} {function} {spec_of(name, kw)}")
+    if shape:
+        optim.lines.append(f"shape {case} " + ",".join(map(str, shape)))
     optim.lines.append(f"start {case} " + " ".join(repr(float(v)) for v in start))
     if function == "fixed":
         optim.lines.append(f"grads {case} " + " ".join(repr(float(v)) for v in grads))
@@ -212,6 +233,28 @@ for case, name, kw in CONFIGS:
         if name != "adadelta":
             kwf["lr"] = lr
         run(f"{case}.{fname}", name, kwf, fname, start, lambda t, q, grad=grad: grad(q))
+# Methods that treat matrices apart (Adafactor's factored second moment,
+# Muon's orthogonalisation), on matrices: fixed gradients, and the
+# gradient of sum_k (k+1) w_k^2 / 2 ("scaled", k the row-major index).
+mat = Uniform(23, -2.0, 2.0)
+MATRIX = [
+    ("adafactor", "adafactor", dict(lr=0.05), [(3, 4), (4, 3), (2, 3, 2)]),
+    ("adafactor_options", "adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=2.0, weight_decay=0.01, maximize=True),
+     [(3, 4), (2, 3, 2)]),
+    ("muon", "muon", dict(lr=0.02), [(3, 4), (4, 3)]),
+    ("muon_plain", "muon", dict(lr=0.02, momentum=0.9, nesterov=False, weight_decay=0.0, ns_steps=3, adjust_lr_fn="match_rms_adamw"),
+     [(3, 4), (5, 2)]),
+    ("muon_spectral", "muon", dict(lr=0.01, ns_coefficients=(2.0, -1.5, 0.5), eps=1e-3, adjust_lr_fn="spectral_unclamped"), [(4, 3)]),
+]
+for case, name, kw, shapes in MATRIX:
+    for shape in shapes:
+        n = math.prod(shape)
+        tag = "x".join(map(str, shape))
+        grads = [mat(n).tolist() for _ in range(STEPS)]
+        start = mat(n, lo=-1.0, hi=1.0).tolist()
+        run(f"{case}.m{tag}_fixed", name, kw, "fixed", start, lambda t, _p, grads=grads: grads[t], shape=list(shape))
+        run(f"{case}.m{tag}_scaled", name, kw, "scaled", start, lambda t, q: [(k + 1) * w for k, w in enumerate(q)],
+            shape=list(shape))
 # Long runs on Rosenbrock from (-1.5, 2), where the path crosses the valley
 # and amplifies any rounding that differs from PyTorch's: they hold the
 # update to PyTorch's order of operations, fused multiply-adds included.

@@ -80,6 +80,10 @@ FUNCTIONS = {
 
 def spec_of(name, kw):
     def fmt(v):
+        if v is None:
+            return "none"
+        if isinstance(v, str):
+            return v
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, tuple):

@@ -11,7 +11,7 @@ fn optim_benches(c: &mut Criterion) {
     let adam = Adam::new(AdamConfig::default()).expect("defaults are valid");
     let grad: Vec<f32> = (0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1e-3).collect();
     let mut param = vec![0.5f32; n];
-    let mut state = UpdateRule::<f32>::init(&adam, 1e-3, n);
+    let mut state = UpdateRule::<f32>::init(&adam, 1e-3, &[n]);
     let mut group = c.benchmark_group("optim");
     group.throughput(Throughput::Bytes(28 * n as u64));
     group.bench_function("adam_10m_f32", |b| b.iter(|| adam.update(1e-3, &mut param, &grad, &mut state)));
@@ -19,7 +19,7 @@ fn optim_benches(c: &mut Criterion) {
     let sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() }).expect("valid");
     let g = vec![0.01f32; m];
     let mut p = vec![0.0f32; m];
-    let mut s = UpdateRule::<f32>::init(&sgd, 0.1, m);
+    let mut s = UpdateRule::<f32>::init(&sgd, 0.1, &[m]);
     group.throughput(Throughput::Bytes(16 * m as u64));
     group.bench_function("sgd_momentum_mlp_235k_f32", |b| {
         b.iter(|| {

@@ -396,7 +396,7 @@ fn adam_10m() -> Run {
     let mut grad = gradus::tensor::advised_vec(n);
     grad.extend((0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1e-3));
     let mut param = gradus::tensor::filled_vec(n, 0.5f32);
-    let mut state: State<f32> = UpdateRule::<f32>::init(&adam, 1e-3, n);
+    let mut state: State<f32> = UpdateRule::<f32>::init(&adam, 1e-3, &[n]);
     Box::new(move || {
         adam.update(1e-3, &mut param, &grad, &mut state);
         black_box(&mut param);

@@ -181,8 +181,24 @@ pub fn optimizer(spec: &str) -> Result<Box<dyn gradus::optim::UpdateRule<f32>>, 
     gradus::optim::parse::<f32>(spec).map_err(crate::usage)
 }
 
-fn trainer(run: &Run, optimizer: &str) -> Result<Trainer<f32>, Failure> {
-    let t = Trainer::new(Optimizer::boxed(self::optimizer(optimizer)?));
+/// The driver of `spec` for `model`. A method that leaves some tensors to
+/// a fallback optimiser (Muon) also gives it the network's first and last
+/// layers — the first and the last parameter of two or more dimensions: an
+/// embedding or input layer, the output layer — as the Muon authors advise.
+pub fn optimizer_for(spec: &str, model: &dyn Module<f32>) -> Result<Optimizer<f32>, Failure> {
+    let mut optim = Optimizer::boxed(self::optimizer(spec)?);
+    if let Some(fallback) = gradus::optim::fallback_of::<f32>(spec).map_err(crate::usage)? {
+        let weights: Vec<u64> =
+            model.named_parameters().iter().filter(|(_, p)| p.shape().len() >= 2).map(|(_, p)| p.id().0).collect();
+        let edges: std::collections::BTreeSet<u64> =
+            weights.first().into_iter().chain(weights.last()).copied().collect();
+        optim.add_group(fallback, None, edges);
+    }
+    Ok(optim)
+}
+
+fn trainer(run: &Run, optimizer: &str, model: &dyn Module<f32>) -> Result<Trainer<f32>, Failure> {
+    let t = Trainer::new(optimizer_for(optimizer, model)?);
     match run.schedule.as_deref() {
         Some(spec) => {
             let schedule = gradus::sched::parse(spec).map_err(crate::usage)?;
@@ -208,7 +224,7 @@ fn train_one(
     let setup = || -> Result<_, Failure> {
         // Specs first: a refused one leaves the directory untouched.
         let model = parse_model(&run.model)?.build::<f32>(run.seed);
-        let mut t = configured(trainer(run, optimizer)?, run, optimizer, ranks);
+        let mut t = configured(trainer(run, optimizer, &model)?, run, optimizer, ranks);
         let mut run_dir = RunDir::new(dir, optimizer);
         if ranks.leads() {
             run_dir.lock()?;

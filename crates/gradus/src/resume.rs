@@ -122,7 +122,10 @@ impl<T: Float> Trainer<T> {
         }
         checkpoint::restore(model, ck, "model.")?;
         let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();
-        let mut state = OptimizerState::default();
+        // Which buffers a parameter's state holds, and how long they are,
+        // follow from its shape, which the model knows.
+        let shapes = model.named_parameters().into_iter().map(|(_, p)| (p.id().0, p.shape())).collect();
+        let mut state = OptimizerState { shapes, ..OptimizerState::default() };
         for name in ck.names() {
             if let Some(key) = name.strip_prefix("optim_") {
                 state.counters.push((key.to_string(), counters(name, 1)?[0]));

@@ -468,13 +468,11 @@ impl<T: Float> Trainer<T> {
                     n[k] += squares.sqrt();
                 }
             }
-            updates.push((p.id().0, p.data_mut(), g));
+            updates.push((p.id().0, p.shape(), p.data_mut(), g));
         }
-        self.optim.step(
-            updates
-                .iter_mut()
-                .map(|(key, w, g)| (*key, &mut w[..], g.as_ref().map(|g| g.as_slice().expect("made contiguous")))),
-        )?;
+        self.optim.step(updates.iter_mut().map(|(key, shape, w, g)| {
+            (*key, &shape[..], &mut w[..], g.as_ref().map(|g| g.as_slice().expect("made contiguous")))
+        }))?;
         self.steps += 1;
         self.apply_schedule();
         Ok(())

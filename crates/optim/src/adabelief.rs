@@ -71,7 +71,7 @@ impl<T: Float> UpdateRule<T> for AdaBelief {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["mu", "nu"]
     }
 

@@ -55,7 +55,7 @@ impl<T: Float> UpdateRule<T> for Adadelta {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["square_avg", "acc_delta"]
     }
 

@@ -73,7 +73,7 @@ impl<T: Float> UpdateRule<T> for Adan {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["m", "v", "n", "g"]
     }
 

@@ -33,6 +33,16 @@ pub enum OptimError {
         /// The expected length.
         expected: usize,
     },
+    /// A parameter whose shape differs from the one its state was made for.
+    #[error("parameter {key}: shape {got:?}, but its optimiser state was made for {expected:?}")]
+    Shape {
+        /// The parameter.
+        key: u64,
+        /// The shape given.
+        got: Vec<usize>,
+        /// The state's shape.
+        expected: Vec<usize>,
+    },
     /// A saved state that does not fit this optimiser.
     #[error("optimiser state does not fit: {0}")]
     State(String),

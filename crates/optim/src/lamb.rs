@@ -4,7 +4,7 @@
 
 use crate::error::{Result, check, check_beta, check_common};
 use crate::rule::{OptaxMoments, State, UpdateRule, trust_ratio};
-use gradus_tensor::Float;
+use gradus_tensor::{Float, pooled_vec, recycle};
 
 /// The hyper-parameters of [`Lamb`]: Optax's defaults, PyTorch's key
 /// names (`betas` for `b1`, `b2`). Optax has no default rate.
@@ -74,7 +74,7 @@ impl<T: Float> UpdateRule<T> for Lamb {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["mu", "nu"]
     }
 
@@ -85,18 +85,19 @@ impl<T: Float> UpdateRule<T> for Lamb {
         let (eps, eps_root, wd) = (T::of(c.eps), T::of(c.eps_root), T::of(c.weight_decay));
         let [m, v] = state.slots_mut::<2>();
         // Adam's step for every element first: the trust ratio needs its norm.
-        let mut u: Vec<T> = Vec::with_capacity(param.len());
-        for (((&g, m), v), &p) in grad.iter().zip(m.iter_mut()).zip(v.iter_mut()).zip(param.iter()) {
+        let mut u = pooled_vec::<T>(param.len());
+        for ((((&g, m), v), &p), u) in grad.iter().zip(m.iter_mut()).zip(v.iter_mut()).zip(param.iter()).zip(&mut u) {
             *m = one_b1 * g + b1 * *m;
             *v = one_b2 * (g * g) + b2 * *v;
             let step = (*m * d1) / ((*v * d2 + eps_root).sqrt() + eps);
-            u.push(if c.weight_decay == 0.0 { step } else { step + wd * p });
+            *u = if c.weight_decay == 0.0 { step } else { step + wd * p };
         }
         let ratio = trust_ratio(param, &u, T::one(), T::zero());
         let neg_lr = T::of(-lr);
-        for (p, u) in param.iter_mut().zip(u) {
+        for (p, &u) in param.iter_mut().zip(&u) {
             *p += neg_lr * (u * ratio);
         }
+        recycle(u);
     }
 
     fn momentum(&self) -> Option<f64> {

@@ -4,7 +4,7 @@
 
 use crate::error::{Result, check, check_common};
 use crate::rule::{State, UpdateRule, trust_ratio};
-use gradus_tensor::Float;
+use gradus_tensor::{Float, pooled_vec, recycle};
 
 /// The hyper-parameters of [`Lars`]: Optax's defaults, PyTorch's key names.
 /// Optax has no default rate.
@@ -76,7 +76,7 @@ impl<T: Float> UpdateRule<T> for Lars {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["trace"]
     }
 
@@ -84,16 +84,19 @@ impl<T: Float> UpdateRule<T> for Lars {
         let c = self.c;
         state.step += 1;
         let wd = T::of(c.weight_decay);
-        let u: Vec<T> =
-            grad.iter().zip(param.iter()).map(|(&g, &p)| if c.weight_decay == 0.0 { g } else { g + wd * p }).collect();
+        let mut u = pooled_vec::<T>(param.len());
+        for ((u, &g), &p) in u.iter_mut().zip(grad).zip(param.iter()) {
+            *u = if c.weight_decay == 0.0 { g } else { g + wd * p };
+        }
         let ratio = trust_ratio(param, &u, T::of(c.trust_coefficient), T::of(c.eps));
         let (neg_lr, mu) = (T::of(-lr), T::of(c.momentum));
         let [b] = state.slots_mut::<1>();
-        for ((p, u), b) in param.iter_mut().zip(u).zip(b.iter_mut()) {
+        for ((p, &u), b) in param.iter_mut().zip(&u).zip(b.iter_mut()) {
             let u = neg_lr * (u * ratio);
             *b = u + mu * *b;
             *p += if c.nesterov { u + mu * *b } else { *b };
         }
+        recycle(u);
     }
 
     fn momentum(&self) -> Option<f64> {

@@ -1,5 +1,5 @@
-//! gradus-optim: optimisers that see parameters and
-//! gradients as slices, so they work with any source of gradients.
+//! gradus-optim: optimisers that see parameters and gradients as slices
+//! (with their shapes), so they work with any source of gradients.
 //!
 //! - The seam: [`UpdateRule`], a per-parameter update with explicit
 //!   [`State`] and the learning rate passed in, run as one fused pass over
@@ -10,8 +10,14 @@
 //!   dampening, Nesterov, weight decay, maximize), [`Adagrad`], [`Rmsprop`]
 //!   (centred, momentum; and the textbook form), [`Adadelta`], [`Adam`]
 //!   (AMSGrad, decoupled weight decay = AdamW), [`Nadam`], [`Adamax`],
-//!   [`Radam`], [`Rprop`], [`Asgd`]; and the textbook [`Momentum`] and
+//!   [`Radam`], [`Rprop`], [`Asgd`], and the two that see a parameter's
+//!   shape, [`Adafactor`] (a matrix's second moment as row and column
+//!   means) and [`Muon`] (a matrix's momentum orthogonalised, other
+//!   tensors to a fallback); and the textbook [`Momentum`] and
 //!   [`NesterovLookahead`] (closure form).
+//! - From Optax, operation for operation: [`Lion`], [`Signum`], [`Yogi`],
+//!   [`AdaBelief`], [`Lamb`], [`Lars`], [`Adan`], [`Novograd`], [`Adopt`],
+//!   [`Ademamix`].
 //! - Second order, closure form: [`Newton`] and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
 //!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
@@ -24,10 +30,13 @@
 
 mod adabelief;
 mod adadelta;
+mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
 mod adan;
+mod ademamix;
+mod adopt;
 mod asgd;
 mod clip;
 mod error;
@@ -36,8 +45,10 @@ mod lars;
 mod lbfgs;
 mod lion;
 mod momentum;
+mod muon;
 mod nadam;
 mod newton;
+mod novograd;
 mod optimizer;
 mod radam;
 mod rmsprop;
@@ -51,10 +62,13 @@ mod yogi;
 
 pub use adabelief::{AdaBelief, AdaBeliefConfig};
 pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adafactor::{Adafactor, AdafactorConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
 pub use adamax::{Adamax, AdamaxConfig};
 pub use adan::{Adan, AdanConfig};
+pub use ademamix::{Ademamix, AdemamixConfig};
+pub use adopt::{Adopt, AdoptConfig};
 pub use asgd::{Asgd, AsgdConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use error::{OptimError, Result};
@@ -63,8 +77,10 @@ pub use lars::{Lars, LarsConfig};
 pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use lion::{Lion, LionConfig};
 pub use momentum::{Momentum, NesterovLookahead};
+pub use muon::{AdjustLr, Muon, MuonConfig};
 pub use nadam::{Nadam, NadamConfig};
 pub use newton::{Newton, NewtonConfig, NewtonStep};
+pub use novograd::{Novograd, NovogradConfig};
 pub use optimizer::{Optimizer, OptimizerState, ParamGroup, StepReport};
 pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
@@ -72,6 +88,6 @@ pub use rprop::{Rprop, RpropConfig};
 pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule};
 pub use sgd::{Sgd, SgdConfig};
 pub use signum::{Signum, SignumConfig};
-pub use spec::{Method, NAMES, from_spec, parse, parse_method};
+pub use spec::{Method, NAMES, fallback_of, from_spec, parse, parse_method};
 pub use weight_decay::WeightDecay;
 pub use yogi::{Yogi, YogiConfig};

@@ -66,7 +66,7 @@ impl<T: Float> UpdateRule<T> for Lion {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["mu"]
     }
 

@@ -38,7 +38,7 @@ impl<T: Float> UpdateRule<T> for Momentum {
         self.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["velocity"]
     }
 

@@ -71,16 +71,22 @@ impl<T: Float> UpdateRule<T> for Nadam {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
     }
 
-    fn scalars(&self) -> &'static [&'static str] {
+    fn scalars(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["mu_product"]
     }
 
-    fn init(&self, _lr: f64, len: usize) -> State<T> {
-        State { step: 0, slots: vec![filled_vec(len, T::zero()), filled_vec(len, T::zero())], scalars: vec![1.0] }
+    fn init(&self, _lr: f64, shape: &[usize]) -> State<T> {
+        let len = shape.iter().product();
+        State {
+            shape: shape.to_vec(),
+            step: 0,
+            slots: vec![filled_vec(len, T::zero()), filled_vec(len, T::zero())],
+            scalars: vec![1.0],
+        }
     }
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {

@@ -40,15 +40,20 @@ pub struct StepReport {
 }
 
 /// An optimiser's whole state as named tensors and counters, for a
-/// checkpoint: `state.{key}.{slot}` hold per-element buffers;
+/// checkpoint: `state.{key}.{slot}` hold buffers;
 /// `state.{key}.step`, `state.{key}.{scalar}` (f64 bits) and
-/// `group.{i}.lr` (f64 bits) are counters. Restoring it is exact.
+/// `group.{i}.lr` (f64 bits) are counters; `shapes` holds the shape of
+/// every parameter with a state (which buffers it has and how long they
+/// are depend on it). Restoring it is exact.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OptimizerState<T> {
-    /// Per-element buffers.
+    /// Buffers.
     pub tensors: Vec<(String, Vec<T>)>,
     /// Steps, scalars and rates as bits.
     pub counters: Vec<(String, u64)>,
+    /// Each parameter's shape, by key (a checkpoint can take them from the
+    /// model instead of storing them).
+    pub shapes: BTreeMap<u64, Vec<usize>>,
 }
 
 /// A driver over parameter groups, keyed by parameter id (any `u64`: the
@@ -60,7 +65,7 @@ pub struct OptimizerState<T> {
 /// // Biases (key 1) get their own group: plain SGD at 0.5.
 /// opt.add_group(Sgd::new(SgdConfig::default()).unwrap(), Some(0.5), [1]);
 /// let (mut w, mut b) = (vec![1.0, 2.0], vec![0.0]);
-/// let report = opt.step([(0, &mut w[..], Some(&[0.1, 0.1][..])), (1, &mut b[..], Some(&[1.0][..]))]).unwrap();
+/// let report = opt.step([(0, &[2][..], &mut w[..], Some(&[0.1, 0.1][..])), (1, &[1][..], &mut b[..], Some(&[1.0][..]))]).unwrap();
 /// assert_eq!((report.updated, b[0]), (2, -0.5));
 /// ```
 #[derive(Debug)]
@@ -124,29 +129,44 @@ impl<T: Float> Optimizer<T> {
         self.states.get(&key)
     }
 
-    /// Updates one parameter from its gradient.
+    /// Updates one parameter, a vector, from its gradient
+    /// ([`Optimizer::update_shaped`] with shape `[param.len()]`).
     ///
     /// # Errors
-    /// An unknown parameter, or lengths that do not match its state.
+    /// As [`Optimizer::update_shaped`].
     pub fn update(&mut self, key: u64, param: &mut [T], grad: &[T]) -> Result<()> {
-        let g = self.prepare(key, param.len(), grad.len())?;
+        self.update_shaped(key, &[param.len()], param, grad)
+    }
+
+    /// Updates one parameter of shape `shape` (its elements in row-major
+    /// order) from its gradient.
+    ///
+    /// # Errors
+    /// An unknown parameter, a parameter or gradient whose length is not
+    /// the shape's, or a shape other than its state's.
+    pub fn update_shaped(&mut self, key: u64, shape: &[usize], param: &mut [T], grad: &[T]) -> Result<()> {
+        let g = self.prepare(key, shape, param.len(), grad.len())?;
         let group = &self.groups[g];
         let state = self.states.get_mut(&key).expect("prepare made the state");
         group.rule.update(group.lr, param, grad, state);
         Ok(())
     }
 
-    /// Checks `key`'s lengths and makes its state if it has none; returns
-    /// its group.
-    fn prepare(&mut self, key: u64, len: usize, grad_len: usize) -> Result<usize> {
+    /// Checks `key`'s shape and lengths and makes its state if it has none;
+    /// returns its group.
+    fn prepare(&mut self, key: u64, shape: &[usize], len: usize, grad_len: usize) -> Result<usize> {
         let g = self.group_of(key)?;
+        let elements = shape.iter().product();
+        if len != elements {
+            return Err(OptimError::Length { key, what: "parameter", got: len, expected: elements });
+        }
         if grad_len != len {
             return Err(OptimError::Length { key, what: "gradient", got: grad_len, expected: len });
         }
         let group = &self.groups[g];
-        let state = self.states.entry(key).or_insert_with(|| group.rule.init(group.lr, len));
-        if let Some(slot) = state.slots.first().filter(|s| s.len() != len) {
-            return Err(OptimError::Length { key, what: "parameter", got: len, expected: slot.len() });
+        let state = self.states.entry(key).or_insert_with(|| group.rule.init(group.lr, shape));
+        if state.shape != shape {
+            return Err(OptimError::Shape { key, got: shape.to_vec(), expected: state.shape.clone() });
         }
         Ok(g)
     }
@@ -159,11 +179,14 @@ impl<T: Float> Optimizer<T> {
     /// awake), so that the small ones run while another thread works through
     /// the large: each one's update is the same as on its own.
     ///
+    /// Each item is a parameter's key, shape, values and gradient.
+    ///
     /// # Errors
-    /// As [`Optimizer::update`]; parameters before the failing one are updated.
+    /// As [`Optimizer::update_shaped`]; parameters before the failing one
+    /// are updated.
     pub fn step<'a>(
         &mut self,
-        params: impl IntoIterator<Item = (u64, &'a mut [T], Option<&'a [T]>)>,
+        params: impl IntoIterator<Item = (u64, &'a [usize], &'a mut [T], Option<&'a [T]>)>,
     ) -> Result<StepReport>
     where
         T: 'a,
@@ -171,12 +194,12 @@ impl<T: Float> Optimizer<T> {
         let mut report = StepReport::default();
         let mut work = Vec::new();
         let mut failed = None;
-        for (key, param, grad) in params {
+        for (key, shape, param, grad) in params {
             let Some(grad) = grad else {
                 report.without_gradient.push(key);
                 continue;
             };
-            match self.prepare(key, param.len(), grad.len()) {
+            match self.prepare(key, shape, param.len(), grad.len()) {
                 Ok(group) => work.push(Job { group, key, param, grad }),
                 Err(e) => {
                     failed = Some(e);
@@ -226,10 +249,11 @@ impl<T: Float> Optimizer<T> {
         for (key, state) in &self.states {
             let rule = &self.groups[self.group_of(*key).expect("states exist for known keys")].rule;
             out.counters.push((format!("state.{key}.step"), state.step));
-            for (name, value) in rule.scalars().iter().zip(&state.scalars) {
+            out.shapes.insert(*key, state.shape.clone());
+            for (name, value) in rule.scalars(&state.shape).iter().zip(&state.scalars) {
                 out.counters.push((format!("state.{key}.{name}"), value.to_bits()));
             }
-            for (name, slot) in rule.slots().iter().zip(&state.slots) {
+            for (name, slot) in rule.slots(&state.shape).iter().zip(&state.slots) {
                 out.tensors.push((format!("state.{key}.{name}"), slot.clone()));
             }
         }
@@ -237,6 +261,8 @@ impl<T: Float> Optimizer<T> {
     }
 
     /// Restores an [`Optimizer::export`] into a driver with the same groups.
+    /// Every buffer is checked against the one a new state of its
+    /// parameter's shape would have.
     ///
     /// # Errors
     /// [`OptimError::State`] naming what is missing or does not fit; the
@@ -253,26 +279,38 @@ impl<T: Float> Optimizer<T> {
         for (name, step) in &saved.counters {
             let Some(key) = name.strip_prefix("state.").and_then(|r| r.strip_suffix(".step")) else { continue };
             let key: u64 = key.parse().map_err(|_| OptimError::State(format!("bad parameter key in `{name}`")))?;
-            let rule = &self.groups[self.group_of(key)?].rule;
+            let group = &self.groups[self.group_of(key)?];
+            let shape = saved
+                .shapes
+                .get(&key)
+                .ok_or_else(|| OptimError::State(format!("missing the shape of parameter {key}")))?;
+            let fresh = group.rule.init(group.lr, shape);
             let mut scalars = Vec::new();
-            for s in rule.scalars() {
+            for s in group.rule.scalars(shape) {
                 let bits = counter(&format!("state.{key}.{s}"))
                     .ok_or_else(|| OptimError::State(format!("missing state.{key}.{s}")))?;
                 scalars.push(f64::from_bits(bits));
             }
             let mut slots = Vec::new();
-            for s in rule.slots() {
+            for (s, like) in group.rule.slots(shape).iter().zip(&fresh.slots) {
                 let want = format!("state.{key}.{s}");
                 let slot = saved
                     .tensors
                     .iter()
                     .find(|(n, _)| *n == want)
                     .ok_or_else(|| OptimError::State(format!("missing {want}")))?;
+                if slot.1.len() != like.len() {
+                    return Err(OptimError::State(format!(
+                        "{want} holds {} values; a parameter of shape {shape:?} keeps {}",
+                        slot.1.len(),
+                        like.len()
+                    )));
+                }
                 let mut copy = gradus_tensor::advised_vec(slot.1.len());
                 copy.extend_from_slice(&slot.1);
                 slots.push(copy);
             }
-            states.insert(key, State { step: *step, slots, scalars });
+            states.insert(key, State { shape: shape.clone(), step: *step, slots, scalars });
         }
         for (g, lr) in self.groups.iter_mut().zip(rates) {
             g.lr = lr;

@@ -59,7 +59,7 @@ impl<T: Float> UpdateRule<T> for Radam {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["exp_avg", "exp_avg_sq"]
     }
 

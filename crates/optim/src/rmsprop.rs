@@ -74,7 +74,7 @@ impl<T: Float> UpdateRule<T> for Rmsprop {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         match (self.c.centered, self.c.momentum > 0.0) {
             (false, false) => &["square_avg"],
             (false, true) => &["square_avg", "momentum_buffer"],

@@ -60,12 +60,18 @@ impl<T: Float> UpdateRule<T> for Rprop {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["prev", "step_size"]
     }
 
-    fn init(&self, lr: f64, len: usize) -> State<T> {
-        State { step: 0, slots: vec![filled_vec(len, T::zero()), filled_vec(len, T::of(lr))], scalars: Vec::new() }
+    fn init(&self, lr: f64, shape: &[usize]) -> State<T> {
+        let len = shape.iter().product();
+        State {
+            shape: shape.to_vec(),
+            step: 0,
+            slots: vec![filled_vec(len, T::zero()), filled_vec(len, T::of(lr))],
+            scalars: Vec::new(),
+        }
     }
 
     fn update(&self, _lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {

@@ -7,14 +7,18 @@ use gradus_tensor::filled_vec;
 use rayon::prelude::*;
 use std::fmt;
 
-/// The state of one parameter: the step count, per-element slots (moment
-/// estimates, accumulators; each as long as the parameter) and per-parameter
-/// scalars (NAdam's μ product, ASGD's η and μ).
+/// The state of one parameter: its shape, the step count, buffers (moment
+/// estimates, accumulators; as long as the parameter for most methods,
+/// Adafactor's row and column factors are not) and per-parameter scalars
+/// (NAdam's μ product, ASGD's η and μ).
 #[derive(Clone, Debug, PartialEq)]
 pub struct State<T> {
+    /// The parameter's shape (`[len]` for a vector), fixed when the state is
+    /// made: methods that treat matrices apart (Adafactor, Muon) read it.
+    pub shape: Vec<usize>,
     /// Updates taken.
     pub step: u64,
-    /// Per-element buffers, in the order of [`UpdateRule::slots`].
+    /// Buffers, in the order of [`UpdateRule::slots`].
     pub slots: Vec<Vec<T>>,
     /// Scalars, in the order of [`UpdateRule::scalars`].
     pub scalars: Vec<f64>,
@@ -28,7 +32,7 @@ impl<T> State<T> {
     ///
     /// ```
     /// use gradus_optim::State;
-    /// let mut state = State { step: 0, slots: vec![vec![1.0f32], vec![2.0]], scalars: vec![] };
+    /// let mut state = State { shape: vec![1], step: 0, slots: vec![vec![1.0f32], vec![2.0]], scalars: vec![] };
     /// let [s, r] = state.slots_mut::<2>();
     /// s[0] += r[0];
     /// assert_eq!(state.slots[0], vec![3.0]);
@@ -55,7 +59,7 @@ impl<T> State<T> {
 /// use gradus_optim::{UpdateRule, Sgd, SgdConfig};
 /// let sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() }).unwrap();
 /// let mut theta = vec![1.0f64, -2.0];
-/// let mut state = UpdateRule::<f64>::init(&sgd, 0.1, 2);
+/// let mut state = UpdateRule::<f64>::init(&sgd, 0.1, &[2]);
 /// sgd.update(0.1, &mut theta, &[0.5, 0.5], &mut state);
 /// assert_eq!(theta, vec![0.95, -2.05]);
 /// ```
@@ -66,22 +70,30 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
     /// The learning rate it was built with (PyTorch's default unless given).
     fn default_lr(&self) -> f64;
 
-    /// Names of the per-element state slots (PyTorch's names where it has them).
-    fn slots(&self) -> &'static [&'static str] {
+    /// Names of the state buffers of a parameter of this shape (PyTorch's
+    /// names where it has them); most methods keep the same ones whatever
+    /// the shape.
+    fn slots(&self, shape: &[usize]) -> &'static [&'static str] {
+        let _ = shape;
         &[]
     }
 
-    /// Names of the per-parameter scalars.
-    fn scalars(&self) -> &'static [&'static str] {
+    /// Names of the per-parameter scalars of a parameter of this shape.
+    fn scalars(&self, shape: &[usize]) -> &'static [&'static str] {
+        let _ = shape;
         &[]
     }
 
-    /// The state of a new parameter of `len` elements; slots start at 0
-    /// unless a method says otherwise (AdaGrad's initial accumulator,
-    /// Rprop's step sizes).
-    fn init(&self, lr: f64, len: usize) -> State<T> {
+    /// The state of a new parameter of this shape; by default one buffer
+    /// per slot, as long as the parameter and 0, unless a method says
+    /// otherwise (AdaGrad's initial accumulator, Rprop's step sizes,
+    /// Adafactor's factors). Its buffers' lengths are the ones a restored
+    /// state is checked against.
+    fn init(&self, lr: f64, shape: &[usize]) -> State<T> {
         let _ = lr;
-        State { step: 0, slots: self.slots().iter().map(|_| filled_vec(len, T::zero())).collect(), scalars: Vec::new() }
+        let len = shape.iter().product();
+        let slots = self.slots(shape).iter().map(|_| filled_vec(len, T::zero())).collect();
+        State { shape: shape.to_vec(), step: 0, slots, scalars: Vec::new() }
     }
 
     /// One update of `param` from `grad` with learning rate `lr`.
@@ -97,6 +109,42 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
     fn set_momentum(&mut self, momentum: f64) -> bool {
         let _ = momentum;
         false
+    }
+}
+
+/// A boxed method is a method (what [`parse`](crate::parse) returns can go
+/// wherever a concrete one can, a parameter group included).
+impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn default_lr(&self) -> f64 {
+        (**self).default_lr()
+    }
+
+    fn slots(&self, shape: &[usize]) -> &'static [&'static str] {
+        (**self).slots(shape)
+    }
+
+    fn scalars(&self, shape: &[usize]) -> &'static [&'static str] {
+        (**self).scalars(shape)
+    }
+
+    fn init(&self, lr: f64, shape: &[usize]) -> State<T> {
+        (**self).init(lr, shape)
+    }
+
+    fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
+        (**self).update(lr, param, grad, state);
+    }
+
+    fn momentum(&self) -> Option<f64> {
+        (**self).momentum()
+    }
+
+    fn set_momentum(&mut self, momentum: f64) -> bool {
+        (**self).set_momentum(momentum)
     }
 }
 

@@ -62,7 +62,7 @@ impl<T: Float> UpdateRule<T> for Sgd {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         if self.c.momentum != 0.0 { &["momentum_buffer"] } else { &[] }
     }
 

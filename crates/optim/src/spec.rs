@@ -2,12 +2,12 @@
 
 use crate::error::Result;
 use crate::*;
-use gradus_spec::{Args, Spec, SpecError};
+use gradus_spec::{Args, Spec, SpecError, Value};
 use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 22] = [
+pub const NAMES: [&str; 27] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -28,6 +28,11 @@ pub const NAMES: [&str; 22] = [
     "lamb",
     "lars",
     "adan",
+    "novograd",
+    "adopt",
+    "ademamix",
+    "adafactor",
+    "muon",
     "newton",
     "lbfgs",
 ];
@@ -88,6 +93,16 @@ pub fn parse_method<T: Float>(text: &str) -> Result<Method<T>> {
     }
 }
 
+fn triple(a: &mut Args, key: &str, default: (f64, f64, f64)) -> std::result::Result<(f64, f64, f64), SpecError> {
+    if a.get(key).is_none() {
+        return Ok(default);
+    }
+    match a.numbers(key)?[..] {
+        [x, y, z] => Ok((x, y, z)),
+        ref other => Err(a.invalid(key, format!("must be a triple (a,b,c), got {} numbers", other.len()))),
+    }
+}
+
 fn pair(a: &mut Args, key: &str, default: (f64, f64)) -> std::result::Result<(f64, f64), SpecError> {
     if a.get(key).is_none() {
         return Ok(default);
@@ -97,6 +112,35 @@ fn pair(a: &mut Args, key: &str, default: (f64, f64)) -> std::result::Result<(f6
         ref other => Err(a.invalid(key, format!("must be a pair (a,b), got {} numbers", other.len()))),
     }
 }
+
+/// The optimiser a spec hands the tensors its own method does not take,
+/// if it has one: Muon's `fallback` (which a trainer also gives a
+/// network's first and last layers, as the Muon authors advise).
+///
+/// ```
+/// use gradus_optim::fallback_of;
+/// let fallback = fallback_of::<f32>("muon(lr=0.02, fallback=adamw(lr=3e-4))").unwrap().unwrap();
+/// assert_eq!((fallback.name(), fallback.default_lr()), ("adamw", 3e-4));
+/// assert!(fallback_of::<f32>("adam").unwrap().is_none());
+/// ```
+///
+/// # Errors
+/// As [`parse`].
+pub fn fallback_of<T: Float>(text: &str) -> Result<Option<Box<dyn UpdateRule<T>>>> {
+    let spec = text.parse::<Spec>()?;
+    if spec.name != "muon" {
+        return Ok(None);
+    }
+    // The whole spec is checked first, so an error names what it would.
+    from_spec::<T>(&spec)?;
+    Ok(Some(from_spec(&spec.args(&MUON_KEYS)?.spec_or("fallback", MUON_FALLBACK)?)?))
+}
+
+/// Muon's keys, PyTorch's and `fallback`.
+const MUON_KEYS: [&str; 9] =
+    ["lr", "weight_decay", "momentum", "nesterov", "ns_coefficients", "eps", "ns_steps", "adjust_lr_fn", "fallback"];
+/// Muon's fallback when its spec names none.
+const MUON_FALLBACK: &str = "adamw(lr=1e-3)";
 
 /// Parses an optimiser spec; keys are PyTorch's names with its defaults
 /// (`textbook_rmsprop` is RMSProp with δ inside the root, `momentum` the
@@ -218,19 +262,99 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
         "adan" => {
             let mut a = spec.args(&["lr", "betas", "eps", "eps_root", "weight_decay"])?;
             let d = AdanConfig::with_lr(a.f64("lr")?);
-            let betas = match a.get("betas") {
-                None => d.betas,
-                Some(_) => match a.numbers("betas")?[..] {
-                    [x, y, z] => (x, y, z),
-                    ref other => {
+            Box::new(Adan::new(AdanConfig {
+                betas: triple(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                eps_root: a.f64_or("eps_root", d.eps_root)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                ..d
+            })?)
+        }
+        "adafactor" => {
+            let mut a = spec.args(&["lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"])?;
+            let d = AdafactorConfig::default();
+            let eps = match a.get("eps").cloned() {
+                None => d.eps,
+                Some(Value::Tuple(v)) | Some(Value::List(v)) => match &v[..] {
+                    [Value::Word(w), Value::Number(e2)] if w == "none" => (None, *e2),
+                    [Value::Number(e1), Value::Number(e2)] => (Some(*e1), *e2),
+                    _ => {
                         return Err(a
-                            .invalid("betas", format!("must be a triple (a,b,c), got {} numbers", other.len()))
+                            .invalid("eps", "must be a pair (eps1, eps2) of numbers, eps1 may be `none`")
                             .into());
                     }
                 },
+                Some(other) => {
+                    return Err(a.invalid("eps", format!("must be a pair (eps1, eps2), got `{other}`")).into());
+                }
             };
-            Box::new(Adan::new(AdanConfig {
-                betas,
+            Box::new(Adafactor::new(AdafactorConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                beta2_decay: a.f64_or("beta2_decay", d.beta2_decay)?,
+                eps,
+                d: a.f64_or("d", d.d)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                maximize: a.bool_or("maximize", d.maximize)?,
+            })?)
+        }
+        "muon" => {
+            let mut a = spec.args(&MUON_KEYS)?;
+            let d = MuonConfig::default();
+            let adjust = ["none", "original", "match_rms_adamw", "spectral_unclamped"];
+            let adjust_lr_fn = match a.word_or("adjust_lr_fn", &adjust, "none")? {
+                "match_rms_adamw" => AdjustLr::MatchRmsAdamw,
+                "spectral_unclamped" => AdjustLr::SpectralUnclamped,
+                _ => AdjustLr::Original,
+            };
+            let fallback = a.spec_or("fallback", MUON_FALLBACK)?;
+            if fallback.name == "muon" {
+                return Err(a
+                    .invalid("fallback", "must be an optimiser for tensors other than matrices, not muon")
+                    .into());
+            }
+            let fallback = from_spec::<T>(&fallback)?;
+            Box::new(Muon::new(
+                MuonConfig {
+                    lr: a.f64_or("lr", d.lr)?,
+                    weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                    momentum: a.f64_or("momentum", d.momentum)?,
+                    nesterov: a.bool_or("nesterov", d.nesterov)?,
+                    ns_coefficients: triple(&mut a, "ns_coefficients", d.ns_coefficients)?,
+                    eps: a.f64_or("eps", d.eps)?,
+                    ns_steps: a.usize_or("ns_steps", d.ns_steps)?,
+                    adjust_lr_fn,
+                },
+                fallback,
+            )?)
+        }
+        "novograd" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "eps_root", "weight_decay"])?;
+            let d = NovogradConfig::with_lr(a.f64("lr")?);
+            Box::new(Novograd::new(NovogradConfig {
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                eps_root: a.f64_or("eps_root", d.eps_root)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                ..d
+            })?)
+        }
+        "adopt" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "nesterov", "use_clipping"])?;
+            let d = AdoptConfig::with_lr(a.f64("lr")?);
+            Box::new(Adopt::new(AdoptConfig {
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                nesterov: a.bool_or("nesterov", d.nesterov)?,
+                use_clipping: a.bool_or("use_clipping", d.use_clipping)?,
+                ..d
+            })?)
+        }
+        "ademamix" => {
+            let mut a = spec.args(&["lr", "betas", "alpha", "eps", "eps_root", "weight_decay"])?;
+            let d = AdemamixConfig::with_lr(a.f64("lr")?);
+            Box::new(Ademamix::new(AdemamixConfig {
+                betas: triple(&mut a, "betas", d.betas)?,
+                alpha: a.f64_or("alpha", d.alpha)?,
                 eps: a.f64_or("eps", d.eps)?,
                 eps_root: a.f64_or("eps_root", d.eps_root)?,
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,

@@ -13,7 +13,7 @@ use gradus_tensor::Float;
 /// // scales θ by 1 − ηλ first (and then the zero moments move it no further).
 /// let step = |wd| {
 ///     let adam = Adam::new(AdamConfig { lr: 0.1, weight_decay: wd, ..Default::default() }).unwrap();
-///     let (mut theta, mut state) = (vec![1.0f64], UpdateRule::<f64>::init(&adam, 0.1, 1));
+///     let (mut theta, mut state) = (vec![1.0f64], UpdateRule::<f64>::init(&adam, 0.1, &[1]));
 ///     adam.update(0.1, &mut theta, &[0.0], &mut state);
 ///     theta[0]
 /// };

@@ -70,13 +70,14 @@ impl<T: Float> UpdateRule<T> for Yogi {
         self.c.lr
     }
 
-    fn slots(&self) -> &'static [&'static str] {
+    fn slots(&self, _shape: &[usize]) -> &'static [&'static str] {
         &["mu", "nu"]
     }
 
-    fn init(&self, _lr: f64, len: usize) -> State<T> {
+    fn init(&self, _lr: f64, shape: &[usize]) -> State<T> {
+        let len = shape.iter().product();
         let start = || filled_vec(len, T::of(INITIAL));
-        State { step: 0, slots: vec![start(), start()], scalars: Vec::new() }
+        State { shape: shape.to_vec(), step: 0, slots: vec![start(), start()], scalars: Vec::new() }
     }
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {

@@ -45,7 +45,7 @@ fn textbook_momentum_reaches_terminal_velocity_and_rmsprop_puts_delta_inside() {
     // On a plane (constant g) v → −εg/(1 − α).
     let m = Momentum::new(0.1, 0.9).unwrap();
     let mut theta = vec![0.0f64];
-    let mut state = UpdateRule::<f64>::init(&m, 0.1, 1);
+    let mut state = UpdateRule::<f64>::init(&m, 0.1, &[1]);
     for _ in 0..400 {
         m.update(0.1, &mut theta, &[1.0], &mut state);
     }
@@ -53,7 +53,7 @@ fn textbook_momentum_reaches_terminal_velocity_and_rmsprop_puts_delta_inside() {
     // Textbook RMSProp: θ − ε g/√(δ + r) with r = (1 − ρ)g² after one step.
     let r = Rmsprop::new(RmspropConfig { lr: 0.01, eps: 1e-6, textbook: true, ..Default::default() }).unwrap();
     let mut theta = vec![1.0f64];
-    let mut state = UpdateRule::<f64>::init(&r, 0.01, 1);
+    let mut state = UpdateRule::<f64>::init(&r, 0.01, &[1]);
     r.update(0.01, &mut theta, &[0.5], &mut state);
     let expected = 1.0 - 0.01 * 0.5 / (1e-6 + 0.01 * 0.25f64).sqrt();
     assert!((theta[0] - expected).abs() < 1e-15);
@@ -76,7 +76,13 @@ fn groups_report_missing_gradients_and_state_round_trips_exactly() {
     for t in 0..20 {
         let gs: Vec<Option<Vec<f32>>> = (0..3).map(|k| (!(k == 1 && t % 3 == 0)).then(|| grads(t, k))).collect();
         let report = whole
-            .step(params.iter_mut().zip(&gs).enumerate().map(|(k, (p, g))| (k as u64, &mut p[..], g.as_deref())))
+            .step(
+                params
+                    .iter_mut()
+                    .zip(&gs)
+                    .enumerate()
+                    .map(|(k, (p, g))| (k as u64, &[4][..], &mut p[..], g.as_deref())),
+            )
             .unwrap();
         assert_eq!(report.without_gradient, if t % 3 == 0 { vec![1] } else { vec![] });
         if t == 9 {
@@ -130,7 +136,7 @@ fn errors_name_what_is_wrong() {
         Lion::new(LionConfig { betas: (1.0, 0.99), ..LionConfig::with_lr(1e-4) }).unwrap_err().to_string(),
         "lion: `betas.0` must be in [0, 1), got 1"
     );
-    for name in ["signum", "yogi", "adabelief"] {
+    for name in ["signum", "yogi", "adabelief", "novograd", "adopt", "ademamix"] {
         assert!(parse::<f64>(name).unwrap_err().to_string().contains("lr"), "{name} needs a rate");
     }
     let err = |spec: &str| parse::<f64>(spec).unwrap_err().to_string();
@@ -138,6 +144,10 @@ fn errors_name_what_is_wrong() {
     assert_eq!(err("adabelief(lr=0.1, eps_root=-1)"), "adabelief: `eps_root` must be >= 0, got -1");
     assert_eq!(err("yogi(lr=0.1, eps=-1)"), "yogi: `eps` must be >= 0, got -1");
     assert!(err("adan(lr=0.1, betas=(0.9,0.9))").ends_with("`betas` must be a triple (a,b,c), got 2 numbers"));
+    assert!(err("ademamix(lr=0.1, betas=(0.9,0.9))").ends_with("`betas` must be a triple (a,b,c), got 2 numbers"));
+    assert_eq!(err("ademamix(lr=0.1, alpha=-1)"), "ademamix: `alpha` must be >= 0, got -1");
+    assert_eq!(err("novograd(lr=0.1, betas=(0.9,1))"), "novograd: `betas.1` must be in [0, 1), got 1");
+    assert!(err("adopt(lr=0.1, use_clipping=1)").ends_with("`use_clipping` must be true or false, got a number `1`"));
     assert!(parse::<f64>("adamm").unwrap_err().to_string().contains("unknown optimiser `adamm`; accepted: sgd,"));
     assert!(
         parse::<f64>("adam(betas=(0.9))")
@@ -167,14 +177,14 @@ fn the_parallel_pass_equals_the_serial_one() {
     let grad: Vec<f32> = (0..n).map(|i| ((i * 37 % 1000) as f32 - 500.0) / 100.0).collect();
     let adam = Adam::new(AdamConfig::adamw()).unwrap();
     let mut big = vec![0.1f32; n];
-    let mut state = UpdateRule::<f32>::init(&adam, 1e-3, n);
+    let mut state = UpdateRule::<f32>::init(&adam, 1e-3, &[n]);
     for _ in 0..3 {
         adam.update(1e-3, &mut big, &grad, &mut state);
     }
     // Element by element, the same update on one-element slices (always serial).
     for i in [0, 1, PARALLEL_MIN - 1, PARALLEL_MIN, 3 * PARALLEL_MIN + 7, n - 1] {
         let mut one = vec![0.1f32];
-        let mut s = UpdateRule::<f32>::init(&adam, 1e-3, 1);
+        let mut s = UpdateRule::<f32>::init(&adam, 1e-3, &[1]);
         for _ in 0..3 {
             adam.update(1e-3, &mut one, &grad[i..=i], &mut s);
         }
@@ -198,7 +208,12 @@ fn a_step_over_many_parameters_equals_one_update_each() {
     let mut b = a.clone();
     for _ in 0..3 {
         let report = together
-            .step(a.iter_mut().zip(&grads).enumerate().map(|(k, (p, g))| (k as u64, &mut p[..], Some(&g[..]))))
+            .step(
+                a.iter_mut()
+                    .zip(&grads)
+                    .enumerate()
+                    .map(|(k, (p, g))| (k as u64, &sizes[k..=k], &mut p[..], Some(&g[..]))),
+            )
             .unwrap();
         assert_eq!(report.updated, sizes.len());
         for (k, (p, g)) in b.iter_mut().zip(&grads).enumerate() {
@@ -218,7 +233,11 @@ fn a_step_stops_at_a_bad_parameter_after_updating_those_before() {
     let (mut p0, mut p1, mut p2) = (vec![1.0f64; n], vec![1.0f64; n], vec![1.0f64; n]);
     let g = vec![0.5f64; n];
     let err = opt
-        .step([(0, &mut p0[..], Some(&g[..])), (1, &mut p1[..], Some(&g[..3])), (2, &mut p2[..], Some(&g[..]))])
+        .step([
+            (0, &[n][..], &mut p0[..], Some(&g[..])),
+            (1, &[n][..], &mut p1[..], Some(&g[..3])),
+            (2, &[n][..], &mut p2[..], Some(&g[..])),
+        ])
         .unwrap_err();
     assert!(err.to_string().contains("gradient"), "{err}");
     assert!(p0.iter().all(|&x| x == 0.5), "the parameter before the bad one is updated");
@@ -231,7 +250,7 @@ fn a_parameter_twice_in_one_step_is_updated_twice_in_order() {
     let mut opt = Optimizer::new(Adam::new(AdamConfig::default()).unwrap());
     let (mut p, mut q) = (vec![1.0f32; n], vec![1.0f32; n]);
     let g = vec![0.25f32; n];
-    opt.step([(7, &mut p[..], Some(&g[..])), (7, &mut q[..], Some(&g[..]))]).unwrap();
+    opt.step([(7, &[n][..], &mut p[..], Some(&g[..])), (7, &[n][..], &mut q[..], Some(&g[..]))]).unwrap();
     assert_eq!(opt.state(7).unwrap().step, 2);
     let mut reference = Optimizer::new(Adam::new(AdamConfig::default()).unwrap());
     let (mut r, mut s) = (vec![1.0f32; n], vec![1.0f32; n]);

@@ -11,8 +11,11 @@
 //! `addcmul` as one fused multiply-add each). PyTorch's own last bits
 //! depend on the kernels its CPU runs (regenerated on an AVX-512 Xeon, six
 //! RMSprop values of the AVX2-made file changed), so the other cases are
-//! held to 1e-12 relative. The methods from Optax are held to Optax's
-//! trajectories the same way (scripts/optax_reference.py).
+//! held to 1e-12 relative. Adafactor and Muon also run on matrices (and
+//! Adafactor on a 2 × 3 × 2 tensor), whose shape the data give: Muon
+//! against PyTorch's code with its bfloat16 cast removed. The methods from
+//! Optax are held to Optax's trajectories the same way
+//! (scripts/optax_reference.py).
 
 use gradus_optim::{Method, Optimizer, parse, parse_method};
 use std::collections::BTreeMap;
@@ -21,6 +24,7 @@ use std::collections::BTreeMap;
 struct Case {
     function: String,
     spec: String,
+    shape: Option<Vec<usize>>,
     start: Vec<f64>,
     grads: Vec<f64>,
     traj: Vec<f64>,
@@ -43,6 +47,7 @@ fn cases_in(text: &str) -> BTreeMap<String, Case> {
                 case.function = function.to_string();
                 case.spec = spec.to_string();
             }
+            "shape" => case.shape = Some(rest.split(',').map(|v| v.parse().unwrap()).collect()),
             "start" => case.start = numbers(),
             "grads" => case.grads = numbers(),
             "traj" => case.traj = numbers(),
@@ -63,6 +68,8 @@ fn gradient(function: &str, p: &[f64]) -> Vec<f64> {
         ],
         "quadratic" => vec![p[0], 100.0 * p[1]],
         "saddle" => vec![2.0 * p[0], -2.0 * p[1]],
+        // Σₖ (k + 1)·wₖ²/2 over a matrix's row-major elements.
+        "scaled" => p.iter().enumerate().map(|(k, w)| (k + 1) as f64 * w).collect(),
         other => panic!("unknown function {other}"),
     }
 }
@@ -108,11 +115,14 @@ fn every_optimiser_follows_pytorchs_trajectory() {
     let mut worst = (0.0f64, String::new());
     let mut exact = 0;
     let first_order: Vec<_> = cases.iter().filter(|(n, _)| !n.starts_with("lbfgs")).collect();
-    assert_eq!(first_order.len(), 19 * 6 + 2, "reference cases");
+    // 21 configurations on the fixed gradients and the five functions, two
+    // long runs, and Adafactor's and Muon's 20 on matrices.
+    let count = 21 * 6 + 2 + 20;
+    assert_eq!(first_order.len(), count, "reference cases");
     for (name, case) in first_order {
         exact += usize::from(follows(name, case, &mut worst));
     }
-    eprintln!("{exact} of {} trajectories equal PyTorch's bit for bit", 19 * 6 + 2);
+    eprintln!("{exact} of {count} trajectories equal PyTorch's bit for bit");
     eprintln!("worst relative error {:e} at {}", worst.0, worst.1);
 }
 
@@ -122,7 +132,7 @@ fn every_optimiser_follows_pytorchs_trajectory() {
 #[test]
 fn every_optax_method_follows_optaxs_trajectory() {
     let cases = cases_in(include_str!("data/optax.txt"));
-    assert_eq!(cases.len(), 15 * 6, "reference cases");
+    assert_eq!(cases.len(), 22 * 6, "reference cases");
     let mut worst = (0.0f64, String::new());
     let exact = cases.iter().filter(|(name, case)| follows(name, case, &mut worst)).count();
     eprintln!("{exact} of {} trajectories equal Optax's bit for bit", cases.len());
@@ -136,6 +146,7 @@ fn follows(name: &str, case: &Case, worst: &mut (f64, String)) -> bool {
     let mut opt = Optimizer::boxed(parse::<f64>(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")));
     let mut theta = case.start.clone();
     let n = theta.len();
+    let shape = case.shape.clone().unwrap_or(vec![n]);
     let mut same_bits = true;
     for t in 0..case.traj.len() / n {
         let g = if case.function == "fixed" {
@@ -143,7 +154,7 @@ fn follows(name: &str, case: &Case, worst: &mut (f64, String)) -> bool {
         } else {
             gradient(&case.function, &theta)
         };
-        opt.update(0, &mut theta, &g).unwrap();
+        opt.update_shaped(0, &shape, &mut theta, &g).unwrap();
         for (i, (&got, &want)) in theta.iter().zip(&case.traj[t * n..(t + 1) * n]).enumerate() {
             if got == want || got.is_nan() && want.is_nan() {
                 continue; // equal, or diverged the same way (maximising Rosenbrock)

@@ -75,6 +75,53 @@ impl LrScheduler for Phases {
     }
 }
 
+/// Schedules applied together (PyTorch's `ChainedScheduler`): the rate is
+/// η₀ times the product of every schedule's factor ηᵢ(t)/η₀. That is
+/// ChainedScheduler's rate for schedules that scale the rate (every one
+/// here but those that set it absolutely — `cyclic`, `onecycle` — which a
+/// chain refuses; a cosine's `eta_min` is a floor of its own factor). The
+/// momentum is the last schedule's that sets one.
+///
+/// ```
+/// use gradus_sched::{Chained, Constant, Exponential, LrScheduler};
+/// let s = Chained::new(vec![Box::new(Constant::new(0.5, 2).unwrap()), Box::new(Exponential::new(0.9).unwrap())]).unwrap();
+/// assert_eq!(s.lr(1.0, 0), 0.5);
+/// assert!((s.lr(1.0, 3) - 0.729).abs() < 1e-15);
+/// ```
+#[derive(Debug)]
+pub struct Chained {
+    schedules: Vec<Box<dyn LrScheduler>>,
+}
+
+impl Chained {
+    /// The product of `schedules`.
+    ///
+    /// # Errors
+    /// If the list is empty.
+    pub fn new(schedules: Vec<Box<dyn LrScheduler>>) -> Result<Self> {
+        check(!schedules.is_empty(), "chained", "schedulers", || "must list at least one schedule".into())?;
+        Ok(Self { schedules })
+    }
+}
+
+impl LrScheduler for Chained {
+    fn lr(&self, base_lr: f64, step: usize) -> f64 {
+        if base_lr == 0.0 {
+            return 0.0;
+        }
+        self.schedules.iter().fold(base_lr, |lr, s| lr * (s.lr(base_lr, step) / base_lr))
+    }
+
+    fn momentum(&self, step: usize) -> Option<f64> {
+        self.schedules.iter().rev().find_map(|s| s.momentum(step))
+    }
+
+    /// The earliest end of any schedule in the chain.
+    fn last_step(&self) -> Option<usize> {
+        self.schedules.iter().filter_map(|s| s.last_step()).min()
+    }
+}
+
 /// One schedule per parameter group (group i follows schedule i from its
 /// own base rate).
 #[derive(Debug)]

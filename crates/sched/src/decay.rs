@@ -118,6 +118,36 @@ impl LrScheduler for Exponential {
     }
 }
 
+/// A constant factor per step, η₀·fᵗ (PyTorch's `MultiplicativeLR` with a
+/// constant `lr_lambda`, which multiplies the rate by f at every step).
+///
+/// ```
+/// use gradus_sched::{LrScheduler, Multiplicative};
+/// let s = Multiplicative::new(0.5).unwrap();
+/// assert_eq!((s.lr(1.0, 0), s.lr(1.0, 3)), (1.0, 0.125));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Multiplicative {
+    factor: f64,
+}
+
+impl Multiplicative {
+    /// Multiplies by `factor` every step.
+    ///
+    /// # Errors
+    /// If `factor` is negative.
+    pub fn new(factor: f64) -> Result<Self> {
+        check(factor >= 0.0, "multiplicative", "factor", || format!("must be >= 0, got {factor}"))?;
+        Ok(Self { factor })
+    }
+}
+
+impl LrScheduler for Multiplicative {
+    fn lr(&self, base_lr: f64, step: usize) -> f64 {
+        base_lr * self.factor.powi(step as i32)
+    }
+}
+
 /// Inverse-time decay η₀/(1 + k·t)^p, the Robbins–Monro family
 /// (Σηₜ = ∞, Σηₜ² < ∞ for ½ < p ≤ 1); p = 1 by default.
 #[derive(Clone, Copy, Debug, PartialEq)]

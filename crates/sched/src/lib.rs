@@ -57,15 +57,17 @@ mod cyclic;
 mod decay;
 mod error;
 mod onecycle;
+mod piecewise;
 mod plateau;
 mod spec;
 
-pub use compose::{PerGroup, Phases};
-pub use cosine::{Cosine, WarmRestarts};
+pub use compose::{Chained, PerGroup, Phases};
+pub use cosine::{Cosine, WarmRestarts, WarmupCosine};
 pub use cyclic::{Cyclic, CyclicMode};
-pub use decay::{Constant, Exponential, InverseTime, LinearRamp, MultiStep, Polynomial, StepDecay};
+pub use decay::{Constant, Exponential, InverseTime, LinearRamp, MultiStep, Multiplicative, Polynomial, StepDecay};
 pub use error::{Result, SchedError};
 pub use onecycle::{Anneal, OneCycle, OneCycleOptions};
+pub use piecewise::{Interpolate, Piecewise};
 pub use plateau::{Mode, PlateauOptions, PlateauState, ReduceOnPlateau, ThresholdMode};
 pub use spec::{NAMES, Schedule, from_spec, parse};
 

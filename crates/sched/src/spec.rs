@@ -15,7 +15,7 @@ pub enum Schedule {
 }
 
 /// The schedule names [`parse`] accepts.
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 17] = [
     "constant",
     "step",
     "multistep",
@@ -29,6 +29,10 @@ pub const NAMES: [&str; 13] = [
     "onecycle",
     "plateau",
     "sequential",
+    "multiplicative",
+    "chained",
+    "warmup_cosine",
+    "piecewise",
 ];
 
 /// Parses a schedule spec. Keys are PyTorch's argument names and defaults.
@@ -186,6 +190,49 @@ pub fn from_spec(spec: &Spec) -> Result<Schedule> {
             }
             let ms = steps(&mut a, "milestones")?;
             boxed(Box::new(Phases::new(schedules, ms)?))
+        }
+        "multiplicative" => {
+            let mut a = spec.args(&["factor"])?;
+            boxed(Box::new(Multiplicative::new(a.f64("factor")?)?))
+        }
+        "chained" => {
+            let mut a = spec.args(&["schedulers"])?;
+            let mut schedules = Vec::new();
+            for inner in a.specs("schedulers")? {
+                match (inner.name.as_str(), from_spec(&inner)?) {
+                    ("cyclic" | "onecycle", _) | (_, Schedule::Plateau(_)) => {
+                        return Err(spec
+                            .error(format!(
+                                "`{}` sets the rate itself, so it cannot be multiplied into a chain; chain schedules that scale the rate",
+                                inner.name
+                            ))
+                            .into());
+                    }
+                    (_, Schedule::Steps(s)) => schedules.push(s),
+                }
+            }
+            boxed(Box::new(Chained::new(schedules)?))
+        }
+        "warmup_cosine" => {
+            let mut a = spec.args(&["peak", "warmup_steps", "decay_steps", "init", "end", "exponent"])?;
+            boxed(Box::new(WarmupCosine::new(
+                a.f64("peak")?,
+                a.usize("warmup_steps")?,
+                a.usize("decay_steps")?,
+                a.f64_or("init", 0.0)?,
+                a.f64_or("end", 0.0)?,
+                a.f64_or("exponent", 1.0)?,
+            )?))
+        }
+        "piecewise" => {
+            let mut a = spec.args(&["boundaries", "scales", "interpolate"])?;
+            let interpolate = match a.word_or("interpolate", &["none", "linear", "cosine"], "none")? {
+                "linear" => Interpolate::Linear,
+                "cosine" => Interpolate::Cosine,
+                _ => Interpolate::None,
+            };
+            let boundaries = steps(&mut a, "boundaries")?;
+            boxed(Box::new(Piecewise::new(boundaries, a.numbers("scales")?, interpolate)?))
         }
         other => Err(spec.error(format!("unknown schedule `{other}`; accepted: {}", NAMES.join(", "))).into()),
     }

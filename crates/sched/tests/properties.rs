@@ -53,6 +53,34 @@ fn annealed_rates_stay_within_their_bounds() {
         .unwrap();
 }
 
+/// Optax's warm-up and cosine rises from `init` to `peak` and falls to
+/// `end`, where it stays; a chain of decays is their product and decays.
+#[test]
+fn warmup_cosine_rises_then_falls_and_chains_multiply() {
+    runner()
+        .run(&(0usize..20, 1usize..50, 0.0f64..1.0, 0.0f64..1.0, 0usize..200), |(w, d, init, end, t)| {
+            let s = WarmupCosine::new(1.0, w, w + d, init * 0.5, end * 0.5, 1.0).unwrap();
+            let (now, next) = (s.lr(0.1, t), s.lr(0.1, t + 1));
+            if t < w {
+                prop_assert!(next >= now - 1e-15, "warm-up falls at {t}: {now} → {next}");
+            } else {
+                prop_assert!(next <= now + 1e-15, "decay rises at {t}: {now} → {next}");
+            }
+            if t >= w + d {
+                prop_assert!((now - 0.1 * end * 0.5).abs() <= 1e-15, "after the decay {now}");
+            }
+            let chain = Chained::new(vec![
+                Box::new(Exponential::new(0.9).unwrap()),
+                Box::new(Multiplicative::new(0.5).unwrap()),
+            ])
+            .unwrap();
+            let want = 0.1 * 0.9f64.powi(t as i32) * 0.5f64.powi(t as i32);
+            prop_assert!((chain.lr(0.1, t) - want).abs() <= 1e-12 * want, "chain at {t}");
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn triangular_cycles_are_periodic_and_bounded() {
     runner()
@@ -122,6 +150,29 @@ fn invalid_hyper_parameters_name_the_field() {
     assert_eq!(
         msg(Phases::new(vec![Box::new(Constant::default())], vec![3]).unwrap_err()),
         "sequential: `milestones` must have one fewer entry than schedulers (1), got 1"
+    );
+    assert_eq!(
+        msg(WarmupCosine::new(1.0, 10, 10, 0.0, 0.0, 1.0).unwrap_err()),
+        "warmup_cosine: `decay_steps` must be greater than warmup_steps (10), got 10"
+    );
+    assert_eq!(msg(Multiplicative::new(-0.5).unwrap_err()), "multiplicative: `factor` must be >= 0, got -0.5");
+    assert_eq!(
+        msg(Piecewise::new(vec![5, 5], vec![0.5, 0.5], Interpolate::None).unwrap_err()),
+        "piecewise: `boundaries` must be strictly increasing, got [5, 5]"
+    );
+    assert_eq!(
+        msg(Piecewise::new(vec![5], vec![0.5, 0.1], Interpolate::Linear).unwrap_err()),
+        "piecewise: `scales` must have one entry per boundary (1), got 2"
+    );
+    assert_eq!(msg(Chained::new(vec![]).unwrap_err()), "chained: `schedulers` must list at least one schedule");
+    assert!(parse("chained([onecycle(max_lr=1, total_steps=10)])").unwrap_err().to_string().ends_with(
+        "`onecycle` sets the rate itself, so it cannot be multiplied into a chain; chain schedules that scale the rate"
+    ));
+    assert!(
+        parse("piecewise(boundaries=[1], scales=[1], interpolate=step)")
+            .unwrap_err()
+            .to_string()
+            .ends_with("`interpolate` must be one of none, linear, cosine, got `step`")
     );
     // Through spec strings, the same messages, and the parser's own.
     assert_eq!(parse("step(step_size=0)").unwrap_err().to_string(), "step: `step_size` must be positive, got 0");

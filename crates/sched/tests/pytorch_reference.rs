@@ -1,6 +1,8 @@
 //! Every schedule against PyTorch's rates (and momenta) step by step, from
-//! reference data made by scripts/pytorch_reference.py: each case is a spec
-//! string, parsed here exactly as the command line would.
+//! reference data made by scripts/pytorch_reference.py, and Optax's
+//! schedules (`warmup_cosine`, `piecewise`) against Optax's, from
+//! scripts/optax_reference.py: each case is a spec string, parsed here
+//! exactly as the command line would.
 
 use gradus_sched::{ReduceOnPlateau, Schedule, parse};
 use std::collections::BTreeMap;
@@ -15,8 +17,12 @@ struct Case {
 }
 
 fn cases() -> BTreeMap<String, Case> {
+    cases_in(include_str!("data/pytorch.txt"))
+}
+
+fn cases_in(text: &str) -> BTreeMap<String, Case> {
     let mut out: BTreeMap<String, Case> = BTreeMap::new();
-    for line in include_str!("data/pytorch.txt").lines().filter(|l| !l.starts_with('#')) {
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut parts = line.splitn(3, ' ');
         let (kind, name, rest) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         let case = out.entry(name.to_string()).or_default();
@@ -38,14 +44,26 @@ fn cases() -> BTreeMap<String, Case> {
 
 fn close(case: &str, what: &str, step: usize, got: f64, want: f64) {
     let err = (got - want).abs() / want.abs().max(1e-300);
-    assert!(err <= 1e-12, "{case} {what} at step {step}: gradus {got}, PyTorch {want} (relative error {err:e})");
+    assert!(err <= 1e-12, "{case} {what} at step {step}: gradus {got}, reference {want} (relative error {err:e})");
 }
 
 #[test]
 fn every_schedule_matches_pytorch_step_by_step() {
     let cases = cases();
-    assert!(cases.len() >= 18, "reference cases: {}", cases.len());
-    for (name, case) in &cases {
+    assert_eq!(cases.len(), 21, "reference cases");
+    follow(&cases);
+}
+
+#[test]
+fn optaxs_schedules_match_optax_step_by_step() {
+    let cases = cases_in(include_str!("data/optax.txt"));
+    assert_eq!(cases.len(), 5, "reference cases");
+    follow(&cases);
+}
+
+/// Every rate (and momentum) of every case to 1e-12 relative.
+fn follow(cases: &BTreeMap<String, Case>) {
+    for (name, case) in cases {
         match parse(&case.spec).unwrap_or_else(|e| panic!("{name}: {e}")) {
             Schedule::Steps(s) => {
                 for (t, &want) in case.lr.iter().enumerate() {

@@ -447,6 +447,22 @@ impl Args {
         }
     }
 
+    /// A nested spec (a bare word is a spec without arguments), or
+    /// `default` parsed when the key is not given.
+    ///
+    /// # Errors
+    /// If given and not a spec.
+    pub fn spec_or(&mut self, key: &str, default: &str) -> Result<Spec, SpecError> {
+        match self.get(key) {
+            None => default.parse(),
+            Some(Value::Spec(s)) => Ok(s.clone()),
+            Some(Value::Word(w)) => Ok(Spec { name: w.clone(), args: Vec::new() }),
+            Some(other) => {
+                Err(self.err(key, format!("must be a spec such as `{default}`, got {} `{other}`", other.kind())))
+            }
+        }
+    }
+
     /// An error about a key's value that the getters cannot see (a range).
     pub fn invalid(&self, key: &str, message: impl fmt::Display) -> SpecError {
         self.err(key, message.to_string())

@@ -1,0 +1,108 @@
+//! Every first-order optimiser from `gradus train` and `gradus trace`, and
+//! Muon's split of a network: its hidden matrices to Muon, the first and
+//! last layers and every other tensor to its fallback.
+
+mod common;
+
+use common::{fake_mnist, gradus, scratch};
+
+/// The first-order methods (what `gradus train` takes), each with the rate
+/// it needs where it has no default.
+fn first_order() -> Vec<String> {
+    let needs_rate =
+        ["momentum", "lion", "signum", "yogi", "adabelief", "lamb", "lars", "adan", "novograd", "adopt", "ademamix"];
+    gradus::optim::NAMES
+        .iter()
+        .filter(|n| !["newton", "lbfgs"].contains(n))
+        .map(|n| if needs_rate.contains(n) { format!("{n}(lr=0.01)") } else { n.to_string() })
+        .collect()
+}
+
+#[test]
+fn every_first_order_optimiser_trains_and_traces() {
+    let data = fake_mnist();
+    for spec in first_order() {
+        let out = scratch(&format!("optimizers-{}", spec.split('(').next().unwrap()));
+        let (code, _, err) = gradus(&[
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            "mlp(784, 8, 10)",
+            "--optimizer",
+            &spec,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{spec}: {err}");
+        let (code, csv, err) =
+            gradus(&["trace", "--function", "rosenbrock", "--start=-1.5,2", "--optimizer", &spec, "--steps", "5"]);
+        assert_eq!(code, 0, "{spec}: {err}");
+        assert_eq!(csv.lines().count(), 7, "{spec}: {csv}");
+    }
+}
+
+#[test]
+fn muon_gives_the_first_and_last_layers_and_the_vectors_to_its_fallback() {
+    let data = fake_mnist();
+    let out = scratch("optimizers-muon");
+    let train = |epochs: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            "mlp(784, 16, 12, 10)",
+            "--optimizer",
+            "muon(lr=0.02, fallback=adam(lr=0.005))",
+            "--epochs",
+            epochs,
+            "--batch-size",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        gradus(&args)
+    };
+    let (code, _, err) = train("1", &[]);
+    assert_eq!(code, 0, "{err}");
+    let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+    let mut state: Vec<&str> = ck.names().filter(|n| n.starts_with("optim.") && !n.ends_with(".step")).collect();
+    state.sort_unstable();
+    // The hidden 16 → 12 matrix takes Muon's momentum; the input and
+    // output layers and the biases take Adam's moments.
+    let adam = |p: &str| [format!("optim.{p}.exp_avg"), format!("optim.{p}.exp_avg_sq")];
+    let mut want: Vec<String> =
+        ["0.weight", "0.bias", "2.bias", "4.weight", "4.bias"].iter().flat_map(|p| adam(p)).collect();
+    want.push("optim.2.weight.momentum_buffer".into());
+    want.sort_unstable();
+    assert_eq!(state, want);
+    assert!(ck.contains("optim_group.1.lr"), "the fallback's group and rate are saved");
+    // Resumed, the run goes on as one run of two epochs.
+    let (code, _, err) = train("2", &["--resume"]);
+    assert_eq!(code, 0, "{err}");
+    let resumed = std::fs::read(out.join("checkpoint.safetensors")).unwrap();
+    let whole = scratch("optimizers-muon-whole");
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        "mlp(784, 16, 12, 10)",
+        "--optimizer",
+        "muon(lr=0.02, fallback=adam(lr=0.005))",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "50",
+        "--out",
+        whole.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(resumed, std::fs::read(whole.join("checkpoint.safetensors")).unwrap());
+}
