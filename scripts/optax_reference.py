@@ -127,3 +127,40 @@ for case, spec, base, schedule, steps in SCHEDULES:
     sched.lines.append(f"spec {case} {base!r} {spec}")
     sched.lines.append(f"lr {case} " + " ".join(repr(base * float(schedule(t))) for t in range(steps)))
 sched.write("crates/sched/tests/data/optax.txt")
+
+# Adaptive gradient clipping (crates/gradus/tests/data/optax_agc.txt):
+# parameters and gradients in PyTorch's layout (`case param|grad|clipped
+# shape values…`), passed to Optax in its own (a linear weight transposed
+# to [in, out], a convolution's [O, I, kh, kw] to [kh, kw, I, O]).
+import torch  # noqa: E402
+
+torch.set_default_dtype(torch.float64)
+
+agc_draw = Uniform(29, -1.0, 1.0)
+agc = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
+to_optax = {2: (1, 0), 4: (2, 3, 1, 0)}
+for case, shape, clipping, grad_scale in [
+    ("linear", (3, 4), 0.1, 1.0),
+    ("linear_small_grads", (3, 4), 0.5, 0.01),
+    ("conv", (2, 3, 2, 2), 0.05, 1.0),
+    ("bias", (5,), 0.1, 1.0),
+    ("row", (1, 6), 0.2, 1.0),
+    ("zero_unit", (2, 3), 0.1, 1.0),
+]:
+    p = agc_draw(*shape)
+    g = agc_draw(*shape) * grad_scale
+    if case == "zero_unit":
+        p[0] = 0.0  # a zero-initialised unit: its floor is eps
+    perm = to_optax.get(len(shape))
+    po, go = (p.permute(*perm), g.permute(*perm)) if perm else (p, g)
+    clip = optax.adaptive_grad_clip(clipping)
+    out, _ = clip.update(jnp.asarray(go.numpy()), clip.init(jnp.asarray(po.numpy())), jnp.asarray(po.numpy()))
+    clipped = torch.tensor(jax.device_get(out).tolist(), dtype=torch.float64)
+    if perm:
+        inverse = [perm.index(i) for i in range(len(perm))]
+        clipped = clipped.permute(*inverse)
+    agc.put(case, "clipping", [clipping])
+    agc.put(case, "param", p)
+    agc.put(case, "grad", g)
+    agc.put(case, "clipped", clipped)
+agc.write("crates/gradus/tests/data/optax_agc.txt")

@@ -97,6 +97,23 @@ struct RunArgs {
     /// process's shard (`local`, PyTorch DDP's default).
     #[arg(long, value_enum, default_value = "global")]
     batch_stats: BatchStats,
+    /// Scale all gradients together so their global norm is at most MAX
+    /// (torch.nn.utils.clip_grad_norm_). Recorded in the checkpoint.
+    #[arg(long, value_name = "MAX")]
+    clip_grad_norm: Option<f64>,
+    /// Adaptive gradient clipping (Brock et al. 2021, Optax's
+    /// adaptive_grad_clip): each unit's gradient norm at most CLIP times
+    /// its weights' norm. Recorded in the checkpoint.
+    #[arg(long, value_name = "CLIP")]
+    clip_grad_agc: Option<f64>,
+    /// Skip (and count, in metrics.csv's `skipped`) a step whose loss or
+    /// gradient is not finite, up to N in a row. Recorded in the checkpoint.
+    #[arg(long, value_name = "N")]
+    skip_nonfinite: Option<usize>,
+    /// K micro-batches of --batch-size / K per step, their gradients
+    /// added: the same step in less memory. Recorded in the checkpoint.
+    #[arg(long, value_name = "K")]
+    accumulate: Option<usize>,
 }
 
 /// Where batch norm takes its statistics in a run of several processes.
@@ -111,6 +128,23 @@ impl RunArgs {
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(usage("--epochs and --batch-size must be positive"));
         }
+        for (flag, v) in [("--clip-grad-norm", self.clip_grad_norm), ("--clip-grad-agc", self.clip_grad_agc)] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(usage(format!("{flag} {v}: give a positive number")));
+            }
+        }
+        if let Some(k) = self.accumulate.filter(|&k| k == 0 || k > self.batch_size) {
+            return Err(usage(format!(
+                "--accumulate {k}: give a number of micro-batches from 1 to --batch-size ({})",
+                self.batch_size
+            )));
+        }
+        let rules = gradus::GradientRules {
+            clip_agc: self.clip_grad_agc,
+            clip_norm: self.clip_grad_norm,
+            skip_nonfinite: self.skip_nonfinite,
+            accumulate: self.accumulate.unwrap_or(1),
+        };
         gradus::autodiff::set_anomaly_mode(self.detect_anomaly);
         if self.flush_denormal && !gradus::tensor::set_flush_denormal(true) {
             return Err(usage("--flush-denormal: this CPU cannot flush subnormals (x86-64 only)"));
@@ -140,6 +174,7 @@ impl RunArgs {
             },
             sharpness_every: 0,
             flush_denormal: self.flush_denormal,
+            rules,
         })
     }
 }

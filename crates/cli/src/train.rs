@@ -31,6 +31,8 @@ pub struct Run {
     pub sharpness_every: usize,
     /// Subnormal floats flushed to zero (`--flush-denormal`).
     pub flush_denormal: bool,
+    /// `--clip-grad-norm`, `--clip-grad-agc`, `--skip-nonfinite`, `--accumulate`.
+    pub rules: gradus::GradientRules,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -336,6 +338,20 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
     if run.flush_denormal {
         t = t.record("flush_denormal", "true");
     }
+    // Each rule is recorded only when given, so a run made before the
+    // flag existed resumes as one without it.
+    let r = run.rules;
+    for (key, value) in [
+        ("clip_grad_norm", r.clip_norm.map(|v| v.to_string())),
+        ("clip_grad_agc", r.clip_agc.map(|v| v.to_string())),
+        ("skip_nonfinite", r.skip_nonfinite.map(|v| v.to_string())),
+        ("accumulate", (r.accumulate > 1).then(|| r.accumulate.to_string())),
+    ] {
+        if let Some(v) = value {
+            t = t.record(key, &v);
+        }
+    }
+    t = t.with_gradient_rules(r).expect("the flags were checked when parsed");
     if let Some((files, context)) = run.source.text_record() {
         t = t.record("text", &files).record("context", &context).bits_per_byte();
     }

@@ -106,3 +106,66 @@ fn muon_gives_the_first_and_last_layers_and_the_vectors_to_its_fallback() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(resumed, std::fs::read(whole.join("checkpoint.safetensors")).unwrap());
 }
+
+#[test]
+fn gradient_rules_are_recorded_and_a_resume_must_keep_them() {
+    let data = fake_mnist();
+    let out = scratch("optimizers-rules");
+    let train = |epochs: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            "mlp(784, 8, 10)",
+            "--optimizer",
+            "adam(lr=0.01)",
+            "--epochs",
+            epochs,
+            "--batch-size",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        gradus(&args)
+    };
+    let rules = ["--clip-grad-norm", "1.5", "--clip-grad-agc", "0.2", "--skip-nonfinite", "3", "--accumulate", "5"];
+    let (code, _, err) = train("1", &rules);
+    assert_eq!(code, 0, "{err}");
+    let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+    for (key, value) in
+        [("clip_grad_norm", "1.5"), ("clip_grad_agc", "0.2"), ("skip_nonfinite", "3"), ("accumulate", "5")]
+    {
+        assert_eq!(ck.metadata(&format!("config.{key}")), Some(value), "{key}");
+    }
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(metrics.lines().next().unwrap().contains(",skipped,"), "{metrics}");
+    // A resume that changes or drops one is refused, naming it.
+    let (code, _, err) =
+        train("2", &["--resume", "--clip-grad-norm", "1.5", "--clip-grad-agc", "0.2", "--skip-nonfinite", "3"]);
+    assert!(code == 2 && err.contains("--accumulate"), "{code}: {err}");
+    let mut changed = rules;
+    changed[1] = "2";
+    let mut args = vec!["--resume"];
+    args.extend(changed);
+    let (code, _, err) = train("2", &args);
+    assert!(
+        code == 2 && err.contains("made with --clip-grad-norm 1.5, this one gives --clip-grad-norm 2"),
+        "{code}: {err}"
+    );
+    let mut args = vec!["--resume"];
+    args.extend(rules);
+    let (code, _, err) = train("2", &args);
+    assert_eq!(code, 0, "{err}");
+    // Bad values: exit 2 naming the flag and what it takes.
+    for (flag, value, says) in [
+        ("--clip-grad-norm", "0", "--clip-grad-norm 0: give a positive number"),
+        ("--clip-grad-agc", "nan", "--clip-grad-agc NaN: give a positive number"),
+        ("--accumulate", "0", "--accumulate 0: give a number of micro-batches from 1 to --batch-size (50)"),
+        ("--accumulate", "51", "--accumulate 51: give a number of micro-batches from 1 to --batch-size (50)"),
+    ] {
+        let (code, _, err) = train("1", &["--overwrite", flag, value]);
+        assert!(code == 2 && err.contains(says), "{flag} {value}: {code}: {err}");
+    }
+}

@@ -36,6 +36,10 @@ pub struct EpochMetrics {
     /// byte) are also given in bits per byte: the `train_bpb` and
     /// `test_bpb` columns, loss / ln 2.
     pub bits_per_byte: bool,
+    /// Steps skipped in the epoch because their loss or gradient was not
+    /// finite, when the trainer may skip them
+    /// ([`GradientRules::skip_nonfinite`](crate::GradientRules::skip_nonfinite)): the `skipped` column.
+    pub skipped: Option<usize>,
     /// Each step's mini-batch loss, in order (for the per-step learning
     /// curve; not a column of the CSV, so empty for a row read back).
     pub step_losses: Vec<f64>,
@@ -43,7 +47,8 @@ pub struct EpochMetrics {
 
 impl EpochMetrics {
     /// The CSV header: docs/cli.md's columns, `test_top5_accuracy`,
-    /// `sharpness` when measured, then `grad_norm:<parameter>` per
+    /// `sharpness` when measured, `train_bpb` and `test_bpb` for text,
+    /// `skipped` when steps may be skipped, then `grad_norm:<parameter>` per
     /// parameter, `dead:<layer>` per ReLU and `saturated:<layer>` per
     /// sigmoid or tanh layer.
     pub fn csv_header(&self) -> String {
@@ -54,6 +59,9 @@ impl EpochMetrics {
         }
         if self.bits_per_byte {
             h.push_str(",train_bpb,test_bpb");
+        }
+        if self.skipped.is_some() {
+            h.push_str(",skipped");
         }
         for (prefix, columns) in
             [("grad_norm", &self.grad_norms), ("dead", &self.dead_units), ("saturated", &self.saturated)]
@@ -73,7 +81,7 @@ impl EpochMetrics {
     /// # use gradus::EpochMetrics;
     /// let m = EpochMetrics { epoch: 2, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
     ///     test_top5_accuracy: 0.99, lr: 0.01, seconds: 1.5, grad_norms: vec![("0.weight".into(), 0.25)],
-    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, bits_per_byte: false, step_losses: vec![] };
+    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, bits_per_byte: false, skipped: None, step_losses: vec![] };
     /// assert_eq!(EpochMetrics::from_csv(&m.csv_header(), &m.csv_row()).unwrap(), m);
     /// let sharp = EpochMetrics { sharpness: Some(21.5), ..m.clone() };
     /// assert_eq!(EpochMetrics::from_csv(&sharp.csv_header(), &sharp.csv_row()).unwrap(), sharp);
@@ -124,6 +132,7 @@ impl EpochMetrics {
             saturated: prefixed("saturated")?,
             sharpness: names.contains(&"sharpness").then(|| column("sharpness")).transpose()?,
             bits_per_byte: names.contains(&"train_bpb"),
+            skipped: names.contains(&"skipped").then(|| column("skipped").map(|n| n as usize)).transpose()?,
             step_losses: Vec::new(),
         })
     }
@@ -156,6 +165,9 @@ impl EpochMetrics {
         }
         if self.bits_per_byte {
             r.push_str(&format!(",{},{}", self.train_bpb(), self.test_bpb()));
+        }
+        if let Some(n) = self.skipped {
+            r.push_str(&format!(",{n}"));
         }
         for (_, n) in self.grad_norms.iter().chain(&self.dead_units).chain(&self.saturated) {
             r.push_str(&format!(",{n}"));

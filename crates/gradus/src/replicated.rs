@@ -82,7 +82,9 @@ impl<T: Float> Trainer<T> {
         let value = out.as_ref().map_or(0.0, |o| o.value().item().as_f64());
         let outcome = match &out {
             Err(e) => Err(GradusError::Loss(e.clone())),
-            Ok(_) if !value.is_finite() => Err(GradusError::Diverged {
+            // A step that may be skipped goes on: its gradient is not
+            // finite either, and every rank skips it together in `update`.
+            Ok(_) if !value.is_finite() && self.rules.skip_nonfinite.is_none() => Err(GradusError::Diverged {
                 epoch,
                 step,
                 what: format!("the training loss on rank {} is {value}", r.rank()),

@@ -55,6 +55,9 @@ impl<T: Float> Trainer<T> {
         let (steps, epochs) = self.counters();
         ck.insert_u64("trainer.steps", &[steps as u64]);
         ck.insert_u64("trainer.epochs", &[epochs as u64]);
+        if self.rules.skip_nonfinite.is_some() {
+            ck.insert_u64("trainer.skipped_in_a_row", &[self.skipped_in_a_row as u64]);
+        }
         if let Some(start) = self.sharpness_start() {
             // Lanczos's warm start: without it a resumed measurement starts
             // elsewhere and differs in its last digits.
@@ -148,6 +151,11 @@ impl<T: Float> Trainer<T> {
         if epochs > steps {
             return Err(corrupt(format!("it counts {epochs} epochs in {steps} steps; every epoch takes a step")));
         }
+        let skipped = if ck.contains("trainer.skipped_in_a_row") {
+            counters("trainer.skipped_in_a_row", 1)?[0] as usize
+        } else {
+            0
+        };
         let plateau = if ck.contains("trainer.plateau") { Some(counters("trainer.plateau", 5)?) } else { None };
         let sharpness_start = if ck.contains("trainer.sharpness_start") {
             let v = ck.get::<T>("trainer.sharpness_start")?;
@@ -159,6 +167,7 @@ impl<T: Float> Trainer<T> {
             None
         };
         self.import_run(&state, steps, epochs)?;
+        self.skipped_in_a_row = skipped;
         if let (Some(v), Some(tracker)) = (sharpness_start, self.sharpness_tracker()) {
             tracker.set_start(v);
         }

@@ -4,9 +4,10 @@
 
 use crate::GradusError;
 use crate::evaluation::run_evaluation;
+use crate::gradients::{GradientRules, NotFinite, adaptive_clip, batch_gradients, clip_coefficient};
 use crate::metrics::EpochMetrics;
 use crate::replicas::{BatchStats, Replicas};
-use gradus_autodiff::{AutodiffError, Tape, Var};
+use gradus_autodiff::Var;
 use gradus_data::DataLoader;
 use gradus_loss::{BatchTargets, Loss};
 use gradus_nn::Param;
@@ -14,7 +15,7 @@ use gradus_nn::{ActivationStats, Module, Watch};
 use gradus_optim::Optimizer;
 use gradus_sched::{LrScheduler, ReduceOnPlateau, Schedule};
 use gradus_tensor::{Float, Tensor};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -122,6 +123,11 @@ pub struct Trainer<T: Float> {
     sharpness: Option<crate::sharpness::Tracker<T>>,
     /// The losses also in bits per byte (a text model).
     bits_per_byte: bool,
+    /// What is done to the gradients before the optimiser sees them.
+    pub(crate) rules: GradientRules,
+    /// Steps skipped since the last one taken, and in this epoch.
+    pub(crate) skipped_in_a_row: usize,
+    skipped_in_epoch: usize,
 }
 
 impl<T: Float> Trainer<T> {
@@ -137,7 +143,34 @@ impl<T: Float> Trainer<T> {
             communication: std::time::Duration::ZERO,
             sharpness: None,
             bits_per_byte: false,
+            rules: GradientRules::default(),
+            skipped_in_a_row: 0,
+            skipped_in_epoch: 0,
         }
+    }
+
+    /// Applies `rules` to every step's gradients (clipping, skipping a
+    /// non-finite step, accumulation over micro-batches).
+    ///
+    /// # Errors
+    /// [`GradusError::Config`] naming a value out of range: a clipping
+    /// value that is not positive and finite, or `accumulate` 0.
+    pub fn with_gradient_rules(mut self, rules: GradientRules) -> Result<Self, GradusError> {
+        for (flag, v) in [("clip_agc", rules.clip_agc), ("clip_norm", rules.clip_norm)] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(GradusError::Config(format!("{flag} must be a positive finite number, got {v}")));
+            }
+        }
+        if rules.accumulate == 0 {
+            return Err(GradusError::Config("accumulate must be at least 1 micro-batch a step".into()));
+        }
+        self.rules = rules;
+        Ok(self)
+    }
+
+    /// The gradient rules in force.
+    pub fn gradient_rules(&self) -> &GradientRules {
+        &self.rules
     }
 
     /// Reports the losses also in bits per byte ([`EpochMetrics::bits_per_byte`]),
@@ -394,49 +427,27 @@ impl<T: Float> Trainer<T> {
         let params = model.named_parameters();
         let (epoch, step) = (Some(self.epochs + 1), Some(self.steps + 1));
         let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
-        let (value, grads) = {
-            let tape = Tape::new();
-            let out = loss.loss(&model.forward(&tape, x), y)?;
-            let value = out.value().item().as_f64();
-            // A non-finite loss stops the run before it touches the model; in
-            // anomaly mode the backward pass names the op that made it. Each
-            // parameter's sum of squares is taken as soon as its gradient is
-            // final, while the product that wrote it is still in cache.
-            let mut squares = HashMap::new();
-            let backward = out.backward_hooked(&mut |id, g| {
-                if let Some(s) = g.as_slice() {
-                    squares.insert(id, gradus_tensor::sum_of_squares_f64(s));
-                }
-            });
-            let anomaly = |e: &AutodiffError| matches!(e, AutodiffError::Anomaly { .. }).then(|| e.to_string());
-            if !value.is_finite() {
-                let first_op = backward.as_ref().err().and_then(anomaly);
-                return Err(diverged(format!("the training loss is {value}"), first_op));
+        let outcome = batch_gradients(model, loss, x, y, &params, self.rules.accumulate)?;
+        match outcome {
+            Ok((value, grads)) => {
+                self.update(&params, grads, norms, &diverged)?;
+                Ok(value)
             }
-            let grads = match backward {
-                Ok(g) => g,
-                Err(e) if anomaly(&e).is_some() => {
-                    return Err(diverged("a gradient is not finite".into(), anomaly(&e)));
+            Err(NotFinite { value, what, first_op }) => {
+                if first_op.is_some() || self.rules.skip_nonfinite.is_none() {
+                    return Err(diverged(what, first_op));
                 }
-                Err(e) => return Err(e.into()),
-            };
-            let grads: Vec<_> = params
-                .iter()
-                .map(|(_, p)| {
-                    let id = p.leaf_id(&tape)?;
-                    Some(Gradient { tensor: grads.get_id(id)?.clone(), squares: squares.get(&id).copied() })
-                })
-                .collect();
-            (value, grads)
-        };
-
-        self.update(&params, grads, norms, &diverged)?;
-        Ok(value)
+                self.skip(what, &diverged)?;
+                Ok(value)
+            }
+        }
     }
 
     /// The optimiser step from each parameter's gradient (in
-    /// `named_parameters` order), after checking them; then the counters
-    /// and the schedule move on.
+    /// `named_parameters` order), after checking them and applying the
+    /// gradient rules (clipping; a skip instead of a step when one is not
+    /// finite and skipping is allowed); then the counters and the schedule
+    /// move on.
     pub(crate) fn update(
         &mut self,
         params: &[(String, &Param<T>)],
@@ -449,30 +460,81 @@ impl<T: Float> Trainer<T> {
         // parameter listed twice (a shared module) is updated once, with the
         // gradient of all its uses, as PyTorch lists it once.
         let mut seen = BTreeSet::new();
-        let mut updates = Vec::new();
+        let mut kept: Vec<(usize, Option<Tensor<T>>, f64)> = Vec::new();
         for (k, ((_, p), g)) in params.iter().zip(grads).enumerate() {
             if !seen.insert(p.id().0) {
                 continue;
             }
             let known = g.as_ref().and_then(|g| g.squares);
             let g = g.map(|g| g.tensor.contiguous());
+            let mut squares = 0.0;
             if let Some(g) = &g {
                 // One pass gives the norm and, through it, finiteness (a sum
                 // of squares that overflows is checked element by element).
                 let g = g.as_slice().expect("made contiguous");
-                let squares = known.unwrap_or_else(|| gradus_tensor::sum_of_squares_f64(g));
+                squares = known.unwrap_or_else(|| gradus_tensor::sum_of_squares_f64(g));
                 if !squares.is_finite() && !g.iter().all(|x| x.is_finite()) {
-                    return Err(diverged(format!("the gradient of {} is not finite", params[k].0), None));
-                }
-                if let Some(n) = norms.as_deref_mut() {
-                    n[k] += squares.sqrt();
+                    return self.skip(format!("the gradient of {} is not finite", params[k].0), diverged);
                 }
             }
-            updates.push((p.id().0, p.shape(), p.data_mut(), g));
+            kept.push((k, g, squares));
         }
+        for (k, g, squares) in &mut kept {
+            let Some(g) = g else { continue };
+            if let Some(n) = norms.as_deref_mut() {
+                n[*k] += squares.sqrt();
+            }
+            if let Some(clip) = self.rules.clip_agc {
+                let p = params[*k].1;
+                adaptive_clip(
+                    p.borrow().as_slice().expect("a parameter is contiguous"),
+                    &p.shape(),
+                    g.data_mut(),
+                    clip,
+                );
+                *squares = gradus_tensor::sum_of_squares_f64(g.as_slice().expect("made contiguous"));
+            }
+        }
+        if let Some(max) = self.rules.clip_norm {
+            let c = clip_coefficient(kept.iter().map(|(_, _, s)| s).sum(), max);
+            if c < 1.0 {
+                let c = T::of(c);
+                kept.iter_mut()
+                    .filter_map(|(_, g, _)| g.as_mut())
+                    .for_each(|g| g.data_mut().iter_mut().for_each(|x| *x *= c));
+            }
+        }
+        self.skipped_in_a_row = 0;
+        let mut updates: Vec<_> = kept
+            .into_iter()
+            .map(|(k, g, _)| {
+                let p = params[k].1;
+                (p.id().0, p.shape(), p.data_mut(), g)
+            })
+            .collect();
         self.optim.step(updates.iter_mut().map(|(key, shape, w, g)| {
             (*key, &shape[..], &mut w[..], g.as_ref().map(|g| g.as_slice().expect("made contiguous")))
         }))?;
+        self.steps += 1;
+        self.apply_schedule();
+        Ok(())
+    }
+
+    /// A step that cannot be taken because `what` is not finite: skipped
+    /// and counted when the rules allow another in a row, else the run's
+    /// divergence.
+    pub(crate) fn skip(
+        &mut self,
+        what: String,
+        diverged: &dyn Fn(String, Option<String>) -> GradusError,
+    ) -> Result<(), GradusError> {
+        let Some(limit) = self.rules.skip_nonfinite else { return Err(diverged(what, None)) };
+        if self.skipped_in_a_row >= limit {
+            let what = format!("{what}, and the {limit} steps before were skipped already (--skip-nonfinite {limit})");
+            return Err(diverged(what, None));
+        }
+        self.skipped_in_a_row += 1;
+        self.skipped_in_epoch += 1;
         self.steps += 1;
         self.apply_schedule();
         Ok(())
@@ -522,6 +584,12 @@ impl<T: Float> Trainer<T> {
                 "sharpness is measured by one process on the whole monitoring subset; it is not available in data-parallel runs".into(),
             ));
         }
+        if self.rules.accumulate > 1 && self.replicas.is_some() {
+            return Err(GradusError::Config(
+                "gradient accumulation splits one process's batch; it is not available in data-parallel runs (the processes already split each batch)".into(),
+            ));
+        }
+        self.skipped_in_epoch = 0;
         let total = train.len(self.epochs as u64);
         for batch in train.epoch::<T>(self.epochs as u64) {
             let value = if self.replicas.is_some() {
@@ -592,6 +660,7 @@ impl<T: Float> Trainer<T> {
             // this epoch, so every row has the column.
             sharpness: self.sharpness.as_ref().map(|_| epoch_sharpness.unwrap_or(f64::NAN)),
             bits_per_byte: self.bits_per_byte,
+            skipped: self.rules.skip_nonfinite.map(|_| self.skipped_in_epoch),
             step_losses,
         })
     }

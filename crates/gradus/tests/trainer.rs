@@ -123,6 +123,7 @@ fn metrics(epoch: usize, train_loss: f64, test_loss: f64, accuracy: f64) -> grad
         saturated: vec![],
         sharpness: None,
         bits_per_byte: false,
+        skipped: None,
         step_losses: (0..10).map(|i| train_loss * (1.2 - 0.02 * i as f64)).collect(),
     }
 }

@@ -41,6 +41,25 @@ impl<T: Float> BatchTargets<T> {
         shape.first().copied().unwrap_or(1)
     }
 
+    /// Examples `start .. start + len` (a micro-batch), contiguous.
+    ///
+    /// # Panics
+    /// If the range is beyond the batch, or the targets are a scalar.
+    ///
+    /// ```
+    /// use gradus_tensor::{BatchTargets, Tensor};
+    /// let y = BatchTargets::<f32>::Classes(Tensor::from_vec(vec![3usize, 0, 7], &[3]).unwrap());
+    /// let BatchTargets::Classes(c) = y.rows(1, 2) else { unreachable!() };
+    /// assert_eq!(c.to_vec(), [0, 7]);
+    /// ```
+    #[track_caller]
+    pub fn rows(&self, start: usize, len: usize) -> Self {
+        match self {
+            BatchTargets::Classes(c) => BatchTargets::Classes(c.narrow(0, start, len).contiguous()),
+            BatchTargets::Values(v) => BatchTargets::Values(v.narrow(0, start, len).contiguous()),
+        }
+    }
+
     /// Whether the batch has no examples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
