@@ -56,7 +56,7 @@ pub fn lr_find(args: &LrFindArgs) -> Result<(), Failure> {
     crate::memory::fits(args.num_iter as f64 * 32.0, || format!("--num-iter {}", args.num_iter), "lower the count")?;
     let spec = crate::train::parse_model(&crate::train::model_text(&args.model)?)?;
     let model = spec.build::<f32>(args.seed);
-    let optim = crate::train::optimizer_for(&args.optimizer, &model)?;
+    let optim = crate::train::optimizer_for(&args.optimizer, &model, &[])?;
     let (train, _, _) = crate::source::datasets(&args.source, &spec, args.seed, args.batch_size)?;
     let drop_last = crate::train::check_batches(&spec, train.as_ref(), args.batch_size, args.seed, 1)?;
     let loader = DataLoader::new(train, args.batch_size).shuffle(args.seed).drop_last(drop_last).workers(1);

@@ -114,6 +114,11 @@ struct RunArgs {
     /// added: the same step in less memory. Recorded in the checkpoint.
     #[arg(long, value_name = "K")]
     accumulate: Option<usize>,
+    /// Parameters without weight decay (a second parameter group):
+    /// `bias`, `norm` (1-D weights), or globs on their checkpoint names
+    /// (`*.bias`), comma-separated. Recorded in the checkpoint.
+    #[arg(long, value_name = "PATTERN[,PATTERN]", value_delimiter = ',')]
+    no_decay: Vec<String>,
 }
 
 /// Where batch norm takes its statistics in a run of several processes.
@@ -175,6 +180,12 @@ impl RunArgs {
             sharpness_every: 0,
             flush_denormal: self.flush_denormal,
             rules,
+            no_decay: {
+                // As a set: the same patterns in another order are the same run.
+                let set: std::collections::BTreeSet<String> =
+                    self.no_decay.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+                set.into_iter().collect()
+            },
         })
     }
 }

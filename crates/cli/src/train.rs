@@ -33,6 +33,8 @@ pub struct Run {
     pub flush_denormal: bool,
     /// `--clip-grad-norm`, `--clip-grad-agc`, `--skip-nonfinite`, `--accumulate`.
     pub rules: gradus::GradientRules,
+    /// `--no-decay` patterns.
+    pub no_decay: Vec<String>,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -187,20 +189,74 @@ pub fn optimizer(spec: &str) -> Result<Box<dyn gradus::optim::UpdateRule<f32>>, 
 /// a fallback optimiser (Muon) also gives it the network's first and last
 /// layers — the first and the last parameter of two or more dimensions: an
 /// embedding or input layer, the output layer — as the Muon authors advise.
-pub fn optimizer_for(spec: &str, model: &dyn Module<f32>) -> Result<Optimizer<f32>, Failure> {
+///
+/// Parameters matching a `no_decay` pattern (see [`no_decay_matches`]) go
+/// to a group whose optimiser is `spec` with weight decay 0.
+pub fn optimizer_for(spec: &str, model: &dyn Module<f32>, no_decay: &[String]) -> Result<Optimizer<f32>, Failure> {
+    use std::collections::BTreeSet;
     let mut optim = Optimizer::boxed(self::optimizer(spec)?);
+    let params = model.named_parameters();
+    let mut plain: BTreeSet<u64> = BTreeSet::new();
+    for pattern in no_decay {
+        let matched: Vec<u64> =
+            params.iter().filter(|(n, p)| no_decay_matches(pattern, n, &p.shape())).map(|(_, p)| p.id().0).collect();
+        if matched.is_empty() {
+            let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(crate::usage(format!(
+                "--no-decay {pattern}: matches no parameter; the model's are {} (patterns: bias, norm, or a glob with * and ?)",
+                names.join(", ")
+            )));
+        }
+        plain.extend(matched);
+    }
+    let undecayed = if plain.is_empty() {
+        None
+    } else {
+        Some(gradus::optim::without_weight_decay(spec).map_err(|e| crate::usage(format!("--no-decay: {e}")))?)
+    };
     if let Some(fallback) = gradus::optim::fallback_of::<f32>(spec).map_err(crate::usage)? {
-        let weights: Vec<u64> =
-            model.named_parameters().iter().filter(|(_, p)| p.shape().len() >= 2).map(|(_, p)| p.id().0).collect();
-        let edges: std::collections::BTreeSet<u64> =
-            weights.first().into_iter().chain(weights.last()).copied().collect();
-        optim.add_group(fallback, None, edges);
+        let weights: Vec<u64> = params.iter().filter(|(_, p)| p.shape().len() >= 2).map(|(_, p)| p.id().0).collect();
+        let edges: BTreeSet<u64> = weights.first().into_iter().chain(weights.last()).copied().collect();
+        if let Some(text) = &undecayed {
+            let plain_fallback = gradus::optim::fallback_of::<f32>(text).map_err(crate::usage)?.expect("still muon");
+            optim.add_group(plain_fallback, None, edges.intersection(&plain).copied());
+        }
+        optim.add_group(fallback, None, edges.difference(&plain).copied().collect::<Vec<_>>());
+        plain.retain(|k| !edges.contains(k));
+    }
+    if let Some(text) = &undecayed {
+        optim.add_group(self::optimizer(text)?, None, plain);
     }
     Ok(optim)
 }
 
+/// Whether `--no-decay PATTERN` takes the parameter `name` of this shape:
+/// `bias` every bias; `norm` every other one-dimensional parameter (the
+/// scales of normalisation layers, and PReLU's slopes), as timm's rule of
+/// no decay for biases and 1-D parameters; anything else a glob on the
+/// parameter's name as the checkpoint writes it after `model.` (`*` any
+/// run of characters, `?` one).
+pub fn no_decay_matches(pattern: &str, name: &str, shape: &[usize]) -> bool {
+    let is_bias = name == "bias" || name.ends_with(".bias");
+    match pattern {
+        "bias" => is_bias,
+        "norm" => !is_bias && shape.len() == 1,
+        glob => glob_matches(glob.as_bytes(), name.as_bytes()),
+    }
+}
+
+/// `*` and `?` wildcards over the whole of `text`.
+fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len()).any(|i| glob_matches(rest, &text[i..])),
+        Some((b'?', rest)) => !text.is_empty() && glob_matches(rest, &text[1..]),
+        Some((c, rest)) => text.first() == Some(c) && glob_matches(rest, &text[1..]),
+    }
+}
+
 fn trainer(run: &Run, optimizer: &str, model: &dyn Module<f32>) -> Result<Trainer<f32>, Failure> {
-    let t = Trainer::new(optimizer_for(optimizer, model)?);
+    let t = Trainer::new(optimizer_for(optimizer, model, &run.no_decay)?);
     match run.schedule.as_deref() {
         Some(spec) => {
             let schedule = gradus::sched::parse(spec).map_err(crate::usage)?;
@@ -346,6 +402,7 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
         ("clip_grad_agc", r.clip_agc.map(|v| v.to_string())),
         ("skip_nonfinite", r.skip_nonfinite.map(|v| v.to_string())),
         ("accumulate", (r.accumulate > 1).then(|| r.accumulate.to_string())),
+        ("no_decay", (!run.no_decay.is_empty()).then(|| run.no_decay.join(","))),
     ] {
         if let Some(v) = value {
             t = t.record(key, &v);

@@ -169,3 +169,76 @@ fn gradient_rules_are_recorded_and_a_resume_must_keep_them() {
         assert!(code == 2 && err.contains(says), "{flag} {value}: {code}: {err}");
     }
 }
+
+#[test]
+fn no_decay_groups_take_the_decay_off_the_parameters_they_name() {
+    let data = fake_mnist();
+    let run = |name: &str, optimizer: &str, extra: &[&str]| {
+        let out = scratch(&format!("optimizers-no-decay-{name}"));
+        let mut args = vec![
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            "mlp(784, 8, 10, batch_norm=true)",
+            "--optimizer",
+            optimizer,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (code, _, err) = gradus(&args);
+        assert_eq!(code, 0, "{name}: {err}");
+        let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+        let weights: Vec<(String, Vec<f32>)> = ck
+            .names()
+            .filter(|n| n.starts_with("model.") && !n.contains("running") && !n.contains("num_batches"))
+            .map(|n| (n.to_string(), ck.get::<f32>(n).unwrap().to_vec()))
+            .collect();
+        (weights, ck)
+    };
+    let decayed = "adamw(lr=0.01, weight_decay=0.5)";
+    // Every parameter undecayed: the run without decay, bit for bit.
+    let (all, ck) = run("all", decayed, &["--no-decay", "*"]);
+    assert_eq!(all, run("none", "adamw(lr=0.01, weight_decay=0)", &[]).0);
+    assert_eq!(ck.metadata("config.no_decay"), Some("*"));
+    // Only biases and the batch norm's scale undecayed: a third path,
+    // neither the decayed run's nor the undecayed one's.
+    let (some, ck) = run("some", decayed, &["--no-decay", "norm,bias"]);
+    assert_eq!(ck.metadata("config.no_decay"), Some("bias,norm"));
+    assert_ne!(some, all);
+    assert_ne!(some, run("decayed", decayed, &[]).0);
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        "mlp(784, 8, 10)",
+        "--optimizer",
+        decayed,
+        "--no-decay",
+        "*.gamma",
+        "--out",
+        scratch("optimizers-no-decay-bad").to_str().unwrap(),
+    ]);
+    assert!(
+        code == 2 && err.contains("--no-decay *.gamma: matches no parameter; the model's are 0.weight, 0.bias"),
+        "{err}"
+    );
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--optimizer",
+        "signum(lr=0.1)",
+        "--no-decay",
+        "bias",
+        "--out",
+        scratch("optimizers-no-decay-signum").to_str().unwrap(),
+    ]);
+    assert!(code == 2 && err.contains("signum has no weight decay to turn off"), "{err}");
+}

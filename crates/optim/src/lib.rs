@@ -88,6 +88,6 @@ pub use rprop::{Rprop, RpropConfig};
 pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule};
 pub use sgd::{Sgd, SgdConfig};
 pub use signum::{Signum, SignumConfig};
-pub use spec::{Method, NAMES, fallback_of, from_spec, parse, parse_method};
+pub use spec::{Method, NAMES, fallback_of, from_spec, parse, parse_method, without_weight_decay};
 pub use weight_decay::WeightDecay;
 pub use yogi::{Yogi, YogiConfig};

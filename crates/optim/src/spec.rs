@@ -136,6 +136,64 @@ pub fn fallback_of<T: Float>(text: &str) -> Result<Option<Box<dyn UpdateRule<T>>
     Ok(Some(from_spec(&spec.args(&MUON_KEYS)?.spec_or("fallback", MUON_FALLBACK)?)?))
 }
 
+/// The spec with its weight decay 0 — the optimiser of a parameter group
+/// that is not decayed (`gradus train --no-decay`) — and, for Muon, its
+/// fallback's too.
+///
+/// ```
+/// use gradus_optim::without_weight_decay;
+/// assert_eq!(without_weight_decay("adamw(lr=1e-3, weight_decay=0.1)").unwrap(), "adamw(lr=0.001, weight_decay=0)");
+/// assert_eq!(
+///     without_weight_decay("muon(lr=0.02)").unwrap(),
+///     "muon(lr=0.02, weight_decay=0, fallback=adamw(lr=0.001, weight_decay=0))"
+/// );
+/// assert!(without_weight_decay("signum(lr=0.1)").unwrap_err().to_string().contains("has no weight decay"));
+/// ```
+///
+/// # Errors
+/// A spec that does not parse, an optimiser without weight decay, or
+/// arguments after the rate given by position (which of them is the
+/// decay is then the optimiser's business: write `weight_decay=…`).
+pub fn without_weight_decay(text: &str) -> Result<String> {
+    fn zeroed(spec: &Spec) -> Result<Spec> {
+        if spec.args.iter().skip(1).any(|(k, _)| k.is_none()) {
+            return Err(spec
+                .error(
+                    "a group without weight decay needs the optimiser's arguments after `lr` by name (weight_decay=…)",
+                )
+                .into());
+        }
+        let mut out = Spec { name: spec.name.clone(), args: Vec::new() };
+        let mut fallback = None;
+        for (k, v) in &spec.args {
+            match (k.as_deref(), v) {
+                (Some("weight_decay"), _) => {}
+                (Some("fallback"), Value::Spec(s)) => fallback = Some(zeroed(s)?),
+                (Some("fallback"), Value::Word(w)) => fallback = Some(zeroed(&Spec { name: w.clone(), args: vec![] })?),
+                _ => out.args.push((k.clone(), v.clone())),
+            }
+        }
+        out.args.push((Some("weight_decay".into()), Value::Number(0.0)));
+        if spec.name == "muon" {
+            let fallback = match fallback {
+                Some(f) => f,
+                None => zeroed(&MUON_FALLBACK.parse::<Spec>()?)?,
+            };
+            out.args.push((Some("fallback".into()), Value::Spec(fallback)));
+        }
+        Ok(out)
+    }
+    let spec = text.parse::<Spec>()?;
+    let out = zeroed(&spec)?;
+    if let Err(e) = parse_method::<f64>(&out.to_string()) {
+        if e.to_string().contains("unknown key `weight_decay`") {
+            return Err(spec.error(format!("{} has no weight decay to turn off", spec.name)).into());
+        }
+        return Err(e);
+    }
+    Ok(out.to_string())
+}
+
 /// Muon's keys, PyTorch's and `fallback`.
 const MUON_KEYS: [&str; 9] =
     ["lr", "weight_decay", "momentum", "nesterov", "ns_coefficients", "eps", "ns_steps", "adjust_lr_fn", "fallback"];
