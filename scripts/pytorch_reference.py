@@ -387,3 +387,34 @@ norm_case("instancenorm_affine", lambda x, w, b: F.instance_norm(x, weight=w, bi
 norm_case("instancenorm_plain", lambda x: F.instance_norm(x, eps=1e-5), [nrand(2, 2, 3, 3)])
 norm.write("crates/nn/tests/data/pytorch_norm.txt")
 print("wrote reference values")
+
+# Weight averaging (crates/gradus/tests/data/pytorch_ema.txt): a small
+# network with batch norm, 6 SGD steps on fixed batches, and
+# torch.optim.swa_utils.AveragedModel (EMA, use_buffers=True) updated
+# after each step. Lines `case key shape values…`: the initial parameters
+# (`init.<name>`), the batches (`x.<t>`, `y.<t>`) and the average after the
+# last step (`ema.<name>`), parameters and floating buffers.
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E402
+
+ema_rand = Uniform(31, -1.0, 1.0)
+ema = Out("pytorch_reference.py")
+net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+with torch.no_grad():
+    for name, p in net.named_parameters():
+        p.copy_(ema_rand(*p.shape))
+        ema.put("ema", f"init.{name}", p)
+averaged = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(0.8), use_buffers=True)
+sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+for t in range(6):
+    x = ema_rand(5, 3)
+    y = torch.tensor([rng.randrange(2) for _ in range(5)])
+    ema.put("ema", f"x.{t}", x)
+    ema.put("ema", f"y.{t}", y.double())
+    sgd.zero_grad()
+    F.cross_entropy(net(x), y).backward()
+    sgd.step()
+    averaged.update_parameters(net)
+for name, v in list(averaged.module.named_parameters()) + list(averaged.module.named_buffers()):
+    if v.is_floating_point():
+        ema.put("ema", f"ema.{name}", v)
+ema.write("crates/gradus/tests/data/pytorch_ema.txt")

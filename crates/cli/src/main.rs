@@ -119,6 +119,12 @@ struct RunArgs {
     /// (`*.bias`), comma-separated. Recorded in the checkpoint.
     #[arg(long, value_name = "PATTERN[,PATTERN]", value_delimiter = ',')]
     no_decay: Vec<String>,
+    /// Keep an exponential moving average of the weights (and batch norm's
+    /// statistics) with this decay, as torch's AveragedModel; its test
+    /// loss and accuracy go to metrics.csv, its weights to the checkpoint
+    /// as `ema.…`. Recorded in the checkpoint.
+    #[arg(long, value_name = "DECAY")]
+    ema: Option<f64>,
 }
 
 /// Where batch norm takes its statistics in a run of several processes.
@@ -137,6 +143,9 @@ impl RunArgs {
             if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0)) {
                 return Err(usage(format!("{flag} {v}: give a positive number")));
             }
+        }
+        if let Some(d) = self.ema.filter(|d| !(0.0..=1.0).contains(d)) {
+            return Err(usage(format!("--ema {d}: give a decay from 0 to 1 (0.999 is common)")));
         }
         if let Some(k) = self.accumulate.filter(|&k| k == 0 || k > self.batch_size) {
             return Err(usage(format!(
@@ -180,6 +189,7 @@ impl RunArgs {
             sharpness_every: 0,
             flush_denormal: self.flush_denormal,
             rules,
+            ema: self.ema,
             no_decay: {
                 // As a set: the same patterns in another order are the same run.
                 let set: std::collections::BTreeSet<String> =

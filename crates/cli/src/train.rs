@@ -35,6 +35,8 @@ pub struct Run {
     pub rules: gradus::GradientRules,
     /// `--no-decay` patterns.
     pub no_decay: Vec<String>,
+    /// `--ema DECAY`.
+    pub ema: Option<f64>,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -403,12 +405,16 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
         ("skip_nonfinite", r.skip_nonfinite.map(|v| v.to_string())),
         ("accumulate", (r.accumulate > 1).then(|| r.accumulate.to_string())),
         ("no_decay", (!run.no_decay.is_empty()).then(|| run.no_decay.join(","))),
+        ("ema", run.ema.map(|d| d.to_string())),
     ] {
         if let Some(v) = value {
             t = t.record(key, &v);
         }
     }
     t = t.with_gradient_rules(r).expect("the flags were checked when parsed");
+    if let Some(decay) = run.ema {
+        t = t.with_ema(decay).expect("the decay was checked when parsed");
+    }
     if let Some((files, context)) = run.source.text_record() {
         t = t.record("text", &files).record("context", &context).bits_per_byte();
     }

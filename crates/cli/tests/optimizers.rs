@@ -242,3 +242,46 @@ fn no_decay_groups_take_the_decay_off_the_parameters_they_name() {
     ]);
     assert!(code == 2 && err.contains("signum has no weight decay to turn off"), "{err}");
 }
+
+#[test]
+fn an_ema_is_evaluated_saved_and_kept_on_resume() {
+    let data = fake_mnist();
+    let out = scratch("optimizers-ema");
+    let train = |epochs: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--model",
+            "mlp(784, 8, 10, batch_norm=true)",
+            "--optimizer",
+            "sgd(lr=0.1, momentum=0.9)",
+            "--epochs",
+            epochs,
+            "--batch-size",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        gradus(&args)
+    };
+    let (code, _, err) = train("1", &["--ema", "0.9"]);
+    assert_eq!(code, 0, "{err}");
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = metrics.lines().nth(1).unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "ema_test_accuracy").expect("an ema_test_accuracy column");
+    assert!((0.0..=1.0).contains(&row[at].parse::<f64>().unwrap()), "{metrics}");
+    let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+    for name in ["ema.0.weight", "ema.1.running_var", "ema.3.bias"] {
+        assert!(ck.contains(name), "{name}");
+    }
+    assert_eq!(ck.metadata("config.ema"), Some("0.9"));
+    let (code, _, err) = train("2", &["--resume"]);
+    assert!(code == 2 && err.contains("--ema"), "{code}: {err}");
+    let (code, _, err) = train("2", &["--resume", "--ema", "0.9"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = train("1", &["--overwrite", "--ema", "1.5"]);
+    assert!(code == 2 && err.contains("--ema 1.5: give a decay from 0 to 1"), "{code}: {err}");
+}

@@ -11,6 +11,7 @@
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
+mod averaging;
 mod config;
 mod error;
 mod evaluation;
@@ -31,6 +32,7 @@ pub mod sample;
 mod sharpness;
 mod trainer;
 
+pub use averaging::Average;
 pub use config::{Difference, SameMeaning};
 pub use error::GradusError;
 pub use evaluation::{Evaluation, evaluate, top_k_correct};

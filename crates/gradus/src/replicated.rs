@@ -136,7 +136,11 @@ impl<T: Float> Trainer<T> {
             }
         }
         let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
-        self.update(&params, grads, Some(norms), &diverged)?;
+        if self.update(&params, grads, Some(norms), &diverged)?
+            && let Some(ema) = &mut self.ema
+        {
+            ema.update(model);
+        }
         Ok(global_loss)
     }
 }

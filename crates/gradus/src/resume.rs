@@ -33,6 +33,16 @@ impl<T: Float> Trainer<T> {
             ck.set_metadata(&format!("config.{key}"), value);
         }
         checkpoint::store(model, &mut ck, "model.");
+        if let Some(ema) = self.ema.as_ref().filter(|e| e.n_averaged > 0) {
+            // The average under `ema.`, named as the model (a state dict
+            // torch loads as it is; counters are the model's own).
+            let held = ema.swap_in(model);
+            checkpoint::store(model, &mut ck, "ema.");
+            crate::averaging::Averaged::restore(model, held);
+        }
+        if let Some(ema) = &self.ema {
+            ck.insert_u64("trainer.ema_n_averaged", &[ema.n_averaged]);
+        }
         let names = names_by_id(model);
         let rename = |key: &str| -> String {
             // `state.{id}.{what}` → `optim.{name}.{what}`; `group.{i}.lr` → `optim_group.{i}.lr`.
@@ -104,7 +114,7 @@ impl<T: Float> Trainer<T> {
                 Err(corrupt(format!("`{name}` holds {} values; it should hold {n}", v.len())))
             }
         };
-        for name in ck.names().filter(|n| n.starts_with("model.") || n.starts_with("optim.")) {
+        for name in ck.names().filter(|n| n.starts_with("model.") || n.starts_with("optim.") || n.starts_with("ema.")) {
             if ck.get_u64(name).is_err() && !ck.get::<T>(name)?.isfinite().all() {
                 return Err(corrupt(format!(
                     "`{name}` holds NaN or Inf; runs are saved only while finite, so the file was changed"
@@ -123,7 +133,32 @@ impl<T: Float> Trainer<T> {
         if !differ.is_empty() {
             return Err(GradusError::OtherRun { path: path.display().to_string(), differences: differ });
         }
+        // The average, read and checked before the model changes.
+        let ema = match &self.ema {
+            None => None,
+            Some(_) => {
+                let n = counters("trainer.ema_n_averaged", 1)?[0];
+                let mut values = Vec::new();
+                if n > 0 {
+                    for (name, now) in crate::averaging::Averaged::current(model) {
+                        let v = ck.get::<T>(&format!("ema.{name}"))?;
+                        if v.shape() != now.shape() {
+                            return Err(corrupt(format!(
+                                "`ema.{name}` has shape {:?}; the model's is {:?}",
+                                v.shape(),
+                                now.shape()
+                            )));
+                        }
+                        values.push((name, v.contiguous()));
+                    }
+                }
+                Some((n, values))
+            }
+        };
         checkpoint::restore(model, ck, "model.")?;
+        if let (Some(e), Some((n, values))) = (&mut self.ema, ema) {
+            (e.n_averaged, e.values) = (n, values);
+        }
         let ids: HashMap<String, u64> = model.named_parameters().into_iter().map(|(n, p)| (n, p.id().0)).collect();
         // Which buffers a parameter's state holds, and how long they are,
         // follow from its shape, which the model knows.

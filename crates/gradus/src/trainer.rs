@@ -128,6 +128,8 @@ pub struct Trainer<T: Float> {
     /// Steps skipped since the last one taken, and in this epoch.
     pub(crate) skipped_in_a_row: usize,
     skipped_in_epoch: usize,
+    /// The weights averaged for evaluation, if asked for.
+    pub(crate) ema: Option<crate::averaging::Averaged<T>>,
 }
 
 impl<T: Float> Trainer<T> {
@@ -146,7 +148,44 @@ impl<T: Float> Trainer<T> {
             rules: GradientRules::default(),
             skipped_in_a_row: 0,
             skipped_in_epoch: 0,
+            ema: None,
         }
+    }
+
+    /// Keeps an exponential moving average of the parameters and floating
+    /// buffers after every step taken, a ← lerp(a, θ, 1 − decay) from a
+    /// copy at the first (PyTorch's `AveragedModel` with
+    /// `get_ema_multi_avg_fn(decay)` and `use_buffers=True`), evaluated on
+    /// the test set beside the model each epoch
+    /// ([`EpochMetrics::ema_test`]) and saved in checkpoints as `ema.…`.
+    ///
+    /// # Errors
+    /// [`GradusError::Config`] for a decay outside [0, 1].
+    pub fn with_ema(mut self, decay: f64) -> Result<Self, GradusError> {
+        if !(0.0..=1.0).contains(&decay) {
+            return Err(GradusError::Config(format!("the EMA decay must be in [0, 1], got {decay}")));
+        }
+        self.ema = Some(crate::averaging::Averaged::new(crate::Average::Ema(decay)));
+        Ok(self)
+    }
+
+    /// The averaged weights, if an average is kept: each parameter's and
+    /// floating buffer's average by name (empty before the first step).
+    pub fn ema(&self) -> Option<&[(String, Tensor<T>)]> {
+        self.ema.as_ref().map(|e| &e.values[..])
+    }
+
+    /// The updates the average has taken (PyTorch's `n_averaged`).
+    pub fn ema_updates(&self) -> Option<u64> {
+        self.ema.as_ref().map(|e| e.n_averaged)
+    }
+
+    /// The exponential moving average's decay, if one is kept.
+    pub fn ema_decay(&self) -> Option<f64> {
+        self.ema.as_ref().map(|e| {
+            let crate::Average::Ema(d) = e.average;
+            d
+        })
     }
 
     /// Applies `rules` to every step's gradients (clipping, skipping a
@@ -430,7 +469,11 @@ impl<T: Float> Trainer<T> {
         let outcome = batch_gradients(model, loss, x, y, &params, self.rules.accumulate)?;
         match outcome {
             Ok((value, grads)) => {
-                self.update(&params, grads, norms, &diverged)?;
+                if self.update(&params, grads, norms, &diverged)?
+                    && let Some(ema) = &mut self.ema
+                {
+                    ema.update(model);
+                }
                 Ok(value)
             }
             Err(NotFinite { value, what, first_op }) => {
@@ -454,7 +497,7 @@ impl<T: Float> Trainer<T> {
         grads: Vec<Option<Gradient<T>>>,
         mut norms: Option<&mut [f64]>,
         diverged: &dyn Fn(String, Option<String>) -> GradusError,
-    ) -> Result<(), GradusError> {
+    ) -> Result<bool, GradusError> {
         // The tape is gone, so each parameter's storage is its own again and
         // the update below writes in place instead of copying it. A
         // parameter listed twice (a shared module) is updated once, with the
@@ -474,7 +517,8 @@ impl<T: Float> Trainer<T> {
                 let g = g.as_slice().expect("made contiguous");
                 squares = known.unwrap_or_else(|| gradus_tensor::sum_of_squares_f64(g));
                 if !squares.is_finite() && !g.iter().all(|x| x.is_finite()) {
-                    return self.skip(format!("the gradient of {} is not finite", params[k].0), diverged);
+                    self.skip(format!("the gradient of {} is not finite", params[k].0), diverged)?;
+                    return Ok(false);
                 }
             }
             kept.push((k, g, squares));
@@ -517,7 +561,7 @@ impl<T: Float> Trainer<T> {
         }))?;
         self.steps += 1;
         self.apply_schedule();
-        Ok(())
+        Ok(true)
     }
 
     /// A step that cannot be taken because `what` is not finite: skipped
@@ -636,6 +680,19 @@ impl<T: Float> Trainer<T> {
         let replicas = self.replicas.as_ref().map(|(r, _)| &**r);
         let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity), replicas).map_err(in_epoch)?;
         let test_eval = run_evaluation(model, loss, test, None, replicas).map_err(in_epoch)?;
+        // The averaged weights on the test set (the model itself before
+        // the first step taken, which the average starts from).
+        let ema_test = match &self.ema {
+            Some(e) if e.n_averaged > 0 => {
+                let held = e.swap_in(model);
+                let eval = run_evaluation(model, loss, test, None, replicas);
+                crate::averaging::Averaged::restore(model, held);
+                let eval = eval.map_err(in_epoch)?;
+                Some((eval.loss, eval.accuracy))
+            }
+            Some(_) => Some((test_eval.loss, test_eval.accuracy)),
+            None => None,
+        };
         match &mut self.schedule {
             Some(Driven::Plateau(p)) => {
                 let lr = p.observe(test_eval.loss);
@@ -661,6 +718,7 @@ impl<T: Float> Trainer<T> {
             sharpness: self.sharpness.as_ref().map(|_| epoch_sharpness.unwrap_or(f64::NAN)),
             bits_per_byte: self.bits_per_byte,
             skipped: self.rules.skip_nonfinite.map(|_| self.skipped_in_epoch),
+            ema_test,
             step_losses,
         })
     }

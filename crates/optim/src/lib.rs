@@ -85,7 +85,7 @@ pub use optimizer::{Optimizer, OptimizerState, ParamGroup, StepReport};
 pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};
-pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule};
+pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule, lerp};
 pub use sgd::{Sgd, SgdConfig};
 pub use signum::{Signum, SignumConfig};
 pub use spec::{Method, NAMES, fallback_of, from_spec, parse, parse_method, without_weight_decay};

@@ -328,9 +328,14 @@ pub(crate) fn effective_grad<T: Float>(g: T, theta: T, maximize: bool, weight_de
 /// `s + w·(e − s)` exactly as `torch.lerp` computes it on x86-64 (from the
 /// other end when w ≥ ½, in one fused multiply-add: its vector kernel's
 /// `fmadd`, which its scalar kernel's compiled form matches), so moment
-/// estimates round as PyTorch's do.
+/// estimates (and weight averages) round as PyTorch's do.
+///
+/// ```
+/// assert_eq!(gradus_optim::lerp(1.0f64, 3.0, 0.25), 1.5);
+/// assert_eq!(gradus_optim::lerp(1.0f64, 3.0, 0.75), 2.5);
+/// ```
 #[inline(always)]
-pub(crate) fn lerp<T: Float>(s: T, e: T, w: T) -> T {
+pub fn lerp<T: Float>(s: T, e: T, w: T) -> T {
     if w.abs() < T::of(0.5) { w.mul_add(e - s, s) } else { (w - T::one()).mul_add(e - s, e) }
 }
 
