@@ -104,6 +104,38 @@ for case, name, kw in CONFIGS:
     run(f"{case}.fixed", name, kw, "fixed", start5, lambda t, _p: fixed[t])
     for fname, (start, grad, lr) in FUNCTIONS.items():
         run(f"{case}.{fname}", name, dict(kw, lr=lr), fname, start, lambda t, q, grad=grad: grad(q))
+
+
+# Lookahead around Optax's sgd and signum (gradus's `sgd` and `signum`
+# step as they do): the fast weights, which a trace shows, after each step.
+LOOKAHEAD = [
+    ("lookahead_sgd", "lookahead(sgd(lr={lr!r}), k=3, alpha=0.5)", lambda lr: optax.lookahead(optax.sgd(lr), 3, 0.5)),
+    ("lookahead_signum", "lookahead(signum(lr={lr!r}, momentum=0.9), k=4, alpha=0.8)",
+     lambda lr: optax.lookahead(optax.signum(lr, beta=0.9), 4, 0.8)),
+]
+
+
+def run_lookahead(case, spec, opt, function, start, grad_of):
+    params = optax.LookaheadParams.init_synced(jnp.asarray(start, dtype=jnp.float64))
+    state = opt.init(params)
+    traj, grads = [], []
+    for t in range(STEPS):
+        g = grad_of(t, [float(v) for v in params.fast])
+        grads.extend(g)
+        updates, state = opt.update(jnp.asarray(g, dtype=jnp.float64), state, params)
+        params = optax.apply_updates(params, updates)
+        traj.extend(float(v) for v in params.fast)
+    out.lines.append(f"case {case} {function} {spec}")
+    out.lines.append(f"start {case} " + " ".join(repr(float(v)) for v in start))
+    if function == "fixed":
+        out.lines.append(f"grads {case} " + " ".join(repr(float(v)) for v in grads))
+    out.lines.append(f"traj {case} " + " ".join(repr(float(v)) for v in traj))
+
+
+for case, spec, make in LOOKAHEAD:
+    run_lookahead(f"{case}.fixed", spec.format(lr=0.01), make(0.01), "fixed", start5, lambda t, _p: fixed[t])
+    for fname, (start, grad, lr) in FUNCTIONS.items():
+        run_lookahead(f"{case}.{fname}", spec.format(lr=lr), make(lr), fname, start, lambda t, q, grad=grad: grad(q))
 out.write("crates/optim/tests/data/optax.txt")
 
 # Schedules, in the format of the PyTorch schedule data: `spec CASE BASE

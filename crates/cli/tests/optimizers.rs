@@ -5,39 +5,52 @@
 mod common;
 
 use common::{fake_mnist, gradus, scratch};
+use std::path::Path;
 
 /// The first-order methods (what `gradus train` takes), each with the rate
-/// it needs where it has no default.
+/// it needs where it has no default (and lookahead around Adam).
 fn first_order() -> Vec<String> {
     let needs_rate =
         ["momentum", "lion", "signum", "yogi", "adabelief", "lamb", "lars", "adan", "novograd", "adopt", "ademamix"];
     gradus::optim::NAMES
         .iter()
         .filter(|n| !["newton", "lbfgs"].contains(n))
-        .map(|n| if needs_rate.contains(n) { format!("{n}(lr=0.01)") } else { n.to_string() })
+        .map(|n| match *n {
+            "lookahead" => "lookahead(adam(lr=0.01), k=3)".to_string(),
+            n if needs_rate.contains(&n) => format!("{n}(lr=0.01)"),
+            n => n.to_string(),
+        })
         .collect()
+}
+
+/// `gradus train` on the fake data set: `model` with `optimizer`, batches
+/// of 50, into `out`, with `extra` flags.
+fn train(out: &Path, model: &str, optimizer: &str, epochs: &str, extra: &[&str]) -> (i32, String, String) {
+    let data = fake_mnist();
+    let mut args = vec![
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        model,
+        "--optimizer",
+        optimizer,
+        "--epochs",
+        epochs,
+        "--batch-size",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    gradus(&args)
 }
 
 #[test]
 fn every_first_order_optimiser_trains_and_traces() {
-    let data = fake_mnist();
     for spec in first_order() {
         let out = scratch(&format!("optimizers-{}", spec.split('(').next().unwrap()));
-        let (code, _, err) = gradus(&[
-            "train",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--model",
-            "mlp(784, 8, 10)",
-            "--optimizer",
-            &spec,
-            "--epochs",
-            "1",
-            "--batch-size",
-            "50",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let (code, _, err) = train(&out, "mlp(784, 8, 10)", &spec, "1", &[]);
         assert_eq!(code, 0, "{spec}: {err}");
         let (code, csv, err) =
             gradus(&["trace", "--function", "rosenbrock", "--start=-1.5,2", "--optimizer", &spec, "--steps", "5"]);
@@ -48,27 +61,9 @@ fn every_first_order_optimiser_trains_and_traces() {
 
 #[test]
 fn muon_gives_the_first_and_last_layers_and_the_vectors_to_its_fallback() {
-    let data = fake_mnist();
     let out = scratch("optimizers-muon");
-    let train = |epochs: &str, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--model",
-            "mlp(784, 16, 12, 10)",
-            "--optimizer",
-            "muon(lr=0.02, fallback=adam(lr=0.005))",
-            "--epochs",
-            epochs,
-            "--batch-size",
-            "50",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        gradus(&args)
-    };
+    let muon = "muon(lr=0.02, fallback=adam(lr=0.005))";
+    let train = |epochs: &str, extra: &[&str]| train(&out, "mlp(784, 16, 12, 10)", muon, epochs, extra);
     let (code, _, err) = train("1", &[]);
     assert_eq!(code, 0, "{err}");
     let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
@@ -88,48 +83,15 @@ fn muon_gives_the_first_and_last_layers_and_the_vectors_to_its_fallback() {
     assert_eq!(code, 0, "{err}");
     let resumed = std::fs::read(out.join("checkpoint.safetensors")).unwrap();
     let whole = scratch("optimizers-muon-whole");
-    let (code, _, err) = gradus(&[
-        "train",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--model",
-        "mlp(784, 16, 12, 10)",
-        "--optimizer",
-        "muon(lr=0.02, fallback=adam(lr=0.005))",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "50",
-        "--out",
-        whole.to_str().unwrap(),
-    ]);
+    let (code, _, err) = self::train(&whole, "mlp(784, 16, 12, 10)", muon, "2", &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(resumed, std::fs::read(whole.join("checkpoint.safetensors")).unwrap());
 }
 
 #[test]
 fn gradient_rules_are_recorded_and_a_resume_must_keep_them() {
-    let data = fake_mnist();
     let out = scratch("optimizers-rules");
-    let train = |epochs: &str, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--model",
-            "mlp(784, 8, 10)",
-            "--optimizer",
-            "adam(lr=0.01)",
-            "--epochs",
-            epochs,
-            "--batch-size",
-            "50",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        gradus(&args)
-    };
+    let train = |epochs: &str, extra: &[&str]| train(&out, "mlp(784, 8, 10)", "adam(lr=0.01)", epochs, extra);
     let rules = ["--clip-grad-norm", "1.5", "--clip-grad-agc", "0.2", "--skip-nonfinite", "3", "--accumulate", "5"];
     let (code, _, err) = train("1", &rules);
     assert_eq!(code, 0, "{err}");
@@ -172,26 +134,9 @@ fn gradient_rules_are_recorded_and_a_resume_must_keep_them() {
 
 #[test]
 fn no_decay_groups_take_the_decay_off_the_parameters_they_name() {
-    let data = fake_mnist();
     let run = |name: &str, optimizer: &str, extra: &[&str]| {
         let out = scratch(&format!("optimizers-no-decay-{name}"));
-        let mut args = vec![
-            "train",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--model",
-            "mlp(784, 8, 10, batch_norm=true)",
-            "--optimizer",
-            optimizer,
-            "--epochs",
-            "1",
-            "--batch-size",
-            "50",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let (code, _, err) = gradus(&args);
+        let (code, _, err) = train(&out, "mlp(784, 8, 10, batch_norm=true)", optimizer, "1", extra);
         assert_eq!(code, 0, "{name}: {err}");
         let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
         let weights: Vec<(String, Vec<f32>)> = ck
@@ -212,60 +157,23 @@ fn no_decay_groups_take_the_decay_off_the_parameters_they_name() {
     assert_eq!(ck.metadata("config.no_decay"), Some("bias,norm"));
     assert_ne!(some, all);
     assert_ne!(some, run("decayed", decayed, &[]).0);
-    let (code, _, err) = gradus(&[
-        "train",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--model",
-        "mlp(784, 8, 10)",
-        "--optimizer",
-        decayed,
-        "--no-decay",
-        "*.gamma",
-        "--out",
-        scratch("optimizers-no-decay-bad").to_str().unwrap(),
-    ]);
+    let (code, _, err) =
+        train(&scratch("optimizers-no-decay-bad"), "mlp(784, 8, 10)", decayed, "1", &["--no-decay", "*.gamma"]);
     assert!(
         code == 2 && err.contains("--no-decay *.gamma: matches no parameter; the model's are 0.weight, 0.bias"),
         "{err}"
     );
-    let (code, _, err) = gradus(&[
-        "train",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--optimizer",
-        "signum(lr=0.1)",
-        "--no-decay",
-        "bias",
-        "--out",
-        scratch("optimizers-no-decay-signum").to_str().unwrap(),
-    ]);
+    let signum = scratch("optimizers-no-decay-signum");
+    let (code, _, err) = train(&signum, "mlp(784, 8, 10)", "signum(lr=0.1)", "1", &["--no-decay", "bias"]);
     assert!(code == 2 && err.contains("signum has no weight decay to turn off"), "{err}");
 }
 
 #[test]
 fn an_ema_is_evaluated_saved_and_kept_on_resume() {
-    let data = fake_mnist();
     let out = scratch("optimizers-ema");
-    let train = |epochs: &str, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--model",
-            "mlp(784, 8, 10, batch_norm=true)",
-            "--optimizer",
-            "sgd(lr=0.1, momentum=0.9)",
-            "--epochs",
-            epochs,
-            "--batch-size",
-            "50",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        gradus(&args)
-    };
+    let optimizer = "sgd(lr=0.1, momentum=0.9)";
+    let train =
+        |epochs: &str, extra: &[&str]| train(&out, "mlp(784, 8, 10, batch_norm=true)", optimizer, epochs, extra);
     let (code, _, err) = train("1", &["--ema", "0.9"]);
     assert_eq!(code, 0, "{err}");
     let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();

@@ -17,7 +17,7 @@
 //!   [`NesterovLookahead`] (closure form).
 //! - From Optax, operation for operation: [`Lion`], [`Signum`], [`Yogi`],
 //!   [`AdaBelief`], [`Lamb`], [`Lars`], [`Adan`], [`Novograd`], [`Adopt`],
-//!   [`Ademamix`].
+//!   [`Ademamix`]; and [`Lookahead`] around any of them.
 //! - Second order, closure form: [`Newton`] and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
 //!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
@@ -44,6 +44,7 @@ mod lamb;
 mod lars;
 mod lbfgs;
 mod lion;
+mod lookahead;
 mod momentum;
 mod muon;
 mod nadam;
@@ -76,6 +77,7 @@ pub use lamb::{Lamb, LambConfig};
 pub use lars::{Lars, LarsConfig};
 pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use lion::{Lion, LionConfig};
+pub use lookahead::Lookahead;
 pub use momentum::{Momentum, NesterovLookahead};
 pub use muon::{AdjustLr, Muon, MuonConfig};
 pub use nadam::{Nadam, NadamConfig};

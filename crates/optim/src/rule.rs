@@ -112,6 +112,20 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
     }
 }
 
+/// `names` as a list that lives as long as the program, one per distinct
+/// list: the slot names of a wrapper (Lookahead: its inner method's and
+/// `slow`), which `UpdateRule::slots` returns as `'static`.
+pub(crate) fn intern_slots(names: Vec<&'static str>) -> &'static [&'static str] {
+    static SEEN: std::sync::Mutex<Vec<&'static [&'static str]>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = seen.iter().find(|s| ***s == names[..]) {
+        return known;
+    }
+    let leaked: &'static [&'static str] = Box::leak(names.into_boxed_slice());
+    seen.push(leaked);
+    leaked
+}
+
 /// A boxed method is a method (what [`parse`](crate::parse) returns can go
 /// wherever a concrete one can, a parameter group included).
 impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {

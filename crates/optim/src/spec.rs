@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 27] = [
+pub const NAMES: [&str; 28] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -33,6 +33,7 @@ pub const NAMES: [&str; 27] = [
     "ademamix",
     "adafactor",
     "muon",
+    "lookahead",
     "newton",
     "lbfgs",
 ];
@@ -148,6 +149,10 @@ pub fn fallback_of<T: Float>(text: &str) -> Result<Option<Box<dyn UpdateRule<T>>
 ///     "muon(lr=0.02, weight_decay=0, fallback=adamw(lr=0.001, weight_decay=0))"
 /// );
 /// assert!(without_weight_decay("signum(lr=0.1)").unwrap_err().to_string().contains("has no weight decay"));
+/// assert_eq!(
+///     without_weight_decay("lookahead(adamw(weight_decay=0.1), k=3)").unwrap(),
+///     "lookahead(adamw(weight_decay=0), k=3)"
+/// );
 /// ```
 ///
 /// # Errors
@@ -156,6 +161,16 @@ pub fn fallback_of<T: Float>(text: &str) -> Result<Option<Box<dyn UpdateRule<T>>
 /// decay is then the optimiser's business: write `weight_decay=…`).
 pub fn without_weight_decay(text: &str) -> Result<String> {
     fn zeroed(spec: &Spec) -> Result<Spec> {
+        if spec.name == "lookahead" {
+            // The wrapped optimiser's decay (its first argument).
+            let mut out = spec.clone();
+            if let Some((_, Value::Spec(inner))) =
+                out.args.iter_mut().find(|(k, _)| k.is_none() || k.as_deref() == Some("optimizer"))
+            {
+                *inner = zeroed(inner)?;
+            }
+            return Ok(out);
+        }
         if spec.args.iter().skip(1).any(|(k, _)| k.is_none()) {
             return Err(spec
                 .error(
@@ -327,6 +342,15 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
                 ..d
             })?)
+        }
+        "lookahead" => {
+            let mut a = spec.args(&["optimizer", "k", "alpha"])?;
+            if a.get("optimizer").is_none() {
+                let why = "is required: the optimiser whose weights it pulls back, as in lookahead(adam(lr=1e-3), k=5)";
+                return Err(a.invalid("optimizer", why).into());
+            }
+            let inner = from_spec::<T>(&a.spec_or("optimizer", "sgd")?)?;
+            Box::new(Lookahead::new(inner, a.usize_or("k", 5)?, a.f64_or("alpha", 0.5)?)?)
         }
         "adafactor" => {
             let mut a = spec.args(&["lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"])?;

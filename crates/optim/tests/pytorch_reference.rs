@@ -132,7 +132,7 @@ fn every_optimiser_follows_pytorchs_trajectory() {
 #[test]
 fn every_optax_method_follows_optaxs_trajectory() {
     let cases = cases_in(include_str!("data/optax.txt"));
-    assert_eq!(cases.len(), 22 * 6, "reference cases");
+    assert_eq!(cases.len(), 24 * 6, "reference cases");
     let mut worst = (0.0f64, String::new());
     let exact = cases.iter().filter(|(name, case)| follows(name, case, &mut worst)).count();
     eprintln!("{exact} of {} trajectories equal Optax's bit for bit", cases.len());

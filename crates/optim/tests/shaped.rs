@@ -205,3 +205,36 @@ proptest! {
         prop_assert_eq!(run(1.0), run(4.0));
     }
 }
+
+#[test]
+fn lookahead_keeps_the_slow_weights_after_its_inner_methods_state() {
+    let spec = "lookahead(adam(lr=0.1), k=3, alpha=0.5)";
+    let build = || Optimizer::<f64>::boxed(parse(spec).unwrap());
+    let (mut whole, mut resumed) = (build(), build());
+    let (mut a, mut b) = (vec![1.0, -1.0], vec![1.0, -1.0]);
+    for t in 0..8 {
+        let g = sin_grads(t, 2);
+        whole.update(0, &mut a, &g).unwrap();
+        if t == 4 {
+            let saved = resumed.export();
+            resumed = build();
+            resumed.import(&saved).unwrap();
+        }
+        resumed.update(0, &mut b, &g).unwrap();
+    }
+    assert_eq!(a, b);
+    let names: Vec<String> = whole.export().tensors.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["state.0.exp_avg", "state.0.exp_avg_sq", "state.0.slow"]);
+    // At a sync the fast weights land halfway between the slow and fast.
+    let mut opt = Optimizer::<f64>::boxed(parse("lookahead(sgd(lr=1), k=2, alpha=0.25)").unwrap());
+    let mut p = vec![0.0];
+    opt.update(0, &mut p, &[-4.0]).unwrap();
+    assert_eq!(p, [4.0]);
+    opt.update(0, &mut p, &[-4.0]).unwrap();
+    assert_eq!(p, [2.0], "φ + α(θ − φ) = 0 + 0.25·8");
+    let err = |spec: &str| parse::<f64>(spec).unwrap_err().to_string();
+    assert_eq!(err("lookahead(sgd, k=0)"), "lookahead: `k` must be at least 1, got 0");
+    assert_eq!(err("lookahead(sgd, alpha=1.5)"), "lookahead: `alpha` must be in [0, 1], got 1.5");
+    assert!(err("lookahead(k=3)").contains("`optimizer` is required"));
+    assert!(err("lookahead(lbfgs)").contains("`lbfgs` re-evaluates the loss"));
+}
