@@ -529,13 +529,9 @@ impl<T: Float> Trainer<T> {
                 n[*k] += squares.sqrt();
             }
             if let Some(clip) = self.rules.clip_agc {
-                let p = params[*k].1;
-                adaptive_clip(
-                    p.borrow().as_slice().expect("a parameter is contiguous"),
-                    &p.shape(),
-                    g.data_mut(),
-                    clip,
-                );
+                // A parameter set from a view is not stored densely.
+                let p = params[*k].1.value().contiguous();
+                adaptive_clip(p.as_slice().expect("made contiguous"), p.shape(), g.data_mut(), clip);
                 *squares = gradus_tensor::sum_of_squares_f64(g.as_slice().expect("made contiguous"));
             }
         }
