@@ -81,18 +81,22 @@ CONFIGS = [
 out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
 
 
-def run(case, name, kw, function, start, grad_of):
-    opt = OPTAX[name](**kw)
+def run(case, spec, opt, function, start, grad_of, lookahead=False):
+    """One trajectory: `opt` from `start`, the parameters (a lookahead's fast
+    weights) after each step."""
     params = jnp.asarray(start, dtype=jnp.float64)
+    if lookahead:
+        params = optax.LookaheadParams.init_synced(params)
+    shown = (lambda p: p.fast) if lookahead else (lambda p: p)
     state = opt.init(params)
     traj, grads = [], []
     for t in range(STEPS):
-        g = grad_of(t, [float(v) for v in params])
+        g = grad_of(t, [float(v) for v in shown(params)])
         grads.extend(g)
         updates, state = opt.update(jnp.asarray(g, dtype=jnp.float64), state, params)
         params = optax.apply_updates(params, updates)
-        traj.extend(float(v) for v in params)
-    out.lines.append(f"case {case} {function} {spec_of(name, kw)}")
+        traj.extend(float(v) for v in shown(params))
+    out.lines.append(f"case {case} {function} {spec}")
     out.lines.append(f"start {case} " + " ".join(repr(float(v)) for v in start))
     if function == "fixed":
         out.lines.append(f"grads {case} " + " ".join(repr(float(v)) for v in grads))
@@ -101,9 +105,10 @@ def run(case, name, kw, function, start, grad_of):
 
 for case, name, kw in CONFIGS:
     kw = dict(kw, lr=0.01)
-    run(f"{case}.fixed", name, kw, "fixed", start5, lambda t, _p: fixed[t])
+    run(f"{case}.fixed", spec_of(name, kw), OPTAX[name](**kw), "fixed", start5, lambda t, _p: fixed[t])
     for fname, (start, grad, lr) in FUNCTIONS.items():
-        run(f"{case}.{fname}", name, dict(kw, lr=lr), fname, start, lambda t, q, grad=grad: grad(q))
+        kwf = dict(kw, lr=lr)
+        run(f"{case}.{fname}", spec_of(name, kwf), OPTAX[name](**kwf), fname, start, lambda t, q, grad=grad: grad(q))
 
 
 # Lookahead around Optax's sgd and signum (gradus's `sgd` and `signum`
@@ -113,29 +118,10 @@ LOOKAHEAD = [
     ("lookahead_signum", "lookahead(signum(lr={lr!r}, momentum=0.9), k=4, alpha=0.8)",
      lambda lr: optax.lookahead(optax.signum(lr, beta=0.9), 4, 0.8)),
 ]
-
-
-def run_lookahead(case, spec, opt, function, start, grad_of):
-    params = optax.LookaheadParams.init_synced(jnp.asarray(start, dtype=jnp.float64))
-    state = opt.init(params)
-    traj, grads = [], []
-    for t in range(STEPS):
-        g = grad_of(t, [float(v) for v in params.fast])
-        grads.extend(g)
-        updates, state = opt.update(jnp.asarray(g, dtype=jnp.float64), state, params)
-        params = optax.apply_updates(params, updates)
-        traj.extend(float(v) for v in params.fast)
-    out.lines.append(f"case {case} {function} {spec}")
-    out.lines.append(f"start {case} " + " ".join(repr(float(v)) for v in start))
-    if function == "fixed":
-        out.lines.append(f"grads {case} " + " ".join(repr(float(v)) for v in grads))
-    out.lines.append(f"traj {case} " + " ".join(repr(float(v)) for v in traj))
-
-
 for case, spec, make in LOOKAHEAD:
-    run_lookahead(f"{case}.fixed", spec.format(lr=0.01), make(0.01), "fixed", start5, lambda t, _p: fixed[t])
+    run(f"{case}.fixed", spec.format(lr=0.01), make(0.01), "fixed", start5, lambda t, _p: fixed[t], lookahead=True)
     for fname, (start, grad, lr) in FUNCTIONS.items():
-        run_lookahead(f"{case}.{fname}", spec.format(lr=lr), make(lr), fname, start, lambda t, q, grad=grad: grad(q))
+        run(f"{case}.{fname}", spec.format(lr=lr), make(lr), fname, start, lambda t, q, grad=grad: grad(q), lookahead=True)
 out.write("crates/optim/tests/data/optax.txt")
 
 # Schedules, in the format of the PyTorch schedule data: `spec CASE BASE
