@@ -53,6 +53,14 @@ OPTAX = {
     "ademamix": lambda lr, betas=(0.9, 0.999, 0.9999), alpha=5.0, eps=1e-8, eps_root=0.0, weight_decay=0.0: optax.contrib.ademamix(
         lr, b1=betas[0], b2=betas[1], b3=betas[2], alpha=alpha, eps=eps, eps_root=eps_root, weight_decay=weight_decay
     ),
+    # warmup_steps=0 is no warm-up in gradus; Optax's is None (its 0 would
+    # be a rate of 0 throughout).
+    "schedule_free_sgd": lambda lr=1.0, momentum=0.9, warmup_steps=0, weight_decay=0.0: optax.contrib.schedule_free_sgd(
+        lr, warmup_steps=warmup_steps or None, b1=momentum, weight_decay=weight_decay
+    ),
+    "schedule_free_adamw": lambda lr=2.5e-3, betas=(0.9, 0.999), eps=1e-8, warmup_steps=0, weight_decay=0.0: optax.contrib.schedule_free_adamw(
+        lr, warmup_steps=warmup_steps or None, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay
+    ),
 }
 CONFIGS = [
     ("lion", "lion", {}),
@@ -77,6 +85,10 @@ CONFIGS = [
     ("adopt_unclipped", "adopt", dict(use_clipping=False)),
     ("ademamix", "ademamix", {}),
     ("ademamix_decay", "ademamix", dict(betas=(0.8, 0.99, 0.995), alpha=2.0, eps=1e-6, eps_root=1e-10, weight_decay=0.01)),
+    ("schedule_free_sgd", "schedule_free_sgd", {}),
+    ("schedule_free_sgd_warmup", "schedule_free_sgd", dict(momentum=0.8, warmup_steps=5, weight_decay=0.01)),
+    ("schedule_free_adamw", "schedule_free_adamw", {}),
+    ("schedule_free_adamw_warmup", "schedule_free_adamw", dict(betas=(0.95, 0.99), eps=1e-6, warmup_steps=4, weight_decay=0.02)),
 ]
 out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
 
@@ -89,18 +101,22 @@ def run(case, spec, opt, function, start, grad_of, lookahead=False):
         params = optax.LookaheadParams.init_synced(params)
     shown = (lambda p: p.fast) if lookahead else (lambda p: p)
     state = opt.init(params)
-    traj, grads = [], []
+    traj, grads, evals = [], [], []
     for t in range(STEPS):
         g = grad_of(t, [float(v) for v in shown(params)])
         grads.extend(g)
         updates, state = opt.update(jnp.asarray(g, dtype=jnp.float64), state, params)
         params = optax.apply_updates(params, updates)
         traj.extend(float(v) for v in shown(params))
+        if spec.startswith("schedule_free"):
+            evals.extend(float(v) for v in optax.contrib.schedule_free_eval_params(state, params))
     out.lines.append(f"case {case} {function} {spec}")
     out.lines.append(f"start {case} " + " ".join(repr(float(v)) for v in start))
     if function == "fixed":
         out.lines.append(f"grads {case} " + " ".join(repr(float(v)) for v in grads))
     out.lines.append(f"traj {case} " + " ".join(repr(float(v)) for v in traj))
+    if evals:
+        out.lines.append(f"eval {case} " + " ".join(repr(v) for v in evals))
 
 
 for case, name, kw in CONFIGS:

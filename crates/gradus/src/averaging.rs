@@ -98,3 +98,40 @@ impl<T: Float> Averaged<T> {
 fn is_count(name: &str) -> bool {
     name == "num_batches_tracked" || name.ends_with(".num_batches_tracked")
 }
+
+/// Puts the optimiser's evaluation weights into `model` where its method
+/// judges elsewhere than where it takes gradients (the schedule-free
+/// methods' x, [`gradus_optim::UpdateRule::eval_params`]), and returns what
+/// each parameter held (`None` for those left as they are), for
+/// [`restore_trained`]; `None` when no parameter changed.
+pub(crate) fn swap_in_eval_params<T: Float>(
+    optim: &gradus_optim::Optimizer<T>,
+    model: &dyn Module<T>,
+) -> Option<Vec<Option<Tensor<T>>>> {
+    let (mut any, mut seen) = (false, std::collections::BTreeSet::new());
+    let held = model
+        .named_parameters()
+        .into_iter()
+        .map(|(_, p)| {
+            // A shared parameter is listed once per use and changed once.
+            if !seen.insert(p.id().0) {
+                return None;
+            }
+            let now = p.value().contiguous();
+            let x = optim.eval_params(p.id().0, now.as_slice().expect("made contiguous"))?;
+            any = true;
+            p.set(Tensor::from_vec(x, now.shape()).expect("the parameter's shape"));
+            Some(now)
+        })
+        .collect();
+    any.then_some(held)
+}
+
+/// Puts back what [`swap_in_eval_params`] took out.
+pub(crate) fn restore_trained<T: Float>(model: &dyn Module<T>, held: Vec<Option<Tensor<T>>>) {
+    for ((_, p), v) in model.named_parameters().into_iter().zip(held) {
+        if let Some(v) = v {
+            p.set(v);
+        }
+    }
+}

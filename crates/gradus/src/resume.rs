@@ -1,5 +1,7 @@
 //! Checkpoint and resume of a whole training run in one safetensors file:
-//! the model's parameters, buffers and random-number counters, the
+//! the model's parameters, buffers and random-number counters (under
+//! `model.` the weights to evaluate: a schedule-free method's x, whose
+//! trained y is then under `train.`), the
 //! optimiser's state (keyed by parameter *name*, so a fresh process with
 //! fresh parameter ids can load it), the step and epoch counts that place
 //! the schedule and the data order, and a plateau schedule's state. A run
@@ -32,7 +34,16 @@ impl<T: Float> Trainer<T> {
         for (key, value) in self.config() {
             ck.set_metadata(&format!("config.{key}"), value);
         }
-        checkpoint::store(model, &mut ck, "model.");
+        // Weights to evaluate, if the method's differ from the trained ones
+        // (schedule-free: x under `model.`, the trained y under `train.`).
+        match crate::averaging::swap_in_eval_params(self.optim(), model) {
+            Some(held) => {
+                checkpoint::store(model, &mut ck, "model.");
+                crate::averaging::restore_trained(model, held);
+                checkpoint::store(model, &mut ck, "train.");
+            }
+            None => checkpoint::store(model, &mut ck, "model."),
+        }
         if let Some(ema) = self.ema.as_ref().filter(|e| e.n_averaged > 0) {
             // The average under `ema.`, named as the model (a state dict
             // torch loads as it is; counters are the model's own).
@@ -114,7 +125,7 @@ impl<T: Float> Trainer<T> {
                 Err(corrupt(format!("`{name}` holds {} values; it should hold {n}", v.len())))
             }
         };
-        for name in ck.names().filter(|n| n.starts_with("model.") || n.starts_with("optim.") || n.starts_with("ema.")) {
+        for name in ck.names().filter(|n| ["model.", "train.", "optim.", "ema."].iter().any(|p| n.starts_with(p))) {
             if ck.get_u64(name).is_err() && !ck.get::<T>(name)?.isfinite().all() {
                 return Err(corrupt(format!(
                     "`{name}` holds NaN or Inf; runs are saved only while finite, so the file was changed"
@@ -155,7 +166,9 @@ impl<T: Float> Trainer<T> {
                 Some((n, values))
             }
         };
-        checkpoint::restore(model, ck, "model.")?;
+        // The trained weights: `train.` where the evaluation ones differ.
+        let trained = if ck.names().any(|n| n.starts_with("train.")) { "train." } else { "model." };
+        checkpoint::restore(model, ck, trained)?;
         if let (Some(e), Some((n, values))) = (&mut self.ema, ema) {
             (e.n_averaged, e.values) = (n, values);
         }

@@ -674,8 +674,14 @@ impl<T: Float> Trainer<T> {
             other => other,
         };
         let replicas = self.replicas.as_ref().map(|(r, _)| &**r);
-        let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity), replicas).map_err(in_epoch)?;
-        let test_eval = run_evaluation(model, loss, test, None, replicas).map_err(in_epoch)?;
+        // Schedule-free methods are judged at their evaluation weights.
+        let trained = crate::averaging::swap_in_eval_params(&self.optim, model);
+        let train_eval = run_evaluation(model, loss, monitor, Some(&mut activity), replicas);
+        let test_eval = run_evaluation(model, loss, test, None, replicas);
+        if let Some(held) = trained {
+            crate::averaging::restore_trained(model, held);
+        }
+        let (train_eval, test_eval) = (train_eval.map_err(in_epoch)?, test_eval.map_err(in_epoch)?);
         // The averaged weights on the test set (the model itself before
         // the first step taken, which the average starts from).
         let ema_test = match &self.ema {

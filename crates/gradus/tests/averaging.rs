@@ -96,3 +96,27 @@ fn the_ema_is_evaluated_each_epoch_and_resumes_exactly() {
     assert_eq!(bits(&b), bits(&t));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A schedule-free method is judged at its evaluation weights x (Optax's
+/// `schedule_free_eval_params`), not at the y its gradients are taken at;
+/// the model keeps y afterwards.
+#[test]
+fn schedule_free_runs_are_evaluated_at_their_evaluation_weights() {
+    let data = common::blobs(200, 4);
+    let loader = DataLoader::new(std::sync::Arc::clone(&data), 20).shuffle(2);
+    let eval = DataLoader::new(data, 100);
+    let loaders = Loaders { train: &loader, monitor: &eval, test: &eval };
+    let model = ModelSpec::parse("mlp(2, 8, 4)").unwrap().build::<f64>(1);
+    let optim = Optimizer::boxed(gradus::optim::parse("schedule_free_sgd(lr=0.2, momentum=0.9)").unwrap());
+    let mut trainer = Trainer::new(optim);
+    let m = trainer.epoch(&model, &CrossEntropy::default(), &loaders).unwrap();
+    let at_y = evaluate(&model, &CrossEntropy::default(), &eval).unwrap();
+    assert_ne!(at_y.loss, m.test_loss, "evaluated at y");
+    for (_, p) in model.named_parameters() {
+        let y = p.value().to_vec();
+        let x = trainer.optim().eval_params(p.id().0, &y).expect("x after a step");
+        p.set(Tensor::from_vec(x, &p.shape()).unwrap());
+    }
+    let at_x = evaluate(&model, &CrossEntropy::default(), &eval).unwrap();
+    assert_eq!((at_x.loss, at_x.accuracy), (m.test_loss, m.test_accuracy));
+}

@@ -17,7 +17,9 @@
 //!   [`NesterovLookahead`] (closure form).
 //! - From Optax, operation for operation: [`Lion`], [`Signum`], [`Yogi`],
 //!   [`AdaBelief`], [`Lamb`], [`Lars`], [`Adan`], [`Novograd`], [`Adopt`],
-//!   [`Ademamix`]; and [`Lookahead`] around any of them.
+//!   [`Ademamix`], schedule-free SGD and AdamW ([`ScheduleFree`], whose
+//!   evaluation weights differ from the trained ones); and [`Lookahead`]
+//!   around any of them.
 //! - Second order, closure form: [`Newton`] and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
 //!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
@@ -55,6 +57,7 @@ mod radam;
 mod rmsprop;
 mod rprop;
 mod rule;
+mod schedule_free;
 mod sgd;
 mod signum;
 mod spec;
@@ -88,6 +91,7 @@ pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};
 pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule, lerp};
+pub use schedule_free::{ScheduleFree, ScheduleFreeBase, ScheduleFreeConfig};
 pub use sgd::{Sgd, SgdConfig};
 pub use signum::{Signum, SignumConfig};
 pub use spec::{Method, NAMES, fallback_of, from_spec, parse, parse_method, without_weight_decay};

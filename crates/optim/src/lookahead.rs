@@ -83,6 +83,13 @@ impl<T: Float> UpdateRule<T> for Lookahead<T> {
         state.slots.push(slow);
     }
 
+    fn eval_params(&self, param: &[T], state: &State<T>) -> Option<Vec<T>> {
+        // The inner method's, from its own slots (all but `slow`).
+        let slots = state.slots[..state.slots.len() - 1].to_vec();
+        let inner = State { shape: state.shape.clone(), step: state.step, slots, scalars: state.scalars.clone() };
+        self.inner.eval_params(param, &inner)
+    }
+
     fn momentum(&self) -> Option<f64> {
         self.inner.momentum()
     }

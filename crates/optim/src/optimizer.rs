@@ -129,6 +129,15 @@ impl<T: Float> Optimizer<T> {
         self.states.get(&key)
     }
 
+    /// The weights to evaluate and save for parameter `key` at `param`, if
+    /// its method judges elsewhere than where it takes gradients
+    /// ([`UpdateRule::eval_params`]: the schedule-free methods' x).
+    pub fn eval_params(&self, key: u64, param: &[T]) -> Option<Vec<T>> {
+        let state = self.states.get(&key)?;
+        let group = &self.groups[self.group_of(key).ok()?];
+        group.rule.eval_params(param, state)
+    }
+
     /// Updates one parameter, a vector, from its gradient
     /// ([`Optimizer::update_shaped`] with shape `[param.len()]`).
     ///

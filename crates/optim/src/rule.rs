@@ -99,6 +99,16 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
     /// One update of `param` from `grad` with learning rate `lr`.
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>);
 
+    /// The weights to evaluate and save instead of `param`, if the method
+    /// takes its gradients elsewhere than where it should be judged
+    /// (schedule-free methods: gradients at y, evaluation at x); `None`
+    /// when the parameter itself is (every other method, and before the
+    /// first step).
+    fn eval_params(&self, param: &[T], state: &State<T>) -> Option<Vec<T>> {
+        let _ = (param, state);
+        None
+    }
+
     /// The momentum a cyclical schedule may drive (SGD's `momentum`,
     /// Adam's β₁), if the method has one.
     fn momentum(&self) -> Option<f64> {
@@ -151,6 +161,10 @@ impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
         (**self).update(lr, param, grad, state);
+    }
+
+    fn eval_params(&self, param: &[T], state: &State<T>) -> Option<Vec<T>> {
+        (**self).eval_params(param, state)
     }
 
     fn momentum(&self) -> Option<f64> {

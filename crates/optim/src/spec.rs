@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 28] = [
+pub const NAMES: [&str; 30] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -31,6 +31,8 @@ pub const NAMES: [&str; 28] = [
     "novograd",
     "adopt",
     "ademamix",
+    "schedule_free_sgd",
+    "schedule_free_adamw",
     "adafactor",
     "muon",
     "lookahead",
@@ -341,6 +343,29 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 eps_root: a.f64_or("eps_root", d.eps_root)?,
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
                 ..d
+            })?)
+        }
+        "schedule_free_sgd" => {
+            let mut a = spec.args(&["lr", "momentum", "warmup_steps", "weight_decay"])?;
+            let d = ScheduleFreeConfig::sgd();
+            Box::new(ScheduleFree::new(ScheduleFreeConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                b1: a.f64_or("momentum", d.b1)?,
+                warmup_steps: a.usize_or("warmup_steps", 0)? as u64,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                ..d
+            })?)
+        }
+        "schedule_free_adamw" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "warmup_steps", "weight_decay"])?;
+            let d = ScheduleFreeConfig::adamw();
+            let (b1, beta2) = pair(&mut a, "betas", (d.b1, 0.999))?;
+            Box::new(ScheduleFree::new(ScheduleFreeConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                b1,
+                warmup_steps: a.usize_or("warmup_steps", 0)? as u64,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                base: ScheduleFreeBase::AdamW { beta2, eps: a.f64_or("eps", 1e-8)? },
             })?)
         }
         "lookahead" => {

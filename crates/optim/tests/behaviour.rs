@@ -147,6 +147,15 @@ fn errors_name_what_is_wrong() {
     assert!(err("ademamix(lr=0.1, betas=(0.9,0.9))").ends_with("`betas` must be a triple (a,b,c), got 2 numbers"));
     assert_eq!(err("ademamix(lr=0.1, alpha=-1)"), "ademamix: `alpha` must be >= 0, got -1");
     assert_eq!(err("novograd(lr=0.1, betas=(0.9,1))"), "novograd: `betas.1` must be in [0, 1), got 1");
+    assert_eq!(
+        err("schedule_free_sgd(momentum=0)"),
+        "schedule_free_sgd: `momentum` must be in (0, 1): evaluation divides by it, got 0"
+    );
+    assert_eq!(
+        err("schedule_free_adamw(betas=(1,0.999))"),
+        "schedule_free_adamw: `betas.0` must be in (0, 1): evaluation divides by it, got 1"
+    );
+    assert!(err("schedule_free_adamw(warmup_steps=2.5)").contains("`warmup_steps` must be a non-negative integer"));
     assert!(err("adopt(lr=0.1, use_clipping=1)").ends_with("`use_clipping` must be true or false, got a number `1`"));
     assert!(parse::<f64>("adamm").unwrap_err().to_string().contains("unknown optimiser `adamm`; accepted: sgd,"));
     assert!(

@@ -28,6 +28,8 @@ struct Case {
     start: Vec<f64>,
     grads: Vec<f64>,
     traj: Vec<f64>,
+    /// The evaluation weights after each step (schedule-free methods).
+    eval: Vec<f64>,
 }
 
 fn cases() -> BTreeMap<String, Case> {
@@ -51,6 +53,7 @@ fn cases_in(text: &str) -> BTreeMap<String, Case> {
             "start" => case.start = numbers(),
             "grads" => case.grads = numbers(),
             "traj" => case.traj = numbers(),
+            "eval" => case.eval = numbers(),
             other => panic!("unknown line kind {other}"),
         }
     }
@@ -132,7 +135,8 @@ fn every_optimiser_follows_pytorchs_trajectory() {
 #[test]
 fn every_optax_method_follows_optaxs_trajectory() {
     let cases = cases_in(include_str!("data/optax.txt"));
-    assert_eq!(cases.len(), 24 * 6, "reference cases");
+    assert_eq!(cases.len(), 28 * 6, "reference cases");
+    assert_eq!(cases.values().filter(|c| !c.eval.is_empty()).count(), 4 * 6, "schedule-free cases");
     let mut worst = (0.0f64, String::new());
     let exact = cases.iter().filter(|(name, case)| follows(name, case, &mut worst)).count();
     eprintln!("{exact} of {} trajectories equal Optax's bit for bit", cases.len());
@@ -155,7 +159,13 @@ fn follows(name: &str, case: &Case, worst: &mut (f64, String)) -> bool {
             gradient(&case.function, &theta)
         };
         opt.update_shaped(0, &shape, &mut theta, &g).unwrap();
-        for (i, (&got, &want)) in theta.iter().zip(&case.traj[t * n..(t + 1) * n]).enumerate() {
+        let mut checked = theta.clone();
+        let mut expected = case.traj[t * n..(t + 1) * n].to_vec();
+        if !case.eval.is_empty() {
+            checked.extend(opt.eval_params(0, &theta).expect("a schedule-free method's evaluation weights"));
+            expected.extend(&case.eval[t * n..(t + 1) * n]);
+        }
+        for (i, (&got, &want)) in checked.iter().zip(&expected).enumerate() {
             if got == want || got.is_nan() && want.is_nan() {
                 continue; // equal, or diverged the same way (maximising Rosenbrock)
             }
