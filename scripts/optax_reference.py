@@ -61,6 +61,9 @@ OPTAX = {
     "schedule_free_adamw": lambda lr=2.5e-3, betas=(0.9, 0.999), eps=1e-8, warmup_steps=0, weight_decay=0.0: optax.contrib.schedule_free_adamw(
         lr, warmup_steps=warmup_steps or None, b1=betas[0], b2=betas[1], eps=eps, weight_decay=weight_decay
     ),
+    "prodigy": lambda lr=1.0, betas=(0.9, 0.999), eps=1e-8, d0=1e-6, d_coef=1.0, weight_decay=0.0: optax.contrib.prodigy(
+        lr, betas=betas, eps=eps, estim_lr0=d0, estim_lr_coef=d_coef, weight_decay=weight_decay
+    ),
 }
 CONFIGS = [
     ("lion", "lion", {}),
@@ -89,28 +92,41 @@ CONFIGS = [
     ("schedule_free_sgd_warmup", "schedule_free_sgd", dict(momentum=0.8, warmup_steps=5, weight_decay=0.01)),
     ("schedule_free_adamw", "schedule_free_adamw", {}),
     ("schedule_free_adamw_warmup", "schedule_free_adamw", dict(betas=(0.95, 0.99), eps=1e-6, warmup_steps=4, weight_decay=0.02)),
+    ("prodigy", "prodigy", {}),
+    ("prodigy_decay", "prodigy", dict(betas=(0.8, 0.99), eps=1e-6, d0=1e-4, d_coef=0.5, weight_decay=0.05)),
 ]
 out = Out("optax_reference.py", f"optax {optax.__version__} and jax {jax.__version__}")
 
 
-def run(case, spec, opt, function, start, grad_of, lookahead=False):
+def run(case, spec, opt, function, start, grad_of, lookahead=False, split=None):
     """One trajectory: `opt` from `start`, the parameters (a lookahead's fast
-    weights) after each step."""
+    weights) after each step. With `split`, the vector is several
+    parameters of those lengths, stepped together (a tree of arrays)."""
     params = jnp.asarray(start, dtype=jnp.float64)
+    shown = lambda p: p  # noqa: E731
+    if split:
+        cuts = [sum(split[:i]) for i in range(len(split) + 1)]
+        params = {f"p{i}": params[cuts[i]:cuts[i + 1]] for i in range(len(split))}
+        shown = lambda p: jnp.concatenate([p[f"p{i}"] for i in range(len(split))])  # noqa: E731
     if lookahead:
         params = optax.LookaheadParams.init_synced(params)
-    shown = (lambda p: p.fast) if lookahead else (lambda p: p)
+        shown = (lambda p: p.fast)
     state = opt.init(params)
     traj, grads, evals = [], [], []
     for t in range(STEPS):
         g = grad_of(t, [float(v) for v in shown(params)])
         grads.extend(g)
-        updates, state = opt.update(jnp.asarray(g, dtype=jnp.float64), state, params)
+        g = jnp.asarray(g, dtype=jnp.float64)
+        if split:
+            g = {f"p{i}": g[cuts[i]:cuts[i + 1]] for i in range(len(split))}
+        updates, state = opt.update(g, state, params)
         params = optax.apply_updates(params, updates)
         traj.extend(float(v) for v in shown(params))
         if spec.startswith("schedule_free"):
             evals.extend(float(v) for v in optax.contrib.schedule_free_eval_params(state, params))
     out.lines.append(f"case {case} {function} {spec}")
+    if split:
+        out.lines.append(f"split {case} " + ",".join(str(n) for n in split))
     out.lines.append(f"start {case} " + " ".join(repr(float(v)) for v in start))
     if function == "fixed":
         out.lines.append(f"grads {case} " + " ".join(repr(float(v)) for v in grads))
@@ -138,6 +154,11 @@ for case, spec, make in LOOKAHEAD:
     run(f"{case}.fixed", spec.format(lr=0.01), make(0.01), "fixed", start5, lambda t, _p: fixed[t], lookahead=True)
     for fname, (start, grad, lr) in FUNCTIONS.items():
         run(f"{case}.{fname}", spec.format(lr=lr), make(lr), fname, start, lambda t, q, grad=grad: grad(q), lookahead=True)
+# Prodigy's step size comes from sums over every parameter: the fixed
+# gradients as three parameters (2, 1 and 2 elements) stepped together.
+for case, kw in [("prodigy_three", {}), ("prodigy_three_decay", dict(weight_decay=0.05, d_coef=0.5))]:
+    kw = dict(kw, lr=1.0)
+    run(f"{case}.fixed", spec_of("prodigy", kw), OPTAX["prodigy"](**kw), "fixed", start5, lambda t, _p: fixed[t], split=[2, 1, 2])
 out.write("crates/optim/tests/data/optax.txt")
 
 # Schedules, in the format of the PyTorch schedule data: `spec CASE BASE

@@ -18,7 +18,8 @@
 //! - From Optax, operation for operation: [`Lion`], [`Signum`], [`Yogi`],
 //!   [`AdaBelief`], [`Lamb`], [`Lars`], [`Adan`], [`Novograd`], [`Adopt`],
 //!   [`Ademamix`], schedule-free SGD and AdamW ([`ScheduleFree`], whose
-//!   evaluation weights differ from the trained ones); and [`Lookahead`]
+//!   evaluation weights differ from the trained ones), [`Prodigy`] (one
+//!   step size for a whole group, [`UpdateRule::couples`]); and [`Lookahead`]
 //!   around any of them.
 //! - Second order, closure form: [`Newton`] and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
@@ -53,6 +54,7 @@ mod nadam;
 mod newton;
 mod novograd;
 mod optimizer;
+mod prodigy;
 mod radam;
 mod rmsprop;
 mod rprop;
@@ -87,10 +89,11 @@ pub use nadam::{Nadam, NadamConfig};
 pub use newton::{Newton, NewtonConfig, NewtonStep};
 pub use novograd::{Novograd, NovogradConfig};
 pub use optimizer::{Optimizer, OptimizerState, ParamGroup, StepReport};
+pub use prodigy::{Prodigy, ProdigyConfig};
 pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};
-pub use rule::{PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule, lerp};
+pub use rule::{Member, PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule, lerp};
 pub use schedule_free::{ScheduleFree, ScheduleFreeBase, ScheduleFreeConfig};
 pub use sgd::{Sgd, SgdConfig};
 pub use signum::{Signum, SignumConfig};

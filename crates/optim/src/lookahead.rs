@@ -3,7 +3,7 @@
 //! back towards slow weights every k steps.
 
 use crate::error::{Result, check};
-use crate::rule::{State, UpdateRule, intern_slots};
+use crate::rule::{Member, State, UpdateRule, intern_slots};
 use gradus_tensor::Float;
 
 /// Lookahead around an inner optimiser (`spec`): the parameters are the
@@ -66,21 +66,37 @@ impl<T: Float> UpdateRule<T> for Lookahead<T> {
     }
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
-        let mut slow = state.slots.pop().expect("lookahead's slow weights are the last slot");
-        if state.step == 0 {
-            slow.copy_from_slice(param);
-        }
+        self.update_group(lr, &mut [Member { param, grad, state }]);
+    }
+
+    fn couples(&self) -> bool {
+        self.inner.couples()
+    }
+
+    fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {
+        let slows: Vec<Vec<T>> = members
+            .iter_mut()
+            .map(|m| {
+                let mut slow = m.state.slots.pop().expect("lookahead's slow weights are the last slot");
+                if m.state.step == 0 {
+                    slow.copy_from_slice(m.param);
+                }
+                slow
+            })
+            .collect();
         // The inner method sees its own state and counts the steps.
-        self.inner.update(lr, param, grad, state);
-        if state.step.is_multiple_of(self.k as u64) {
-            let (alpha, rest) = (T::of(self.alpha), T::of(1.0 - self.alpha));
-            for (p, s) in param.iter_mut().zip(slow.iter_mut()) {
-                let d = *p - *s;
-                *s += alpha * d;
-                *p += -(rest * d);
+        self.inner.update_group(lr, members);
+        let (alpha, rest) = (T::of(self.alpha), T::of(1.0 - self.alpha));
+        for (m, mut slow) in members.iter_mut().zip(slows) {
+            if m.state.step.is_multiple_of(self.k as u64) {
+                for (p, s) in m.param.iter_mut().zip(slow.iter_mut()) {
+                    let d = *p - *s;
+                    *s += alpha * d;
+                    *p += -(rest * d);
+                }
             }
+            m.state.slots.push(slow);
         }
-        state.slots.push(slow);
     }
 
     fn eval_params(&self, param: &[T], state: &State<T>) -> Option<Vec<T>> {

@@ -3,7 +3,7 @@
 //! an exact save/restore of everything.
 
 use crate::error::{OptimError, Result};
-use crate::rule::{State, UpdateRule, split_pays};
+use crate::rule::{Member, State, UpdateRule, split_pays};
 use gradus_tensor::Float;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -224,6 +224,8 @@ impl<T: Float> Optimizer<T> {
     /// Runs prepared updates: side by side when that pays and the keys are
     /// distinct (each job then has its own state), else in order.
     fn run(&mut self, work: Vec<Job<'_, T>>) {
+        let (coupled, work): (Vec<_>, Vec<_>) = work.into_iter().partition(|j| self.groups[j.group].rule.couples());
+        self.run_coupled(coupled);
         let elements = work.iter().map(|j| j.param.len()).sum();
         let mut states = Vec::new();
         if work.len() > 1 && split_pays(elements) {
@@ -247,6 +249,34 @@ impl<T: Float> Optimizer<T> {
             group.rule.update(group.lr, j.param, j.grad, state);
         });
         gradus_tensor::note_parallel_work();
+    }
+
+    /// Runs the updates of methods that couple a group's parameters: each
+    /// group's members together, in the order given (a key given twice
+    /// steps again in a later call, as it would one by one).
+    fn run_coupled(&mut self, mut work: Vec<Job<'_, T>>) {
+        while !work.is_empty() {
+            let mut keys = BTreeSet::new();
+            let (now, later): (Vec<_>, Vec<_>) = work.into_iter().partition(|j| keys.insert(j.key));
+            work = later;
+            let mut by_key: BTreeMap<u64, &mut State<T>> =
+                self.states.iter_mut().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s)).collect();
+            let mut members: Vec<(usize, Member<'_, T>)> = now
+                .into_iter()
+                .map(|j| {
+                    let state = by_key.remove(&j.key).expect("prepare made every state");
+                    (j.group, Member { param: j.param, grad: j.grad, state })
+                })
+                .collect();
+            for (g, group) in self.groups.iter().enumerate() {
+                let (mut mine, rest): (Vec<_>, Vec<_>) = members.into_iter().partition(|(m, _)| *m == g);
+                members = rest;
+                if !mine.is_empty() {
+                    let mut mine: Vec<Member<'_, T>> = mine.drain(..).map(|(_, m)| m).collect();
+                    group.rule.update_group(group.lr, &mut mine);
+                }
+            }
+        }
     }
 
     /// Everything needed to resume: every parameter's state and every group's rate.

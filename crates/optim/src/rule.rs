@@ -50,6 +50,18 @@ impl<T> State<T> {
     }
 }
 
+/// One parameter of a group that steps together
+/// ([`UpdateRule::update_group`]): its values, gradient and state.
+#[derive(Debug)]
+pub struct Member<'a, T> {
+    /// The parameter's values.
+    pub param: &'a mut [T],
+    /// Its gradient.
+    pub grad: &'a [T],
+    /// Its state.
+    pub state: &'a mut State<T>,
+}
+
 /// One optimisation method: how a parameter moves given its gradient, its
 /// state and the learning rate. Hyper-parameters other than the rate live
 /// in the implementing type and are named as PyTorch names them.
@@ -98,6 +110,22 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
 
     /// One update of `param` from `grad` with learning rate `lr`.
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>);
+
+    /// Whether a step couples the parameters of a group (Prodigy's step
+    /// size comes from sums over all of them): the driver then updates a
+    /// group's parameters together through [`UpdateRule::update_group`].
+    fn couples(&self) -> bool {
+        false
+    }
+
+    /// One step of every member of a group, in the order given (the
+    /// parameters' order). By default each on its own; a method that
+    /// [`couples`](UpdateRule::couples) its parameters overrides it.
+    fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {
+        for m in members {
+            self.update(lr, m.param, m.grad, m.state);
+        }
+    }
 
     /// The weights to evaluate and save instead of `param`, if the method
     /// takes its gradients elsewhere than where it should be judged
@@ -165,6 +193,14 @@ impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
 
     fn eval_params(&self, param: &[T], state: &State<T>) -> Option<Vec<T>> {
         (**self).eval_params(param, state)
+    }
+
+    fn couples(&self) -> bool {
+        (**self).couples()
+    }
+
+    fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {
+        (**self).update_group(lr, members);
     }
 
     fn momentum(&self) -> Option<f64> {
@@ -365,6 +401,21 @@ pub(crate) fn effective_grad<T: Float>(g: T, theta: T, maximize: bool, weight_de
 #[inline(always)]
 pub fn lerp<T: Float>(s: T, e: T, w: T) -> T {
     if w.abs() < T::of(0.5) { w.mul_add(e - s, s) } else { (w - T::one()).mul_add(e - s, e) }
+}
+
+/// `base` to the power `n` as JAX computes a float to an integer array's
+/// power outside `jit` (by squaring: acc·x for each set bit, x·x between),
+/// which is not always the correctly rounded power.
+pub(crate) fn jax_int_pow(base: f64, mut n: u64) -> f64 {
+    let (mut acc, mut x) = (1.0, base);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc *= x;
+        }
+        n >>= 1;
+        x *= x;
+    }
+    acc
 }
 
 /// `jnp.sign`: −1, 0 or 1, and NaN for NaN (Rust's `signum` gives 1 at

@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 30] = [
+pub const NAMES: [&str; 31] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -33,6 +33,7 @@ pub const NAMES: [&str; 30] = [
     "ademamix",
     "schedule_free_sgd",
     "schedule_free_adamw",
+    "prodigy",
     "adafactor",
     "muon",
     "lookahead",
@@ -366,6 +367,18 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 warmup_steps: a.usize_or("warmup_steps", 0)? as u64,
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
                 base: ScheduleFreeBase::AdamW { beta2, eps: a.f64_or("eps", 1e-8)? },
+            })?)
+        }
+        "prodigy" => {
+            let mut a = spec.args(&["lr", "betas", "eps", "d0", "d_coef", "weight_decay"])?;
+            let d = ProdigyConfig::default();
+            Box::new(Prodigy::new(ProdigyConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                betas: pair(&mut a, "betas", d.betas)?,
+                eps: a.f64_or("eps", d.eps)?,
+                d0: a.f64_or("d0", d.d0)?,
+                d_coef: a.f64_or("d_coef", d.d_coef)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
             })?)
         }
         "lookahead" => {

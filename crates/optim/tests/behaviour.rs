@@ -155,6 +155,12 @@ fn errors_name_what_is_wrong() {
         err("schedule_free_adamw(betas=(1,0.999))"),
         "schedule_free_adamw: `betas.0` must be in (0, 1): evaluation divides by it, got 1"
     );
+    assert_eq!(err("prodigy(d0=0)"), "prodigy: `d0` must be > 0, got 0");
+    assert_eq!(err("prodigy(betas=(0.9,1))"), "prodigy: `betas.1` must be in [0, 1), got 1");
+    assert_eq!(
+        err("muon(fallback=prodigy)"),
+        "muon: `fallback` must update each tensor on its own; prodigy couples a group's tensors"
+    );
     assert!(err("schedule_free_adamw(warmup_steps=2.5)").contains("`warmup_steps` must be a non-negative integer"));
     assert!(err("adopt(lr=0.1, use_clipping=1)").ends_with("`use_clipping` must be true or false, got a number `1`"));
     assert!(parse::<f64>("adamm").unwrap_err().to_string().contains("unknown optimiser `adamm`; accepted: sgd,"));
@@ -309,4 +315,31 @@ fn newton_solves_quadratics_in_one_step_and_damps_at_saddles() {
         newton.step(&mut p, &g, &h).unwrap();
     }
     assert!((p[0] - 1.0).abs() < 1e-12 && (p[1] - 1.0).abs() < 1e-12, "{p:?}");
+}
+
+/// Prodigy's step size is one for the group, inside Lookahead too: every
+/// parameter's copy of d is the same after a step of both, and a group's
+/// step is not two groups of one.
+#[test]
+fn a_coupled_method_steps_its_group_together_inside_lookahead_too() {
+    for spec in ["prodigy", "lookahead(prodigy(weight_decay=0.1), k=2)"] {
+        let rule = parse::<f64>(spec).unwrap();
+        assert!(rule.couples(), "{spec}");
+        let mut together = Optimizer::boxed(rule);
+        let mut apart = Optimizer::boxed(parse::<f64>(spec).unwrap());
+        let (mut a, mut b) = (vec![1.0, -2.0, 0.5], vec![3.0]);
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        for _ in 0..10 {
+            let (ga, gb) = (a.clone(), b.clone());
+            together
+                .step([(0, &[3][..], &mut a[..], Some(&ga[..])), (1, &[1][..], &mut b[..], Some(&gb[..]))])
+                .unwrap();
+            let (ga, gb) = (a2.clone(), b2.clone());
+            apart.update(0, &mut a2, &ga).unwrap();
+            apart.update(1, &mut b2, &gb).unwrap();
+        }
+        let d = |o: &Optimizer<f64>, key| o.state(key).unwrap().scalars[0];
+        assert_eq!(d(&together, 0), d(&together, 1), "{spec}: one d for the group");
+        assert_ne!(d(&apart, 0), d(&apart, 1), "{spec}: alone, each parameter is its own group");
+    }
 }

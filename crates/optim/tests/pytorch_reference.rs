@@ -30,6 +30,8 @@ struct Case {
     traj: Vec<f64>,
     /// The evaluation weights after each step (schedule-free methods).
     eval: Vec<f64>,
+    /// The lengths of the parameters the vector is, stepped together.
+    split: Option<Vec<usize>>,
 }
 
 fn cases() -> BTreeMap<String, Case> {
@@ -54,6 +56,7 @@ fn cases_in(text: &str) -> BTreeMap<String, Case> {
             "grads" => case.grads = numbers(),
             "traj" => case.traj = numbers(),
             "eval" => case.eval = numbers(),
+            "split" => case.split = Some(rest.split(',').map(|v| v.parse().unwrap()).collect()),
             other => panic!("unknown line kind {other}"),
         }
     }
@@ -135,7 +138,9 @@ fn every_optimiser_follows_pytorchs_trajectory() {
 #[test]
 fn every_optax_method_follows_optaxs_trajectory() {
     let cases = cases_in(include_str!("data/optax.txt"));
-    assert_eq!(cases.len(), 28 * 6, "reference cases");
+    // 30 configurations on the fixed gradients and the five functions, and
+    // Prodigy's two on three parameters stepped together.
+    assert_eq!(cases.len(), 30 * 6 + 2, "reference cases");
     assert_eq!(cases.values().filter(|c| !c.eval.is_empty()).count(), 4 * 6, "schedule-free cases");
     let mut worst = (0.0f64, String::new());
     let exact = cases.iter().filter(|(name, case)| follows(name, case, &mut worst)).count();
@@ -158,7 +163,21 @@ fn follows(name: &str, case: &Case, worst: &mut (f64, String)) -> bool {
         } else {
             gradient(&case.function, &theta)
         };
-        opt.update_shaped(0, &shape, &mut theta, &g).unwrap();
+        match &case.split {
+            None => opt.update_shaped(0, &shape, &mut theta, &g).unwrap(),
+            Some(split) => {
+                let shapes: Vec<[usize; 1]> = split.iter().map(|&n| [n]).collect();
+                let (mut rest, mut grads) = (&mut theta[..], &g[..]);
+                let mut items = Vec::new();
+                for (key, shape) in shapes.iter().enumerate() {
+                    let (p, r) = std::mem::take(&mut rest).split_at_mut(shape[0]);
+                    let (gp, gr) = grads.split_at(shape[0]);
+                    (rest, grads) = (r, gr);
+                    items.push((key as u64, &shape[..], p, Some(gp)));
+                }
+                opt.step(items).unwrap();
+            }
+        }
         let mut checked = theta.clone();
         let mut expected = case.traj[t * n..(t + 1) * n].to_vec();
         if !case.eval.is_empty() {
