@@ -134,8 +134,16 @@ impl Curvature {
     }
 }
 
-/// The path over a contour map (2-D), or the iterates on the curve (1-D).
-pub fn plot_trace(path: &Path, func: &Function, rows: &[(Vec<f64>, f64)], label: &str) -> Result<(), GradusError> {
+/// The path over a contour map (2-D), or the iterates on the curve (1-D);
+/// in 2-D, `shadow`'s segments (from an iterate to a point the method
+/// evaluated or keeps, named by its label) drawn faintly beside it.
+pub fn plot_trace(
+    path: &Path,
+    func: &Function,
+    rows: &[(Vec<f64>, f64)],
+    label: &str,
+    shadow: Option<(&str, &[crate::trace::Segment])>,
+) -> Result<(), GradusError> {
     let f = func.f;
     let eval = |x: f64, y: f64| {
         let p = if func.dim == 1 { vec![x] } else { vec![x, y] };
@@ -153,13 +161,17 @@ pub fn plot_trace(path: &Path, func: &Function, rows: &[(Vec<f64>, f64)], label:
         );
     }
     let pts: Vec<(f64, f64)> = rows.iter().map(|(p, _)| (p[0], p[1])).collect();
-    gradus::plot::paths(
+    let shadow = shadow.map(|(what, segments)| gradus::plot::Shadow {
+        label: what.to_string(),
+        segments: segments.iter().map(|(a, b)| ((a[0], a[1]), (b[0], b[1]))).collect(),
+    });
+    gradus::plot::paths_with(
         path,
         &format!("{} — {label}", func.name),
         eval,
-        func.window.0,
-        func.window.1,
+        func.window,
         func.minima,
         &[(label.to_string(), pts)],
+        &[shadow],
     )
 }

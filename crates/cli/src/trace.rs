@@ -23,8 +23,13 @@ pub(crate) fn value_and_gradient(
     Ok((y.item(), g.value().to_vec()))
 }
 
-/// One step of a method on a point: (step index, the point).
-type Step<'a> = dyn FnMut(usize, &mut Vec<f64>) -> Result<(), Failure> + 'a;
+/// One step of a method on a point: (step index, the point); returns the
+/// segment the figure draws faintly for it, if the method has one (from
+/// an iterate to a point it evaluated or keeps).
+type Step<'a> = dyn FnMut(usize, &mut Vec<f64>) -> Result<Option<Segment>, Failure> + 'a;
+
+/// An iterate and another point of the method's, both in full.
+pub(crate) type Segment = (Vec<f64>, Vec<f64>);
 
 pub(crate) fn trace(
     function: &str,
@@ -55,17 +60,39 @@ pub(crate) fn trace(
     }
     // One step of the method, whichever it is.
     let rate = |t: usize, base: f64| sched.as_ref().map(|s| s.lr(base, t));
+    let mut shadow_label = None;
     let mut advance: Box<Step<'_>> = match method {
         Method::FirstOrder(opt) => {
+            let sam = opt.sharpness_aware();
+            let slow = opt.slots(&[p.len()]).iter().position(|s| *s == "slow");
+            shadow_label = Some(if sam.is_some() {
+                "θ + e, where SAM takes its gradient"
+            } else if slow.is_some() {
+                "slow weights"
+            } else {
+                "evaluation weights x"
+            });
             let mut driver = Optimizer::boxed(opt);
             let base = driver.groups()[0].initial_lr;
             Box::new(move |t, p| {
                 if let Some(lr) = rate(t, base) {
                     driver.set_lr(lr);
                 }
-                let (_, g) = value_and_gradient(func.f, p)?;
+                let (_, mut g) = value_and_gradient(func.f, p)?;
+                let mut segment = None;
+                if let Some(sam) = sam {
+                    // SAM's second gradient, at θ + e.
+                    let e = sam.ascent(&[&p[..]], &[&g[..]]).remove(0);
+                    let q: Vec<f64> = p.iter().zip(&e).map(|(a, b)| a + b).collect();
+                    g = value_and_gradient(func.f, &q)?.1;
+                    segment = Some((p.clone(), q));
+                }
                 driver.update(0, p, &g)?;
-                Ok(())
+                let kept = match slow {
+                    Some(k) => driver.state(0).map(|s| s.slots[k].clone()),
+                    None => driver.eval_params(0, p),
+                };
+                Ok(segment.or_else(|| kept.map(|k| (p.clone(), k))))
             })
         }
         Method::Newton(mut newton) => {
@@ -77,7 +104,7 @@ pub(crate) fn trace(
                 let c = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?;
                 let (_, g) = value_and_gradient(func.f, p)?;
                 newton.step(p, &g, &c.hessian).map_err(|e| Failure::Diverged(format!("step {}: {e}", t + 1)))?;
-                Ok(())
+                Ok(None)
             })
         }
         Method::Lbfgs(mut lbfgs) => {
@@ -94,7 +121,7 @@ pub(crate) fn trace(
                         (f64::NAN, vec![0.0; q.len()])
                     }
                 });
-                failure.map_or(Ok(()), Err)
+                failure.map_or(Ok(None), Err)
             })
         }
     };
@@ -110,10 +137,14 @@ pub(crate) fn trace(
     };
     emit(0, &p, start_value)?;
     let mut diverged = None;
+    let mut segments = Vec::new();
     for t in 0..steps {
-        if let Err(e) = advance(t, &mut p) {
-            diverged = Some(e);
-            break;
+        match advance(t, &mut p) {
+            Ok(segment) => segments.extend(segment),
+            Err(e) => {
+                diverged = Some(e);
+                break;
+            }
         }
         let loss = value_and_gradient(func.f, &p)?.0;
         emit(t + 1, &p, loss)?;
@@ -127,7 +158,8 @@ pub(crate) fn trace(
     }
     out.finish()?;
     if let Some(path) = plot {
-        output::plot_trace(&path, func, &kept, optimizer)?;
+        let shadow = shadow_label.filter(|_| !segments.is_empty()).map(|label| (label, &segments[..]));
+        output::plot_trace(&path, func, &kept, optimizer, shadow)?;
     }
     diverged.map_or(Ok(()), Err)
 }

@@ -8,7 +8,7 @@ use common::{fake_mnist, gradus, scratch};
 use std::path::Path;
 
 /// The first-order methods (what `gradus train` takes), each with the rate
-/// it needs where it has no default (and lookahead around Adam).
+/// it needs where it has no default (and lookahead and sam around Adam).
 fn first_order() -> Vec<String> {
     let needs_rate =
         ["momentum", "lion", "signum", "yogi", "adabelief", "lamb", "lars", "adan", "novograd", "adopt", "ademamix"];
@@ -19,6 +19,7 @@ fn first_order() -> Vec<String> {
         .filter(|n| !["newton", "lbfgs"].contains(n))
         .map(|n| match *n {
             "lookahead" => "lookahead(adam(lr=0.01), k=3)".to_string(),
+            "sam" => "sam(adam(lr=0.01), rho=0.05)".to_string(),
             n if needs_rate.contains(&n) => format!("{n}(lr=0.01)"),
             n => n.to_string(),
         })
@@ -225,4 +226,37 @@ fn schedule_free_saves_its_evaluation_weights_and_resumes_from_the_trained_ones(
         std::fs::read(out.join("checkpoint.safetensors")).unwrap(),
         std::fs::read(whole.join("checkpoint.safetensors")).unwrap()
     );
+}
+
+#[test]
+fn sam_traces_with_its_second_gradient_and_draws_where_it_took_it() {
+    let dir = scratch("optimizers-sam-trace");
+    let plot = dir.join("sam.svg");
+    let (code, csv, err) = gradus(&[
+        "trace",
+        "--function",
+        "rosenbrock",
+        "--start=-1.5,2",
+        "--optimizer",
+        "sam(sgd(lr=0.001), rho=0.1)",
+        "--steps",
+        "1",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // θ₁ = θ₀ − η·∇f(θ₀ + ρ·g/‖g‖), g = ∇f(θ₀).
+    let grad = |x: f64, y: f64| [-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)];
+    let g = grad(-1.5, 2.0);
+    let norm = (g[0] * g[0] + g[1] * g[1]).sqrt() + 1e-12;
+    let g2 = grad(-1.5 + 0.1 * g[0] / norm, 2.0 + 0.1 * g[1] / norm);
+    let row: Vec<f64> = csv.lines().nth(2).unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    for (got, want) in row[1..3].iter().zip([-1.5 - 0.001 * g2[0], 2.0 - 0.001 * g2[1]]) {
+        assert!((got - want).abs() <= 1e-12, "{csv}");
+    }
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("where SAM takes its gradient"), "the perturbed points are drawn");
+    let (code, _, err) =
+        gradus(&["trace", "--function", "rosenbrock", "--start=-1.5,2", "--optimizer", "sam(rho=0.1)"]);
+    assert!(code == 2 && err.contains("`optimizer` is required"), "{err}");
 }

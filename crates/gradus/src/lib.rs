@@ -30,6 +30,7 @@ mod resume;
 pub mod run;
 pub mod sample;
 mod sharpness;
+mod sharpness_aware;
 mod trainer;
 
 pub use averaging::Average;

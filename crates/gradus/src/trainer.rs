@@ -448,6 +448,12 @@ impl<T: Float> Trainer<T> {
         }
     }
 
+    /// The perturbation of a sharpness-aware optimiser (`sam(…)`), if the
+    /// optimiser is one.
+    fn sharpness_aware(&self) -> Option<gradus_optim::Perturbation> {
+        self.optim.groups().iter().find_map(|g| g.rule.sharpness_aware())
+    }
+
     /// One optimiser step on a batch; returns the batch loss. With `norms`,
     /// each parameter's gradient norm is added to its entry (in
     /// `named_parameters` order).
@@ -466,7 +472,22 @@ impl<T: Float> Trainer<T> {
         let params = model.named_parameters();
         let (epoch, step) = (Some(self.epochs + 1), Some(self.steps + 1));
         let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
-        let outcome = batch_gradients(model, loss, x, y, &params, self.rules.accumulate)?;
+        let mut outcome = batch_gradients(model, loss, x, y, &params, self.rules.accumulate)?;
+        if let (Ok((value, grads)), Some(perturbation)) = (&outcome, self.sharpness_aware()) {
+            // SAM: the step's gradient is the one at θ + e; the loss is θ's.
+            let value = *value;
+            outcome = crate::sharpness_aware::perturbed_gradients(
+                model,
+                loss,
+                x,
+                y,
+                &params,
+                grads,
+                perturbation,
+                self.rules.accumulate,
+            )?
+            .map(|(_, grads)| (value, grads));
+        }
         match outcome {
             Ok((value, grads)) => {
                 if self.update(&params, grads, norms, &diverged)?
@@ -622,6 +643,11 @@ impl<T: Float> Trainer<T> {
         if self.sharpness.is_some() && self.replicas.is_some() {
             return Err(GradusError::Config(
                 "sharpness is measured by one process on the whole monitoring subset; it is not available in data-parallel runs".into(),
+            ));
+        }
+        if self.sharpness_aware().is_some() && self.replicas.is_some() {
+            return Err(GradusError::Config(
+                "sam evaluates each batch twice on one process; it is not available in data-parallel runs".into(),
             ));
         }
         if self.rules.accumulate > 1 && self.replicas.is_some() {

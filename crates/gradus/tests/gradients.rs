@@ -171,3 +171,50 @@ fn non_finite_steps_are_skipped_and_counted_up_to_the_limit() {
     let (m, _, _) = run(&[], None);
     assert_eq!(m.unwrap().skipped, None);
 }
+
+/// SAM's step is the inner optimiser's from θ with the gradient at
+/// θ + ρ·g/‖g‖ (ASAM: θ + ρ·θ²·g/‖θ·g‖), each gradient found here by a
+/// plain SGD step of rate 1 from the point (g = q − q'); batch norm's
+/// running statistics move once, as on a plain step.
+#[test]
+fn sam_steps_with_the_gradient_at_the_perturbed_point() {
+    let data = blobs(64, 5);
+    let batch = DataLoader::new(data, 32).epoch::<f64>(0).next().unwrap().unwrap();
+    let x = Var::constant(batch.features);
+    let build = || gradus::models::ModelSpec::parse("mlp(2, 8, 4, batch_norm=true)").unwrap().build::<f64>(4);
+    let set = |model: &dyn Module<f64>, w: &[f64]| {
+        let mut at = 0;
+        for (_, p) in model.named_parameters() {
+            let n = p.value().numel();
+            p.set(Tensor::from_vec(w[at..at + n].to_vec(), &p.shape()).unwrap());
+            at += n;
+        }
+    };
+    let step = |spec: &str, w: &[f64]| {
+        let model = build();
+        set(&model, w);
+        let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse(spec).unwrap()));
+        trainer.step(&model, &CrossEntropy::default(), &x, &batch.targets, None).unwrap();
+        let stats: Vec<f64> = model.named_buffers().iter().flat_map(|(_, b)| b.value().to_vec()).collect();
+        (weights(&model), stats)
+    };
+    let gradient = |w: &[f64]| -> Vec<f64> { w.iter().zip(step("sgd(lr=1)", w).0).map(|(a, b)| a - b).collect() };
+    let theta = weights(&build());
+    let g = gradient(&theta);
+    for adaptive in [false, true] {
+        let (rho, lr) = (0.3, 0.1);
+        let scaled: Vec<f64> = theta.iter().zip(&g).map(|(t, g)| if adaptive { t.abs() * g } else { *g }).collect();
+        let norm = scaled.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let q: Vec<f64> = theta
+            .iter()
+            .zip(&g)
+            .map(|(t, g)| t + (if adaptive { t * t * g } else { *g }) * rho / (norm + 1e-12))
+            .collect();
+        let want: Vec<f64> = theta.iter().zip(gradient(&q)).map(|(t, g)| t - lr * g).collect();
+        let (got, stats) = step(&format!("sam(sgd(lr={lr}), rho={rho}, adaptive={adaptive})"), &theta);
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-3), "adaptive={adaptive}, weight {i}: {a} vs {b}");
+        }
+        assert_eq!(stats, step("sgd(lr=0.1)", &theta).1, "running statistics moved once");
+    }
+}

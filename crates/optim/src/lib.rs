@@ -19,8 +19,10 @@
 //!   [`AdaBelief`], [`Lamb`], [`Lars`], [`Adan`], [`Novograd`], [`Adopt`],
 //!   [`Ademamix`], schedule-free SGD and AdamW ([`ScheduleFree`], whose
 //!   evaluation weights differ from the trained ones), [`Prodigy`] (one
-//!   step size for a whole group, [`UpdateRule::couples`]); and [`Lookahead`]
-//!   around any of them.
+//!   step size for a whole group, [`UpdateRule::couples`]); and
+//!   [`Lookahead`] and [`Sam`] (sharpness-aware: the gradient taken again
+//!   at a perturbed point, [`UpdateRule::sharpness_aware`]) around any of
+//!   them.
 //! - Second order, closure form: [`Newton`] and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
 //!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
@@ -59,6 +61,7 @@ mod radam;
 mod rmsprop;
 mod rprop;
 mod rule;
+mod sam;
 mod schedule_free;
 mod sgd;
 mod signum;
@@ -94,6 +97,7 @@ pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};
 pub use rprop::{Rprop, RpropConfig};
 pub use rule::{Member, PARALLEL_MIN, PARALLEL_MIN_COLD, State, UpdateRule, lerp};
+pub use sam::{Perturbation, Sam};
 pub use schedule_free::{ScheduleFree, ScheduleFreeBase, ScheduleFreeConfig};
 pub use sgd::{Sgd, SgdConfig};
 pub use signum::{Signum, SignumConfig};

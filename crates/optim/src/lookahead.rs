@@ -73,6 +73,10 @@ impl<T: Float> UpdateRule<T> for Lookahead<T> {
         self.inner.couples()
     }
 
+    fn sharpness_aware(&self) -> Option<crate::Perturbation> {
+        self.inner.sharpness_aware()
+    }
+
     fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {
         let slows: Vec<Vec<T>> = members
             .iter_mut()

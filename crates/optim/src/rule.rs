@@ -137,6 +137,13 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Whether the gradient a step uses is to be taken at a perturbed
+    /// point (SAM's θ + e, [`Perturbation`](crate::Perturbation)): the
+    /// trainer and `gradus trace` then evaluate twice a step.
+    fn sharpness_aware(&self) -> Option<crate::Perturbation> {
+        None
+    }
+
     /// The momentum a cyclical schedule may drive (SGD's `momentum`,
     /// Adam's β₁), if the method has one.
     fn momentum(&self) -> Option<f64> {
@@ -197,6 +204,10 @@ impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
 
     fn couples(&self) -> bool {
         (**self).couples()
+    }
+
+    fn sharpness_aware(&self) -> Option<crate::Perturbation> {
+        (**self).sharpness_aware()
     }
 
     fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {

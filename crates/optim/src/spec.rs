@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 31] = [
+pub const NAMES: [&str; 32] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -37,6 +37,7 @@ pub const NAMES: [&str; 31] = [
     "adafactor",
     "muon",
     "lookahead",
+    "sam",
     "newton",
     "lbfgs",
 ];
@@ -164,7 +165,7 @@ pub fn fallback_of<T: Float>(text: &str) -> Result<Option<Box<dyn UpdateRule<T>>
 /// decay is then the optimiser's business: write `weight_decay=…`).
 pub fn without_weight_decay(text: &str) -> Result<String> {
     fn zeroed(spec: &Spec) -> Result<Spec> {
-        if spec.name == "lookahead" {
+        if spec.name == "lookahead" || spec.name == "sam" {
             // The wrapped optimiser's decay (its first argument).
             let mut out = spec.clone();
             if let Some((_, Value::Spec(inner))) =
@@ -380,6 +381,15 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 d_coef: a.f64_or("d_coef", d.d_coef)?,
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
             })?)
+        }
+        "sam" => {
+            let mut a = spec.args(&["optimizer", "rho", "adaptive"])?;
+            if a.get("optimizer").is_none() {
+                let why = "is required: the optimiser that steps with the perturbed gradient, as in sam(sgd(lr=0.1, momentum=0.9), rho=0.05)";
+                return Err(a.invalid("optimizer", why).into());
+            }
+            let inner = from_spec::<T>(&a.spec_or("optimizer", "sgd")?)?;
+            Box::new(Sam::new(inner, a.f64_or("rho", 0.05)?, a.bool_or("adaptive", false)?)?)
         }
         "lookahead" => {
             let mut a = spec.args(&["optimizer", "k", "alpha"])?;

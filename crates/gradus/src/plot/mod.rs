@@ -296,10 +296,39 @@ pub fn paths(
     path: &Path,
     title: &str,
     f: impl Fn(f64, f64) -> f64,
-    (x0, x1): (f64, f64),
-    (y0, y1): (f64, f64),
+    x_range: (f64, f64),
+    y_range: (f64, f64),
     minima: &[(f64, f64)],
     runs: &[(String, Vec<(f64, f64)>)],
+) -> Result<(), GradusError> {
+    paths_with(path, title, f, (x_range, y_range), minima, runs, &[])
+}
+
+/// Points a method keeps or visits besides its iterates, drawn faintly
+/// beside one run of [`paths_with`]: each segment from an iterate to such
+/// a point (SAM's θ + e where its second gradient is taken, Lookahead's
+/// slow weights, a schedule-free method's evaluation weights).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shadow {
+    /// What the points are, for the legend.
+    pub label: String,
+    /// (iterate, point) pairs.
+    pub segments: Vec<((f64, f64), (f64, f64))>,
+}
+
+/// [`paths`] on the window (x range, y range) with `shadows[k]` drawn
+/// faintly beside run k (fewer shadows than runs: the others have none).
+///
+/// # Errors
+/// As [`paths`].
+pub fn paths_with(
+    path: &Path,
+    title: &str,
+    f: impl Fn(f64, f64) -> f64,
+    ((x0, x1), (y0, y1)): ((f64, f64), (f64, f64)),
+    minima: &[(f64, f64)],
+    runs: &[(String, Vec<(f64, f64)>)],
+    shadows: &[Option<Shadow>],
 ) -> Result<(), GradusError> {
     if ![x0, x1, y0, y1].into_iter().all(drawable) || x0 >= x1 || y0 >= y1 {
         return Err(err(path, format!("the window [{x0}, {x1}] × [{y0}, {y1}] is empty or not finite")));
@@ -317,12 +346,14 @@ pub fn paths(
         let (main, rest) = root.split_horizontally(720);
         let main = main.titled(title, ("sans-serif", 18)).map_err(|e| err(path, e))?;
         let colours: Vec<RGBColor> = (0..runs.len()).map(|i| PALETTE[(i + 3) % PALETTE.len()]).collect();
-        path_panel(&main, path, (&xs, &ys, &values, &levels), minima, runs, &colours, true)?;
+        let grid = (&xs[..], &ys[..], &values[..], &levels[..]);
+        path_panel(&main, path, grid, minima, (runs, shadows), &colours, true)?;
         if panels > 0 {
             let cells = rest.margin(30, 10, 4, 4).split_evenly((rows, cols));
             for (k, cell) in cells.iter().enumerate().take(panels) {
                 let one = std::slice::from_ref(&runs[k]);
-                path_panel(cell, path, (&xs, &ys, &values, &levels), minima, one, &colours[k..=k], false)?;
+                let shadow = shadows.get(k).map(std::slice::from_ref).unwrap_or_default();
+                path_panel(cell, path, grid, minima, (one, shadow), &colours[k..=k], false)?;
             }
         }
         Ok(())
@@ -331,6 +362,9 @@ pub fn paths(
 
 type Grid<'g> = (&'g [f64], &'g [f64], &'g [Vec<f64>], &'g [f64]);
 
+/// Named paths and the shadows beside them.
+type Runs<'r> = (&'r [(String, Vec<(f64, f64)>)], &'r [Option<Shadow>]);
+
 /// One panel of [`paths`]: isolines, the paths, starts and minima; the
 /// large panel has axis labels and the legend, a small one its path's name.
 fn path_panel(
@@ -338,7 +372,7 @@ fn path_panel(
     path: &Path,
     (xs, ys, values, levels): Grid<'_>,
     minima: &[(f64, f64)],
-    runs: &[(String, Vec<(f64, f64)>)],
+    (runs, shadows): Runs<'_>,
     colours: &[RGBColor],
     large: bool,
 ) -> Result<(), GradusError> {
@@ -357,6 +391,20 @@ fn path_panel(
     }
     contours::isolines(&mut chart, path, xs, ys, values, levels, 1)?;
     let inside = |p: &(f64, f64)| p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1;
+    for (shadow, &c) in shadows.iter().zip(colours) {
+        let Some(shadow) = shadow else { continue };
+        let faint = c.mix(0.45);
+        let kept: Vec<_> = shadow.segments.iter().filter(|(a, b)| inside(a) && inside(b)).collect();
+        chart
+            .draw_series(kept.iter().map(|(a, b)| PathElement::new(vec![*a, *b], faint.stroke_width(1))))
+            .map_err(|e| err(path, e))?;
+        let series = chart
+            .draw_series(kept.iter().map(|(_, b)| Circle::new(*b, 3, faint.stroke_width(1))))
+            .map_err(|e| err(path, e))?;
+        if large {
+            series.label(shadow.label.clone()).legend(move |(x, y)| Circle::new((x + 9, y), 3, faint.stroke_width(1)));
+        }
+    }
     for ((name, pts), &c) in runs.iter().zip(colours) {
         // Iterates outside the window are left out (the path breaks there),
         // and the legend says how many.
