@@ -418,3 +418,44 @@ for name, v in list(averaged.module.named_parameters()) + list(averaged.module.n
     if v.is_floating_point():
         ema.put("ema", f"ema.{name}", v)
 ema.write("crates/gradus/tests/data/pytorch_ema.txt")
+
+# Stochastic weight averaging (crates/gradus/tests/data/pytorch_swa.txt):
+# the same network, 4 epochs of SGD with momentum over 10 examples in
+# batches of 5 (in order), averaged from the second epoch
+# (AveragedModel's default running mean) with SWALR(swa_lr=0.05,
+# anneal_epochs=2, cos), then update_bn over the same batches. Lines:
+# `init.<name>`, the data (`x`, `y`), the rate after each epoch (`lr`),
+# and the average's parameters and buffers (`swa.<name>`).
+from torch.optim.swa_utils import SWALR, update_bn  # noqa: E402
+
+swa_rand = Uniform(37, -1.0, 1.0)
+swa = Out("pytorch_reference.py")
+net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+with torch.no_grad():
+    for name, p in net.named_parameters():
+        p.copy_(swa_rand(*p.shape))
+        swa.put("swa", f"init.{name}", p)
+x = swa_rand(10, 3)
+y = torch.tensor([rng.randrange(2) for _ in range(10)])
+swa.put("swa", "x", x)
+swa.put("swa", "y", y.double())
+averaged = AveragedModel(net)
+sgd = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+swa_sched = SWALR(sgd, swa_lr=0.05, anneal_epochs=2, anneal_strategy="cos")
+batches = [(x[i:i + 5], y[i:i + 5]) for i in (0, 5)]
+lrs = []
+for epoch in range(1, 5):
+    for xb, yb in batches:
+        sgd.zero_grad()
+        F.cross_entropy(net(xb), yb).backward()
+        sgd.step()
+    if epoch >= 2:
+        averaged.update_parameters(net)
+        swa_sched.step()
+    lrs.append(sgd.param_groups[0]["lr"])
+update_bn([xb for xb, _ in batches], averaged)
+swa.put("swa", "lr", torch.tensor(lrs, dtype=torch.float64))
+for name, v in list(averaged.module.named_parameters()) + list(averaged.module.named_buffers()):
+    if v.is_floating_point():
+        swa.put("swa", f"swa.{name}", v)
+swa.write("crates/gradus/tests/data/pytorch_swa.txt")

@@ -125,6 +125,21 @@ struct RunArgs {
     /// as `ema.…`. Recorded in the checkpoint.
     #[arg(long, value_name = "DECAY")]
     ema: Option<f64>,
+    /// Stochastic weight averaging from this epoch (1-based) on, as torch's
+    /// swa_utils: the mean of the weights at the end of each epoch, batch
+    /// norm's statistics recomputed for it (update_bn); its test loss and
+    /// accuracy go to metrics.csv, its weights to the checkpoint as
+    /// `swa.…`. Recorded in the checkpoint.
+    #[arg(long, value_name = "EPOCH")]
+    swa_start: Option<usize>,
+    /// With --swa-start: SWALR's rate, which every group's rate anneals to
+    /// (cosine, over --swa-anneal-epochs) from the first averaged epoch,
+    /// instead of the schedule. Recorded in the checkpoint.
+    #[arg(long, value_name = "LR")]
+    swa_lr: Option<f64>,
+    /// SWALR's anneal_epochs.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    swa_anneal_epochs: usize,
 }
 
 /// Where batch norm takes its statistics in a run of several processes.
@@ -146,6 +161,17 @@ impl RunArgs {
         }
         if let Some(d) = self.ema.filter(|d| !(0.0..=1.0).contains(d)) {
             return Err(usage(format!("--ema {d}: give a decay from 0 to 1 (0.999 is common)")));
+        }
+        match (self.swa_start, self.swa_lr) {
+            (Some(_), _) if self.ema.is_some() => {
+                return Err(usage("--ema and --swa-start: a run keeps one average; give one of them"));
+            }
+            (Some(0), _) => return Err(usage("--swa-start 0: epochs count from 1; give the first averaged epoch")),
+            (None, Some(_)) => return Err(usage("--swa-lr needs --swa-start (the epoch SWALR starts at)")),
+            (_, Some(lr)) if !(lr.is_finite() && lr >= 0.0) => {
+                return Err(usage(format!("--swa-lr {lr}: give a rate >= 0")));
+            }
+            _ => {}
         }
         if let Some(k) = self.accumulate.filter(|&k| k == 0 || k > self.batch_size) {
             return Err(usage(format!(
@@ -190,6 +216,7 @@ impl RunArgs {
             flush_denormal: self.flush_denormal,
             rules,
             ema: self.ema,
+            swa: self.swa_start.map(|start| (start, self.swa_lr, self.swa_anneal_epochs)),
             no_decay: {
                 // As a set: the same patterns in another order are the same run.
                 let set: std::collections::BTreeSet<String> =

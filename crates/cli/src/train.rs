@@ -37,6 +37,8 @@ pub struct Run {
     pub no_decay: Vec<String>,
     /// `--ema DECAY`.
     pub ema: Option<f64>,
+    /// `--swa-start`, `--swa-lr`, `--swa-anneal-epochs`.
+    pub swa: Option<(usize, Option<f64>, usize)>,
 }
 
 /// `--augment "crop=2, flip=true, mean=0.286, std=0.353"`: a random crop
@@ -406,6 +408,9 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
         ("accumulate", (r.accumulate > 1).then(|| r.accumulate.to_string())),
         ("no_decay", (!run.no_decay.is_empty()).then(|| run.no_decay.join(","))),
         ("ema", run.ema.map(|d| d.to_string())),
+        ("swa_start", run.swa.map(|s| s.0.to_string())),
+        ("swa_lr", run.swa.and_then(|s| s.1).map(|lr| lr.to_string())),
+        ("swa_anneal_epochs", run.swa.filter(|s| s.1.is_some()).map(|s| s.2.to_string())),
     ] {
         if let Some(v) = value {
             t = t.record(key, &v);
@@ -414,6 +419,9 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
     t = t.with_gradient_rules(r).expect("the flags were checked when parsed");
     if let Some(decay) = run.ema {
         t = t.with_ema(decay).expect("the decay was checked when parsed");
+    }
+    if let Some((start, lr, anneal)) = run.swa {
+        t = t.with_swa(start, lr, anneal).expect("the flags were checked when parsed");
     }
     if let Some((files, context)) = run.source.text_record() {
         t = t.record("text", &files).record("context", &context).bits_per_byte();

@@ -260,3 +260,47 @@ fn sam_traces_with_its_second_gradient_and_draws_where_it_took_it() {
         gradus(&["trace", "--function", "rosenbrock", "--start=-1.5,2", "--optimizer", "sam(rho=0.1)"]);
     assert!(code == 2 && err.contains("`optimizer` is required"), "{err}");
 }
+
+#[test]
+fn swa_averages_from_its_epoch_and_resumes_exactly() {
+    let out = scratch("optimizers-swa");
+    let model = "mlp(784, 8, 10, batch_norm=true)";
+    let swa = ["--swa-start", "2", "--swa-lr", "0.02", "--swa-anneal-epochs", "2"];
+    let train =
+        |dir: &Path, epochs: &str, extra: &[&str]| train(dir, model, "sgd(lr=0.1, momentum=0.9)", epochs, extra);
+    let (code, _, err) = train(&out, "1", &swa);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = train(&out, "3", &[&["--resume"][..], &swa].concat());
+    assert_eq!(code, 0, "{err}");
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let (at, lr) = (
+        header.iter().position(|h| *h == "swa_test_accuracy").expect("a swa_test_accuracy column"),
+        header.iter().position(|h| *h == "lr").unwrap(),
+    );
+    let rows: Vec<Vec<f64>> =
+        metrics.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    assert!(rows[0][at].is_nan() && (0.0..=1.0).contains(&rows[1][at]), "{metrics}");
+    // SWALR: halfway to 0.02 after the first averaged epoch, there after the second.
+    assert!((rows[1][lr] - 0.06).abs() < 1e-12 && (rows[2][lr] - 0.02).abs() < 1e-12, "{metrics}");
+    let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+    assert!(ck.contains("swa.0.weight") && ck.contains("swa.1.running_var"));
+    assert_eq!(ck.metadata("config.swa_start"), Some("2"));
+    let whole = scratch("optimizers-swa-whole");
+    let (code, _, err) = train(&whole, "3", &swa);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read(out.join("checkpoint.safetensors")).unwrap(),
+        std::fs::read(whole.join("checkpoint.safetensors")).unwrap()
+    );
+    let (code, _, err) = train(&out, "4", &["--resume", "--swa-start", "3"]);
+    assert!(code == 2 && err.contains("--swa-start"), "{code}: {err}");
+    for (flags, want) in [
+        (&["--swa-start", "2", "--ema", "0.9"][..], "a run keeps one average"),
+        (&["--swa-start", "0"][..], "--swa-start 0: epochs count from 1"),
+        (&["--swa-lr", "0.1"][..], "--swa-lr needs --swa-start"),
+    ] {
+        let (code, _, err) = train(&scratch("optimizers-swa-bad"), "3", flags);
+        assert!(code == 2 && err.contains(want), "{flags:?}: {code}: {err}");
+    }
+}

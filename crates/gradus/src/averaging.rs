@@ -1,5 +1,7 @@
-//! Weight averaging for evaluation: an exponential moving average of the
-//! parameters and buffers, as `torch.optim.swa_utils.AveragedModel`.
+//! Weight averaging for evaluation, as `torch.optim.swa_utils`: an
+//! exponential moving average of the parameters and buffers after every
+//! step, or stochastic weight averaging (the mean of the parameters at
+//! the end of epochs, SWALR, `update_bn`).
 
 use gradus_nn::{Module, Slot, Visitor};
 use gradus_tensor::{Float, Tensor};
@@ -9,10 +11,50 @@ use gradus_tensor::{Float, Tensor};
 pub enum Average {
     /// a ← lerp(a, θ, 1 − decay) after each step (`get_ema_multi_avg_fn(decay)`).
     Ema(f64),
+    /// Stochastic weight averaging: the mean of the parameters at the end
+    /// of every epoch from `start` (1-based) on, a ← lerp(a, θ, 1/(n + 1))
+    /// (`get_swa_multi_avg_fn`);
+    /// with `lr`, SWALR's cosine anneal of every group's rate to it over
+    /// `anneal_epochs` epochs, replacing the schedule; batch norm's
+    /// statistics recomputed for the average before it is evaluated
+    /// (`update_bn`).
+    Swa {
+        /// The first epoch averaged.
+        start: usize,
+        /// SWALR's rate (`swa_lr`), if the rate is annealed.
+        lr: Option<f64>,
+        /// SWALR's `anneal_epochs`.
+        anneal_epochs: usize,
+    },
+}
+
+impl Average {
+    /// The checkpoint prefix and metrics name: `ema` or `swa`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Average::Ema(_) => "ema",
+            Average::Swa { .. } => "swa",
+        }
+    }
+}
+
+/// SWALR's rate after its `step`-th step (1 at the end of the first
+/// averaged epoch) from the rate `lr` a group has: PyTorch's
+/// `SWALR.get_lr` with the cosine anneal, which recovers the rate before
+/// annealing from the current one.
+pub(crate) fn swalr(lr: f64, swa_lr: f64, anneal_epochs: usize, step: usize) -> f64 {
+    let anneal = |t: f64| (1.0 - (std::f64::consts::PI * t).cos()) / 2.0;
+    let step = if anneal_epochs == 0 { step.max(1) } else { step } as f64;
+    let span = anneal_epochs.max(1) as f64;
+    let prev_alpha = anneal(((step - 1.0) / span).clamp(0.0, 1.0));
+    let prev_lr = if prev_alpha == 1.0 { swa_lr } else { (lr - prev_alpha * swa_lr) / (1.0 - prev_alpha) };
+    let alpha = anneal((step / span).clamp(0.0, 1.0));
+    swa_lr * alpha + prev_lr * (1.0 - alpha)
 }
 
 /// The average of a model's parameters and floating buffers (batch
-/// norm's running statistics; `use_buffers=True`), in the order a
+/// norm's running statistics; an EMA averages them, `use_buffers=True`;
+/// SWA keeps the ones [`update_bn`] computed for it), in the order a
 /// [`Visitor`] walks them; the first update copies the model. Counts
 /// (batch norm's `num_batches_tracked`, a buffer in the element type
 /// here and an integer in PyTorch, which averages it with truncation;
@@ -32,27 +74,38 @@ impl<T: Float> Averaged<T> {
         Self { average, n_averaged: 0, values: Vec::new() }
     }
 
-    /// The model's parameters and floating buffers, named.
-    pub(crate) fn current(model: &dyn Module<T>) -> Vec<(String, Tensor<T>)> {
+    /// The model's parameters and floating buffers, named, each with
+    /// whether it is a parameter.
+    fn slots(model: &dyn Module<T>) -> Vec<(String, Tensor<T>, bool)> {
         let mut out = Vec::new();
         Visitor::new(&mut |name, slot| match slot {
-            Slot::Param(p) => out.push((name.to_string(), p.value())),
-            Slot::Buffer(b) if !is_count(name) => out.push((name.to_string(), b.value())),
+            Slot::Param(p) => out.push((name.to_string(), p.value(), true)),
+            Slot::Buffer(b) if !is_count(name) => out.push((name.to_string(), b.value(), false)),
             Slot::Buffer(_) | Slot::Counter(_) => {}
         })
         .module(model);
         out
     }
 
+    /// The model's parameters and floating buffers, named.
+    pub(crate) fn current(model: &dyn Module<T>) -> Vec<(String, Tensor<T>)> {
+        Self::slots(model).into_iter().map(|(n, t, _)| (n, t)).collect()
+    }
+
     /// One update from the model's current values (`update_parameters`).
     pub(crate) fn update(&mut self, model: &dyn Module<T>) {
-        let current = Self::current(model);
+        let current = Self::slots(model);
         if self.n_averaged == 0 {
-            self.values = current.into_iter().map(|(n, t)| (n, t.contiguous())).collect();
+            self.values = current.into_iter().map(|(n, t, _)| (n, t.contiguous())).collect();
         } else {
-            let Average::Ema(decay) = self.average;
-            let w = T::of(1.0 - decay);
-            for ((_, avg), (_, now)) in self.values.iter_mut().zip(current) {
+            let (w, buffers) = match self.average {
+                Average::Ema(decay) => (T::of(1.0 - decay), true),
+                Average::Swa { .. } => (T::of(1.0 / (self.n_averaged + 1) as f64), false),
+            };
+            for ((_, avg), (_, now, is_param)) in self.values.iter_mut().zip(current) {
+                if !is_param && !buffers {
+                    continue;
+                }
                 let now = now.contiguous();
                 let now = now.as_slice().expect("made contiguous");
                 avg.data_mut().iter_mut().zip(now).for_each(|(a, &x)| *a = gradus_optim::lerp(*a, x, w));
@@ -134,4 +187,38 @@ pub(crate) fn restore_trained<T: Float>(model: &dyn Module<T>, held: Vec<Option<
             p.set(v);
         }
     }
+}
+
+/// `torch.optim.swa_utils.update_bn`: batch norm's running statistics of
+/// `model` recomputed from scratch as cumulative averages over one pass of
+/// `loader` (its batches for epoch `epoch`) in training mode, without
+/// gradients; the model's mode comes back. Nothing happens to a model
+/// without running statistics.
+///
+/// # Errors
+/// A batch that cannot be loaded.
+pub(crate) fn update_bn<T: Float>(
+    model: &dyn Module<T>,
+    loader: &gradus_data::DataLoader,
+    epoch: u64,
+) -> Result<(), crate::GradusError> {
+    if model.named_buffers().is_empty() {
+        return Ok(());
+    }
+    let mode = model.training();
+    model.train();
+    model.set_stats_pass(true);
+    let pass = || -> Result<(), crate::GradusError> {
+        for batch in loader.epoch::<T>(epoch) {
+            let x = gradus_autodiff::Var::constant(batch?.features);
+            gradus_autodiff::no_grad(|| model.forward(&gradus_autodiff::Tape::new(), &x));
+        }
+        Ok(())
+    };
+    let out = pass();
+    model.set_stats_pass(false);
+    if let Some(mode) = mode {
+        model.set_training(mode);
+    }
+    out
 }

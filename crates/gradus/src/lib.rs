@@ -32,6 +32,7 @@ pub mod sample;
 mod sharpness;
 mod sharpness_aware;
 mod trainer;
+mod weight_averaging;
 
 pub use averaging::Average;
 pub use config::{Difference, SameMeaning};

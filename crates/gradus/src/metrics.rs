@@ -45,6 +45,11 @@ pub struct EpochMetrics {
     /// ([`Trainer::with_ema`](crate::Trainer::with_ema)): the
     /// `ema_test_loss` and `ema_test_accuracy` columns.
     pub ema_test: Option<(f64, f64)>,
+    /// The test loss and accuracy of the stochastic weight average, when
+    /// the trainer keeps one ([`Trainer::with_swa`](crate::Trainer::with_swa);
+    /// NaN before its first epoch): the `swa_test_loss` and
+    /// `swa_test_accuracy` columns.
+    pub swa_test: Option<(f64, f64)>,
     /// Each step's mini-batch loss, in order (for the per-step learning
     /// curve; not a column of the CSV, so empty for a row read back).
     pub step_losses: Vec<f64>,
@@ -54,7 +59,8 @@ impl EpochMetrics {
     /// The CSV header: docs/cli.md's columns, `test_top5_accuracy`,
     /// `sharpness` when measured, `train_bpb` and `test_bpb` for text,
     /// `skipped` when steps may be skipped, `ema_test_loss` and
-    /// `ema_test_accuracy` with an EMA, then `grad_norm:<parameter>` per
+    /// `ema_test_accuracy` with an EMA, `swa_test_loss` and
+    /// `swa_test_accuracy` with SWA, then `grad_norm:<parameter>` per
     /// parameter, `dead:<layer>` per ReLU and `saturated:<layer>` per
     /// sigmoid or tanh layer.
     pub fn csv_header(&self) -> String {
@@ -71,6 +77,9 @@ impl EpochMetrics {
         }
         if self.ema_test.is_some() {
             h.push_str(",ema_test_loss,ema_test_accuracy");
+        }
+        if self.swa_test.is_some() {
+            h.push_str(",swa_test_loss,swa_test_accuracy");
         }
         for (prefix, columns) in
             [("grad_norm", &self.grad_norms), ("dead", &self.dead_units), ("saturated", &self.saturated)]
@@ -90,7 +99,7 @@ impl EpochMetrics {
     /// # use gradus::EpochMetrics;
     /// let m = EpochMetrics { epoch: 2, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
     ///     test_top5_accuracy: 0.99, lr: 0.01, seconds: 1.5, grad_norms: vec![("0.weight".into(), 0.25)],
-    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, bits_per_byte: false, skipped: None, ema_test: None, step_losses: vec![] };
+    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, bits_per_byte: false, skipped: None, ema_test: None, swa_test: None, step_losses: vec![] };
     /// assert_eq!(EpochMetrics::from_csv(&m.csv_header(), &m.csv_row()).unwrap(), m);
     /// let sharp = EpochMetrics { sharpness: Some(21.5), ..m.clone() };
     /// assert_eq!(EpochMetrics::from_csv(&sharp.csv_header(), &sharp.csv_row()).unwrap(), sharp);
@@ -146,6 +155,10 @@ impl EpochMetrics {
                 .contains(&"ema_test_loss")
                 .then(|| Ok::<_, String>((column("ema_test_loss")?, column("ema_test_accuracy")?)))
                 .transpose()?,
+            swa_test: names
+                .contains(&"swa_test_loss")
+                .then(|| Ok::<_, String>((column("swa_test_loss")?, column("swa_test_accuracy")?)))
+                .transpose()?,
             step_losses: Vec::new(),
         })
     }
@@ -182,7 +195,7 @@ impl EpochMetrics {
         if let Some(n) = self.skipped {
             r.push_str(&format!(",{n}"));
         }
-        if let Some((loss, accuracy)) = self.ema_test {
+        for (loss, accuracy) in self.ema_test.iter().chain(&self.swa_test) {
             r.push_str(&format!(",{loss},{accuracy}"));
         }
         for (_, n) in self.grad_norms.iter().chain(&self.dead_units).chain(&self.saturated) {

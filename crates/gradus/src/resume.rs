@@ -45,14 +45,14 @@ impl<T: Float> Trainer<T> {
             None => checkpoint::store(model, &mut ck, "model."),
         }
         if let Some(ema) = self.ema.as_ref().filter(|e| e.n_averaged > 0) {
-            // The average under `ema.`, named as the model (a state dict
-            // torch loads as it is; counters are the model's own).
+            // The average under `ema.` or `swa.`, named as the model (a
+            // state dict torch loads as it is; counters are the model's own).
             let held = ema.swap_in(model);
-            checkpoint::store(model, &mut ck, "ema.");
+            checkpoint::store(model, &mut ck, &format!("{}.", ema.average.name()));
             crate::averaging::Averaged::restore(model, held);
         }
         if let Some(ema) = &self.ema {
-            ck.insert_u64("trainer.ema_n_averaged", &[ema.n_averaged]);
+            ck.insert_u64(&format!("trainer.{}_n_averaged", ema.average.name()), &[ema.n_averaged]);
         }
         let names = names_by_id(model);
         let rename = |key: &str| -> String {
@@ -125,7 +125,9 @@ impl<T: Float> Trainer<T> {
                 Err(corrupt(format!("`{name}` holds {} values; it should hold {n}", v.len())))
             }
         };
-        for name in ck.names().filter(|n| ["model.", "train.", "optim.", "ema."].iter().any(|p| n.starts_with(p))) {
+        for name in
+            ck.names().filter(|n| ["model.", "train.", "optim.", "ema.", "swa."].iter().any(|p| n.starts_with(p)))
+        {
             if ck.get_u64(name).is_err() && !ck.get::<T>(name)?.isfinite().all() {
                 return Err(corrupt(format!(
                     "`{name}` holds NaN or Inf; runs are saved only while finite, so the file was changed"
@@ -147,15 +149,16 @@ impl<T: Float> Trainer<T> {
         // The average, read and checked before the model changes.
         let ema = match &self.ema {
             None => None,
-            Some(_) => {
-                let n = counters("trainer.ema_n_averaged", 1)?[0];
+            Some(e) => {
+                let kind = e.average.name();
+                let n = counters(&format!("trainer.{kind}_n_averaged"), 1)?[0];
                 let mut values = Vec::new();
                 if n > 0 {
                     for (name, now) in crate::averaging::Averaged::current(model) {
-                        let v = ck.get::<T>(&format!("ema.{name}"))?;
+                        let v = ck.get::<T>(&format!("{kind}.{name}"))?;
                         if v.shape() != now.shape() {
                             return Err(corrupt(format!(
-                                "`ema.{name}` has shape {:?}; the model's is {:?}",
+                                "`{kind}.{name}` has shape {:?}; the model's is {:?}",
                                 v.shape(),
                                 now.shape()
                             )));

@@ -111,7 +111,7 @@ pub struct Loaders<'a> {
 /// ```
 pub struct Trainer<T: Float> {
     pub(crate) optim: Optimizer<T>,
-    schedule: Option<Driven>,
+    pub(crate) schedule: Option<Driven>,
     pub(crate) steps: usize,
     pub(crate) epochs: usize,
     config: crate::config::RunConfig,
@@ -150,42 +150,6 @@ impl<T: Float> Trainer<T> {
             skipped_in_epoch: 0,
             ema: None,
         }
-    }
-
-    /// Keeps an exponential moving average of the parameters and floating
-    /// buffers after every step taken, a ← lerp(a, θ, 1 − decay) from a
-    /// copy at the first (PyTorch's `AveragedModel` with
-    /// `get_ema_multi_avg_fn(decay)` and `use_buffers=True`), evaluated on
-    /// the test set beside the model each epoch
-    /// ([`EpochMetrics::ema_test`]) and saved in checkpoints as `ema.…`.
-    ///
-    /// # Errors
-    /// [`GradusError::Config`] for a decay outside [0, 1].
-    pub fn with_ema(mut self, decay: f64) -> Result<Self, GradusError> {
-        if !(0.0..=1.0).contains(&decay) {
-            return Err(GradusError::Config(format!("the EMA decay must be in [0, 1], got {decay}")));
-        }
-        self.ema = Some(crate::averaging::Averaged::new(crate::Average::Ema(decay)));
-        Ok(self)
-    }
-
-    /// The averaged weights, if an average is kept: each parameter's and
-    /// floating buffer's average by name (empty before the first step).
-    pub fn ema(&self) -> Option<&[(String, Tensor<T>)]> {
-        self.ema.as_ref().map(|e| &e.values[..])
-    }
-
-    /// The updates the average has taken (PyTorch's `n_averaged`).
-    pub fn ema_updates(&self) -> Option<u64> {
-        self.ema.as_ref().map(|e| e.n_averaged)
-    }
-
-    /// The exponential moving average's decay, if one is kept.
-    pub fn ema_decay(&self) -> Option<f64> {
-        self.ema.as_ref().map(|e| {
-            let crate::Average::Ema(d) = e.average;
-            d
-        })
     }
 
     /// Applies `rules` to every step's gradients (clipping, skipping a
@@ -437,6 +401,9 @@ impl<T: Float> Trainer<T> {
     }
 
     pub(crate) fn apply_schedule(&mut self) {
+        if self.swalr_step().is_some() {
+            return;
+        }
         let Some(Driven::Steps(s, every)) = &self.schedule else { return };
         let t = if *every == Every::Batch { self.steps } else { self.epochs };
         let momentum = s.momentum(t);
@@ -491,7 +458,7 @@ impl<T: Float> Trainer<T> {
         match outcome {
             Ok((value, grads)) => {
                 if self.update(&params, grads, norms, &diverged)?
-                    && let Some(ema) = &mut self.ema
+                    && let Some(ema) = self.ema.as_mut().filter(|e| matches!(e.average, crate::Average::Ema(_)))
                 {
                     ema.update(model);
                 }
@@ -645,6 +612,12 @@ impl<T: Float> Trainer<T> {
                 "sharpness is measured by one process on the whole monitoring subset; it is not available in data-parallel runs".into(),
             ));
         }
+        if matches!(self.average(), Some(crate::Average::Swa { .. })) && self.replicas.is_some() {
+            return Err(GradusError::Config(
+                "SWA recomputes batch norm's statistics on one process; it is not available in data-parallel runs"
+                    .into(),
+            ));
+        }
         if self.sharpness_aware().is_some() && self.replicas.is_some() {
             return Err(GradusError::Config(
                 "sam evaluates each batch twice on one process; it is not available in data-parallel runs".into(),
@@ -692,10 +665,12 @@ impl<T: Float> Trainer<T> {
             return Err(GradusError::Diverged { epoch, step, what, first_op: None });
         }
         self.epochs += 1;
+        self.average_epoch(model);
         let mut activity = ActivationStats::new();
+        let done = self.epochs;
         let in_epoch = |e: GradusError| match e {
             GradusError::Diverged { epoch: None, step, what, first_op } => {
-                GradusError::Diverged { epoch: Some(self.epochs), step, what, first_op }
+                GradusError::Diverged { epoch: Some(done), step, what, first_op }
             }
             other => other,
         };
@@ -708,20 +683,11 @@ impl<T: Float> Trainer<T> {
             crate::averaging::restore_trained(model, held);
         }
         let (train_eval, test_eval) = (train_eval.map_err(in_epoch)?, test_eval.map_err(in_epoch)?);
-        // The averaged weights on the test set (the model itself before
-        // the first step taken, which the average starts from).
-        let ema_test = match &self.ema {
-            Some(e) if e.n_averaged > 0 => {
-                let held = e.swap_in(model);
-                let eval = run_evaluation(model, loss, test, None, replicas);
-                crate::averaging::Averaged::restore(model, held);
-                let eval = eval.map_err(in_epoch)?;
-                Some((eval.loss, eval.accuracy))
-            }
-            Some(_) => Some((test_eval.loss, test_eval.accuracy)),
-            None => None,
-        };
+        let (ema_test, swa_test) = self.evaluate_average(model, loss, loaders).map_err(in_epoch)?;
+        // From SWA's start, SWALR sets the rate instead of the schedule.
+        let swalr = self.swalr_step().is_some();
         match &mut self.schedule {
+            _ if swalr => self.apply_swalr(),
             Some(Driven::Plateau(p)) => {
                 let lr = p.observe(test_eval.loss);
                 self.optim.set_lr(lr);
@@ -747,6 +713,7 @@ impl<T: Float> Trainer<T> {
             bits_per_byte: self.bits_per_byte,
             skipped: self.rules.skip_nonfinite.map(|_| self.skipped_in_epoch),
             ema_test,
+            swa_test,
             step_losses,
         })
     }

@@ -120,3 +120,60 @@ fn schedule_free_runs_are_evaluated_at_their_evaluation_weights() {
     let at_x = evaluate(&model, &CrossEntropy::default(), &eval).unwrap();
     assert_eq!((at_x.loss, at_x.accuracy), (m.test_loss, m.test_accuracy));
 }
+
+fn reference_swa() -> HashMap<String, Tensor<f64>> {
+    let mut out = HashMap::new();
+    for line in include_str!("data/pytorch_swa.txt").lines().filter(|l| !l.starts_with('#')) {
+        let mut parts = line.splitn(4, ' ');
+        let (_, key, shape, values) =
+            (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let shape: Vec<usize> = shape.split(',').map(|d| d.parse().unwrap()).collect();
+        let values: Vec<f64> = values.split(' ').map(|v| v.parse().unwrap()).collect();
+        out.insert(key.to_string(), Tensor::from_vec(values, &shape).unwrap());
+    }
+    out
+}
+
+/// SWA from the second of four epochs with SWALR and update_bn equals
+/// torch.optim.swa_utils on the same network, data and order: the rate
+/// after each epoch, and the average's parameters and batch-norm
+/// statistics.
+#[test]
+fn swa_equals_pytorchs_swa_utils() {
+    use gradus::data::{Features, InMemory, Targets};
+    let r = reference_swa();
+    let model = ModelSpec::parse("seq(linear(3, 4), batchnorm1d(4), tanh, linear(4, 2))").unwrap().build::<f64>(0);
+    for (name, p) in model.named_parameters() {
+        p.set(r[&format!("init.{name}")].clone());
+    }
+    let y = r["y"].to_vec().iter().map(|&v| v as usize).collect();
+    let data = InMemory::new(Features::F64(r["x"].to_vec()), vec![3], Targets::Classes(y)).unwrap();
+    let loader = DataLoader::new(std::sync::Arc::new(data), 5);
+    let loaders = Loaders { train: &loader, monitor: &loader, test: &loader };
+    let optim = Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1, momentum=0.9)").unwrap());
+    let mut trainer = Trainer::new(optim).with_swa(2, Some(0.05), 2).unwrap();
+    let mut lrs = Vec::new();
+    for epoch in 1..=4 {
+        let m = trainer.epoch(&model, &CrossEntropy::default(), &loaders).unwrap();
+        lrs.push(m.lr);
+        let (loss, _) = m.swa_test.unwrap();
+        assert_eq!(loss.is_nan(), epoch < 2, "epoch {epoch}: the average is evaluated from its start");
+    }
+    for (got, want) in lrs.iter().zip(r["lr"].to_vec()) {
+        assert!((got - want).abs() <= 1e-15 * want, "rates {lrs:?}, PyTorch {:?}", r["lr"].to_vec());
+    }
+    assert_eq!(trainer.ema_updates(), Some(3));
+    let values = trainer.ema().unwrap();
+    assert_eq!(values.len(), 8, "parameters and batch norm's running statistics");
+    for (name, v) in values {
+        let want = &r[&format!("swa.{name}")];
+        for (a, b) in v.to_vec().iter().zip(want.to_vec()) {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-3), "{name}: gradus {a}, PyTorch {b}");
+        }
+    }
+    let t = || Trainer::<f64>::new(Optimizer::boxed(gradus::optim::parse("sgd").unwrap()));
+    assert!(t().with_swa(0, None, 10).is_err());
+    assert!(t().with_swa(1, Some(-1.0), 10).is_err());
+    let both = t().with_ema(0.9).unwrap().with_swa(1, None, 10).err().unwrap().to_string();
+    assert!(both.contains("already keeps an average (ema)"), "{both}");
+}

@@ -125,6 +125,7 @@ fn metrics(epoch: usize, train_loss: f64, test_loss: f64, accuracy: f64) -> grad
         bits_per_byte: false,
         skipped: None,
         ema_test: None,
+        swa_test: None,
         step_losses: (0..10).map(|i| train_loss * (1.2 - 0.02 * i as f64)).collect(),
     }
 }

@@ -30,6 +30,9 @@ pub struct BatchNorm1d<T: Float> {
     eps: f64,
     momentum: Option<f64>,
     training: Cell<bool>,
+    /// In a statistics pass ([`Module::set_own_stats_pass`]): cumulative
+    /// averages whatever the momentum.
+    stats_pass: Cell<bool>,
 }
 
 impl<T: Float> BatchNorm1d<T> {
@@ -60,6 +63,7 @@ impl<T: Float> BatchNorm1d<T> {
             eps,
             momentum,
             training: Cell::new(true),
+            stats_pass: Cell::new(false),
         }
     }
 
@@ -88,7 +92,8 @@ impl<T: Float> BatchNorm1d<T> {
         };
         let seen = count.value().item() + T::one();
         count.set(Tensor::scalar(seen));
-        let m = T::of(self.momentum.unwrap_or(1.0 / seen.as_f64()));
+        let momentum = if self.stats_pass.get() { None } else { self.momentum };
+        let m = T::of(momentum.unwrap_or(1.0 / seen.as_f64()));
         let unbiased = var * T::of(n as f64 / (n as f64 - 1.0));
         rm.set(&(&rm.value() * (T::one() - m)) + &(mean * m));
         rv.set(&(&rv.value() * (T::one() - m)) + &(&unbiased * m));
@@ -221,6 +226,20 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
         Some(self.training.get())
     }
 
+    fn set_own_stats_pass(&self, on: bool) {
+        self.stats_pass.set(on);
+        if on {
+            let reset = |b: &Option<Buffer<T>>, v: T| {
+                if let Some(b) = b {
+                    b.set(Tensor::full(&b.shape(), v));
+                }
+            };
+            reset(&self.running_mean, T::zero());
+            reset(&self.running_var, T::one());
+            reset(&self.num_batches_tracked, T::zero());
+        }
+    }
+
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {
         let c = self.num_features();
         Some(match input {
@@ -299,6 +318,10 @@ impl<T: Float> Module<T> for BatchNorm2d<T> {
 
     fn mode(&self) -> Option<bool> {
         self.0.mode()
+    }
+
+    fn set_own_stats_pass(&self, on: bool) {
+        self.0.set_own_stats_pass(on);
     }
 
     fn output_shape(&self, input: &[usize]) -> Option<Result<Vec<usize>, String>> {

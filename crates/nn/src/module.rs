@@ -157,6 +157,25 @@ pub trait Module<T: Float> {
         }
     }
 
+    /// Starts (`true`) or ends (`false`) a pass that recomputes this
+    /// module's *own* running statistics, if it keeps any (batch norm):
+    /// started, they are reset (mean 0, variance 1, count 0) and then kept
+    /// as cumulative averages of the training-mode batches that follow;
+    /// ended, its momentum applies again. The default: nothing to do.
+    fn set_own_stats_pass(&self, on: bool) {
+        let _ = on;
+    }
+
+    /// [`Module::set_own_stats_pass`] in this module and every descendant
+    /// (what `torch.optim.swa_utils.update_bn` does to batch norm around
+    /// its pass over the data). Not meant to be overridden.
+    fn set_stats_pass(&self, on: bool) {
+        self.set_own_stats_pass(on);
+        for (_, child) in self.children() {
+            child.set_stats_pass(on);
+        }
+    }
+
     /// A key telling this module's type apart from others at the same
     /// address (zero-sized layers share one): the type's name. Not meant
     /// to be overridden.
@@ -370,6 +389,9 @@ impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
     }
     fn mode(&self) -> Option<bool> {
         (**self).mode()
+    }
+    fn set_own_stats_pass(&self, on: bool) {
+        (**self).set_own_stats_pass(on);
     }
     fn type_key(&self) -> &'static str {
         (**self).type_key()
