@@ -62,6 +62,11 @@ struct RunArgs {
     /// A schedule spec.
     #[arg(long)]
     schedule: Option<String>,
+    /// A schedule of the optimiser's momentum (SGD's momentum, the Adam
+    /// family's β₁): its values are factors on the optimiser's own, and it
+    /// advances with --schedule-every. Recorded in the checkpoint.
+    #[arg(long, value_name = "SPEC")]
+    schedule_momentum: Option<String>,
     /// When a step schedule advances.
     #[arg(long, default_value = "epoch", value_parser = clap::builder::PossibleValuesParser::new(gradus::Every::NAMES).map(|s| s.parse::<gradus::Every>().expect("a listed name")))]
     schedule_every: gradus::Every,
@@ -200,6 +205,7 @@ impl RunArgs {
             source: self.source,
             model: train::model_text(&self.model)?,
             schedule: self.schedule,
+            schedule_momentum: self.schedule_momentum,
             schedule_every: self.schedule_every,
             epochs: self.epochs,
             batch_size: self.batch_size,

@@ -16,6 +16,8 @@ pub struct Run {
     pub model: String,
     pub schedule: Option<String>,
     pub schedule_every: Every,
+    /// `--schedule-momentum SPEC`.
+    pub schedule_momentum: Option<String>,
     pub epochs: usize,
     pub batch_size: usize,
     pub seed: u64,
@@ -260,15 +262,21 @@ fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 fn trainer(run: &Run, optimizer: &str, model: &dyn Module<f32>) -> Result<Trainer<f32>, Failure> {
-    let t = Trainer::new(optimizer_for(optimizer, model, &run.no_decay)?);
-    match run.schedule.as_deref() {
-        Some(spec) => {
-            let schedule = gradus::sched::parse(spec).map_err(crate::usage)?;
-            t.with_schedule(schedule, run.schedule_every)
-                .map_err(|e| crate::usage(format!("--schedule {spec} --schedule-every {}: {e}", run.schedule_every)))
-        }
-        None => Ok(t),
+    let mut t = Trainer::new(optimizer_for(optimizer, model, &run.no_decay)?);
+    let every = run.schedule_every;
+    if let Some(spec) = run.schedule.as_deref() {
+        let schedule = gradus::sched::parse(spec).map_err(crate::usage)?;
+        t = t
+            .with_schedule(schedule, every)
+            .map_err(|e| crate::usage(format!("--schedule {spec} --schedule-every {every}: {e}")))?;
     }
+    if let Some(spec) = run.schedule_momentum.as_deref() {
+        let schedule = gradus::sched::parse(spec).map_err(crate::usage)?;
+        t = t
+            .with_momentum_schedule(schedule, every)
+            .map_err(|e| crate::usage(format!("--schedule-momentum {spec} ({optimizer}): {e}")))?;
+    }
+    Ok(t)
 }
 
 /// Trains one model with `optimizer`, writing `metrics.csv`, `learning_curve.svg`
@@ -432,6 +440,9 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
     // The seed is compared on its own; augmentations of one text differ
     // only by it.
     let same_augment = |a: &str, b: &str| same_debug(a, b, |s| parse_augment(s, 0));
+    if let Some(spec) = &run.schedule_momentum {
+        t = t.record_meaning("schedule_momentum", spec, same_schedule);
+    }
     t.record_meaning("model", &run.model, same_model)
         .record_meaning("optimizer", optimizer, same_optimizer)
         .record_meaning("schedule", run.schedule.as_deref().unwrap_or("none"), same_schedule)

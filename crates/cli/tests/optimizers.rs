@@ -304,3 +304,17 @@ fn swa_averages_from_its_epoch_and_resumes_exactly() {
         assert!(code == 2 && err.contains(want), "{flags:?}: {code}: {err}");
     }
 }
+
+#[test]
+fn a_momentum_schedule_is_recorded_and_checked() {
+    let out = scratch("optimizers-momentum-schedule");
+    let warm = ["--schedule-momentum", "linear(start_factor=0.5, total_iters=3)"];
+    let (code, _, err) = train(&out, "mlp(784, 8, 10)", "adam(lr=0.01)", "1", &warm);
+    assert_eq!(code, 0, "{err}");
+    let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(ck.metadata("config.schedule_momentum"), Some("linear(start_factor=0.5, total_iters=3)"));
+    let (code, _, err) = train(&out, "mlp(784, 8, 10)", "adam(lr=0.01)", "2", &["--resume"]);
+    assert!(code == 2 && err.contains("--schedule-momentum"), "{code}: {err}");
+    let (code, _, err) = train(&scratch("optimizers-momentum-adagrad"), "mlp(784, 8, 10)", "adagrad", "1", &warm);
+    assert!(code == 2 && err.contains("adagrad has no momentum"), "{code}: {err}");
+}

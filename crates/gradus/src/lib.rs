@@ -21,6 +21,7 @@ pub mod landscape;
 pub mod lr_find;
 mod metrics;
 pub mod models;
+mod momentum_schedule;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 pub mod plot;

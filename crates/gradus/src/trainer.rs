@@ -130,6 +130,9 @@ pub struct Trainer<T: Float> {
     skipped_in_epoch: usize,
     /// The weights averaged for evaluation, if asked for.
     pub(crate) ema: Option<crate::averaging::Averaged<T>>,
+    /// A schedule of every group's momentum, its unit, and each group's
+    /// momentum as built (the schedule's base values).
+    pub(crate) momentum_schedule: Option<(Box<dyn gradus_sched::LrScheduler>, Every, Vec<f64>)>,
 }
 
 impl<T: Float> Trainer<T> {
@@ -149,6 +152,7 @@ impl<T: Float> Trainer<T> {
             skipped_in_a_row: 0,
             skipped_in_epoch: 0,
             ema: None,
+            momentum_schedule: None,
         }
     }
 
@@ -306,6 +310,11 @@ impl<T: Float> Trainer<T> {
     /// plateau options out of range.
     pub fn with_schedule(mut self, schedule: Schedule, every: Every) -> Result<Self, GradusError> {
         let driven = match schedule {
+            Schedule::Steps(s) if self.momentum_schedule.is_some() && s.momentum(0).is_some() => {
+                return Err(GradusError::Config(
+                    "this schedule drives the momentum, which a momentum schedule drives already".into(),
+                ));
+            }
             Schedule::Steps(s) => Driven::Steps(s, every),
             Schedule::Plateau(_) if every == Every::Batch => {
                 return Err(GradusError::Config(
@@ -388,6 +397,7 @@ impl<T: Float> Trainer<T> {
     /// schedule past its last step, before anything changes (PyTorch's
     /// `OneCycleLR` raises when stepped past `total_steps`).
     pub(crate) fn check_schedule_range(&self, unit: Every) -> Result<(), GradusError> {
+        self.check_momentum_range(unit)?;
         let Some(Driven::Steps(s, every)) = &self.schedule else { return Ok(()) };
         let (Some(last), true) = (s.last_step(), *every == unit) else { return Ok(()) };
         let next = if unit == Every::Batch { self.steps + 1 } else { self.epochs + 1 };
@@ -404,8 +414,15 @@ impl<T: Float> Trainer<T> {
         if self.swalr_step().is_some() {
             return;
         }
+        let at = |every: Every| if every == Every::Batch { self.steps } else { self.epochs };
+        if let Some((s, every, bases)) = &self.momentum_schedule {
+            let t = at(*every);
+            for (g, &m0) in self.optim.groups_mut().iter_mut().zip(bases) {
+                g.rule.set_momentum(s.lr(m0, t));
+            }
+        }
         let Some(Driven::Steps(s, every)) = &self.schedule else { return };
-        let t = if *every == Every::Batch { self.steps } else { self.epochs };
+        let t = at(*every);
         let momentum = s.momentum(t);
         for g in self.optim.groups_mut() {
             g.lr = s.lr(g.initial_lr, t);
