@@ -79,6 +79,15 @@ pub(crate) fn trace(
                     driver.set_lr(lr);
                 }
                 let (_, mut g) = value_and_gradient(func.f, p)?;
+                if driver.hessian_diagonal_every().is_some_and(|k| t.is_multiple_of(k)) {
+                    // Hutchinson's u ⊙ (Hu) from the function's Hessian.
+                    let h = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?.hessian.to_vec();
+                    let u: Vec<f64> = gradus::hessian::unit_gaussian(p.len(), gradus::PROBE_SEED ^ t as u64);
+                    let n = p.len();
+                    let estimate: Vec<f64> =
+                        (0..n).map(|i| u[i] * (0..n).map(|j| h[i * n + j] * u[j]).sum::<f64>()).collect();
+                    driver.observe_hessian_diagonal(0, &[n], p, &estimate)?;
+                }
                 let mut segment = None;
                 if let Some(sam) = sam {
                     // SAM's second gradient, at θ + e.

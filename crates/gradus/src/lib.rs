@@ -17,6 +17,8 @@ mod error;
 mod evaluation;
 mod gradients;
 pub mod hessian;
+mod hessian_diagonal;
+pub use hessian_diagonal::PROBE_SEED;
 pub mod landscape;
 pub mod lr_find;
 mod metrics;

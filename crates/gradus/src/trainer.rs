@@ -472,6 +472,9 @@ impl<T: Float> Trainer<T> {
             )?
             .map(|(_, grads)| (value, grads));
         }
+        if outcome.is_ok() {
+            self.observe_curvature(model, loss, x, y, &params)?;
+        }
         match outcome {
             Ok((value, grads)) => {
                 if self.update(&params, grads, norms, &diverged)?
@@ -633,6 +636,11 @@ impl<T: Float> Trainer<T> {
             return Err(GradusError::Config(
                 "SWA recomputes batch norm's statistics on one process; it is not available in data-parallel runs"
                     .into(),
+            ));
+        }
+        if self.optim.hessian_diagonal_every().is_some() && self.replicas.is_some() {
+            return Err(GradusError::Config(
+                "sophia estimates the Hessian's diagonal on one process's batch; it is not available in data-parallel runs".into(),
             ));
         }
         if self.sharpness_aware().is_some() && self.replicas.is_some() {

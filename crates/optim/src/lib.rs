@@ -23,6 +23,9 @@
 //!   [`Lookahead`] and [`Sam`] (sharpness-aware: the gradient taken again
 //!   at a perturbed point, [`UpdateRule::sharpness_aware`]) around any of
 //!   them.
+//! - [`Sophia`]: momentum over an estimate of the Hessian's diagonal that
+//!   the caller supplies every k steps
+//!   ([`UpdateRule::hessian_diagonal_every`]).
 //! - Second order, closure form: [`Newton`] and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
 //!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
@@ -65,6 +68,7 @@ mod sam;
 mod schedule_free;
 mod sgd;
 mod signum;
+mod sophia;
 mod spec;
 mod weight_decay;
 mod yogi;
@@ -101,6 +105,7 @@ pub use sam::{Perturbation, Sam};
 pub use schedule_free::{ScheduleFree, ScheduleFreeBase, ScheduleFreeConfig};
 pub use sgd::{Sgd, SgdConfig};
 pub use signum::{Signum, SignumConfig};
+pub use sophia::{SOPHIA_EPS, Sophia, SophiaConfig};
 pub use spec::{Method, NAMES, fallback_of, from_spec, parse, parse_method, without_weight_decay};
 pub use weight_decay::WeightDecay;
 pub use yogi::{Yogi, YogiConfig};

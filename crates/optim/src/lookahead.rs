@@ -77,6 +77,17 @@ impl<T: Float> UpdateRule<T> for Lookahead<T> {
         self.inner.sharpness_aware()
     }
 
+    fn hessian_diagonal_every(&self) -> Option<usize> {
+        self.inner.hessian_diagonal_every()
+    }
+
+    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
+        // The inner method's slots are all but `slow`.
+        let slow = state.slots.pop().expect("lookahead's slow weights are the last slot");
+        self.inner.observe_hessian_diagonal(state, estimate);
+        state.slots.push(slow);
+    }
+
     fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {
         let slows: Vec<Vec<T>> = members
             .iter_mut()

@@ -138,6 +138,35 @@ impl<T: Float> Optimizer<T> {
         group.rule.eval_params(param, state)
     }
 
+    /// Every how many steps a group's method wants an estimate of the
+    /// Hessian's diagonal (the first group that does: Sophia).
+    pub fn hessian_diagonal_every(&self) -> Option<usize> {
+        self.groups.iter().find_map(|g| g.rule.hessian_diagonal_every())
+    }
+
+    /// Gives parameter `key` (of shape `shape`, at `param`) an estimate of
+    /// its Hessian's diagonal, for the step that follows
+    /// ([`UpdateRule::observe_hessian_diagonal`]; nothing for methods that
+    /// use none). Makes the state if the parameter has none yet.
+    ///
+    /// # Errors
+    /// An unknown parameter, lengths that do not match the shape, or a
+    /// shape other than its state's.
+    pub fn observe_hessian_diagonal(&mut self, key: u64, shape: &[usize], param: &[T], estimate: &[T]) -> Result<()> {
+        if estimate.len() != param.len() {
+            return Err(OptimError::Length {
+                key,
+                what: "Hessian diagonal",
+                got: estimate.len(),
+                expected: param.len(),
+            });
+        }
+        let g = self.prepare(key, shape, param.len(), estimate.len())?;
+        let state = self.states.get_mut(&key).expect("prepare made the state");
+        self.groups[g].rule.observe_hessian_diagonal(state, estimate);
+        Ok(())
+    }
+
     /// Updates one parameter, a vector, from its gradient
     /// ([`Optimizer::update_shaped`] with shape `[param.len()]`).
     ///

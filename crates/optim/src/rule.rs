@@ -144,6 +144,20 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Every how many steps the method wants an estimate of the Hessian's
+    /// diagonal ([`UpdateRule::observe_hessian_diagonal`] before the step
+    /// at step counts 0, k, 2k, …), if it uses one (Sophia).
+    fn hessian_diagonal_every(&self) -> Option<usize> {
+        None
+    }
+
+    /// Takes an estimate of the Hessian's diagonal at the parameter (one
+    /// value per element) into the state, before the step it belongs to.
+    /// By default nothing: the method does not use one.
+    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
+        let _ = (state, estimate);
+    }
+
     /// The momentum a cyclical schedule may drive (SGD's `momentum`,
     /// Adam's β₁), if the method has one.
     fn momentum(&self) -> Option<f64> {
@@ -208,6 +222,14 @@ impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
 
     fn sharpness_aware(&self) -> Option<crate::Perturbation> {
         (**self).sharpness_aware()
+    }
+
+    fn hessian_diagonal_every(&self) -> Option<usize> {
+        (**self).hessian_diagonal_every()
+    }
+
+    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
+        (**self).observe_hessian_diagonal(state, estimate);
     }
 
     fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {

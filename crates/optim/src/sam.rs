@@ -122,6 +122,14 @@ impl<T: Float> UpdateRule<T> for Sam<T> {
         Some(self.perturbation)
     }
 
+    fn hessian_diagonal_every(&self) -> Option<usize> {
+        self.inner.hessian_diagonal_every()
+    }
+
+    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
+        self.inner.observe_hessian_diagonal(state, estimate);
+    }
+
     fn momentum(&self) -> Option<f64> {
         self.inner.momentum()
     }

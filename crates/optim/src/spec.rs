@@ -7,7 +7,7 @@ use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 32] = [
+pub const NAMES: [&str; 33] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -38,6 +38,7 @@ pub const NAMES: [&str; 32] = [
     "muon",
     "lookahead",
     "sam",
+    "sophia",
     "newton",
     "lbfgs",
 ];
@@ -380,6 +381,17 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 d0: a.f64_or("d0", d.d0)?,
                 d_coef: a.f64_or("d_coef", d.d_coef)?,
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+            })?)
+        }
+        "sophia" => {
+            let mut a = spec.args(&["lr", "betas", "rho", "weight_decay", "k"])?;
+            let d = SophiaConfig::default();
+            Box::new(Sophia::new(SophiaConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                betas: pair(&mut a, "betas", d.betas)?,
+                rho: a.f64_or("rho", d.rho)?,
+                weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
+                k: a.usize_or("k", d.k)?,
             })?)
         }
         "sam" => {
