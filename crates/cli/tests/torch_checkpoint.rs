@@ -4,7 +4,9 @@
 //! each trained by `gradus train`, load into the equivalent PyTorch module
 //! from their checkpoints (names `model.0.weight`, …, batch norm's buffers
 //! included; dropout's random-number counters are gradus's own and left
-//! out) and gives the same test logits and predictions. Needs a Python
+//! out) and gives the same test logits and predictions; so do the averages
+//! `--ema` and `--swa-start` save beside the model (`ema.…`, `swa.…`, the
+//! same names after the prefix). Needs a Python
 //! with torch (`$GRADUS_TORCH_PYTHON`, `/opt/torchenv/bin/python` or
 //! `python3`); without one the test says so and passes.
 
@@ -64,7 +66,7 @@ const TRANSFORMER_NET: &str = "torch.nn.Sequential(torch.nn.Flatten(), torch.nn.
 const TORCH: &str = r#"
 import json, struct, sys
 import torch
-ckpt, images, spec, scripts = sys.argv[1:5]
+ckpt, images, spec, scripts, prefix = sys.argv[1:6]
 sys.path.insert(0, scripts)
 from torch_items import GRU, LSTM, Attention, LastToken, MeanTokens, PosEmbedding, Res, Transformer
 
@@ -75,14 +77,14 @@ n = struct.unpack("<Q", data[:8])[0]
 header = json.loads(data[8:8 + n])
 state = {}
 for name, info in header.items():
-    if name == "__metadata__" or not name.startswith("model."):
+    if name == "__metadata__" or not name.startswith(prefix):
         continue
     if info["dtype"] == "U64":
         continue  # dropout's random-number counters, gradus's own
     a, b = info["data_offsets"]
     assert info["dtype"] == "F32", info
     t = torch.frombuffer(bytearray(data[8 + n + a:8 + n + b]), dtype=torch.float32).reshape(info["shape"])
-    state[name[len("model."):]] = t
+    state[name[len(prefix):]] = t
 net = eval(spec)
 net.load_state_dict(state, strict=True)
 net.eval()
@@ -121,10 +123,22 @@ fn a_trained_transformer_gives_the_same_logits_in_pytorch() {
     same_logits_in_pytorch("transformer", TRANSFORMER_MODEL, TRANSFORMER_NET);
 }
 
+#[test]
+fn the_averaged_weights_give_the_same_logits_in_pytorch() {
+    same_logits_with("ema", MODEL, NET, &["--ema", "0.9"], "ema.");
+    same_logits_with("swa", MODEL, NET, &["--swa-start", "1"], "swa.");
+}
+
 /// Trains `model` for two epochs with `gradus train`, then compares the
 /// checkpoint's test logits in gradus with those of `net` (a PyTorch
 /// expression) loaded from the same checkpoint.
 fn same_logits_in_pytorch(name: &str, model_spec: &str, net: &str) {
+    same_logits_with(name, model_spec, net, &[], "model.");
+}
+
+/// [`same_logits_in_pytorch`] with more `gradus train` flags, for the
+/// state dict under `prefix`.
+fn same_logits_with(name: &str, model_spec: &str, net: &str, flags: &[&str], prefix: &str) {
     let Some(python) = common::python_with("torch") else {
         eprintln!("skipped: no Python with torch (set GRADUS_TORCH_PYTHON)");
         return;
@@ -152,6 +166,7 @@ fn same_logits_in_pytorch(name: &str, model_spec: &str, net: &str) {
         .args(["train", "--data", "mnist", "--data-dir", data.to_str().unwrap(), "--model", model_spec])
         .args(["--optimizer", "adam(lr=1e-2)", "--epochs", "2", "--batch-size", "32", "--seed", "3"])
         .args(["--out", out.to_str().unwrap()])
+        .args(flags)
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
@@ -161,7 +176,7 @@ fn same_logits_in_pytorch(name: &str, model_spec: &str, net: &str) {
     let spec = ModelSpec::parse(model_spec).unwrap();
     let model = spec.build::<f32>(0);
     let checkpoint = gradus::nn::Checkpoint::load(&ckpt).unwrap();
-    gradus::nn::checkpoint::restore(&model, &checkpoint, "model.").unwrap();
+    gradus::nn::checkpoint::restore(&model, &checkpoint, prefix).unwrap();
     model.eval();
     let bytes = std::fs::read(data.join("t10k-images-idx3-ubyte")).unwrap();
     let pixels: Vec<f32> = bytes[16..].iter().map(|&b| b as f32 / 255.0).collect();
@@ -171,6 +186,7 @@ fn same_logits_in_pytorch(name: &str, model_spec: &str, net: &str) {
     let run = Command::new(&python)
         .args(["-c", TORCH, ckpt.to_str().unwrap(), data.join("t10k-images-idx3-ubyte").to_str().unwrap(), net])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts"))
+        .arg(prefix)
         .output()
         .unwrap();
     assert!(run.status.success(), "torch: {}", String::from_utf8_lossy(&run.stderr));
