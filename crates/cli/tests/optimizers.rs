@@ -92,6 +92,21 @@ fn muon_gives_the_first_and_last_layers_and_the_vectors_to_its_fallback() {
 }
 
 #[test]
+fn muon_inside_a_wrapper_gives_the_wrapped_fallback_the_first_and_last_layers() {
+    let out = scratch("optimizers-lookahead-muon");
+    let spec = "lookahead(muon(lr=0.02, fallback=adam(lr=0.005)), k=3)";
+    let (code, _, err) = train(&out, "mlp(784, 16, 12, 10)", spec, "1", &[]);
+    assert_eq!(code, 0, "{err}");
+    let ck = gradus::nn::Checkpoint::load(out.join("checkpoint.safetensors")).unwrap();
+    for name in
+        ["optim.0.weight.exp_avg", "optim.0.weight.slow", "optim.2.weight.momentum_buffer", "optim.2.weight.slow"]
+    {
+        assert!(ck.contains(name), "{name}");
+    }
+    assert!(!ck.contains("optim.0.weight.momentum_buffer"), "the first layer goes to the fallback");
+}
+
+#[test]
 fn gradient_rules_are_recorded_and_a_resume_must_keep_them() {
     let out = scratch("optimizers-rules");
     let train = |epochs: &str, extra: &[&str]| train(&out, "mlp(784, 8, 10)", "adam(lr=0.01)", epochs, extra);

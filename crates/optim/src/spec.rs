@@ -128,18 +128,46 @@ fn pair(a: &mut Args, key: &str, default: (f64, f64)) -> std::result::Result<(f6
 /// let fallback = fallback_of::<f32>("muon(lr=0.02, fallback=adamw(lr=3e-4))").unwrap().unwrap();
 /// assert_eq!((fallback.name(), fallback.default_lr()), ("adamw", 3e-4));
 /// assert!(fallback_of::<f32>("adam").unwrap().is_none());
+/// // A wrapper around Muon wraps its fallback the same way.
+/// let wrapped = fallback_of::<f32>("lookahead(muon(lr=0.02), k=3)").unwrap().unwrap();
+/// assert_eq!((wrapped.name(), wrapped.default_lr()), ("lookahead", 1e-3));
 /// ```
 ///
 /// # Errors
 /// As [`parse`].
 pub fn fallback_of<T: Float>(text: &str) -> Result<Option<Box<dyn UpdateRule<T>>>> {
     let spec = text.parse::<Spec>()?;
-    if spec.name != "muon" {
-        return Ok(None);
-    }
     // The whole spec is checked first, so an error names what it would.
     from_spec::<T>(&spec)?;
-    Ok(Some(from_spec(&spec.args(&MUON_KEYS)?.spec_or("fallback", MUON_FALLBACK)?)?))
+    fallback_spec(&spec)?.map(|s| from_spec(&s)).transpose()
+}
+
+/// The spec of what takes a Muon spec's other tensors: its `fallback`;
+/// for a wrapper (`lookahead`, `sam`) around one, the same wrapper around
+/// that fallback; `None` for anything else.
+fn fallback_spec(spec: &Spec) -> Result<Option<Spec>> {
+    if spec.name == "muon" {
+        return Ok(Some(spec.args(&MUON_KEYS)?.spec_or("fallback", MUON_FALLBACK)?));
+    }
+    if !["lookahead", "sam"].contains(&spec.name.as_str()) {
+        return Ok(None);
+    }
+    let mut out = spec.clone();
+    let Some((_, inner)) = out.args.iter_mut().find(|(k, _)| k.is_none() || k.as_deref() == Some("optimizer")) else {
+        return Ok(None);
+    };
+    let inner_spec = match inner {
+        Value::Spec(s) => s.clone(),
+        Value::Word(w) => Spec { name: w.clone(), args: Vec::new() },
+        _ => return Ok(None),
+    };
+    match fallback_spec(&inner_spec)? {
+        Some(fallback) => {
+            *inner = Value::Spec(fallback);
+            Ok(Some(out))
+        }
+        None => Ok(None),
+    }
 }
 
 /// The spec with its weight decay 0 — the optimiser of a parameter group
