@@ -396,13 +396,20 @@ print("wrote reference values")
 # last step (`ema.<name>`), parameters and floating buffers.
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn  # noqa: E402
 
+def small_bn_net(draw, out, case):
+    """Linear(3, 4), BatchNorm1d(4), Tanh, Linear(4, 2) with parameters
+    from `draw`, each written as `init.<name>`."""
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            p.copy_(draw(*p.shape))
+            out.put(case, f"init.{name}", p)
+    return net
+
+
 ema_rand = Uniform(31, -1.0, 1.0)
 ema = Out("pytorch_reference.py")
-net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
-with torch.no_grad():
-    for name, p in net.named_parameters():
-        p.copy_(ema_rand(*p.shape))
-        ema.put("ema", f"init.{name}", p)
+net = small_bn_net(ema_rand, ema, "ema")
 averaged = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(0.8), use_buffers=True)
 sgd = torch.optim.SGD(net.parameters(), lr=0.1)
 for t in range(6):
@@ -430,11 +437,7 @@ from torch.optim.swa_utils import SWALR, update_bn  # noqa: E402
 
 swa_rand = Uniform(37, -1.0, 1.0)
 swa = Out("pytorch_reference.py")
-net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
-with torch.no_grad():
-    for name, p in net.named_parameters():
-        p.copy_(swa_rand(*p.shape))
-        swa.put("swa", f"init.{name}", p)
+net = small_bn_net(swa_rand, swa, "swa")
 x = swa_rand(10, 3)
 y = torch.tensor([rng.randrange(2) for _ in range(10)])
 swa.put("swa", "x", x)

@@ -10,9 +10,10 @@ use gradus::prelude::*;
 use gradus::tensor::{BatchTargets, Tensor};
 use std::collections::HashMap;
 
-fn reference() -> HashMap<String, Tensor<f64>> {
+/// Named tensors of a reference file (`case key shape values…`).
+fn reference(text: &str) -> HashMap<String, Tensor<f64>> {
     let mut out = HashMap::new();
-    for line in include_str!("data/pytorch_ema.txt").lines().filter(|l| !l.starts_with('#')) {
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut parts = line.splitn(4, ' ');
         let (_, key, shape, values) =
             (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
@@ -25,7 +26,7 @@ fn reference() -> HashMap<String, Tensor<f64>> {
 
 #[test]
 fn the_ema_equals_pytorchs_averaged_model() {
-    let r = reference();
+    let r = reference(include_str!("data/pytorch_ema.txt"));
     let model = ModelSpec::parse("seq(linear(3, 4), batchnorm1d(4), tanh, linear(4, 2))").unwrap().build::<f64>(0);
     for (name, p) in model.named_parameters() {
         p.set(r[&format!("init.{name}")].clone());
@@ -121,19 +122,6 @@ fn schedule_free_runs_are_evaluated_at_their_evaluation_weights() {
     assert_eq!((at_x.loss, at_x.accuracy), (m.test_loss, m.test_accuracy));
 }
 
-fn reference_swa() -> HashMap<String, Tensor<f64>> {
-    let mut out = HashMap::new();
-    for line in include_str!("data/pytorch_swa.txt").lines().filter(|l| !l.starts_with('#')) {
-        let mut parts = line.splitn(4, ' ');
-        let (_, key, shape, values) =
-            (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-        let shape: Vec<usize> = shape.split(',').map(|d| d.parse().unwrap()).collect();
-        let values: Vec<f64> = values.split(' ').map(|v| v.parse().unwrap()).collect();
-        out.insert(key.to_string(), Tensor::from_vec(values, &shape).unwrap());
-    }
-    out
-}
-
 /// SWA from the second of four epochs with SWALR and update_bn equals
 /// torch.optim.swa_utils on the same network, data and order: the rate
 /// after each epoch, and the average's parameters and batch-norm
@@ -141,7 +129,7 @@ fn reference_swa() -> HashMap<String, Tensor<f64>> {
 #[test]
 fn swa_equals_pytorchs_swa_utils() {
     use gradus::data::{Features, InMemory, Targets};
-    let r = reference_swa();
+    let r = reference(include_str!("data/pytorch_swa.txt"));
     let model = ModelSpec::parse("seq(linear(3, 4), batchnorm1d(4), tanh, linear(4, 2))").unwrap().build::<f64>(0);
     for (name, p) in model.named_parameters() {
         p.set(r[&format!("init.{name}")].clone());
