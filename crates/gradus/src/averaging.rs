@@ -222,3 +222,16 @@ pub(crate) fn update_bn<T: Float>(
     }
     out
 }
+
+/// Runs `f` and puts `model`'s buffers back as they were before it (batch
+/// norm's statistics after a forward pass that must not count as a
+/// batch: SAM's second evaluation, Sophia's curvature estimate, the
+/// statistics pass for an average), whatever `f` returns.
+pub(crate) fn keeping_buffers<T: Float, R>(model: &dyn Module<T>, f: impl FnOnce() -> R) -> R {
+    let buffers: Vec<Tensor<T>> = model.named_buffers().iter().map(|(_, b)| b.value()).collect();
+    let out = f();
+    for ((_, b), v) in model.named_buffers().into_iter().zip(buffers) {
+        b.set(v);
+    }
+    out
+}

@@ -305,8 +305,7 @@ pub fn hutchinson_diagonal<T: Float>(
     params: &[(String, &Param<T>)],
     seed: u64,
 ) -> Result<Vec<Vec<T>>, GradusError> {
-    let buffers: Vec<Tensor<T>> = model.named_buffers().iter().map(|(_, b)| b.value()).collect();
-    let estimate = (|| {
+    crate::averaging::keeping_buffers(model, || {
         let tape = Tape::new();
         let leaves: Vec<Var<T>> = params.iter().map(|(_, p)| p.var(&tape)).collect();
         let value = loss.loss(&model.forward(&tape, x), y)?;
@@ -344,11 +343,7 @@ pub fn hutchinson_diagonal<T: Float>(
                 })
                 .collect(),
         )
-    })();
-    for ((_, b), v) in model.named_buffers().into_iter().zip(buffers) {
-        b.set(v);
-    }
-    estimate
+    })
 }
 
 /// `n` independent standard normal values from `seed` (the probes of

@@ -49,13 +49,9 @@ pub(crate) fn perturbed_gradients<T: Float>(
         let shifted = theta.as_slice().expect("made contiguous").iter().zip(e).map(|(&t, e)| t + e).collect();
         p.set(Tensor::from_vec(shifted, theta.shape()).expect("the parameter's shape"));
     }
-    let buffers: Vec<Tensor<T>> = model.named_buffers().into_iter().map(|(_, b)| b.value()).collect();
-    let out = batch_gradients(model, loss, x, y, params, accumulate);
+    let out = crate::averaging::keeping_buffers(model, || batch_gradients(model, loss, x, y, params, accumulate));
     for (p, theta, _) in moved {
         p.set(theta);
-    }
-    for ((_, b), v) in model.named_buffers().into_iter().zip(buffers) {
-        b.set(v);
     }
     out
 }

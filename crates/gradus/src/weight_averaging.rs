@@ -146,25 +146,25 @@ impl<T: Float> Trainer<T> {
             let eval = run_evaluation(model, loss, loaders.test, None, replicas)?;
             return Ok((Some((eval.loss, eval.accuracy)), None));
         }
-        let buffers: Vec<Tensor<T>> = model.named_buffers().iter().map(|(_, b)| b.value()).collect();
-        let held = e.swap_in(model);
-        let eval = (|| {
-            if swa {
-                update_bn(model, loaders.train, epochs)?;
-                let now: std::collections::HashMap<String, Tensor<T>> =
-                    model.named_buffers().into_iter().map(|(n, b)| (n, b.value())).collect();
-                for (name, v) in &mut e.values {
-                    if let Some(b) = now.get(name) {
-                        *v = b.contiguous();
+        // The model's own buffers (batch norm's counts too) come back after.
+        let eval = crate::averaging::keeping_buffers(model, || {
+            let held = e.swap_in(model);
+            let eval = (|| {
+                if swa {
+                    update_bn(model, loaders.train, epochs)?;
+                    let now: std::collections::HashMap<String, Tensor<T>> =
+                        model.named_buffers().into_iter().map(|(n, b)| (n, b.value())).collect();
+                    for (name, v) in &mut e.values {
+                        if let Some(b) = now.get(name) {
+                            *v = b.contiguous();
+                        }
                     }
                 }
-            }
-            run_evaluation(model, loss, loaders.test, None, replicas)
-        })();
-        Averaged::restore(model, held);
-        for ((_, b), v) in model.named_buffers().into_iter().zip(buffers) {
-            b.set(v);
-        }
+                run_evaluation(model, loss, loaders.test, None, replicas)
+            })();
+            Averaged::restore(model, held);
+            eval
+        });
         let eval = eval?;
         let result = Some((eval.loss, eval.accuracy));
         Ok(if swa { (None, result) } else { (result, None) })
