@@ -46,6 +46,9 @@ struct Args {
     model: Option<ModelSpec>,
     /// Epochs of the text part (0 leaves it out).
     text_epochs: usize,
+    /// The optimisers compared, (label, spec): [`OPTIMIZERS`] unless
+    /// `--optimizers "spec; spec; …"` names others.
+    optimizers: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args, String> {
         download: false,
         model: None,
         text_epochs: 4,
+        optimizers: OPTIMIZERS.iter().map(|(l, s)| (l.to_string(), s.to_string())).collect(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -69,9 +73,10 @@ fn parse_args() -> Result<Args, String> {
             "--text-epochs" => {
                 a.text_epochs = value("--text-epochs")?.parse().map_err(|_| "--text-epochs takes an integer")?;
             }
+            "--optimizers" => a.optimizers = optimizers(&value("--optimizers")?)?,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; accepted: --epochs N, --out DIR, --data-dir DIR, --download, --model SPEC, --text-epochs N"
+                    "unknown argument `{other}`; accepted: --epochs N, --out DIR, --data-dir DIR, --download, --model SPEC, --text-epochs N, --optimizers \"SPEC; SPEC\""
                 ));
             }
         }
@@ -80,6 +85,23 @@ fn parse_args() -> Result<Args, String> {
         return Err("--epochs takes a positive integer".into());
     }
     Ok(a)
+}
+
+/// `--optimizers "sam(sgd(lr=0.05, momentum=0.9)); prodigy"`: each spec
+/// checked, labelled by its name (numbered when a name repeats).
+fn optimizers(list: &str) -> Result<Vec<(String, String)>, String> {
+    let specs: Vec<&str> = list.split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if specs.is_empty() {
+        return Err("--optimizers takes specs separated by `;`, as \"sgd(lr=0.05, momentum=0.9); adam\"".into());
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for spec in specs {
+        let name = gradus::optim::parse::<f32>(spec).map_err(|e| format!("--optimizers: {e}"))?.name();
+        let seen = out.iter().filter(|(l, _)| l == name || l.starts_with(&format!("{name}_"))).count();
+        let label = if seen == 0 { name.to_string() } else { format!("{name}_{}", seen + 1) };
+        out.push((label, spec.to_string()));
+    }
+    Ok(out)
 }
 
 /// Train, monitoring subset and test datasets, the default model, the
@@ -191,7 +213,7 @@ fn run(args: &Args) -> Result<(), GradusError> {
     let loss = CrossEntropy::default();
     let mut runs = Vec::new();
     let mut regions = Vec::new();
-    for (label, spec) in OPTIMIZERS {
+    for (label, spec) in &args.optimizers {
         // The same initial weights for every optimiser.
         let model = model_spec.build::<f32>(0);
         let mut trainer = Trainer::new(Optimizer::boxed(gradus::optim::parse::<f32>(spec)?));
