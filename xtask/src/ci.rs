@@ -5,12 +5,20 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The steps: name and cargo arguments.
-const STEPS: [(&str, &[&str]); 4] = [
+const STEPS: [(&str, &[&str]); 6] = [
     ("format", &["fmt", "--all", "--", "--check"]),
     ("clippy", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
     // With RUSTDOCFLAGS="-D warnings": a broken or private doc link fails.
     ("docs", &["doc", "--workspace", "--no-deps"]),
     ("tests", &["test", "--workspace"]),
+    // gradus-optim on its own, without gradus-tensor (and faer): the
+    // first-order optimisers and their trajectories, as a crate that wants
+    // only them builds it.
+    (
+        "clippy (gradus-optim alone)",
+        &["clippy", "-p", "gradus-optim", "--no-default-features", "--all-targets", "--", "-D", "warnings"],
+    ),
+    ("tests (gradus-optim alone)", &["test", "-p", "gradus-optim", "--no-default-features"]),
 ];
 
 /// With MPI on the machine (`mpirun` runs): clippy and the data-parallel

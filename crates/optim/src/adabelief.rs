@@ -3,8 +3,8 @@
 //! `adabelief`.
 
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{OptaxMoments, State, UpdateRule, fused};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`AdaBelief`]: Optax's defaults, PyTorch's key
 /// names (`betas` for `b1`, `b2`). Optax has no default rate.

@@ -1,8 +1,8 @@
 //! Adadelta (Zeiler, 2012).
 
 use crate::error::{Result, check, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adadelta`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -3,8 +3,8 @@
 //! moment of a matrix kept as one row and one column average.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::{Float, filled_vec};
 use crate::rule::{State, UpdateRule, lerp};
-use gradus_tensor::{Float, filled_vec};
 
 /// The hyper-parameters of [`Adafactor`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -114,7 +114,7 @@ impl<T: Float> UpdateRule<T> for Adafactor {
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
         // Compiled with FMA where the CPU has it: the norms' and the last
         // step's fused multiply-adds are then instructions, not libm calls.
-        gradus_tensor::with_avx2(
+        crate::platform::with_avx2(
             #[inline(always)]
             || self.step(lr, param, grad, state),
         );
@@ -141,17 +141,17 @@ impl Adafactor {
         }
         // u = g (negated when maximising), then its second-moment estimate,
         // then u = g/√max(v̂, ε₁²) in place.
-        let mut u = gradus_tensor::pooled_vec::<T>(n);
+        let mut u = crate::platform::pooled_vec::<T>(n);
         if c.maximize {
             u.iter_mut().zip(grad).for_each(|(u, &g)| *u = -g);
         } else {
             u.copy_from_slice(grad);
         }
-        let mut estimate = gradus_tensor::pooled_vec::<T>(n);
+        let mut estimate = crate::platform::pooled_vec::<T>(n);
         match factored(&state.shape) {
             Some((lead, rows, cols)) => {
                 let [row_var, col_var] = state.slots_mut::<2>();
-                let mut col_squares = gradus_tensor::pooled_vec::<T>(cols);
+                let mut col_squares = crate::platform::pooled_vec::<T>(cols);
                 for b in 0..lead {
                     let block = &u[b * rows * cols..(b + 1) * rows * cols];
                     let r = &mut row_var[b * rows..(b + 1) * rows];
@@ -178,7 +178,7 @@ impl Adafactor {
                         out.iter_mut().zip(col.iter()).for_each(|(o, &cj)| *o = ri * cj / mean);
                     }
                 }
-                gradus_tensor::recycle(col_squares);
+                crate::platform::recycle(col_squares);
             }
             None => {
                 let [variance] = state.slots_mut::<1>();
@@ -192,13 +192,13 @@ impl Adafactor {
             let v = if v < floor { floor } else { v };
             *u = T::one() / v.sqrt() * *u;
         }
-        gradus_tensor::recycle(estimate);
+        crate::platform::recycle(estimate);
         let denom = 1.0f64.max(norm(&u).as_f64() / ((n as f64).powf(0.5) * c.d));
         let step = T::of(-alpha / denom);
         // `add_(u, alpha=…)`: one fused multiply-add, as ATen's vector kernel.
         for (p, &u) in param.iter_mut().zip(&u) {
             *p = step.mul_add(u, *p);
         }
-        gradus_tensor::recycle(u);
+        crate::platform::recycle(u);
     }
 }

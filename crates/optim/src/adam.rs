@@ -3,8 +3,8 @@
 
 use crate::WeightDecay;
 use crate::error::{Result, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused, lerp};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adam`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

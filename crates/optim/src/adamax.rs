@@ -1,8 +1,8 @@
 //! Adamax (Kingma & Ba, 2015, §7): Adam with the infinity norm.
 
 use crate::error::{Result, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, effective_grad, fused, lerp};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adamax`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -2,8 +2,8 @@
 //! Faster Optimizing Deep Models"), as Optax's `adan`.
 
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, fused, optax_debias};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adan`]: Optax's defaults, PyTorch's key
 /// names (`betas` for `b1`, `b2`, `b3`). Optax has no default rate.

@@ -3,8 +3,8 @@
 //! is normalised by the second moment of the steps before it.
 
 use crate::error::{Result, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, fused};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Adopt`]: Optax's defaults, PyTorch's key names
 /// (`betas` for `b1`, `b2`). Optax has no default rate.

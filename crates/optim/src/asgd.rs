@@ -1,9 +1,9 @@
 //! Averaged SGD (Polyak & Juditsky, 1992).
 
 use crate::error::{Result, check, check_common};
+use crate::platform::Float;
+use crate::platform::filled_vec;
 use crate::rule::{State, UpdateRule, effective_grad, fused};
-use gradus_tensor::Float;
-use gradus_tensor::filled_vec;
 
 /// The hyper-parameters of [`Asgd`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,6 +1,6 @@
 //! Gradient clipping by global norm and by value.
 
-use gradus_tensor::Float;
+use crate::platform::Float;
 
 /// Scales all `grads` together so that their global p-norm is at most
 /// `max_norm` (`torch.nn.utils.clip_grad_norm_`: coefficient

@@ -3,8 +3,8 @@
 //! the trust ratio ‖θ‖/‖u‖, as Optax's `lamb`.
 
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::{Float, pooled_vec, recycle};
 use crate::rule::{OptaxMoments, State, UpdateRule, trust_ratio};
-use gradus_tensor::{Float, pooled_vec, recycle};
 
 /// The hyper-parameters of [`Lamb`]: Optax's defaults, PyTorch's key
 /// names (`betas` for `b1`, `b2`). Optax has no default rate.

@@ -3,8 +3,8 @@
 //! parameter by a trust ratio, as Optax's `lars`.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::{Float, pooled_vec, recycle};
 use crate::rule::{State, UpdateRule, trust_ratio};
-use gradus_tensor::{Float, pooled_vec, recycle};
 
 /// The hyper-parameters of [`Lars`]: Optax's defaults, PyTorch's key names.
 /// Optax has no default rate.

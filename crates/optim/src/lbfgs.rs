@@ -2,7 +2,7 @@
 //! strong-Wolfe line search, following `torch.optim.LBFGS` step for step.
 
 use crate::error::{Result, check};
-use gradus_tensor::Float;
+use crate::platform::Float;
 
 /// The hyper-parameters of [`Lbfgs`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -26,7 +26,7 @@
 //! - [`Sophia`]: momentum over an estimate of the Hessian's diagonal that
 //!   the caller supplies every k steps
 //!   ([`UpdateRule::hessian_diagonal_every`]).
-//! - Second order, closure form: [`Newton`] and damped Newton from a
+//! - Second order, closure form: `Newton` (with the `tensor` feature) and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
 //!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
 //!   strong-Wolfe line search, step for step as `torch.optim.LBFGS`.
@@ -56,9 +56,11 @@ mod lookahead;
 mod momentum;
 mod muon;
 mod nadam;
+#[cfg(feature = "tensor")]
 mod newton;
 mod novograd;
 mod optimizer;
+mod platform;
 mod prodigy;
 mod radam;
 mod rmsprop;
@@ -93,9 +95,11 @@ pub use lookahead::Lookahead;
 pub use momentum::{Momentum, NesterovLookahead};
 pub use muon::{AdjustLr, Muon, MuonConfig};
 pub use nadam::{Nadam, NadamConfig};
+#[cfg(feature = "tensor")]
 pub use newton::{Newton, NewtonConfig, NewtonStep};
 pub use novograd::{Novograd, NovogradConfig};
 pub use optimizer::{Optimizer, OptimizerState, ParamGroup, StepReport};
+pub use platform::Float;
 pub use prodigy::{Prodigy, ProdigyConfig};
 pub use radam::{Radam, RadamConfig};
 pub use rmsprop::{Rmsprop, RmspropConfig};

@@ -2,8 +2,8 @@
 //! Algorithms"): the sign of an interpolated momentum, as Optax's `lion`.
 
 use crate::error::{Result, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, fused, jnp_sign};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Lion`], Optax's defaults with PyTorch's key
 /// names (`betas` for Optax's `b1`, `b2`). Optax has no default rate.

@@ -3,8 +3,8 @@
 //! back towards slow weights every k steps.
 
 use crate::error::{Result, check};
+use crate::platform::Float;
 use crate::rule::{Member, State, UpdateRule, intern_slots};
-use gradus_tensor::Float;
 
 /// Lookahead around an inner optimiser (`spec`): the parameters are the
 /// fast weights, which the inner method updates every step; the state
@@ -61,7 +61,7 @@ impl<T: Float> UpdateRule<T> for Lookahead<T> {
 
     fn init(&self, lr: f64, shape: &[usize]) -> State<T> {
         let mut state = self.inner.init(lr, shape);
-        state.slots.push(gradus_tensor::filled_vec(shape.iter().product(), T::zero()));
+        state.slots.push(crate::platform::filled_vec(shape.iter().product(), T::zero()));
         state
     }
 

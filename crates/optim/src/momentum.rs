@@ -2,9 +2,9 @@
 //! accumulates negative gradients.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::Float;
+use crate::platform::filled_vec;
 use crate::rule::{State, UpdateRule, fused};
-use gradus_tensor::Float;
-use gradus_tensor::filled_vec;
 
 /// Textbook momentum: v ← αv − εg; θ ← θ + v, with v = 0 at the start (so
 /// on a plane the velocity tends to εg/(1 − α)). Differs from

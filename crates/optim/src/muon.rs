@@ -4,8 +4,8 @@
 //! fallback optimiser.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::{Float, Mat, matmul_into, pooled_vec, recycle};
 use crate::rule::{State, UpdateRule, lerp};
-use gradus_tensor::{Float, Mat, matmul_into, pooled_vec, recycle};
 
 /// How [`Muon`] scales the rate by a matrix's shape A × B (PyTorch's
 /// `adjust_lr_fn`).
@@ -203,7 +203,7 @@ impl<T: Float> UpdateRule<T> for Muon<T> {
             State {
                 shape: shape.to_vec(),
                 step: 0,
-                slots: vec![gradus_tensor::filled_vec(len, T::zero())],
+                slots: vec![crate::platform::filled_vec(len, T::zero())],
                 scalars: vec![],
             }
         } else {

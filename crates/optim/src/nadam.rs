@@ -3,9 +3,9 @@
 
 use crate::WeightDecay;
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::Float;
+use crate::platform::filled_vec;
 use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused, lerp};
-use gradus_tensor::Float;
-use gradus_tensor::filled_vec;
 
 /// The hyper-parameters of [`Nadam`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

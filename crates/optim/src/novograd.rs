@@ -3,8 +3,8 @@
 //! `novograd`: the second moment is one number per parameter tensor.
 
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, fused};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Novograd`]: Optax's defaults, PyTorch's key
 /// names (`betas` for `b1`, `b2`). Optax has no default rate.
@@ -88,7 +88,7 @@ impl<T: Float> UpdateRule<T> for Novograd {
         State {
             shape: shape.to_vec(),
             step: 0,
-            slots: vec![gradus_tensor::filled_vec(len, T::zero())],
+            slots: vec![crate::platform::filled_vec(len, T::zero())],
             scalars: vec![0.0],
         }
     }

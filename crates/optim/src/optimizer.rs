@@ -3,8 +3,8 @@
 //! an exact save/restore of everything.
 
 use crate::error::{OptimError, Result};
+use crate::platform::Float;
 use crate::rule::{Member, State, UpdateRule, split_pays};
-use gradus_tensor::Float;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -277,7 +277,7 @@ impl<T: Float> Optimizer<T> {
             let group = &groups[j.group];
             group.rule.update(group.lr, j.param, j.grad, state);
         });
-        gradus_tensor::note_parallel_work();
+        crate::platform::note_parallel_work();
     }
 
     /// Runs the updates of methods that couple a group's parameters: each
@@ -374,7 +374,7 @@ impl<T: Float> Optimizer<T> {
                         like.len()
                     )));
                 }
-                let mut copy = gradus_tensor::advised_vec(slot.1.len());
+                let mut copy = crate::platform::advised_vec(slot.1.len());
                 copy.extend_from_slice(&slot.1);
                 slots.push(copy);
             }

@@ -4,8 +4,8 @@
 //! a whole parameter group.
 
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{Member, State, UpdateRule, jax_int_pow};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Prodigy`]: Optax's defaults, PyTorch's key
 /// names (`betas`, `eps`, `weight_decay`), Optax's `estim_lr0` as `d0`
@@ -102,7 +102,7 @@ impl<T: Float> UpdateRule<T> for Prodigy {
 
     fn init(&self, _lr: f64, shape: &[usize]) -> State<T> {
         let len: usize = shape.iter().product();
-        let slots = (0..4).map(|_| gradus_tensor::filled_vec(len, T::zero())).collect();
+        let slots = (0..4).map(|_| crate::platform::filled_vec(len, T::zero())).collect();
         State { shape: shape.to_vec(), step: 0, slots, scalars: vec![self.c.d0, 0.0, 0.0] }
     }
 

@@ -2,8 +2,8 @@
 //! textbook form with δ inside the square root.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, addcmul, effective_grad, fused, lerp};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Rmsprop`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -2,9 +2,9 @@
 //! sign of the gradient only.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::Float;
+use crate::platform::filled_vec;
 use crate::rule::{State, UpdateRule, fused};
-use gradus_tensor::Float;
-use gradus_tensor::filled_vec;
 
 /// The hyper-parameters of [`Rprop`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

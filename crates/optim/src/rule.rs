@@ -2,8 +2,8 @@
 //! the learning rate passed in, and the fused element pass every update
 //! runs through.
 
-use gradus_tensor::Float;
-use gradus_tensor::filled_vec;
+use crate::platform::Float;
+use crate::platform::filled_vec;
 use rayon::prelude::*;
 use std::fmt;
 
@@ -249,7 +249,7 @@ impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
 pub const PARALLEL_MIN: usize = 1 << 16;
 /// Below this many elements an update also runs on one thread unless the
 /// pool's workers are awake from other parallel work
-/// ([`gradus_tensor::workers_awake`]): waking a sleeping one costs more than
+/// (gradus-tensor's `workers_awake`): waking a sleeping one costs more than
 /// splitting saves. Measured on a 784-256-128-10 MLP (a 200 k-element first
 /// weight), alternating processes, 2 threads: splitting always made the
 /// batch-32 step 18% slower, never splitting made the batch-128 step (whose
@@ -262,7 +262,7 @@ pub const PARALLEL_MIN_COLD: usize = 1 << 19;
 pub(crate) fn split_pays(len: usize) -> bool {
     len >= PARALLEL_MIN
         && rayon::current_num_threads() > 1
-        && (len >= PARALLEL_MIN_COLD || gradus_tensor::workers_awake())
+        && (len >= PARALLEL_MIN_COLD || crate::platform::workers_awake())
 }
 
 /// Bytes of parameter, gradient and state above which an update sweeps with
@@ -301,7 +301,7 @@ pub(crate) fn fused<T: Float, const N: usize>(
     // memory bounds the pass).
     #[cfg(target_arch = "x86_64")]
     let (wide, avx2) = {
-        use gradus_tensor::{SimdLevel, simd_level};
+        use crate::platform::{SimdLevel, simd_level};
         let in_cache = len.saturating_mul(N + 2).saturating_mul(std::mem::size_of::<T>()) <= WIDE_SWEEP_MAX_BYTES;
         (in_cache && simd_level() >= SimdLevel::Avx512 && wide_sweep_pays(), simd_level() >= SimdLevel::Avx2)
     };
@@ -333,7 +333,7 @@ pub(crate) fn fused<T: Float, const N: usize>(
         let s = ptrs.map(|ptr| unsafe { std::slice::from_raw_parts_mut(ptr.0.add(start), p.len()) });
         run(p, g, s);
     });
-    gradus_tensor::note_parallel_work();
+    crate::platform::note_parallel_work();
 }
 
 /// `f` over every element of one chunk.
@@ -384,7 +384,7 @@ fn sweep_avx512<T: Float, const N: usize>(p: &mut [T], g: &[T], s: [&mut [T]; N]
 fn wide_sweep_pays() -> bool {
     static PAYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *PAYS.get_or_init(|| {
-        if gradus_tensor::simd_level() < gradus_tensor::SimdLevel::Avx512 {
+        if crate::platform::simd_level() < crate::platform::SimdLevel::Avx512 {
             return false;
         }
         const LEN: usize = 4096;
@@ -531,7 +531,7 @@ mod tests {
         (s0, r0): (T, T),
         f: impl Fn(&mut T, T, [&mut T; 2]),
     ) -> Vec<Vec<u64>> {
-        use gradus_tensor::{SimdLevel, simd_level};
+        use crate::platform::{SimdLevel, simd_level};
         let n = g.len();
         let mut results = Vec::new();
         for level in [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512] {
@@ -600,7 +600,7 @@ mod tests {
         {
             let first = wide_sweep_pays();
             assert_eq!(wide_sweep_pays(), first);
-            if gradus_tensor::simd_level() < gradus_tensor::SimdLevel::Avx512 {
+            if crate::platform::simd_level() < crate::platform::SimdLevel::Avx512 {
                 assert!(!first, "no AVX-512, no AVX-512 sweep");
             }
         }

@@ -4,8 +4,8 @@
 //! nearby point, then any optimiser's step from where it was.
 
 use crate::error::{Result, check};
+use crate::platform::Float;
 use crate::rule::{Member, State, UpdateRule};
-use gradus_tensor::Float;
 
 /// Where SAM takes its second gradient: the ascent step e added to the
 /// parameters before the second evaluation ([`UpdateRule::sharpness_aware`]).

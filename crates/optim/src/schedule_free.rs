@@ -4,8 +4,8 @@
 //! running average x, so no decaying schedule is needed.
 
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, fused, optax_debias};
-use gradus_tensor::Float;
 
 /// The base step under the schedule-free averaging.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -150,7 +150,7 @@ impl<T: Float> UpdateRule<T> for ScheduleFree {
 
     fn init(&self, _lr: f64, shape: &[usize]) -> State<T> {
         let len: usize = shape.iter().product();
-        let slots = UpdateRule::<T>::slots(self, shape).iter().map(|_| gradus_tensor::filled_vec(len, T::zero()));
+        let slots = UpdateRule::<T>::slots(self, shape).iter().map(|_| crate::platform::filled_vec(len, T::zero()));
         State { shape: shape.to_vec(), step: 0, slots: slots.collect(), scalars: vec![0.0, 0.0] }
     }
 

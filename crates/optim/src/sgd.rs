@@ -1,8 +1,8 @@
 //! SGD in PyTorch's form: momentum, dampening, Nesterov, weight decay, maximize.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, effective_grad, fused};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Sgd`], PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -2,8 +2,8 @@
 //! Non-Convex Problems"): the sign of a momentum, as Optax's `signum`.
 
 use crate::error::{Result, check, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, fused, jnp_sign};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Signum`]: Optax's default, PyTorch's key name
 /// (`momentum` for Optax's `beta`). Optax has no default rate.

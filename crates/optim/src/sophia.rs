@@ -3,8 +3,8 @@
 //! divided by an estimate of the Hessian's diagonal, clipped element-wise.
 
 use crate::error::{Result, check, check_beta, check_common};
+use crate::platform::Float;
 use crate::rule::{State, UpdateRule, fused};
-use gradus_tensor::Float;
 
 /// The hyper-parameters of [`Sophia`], named as the Sophia authors' code
 /// names them.

@@ -1,9 +1,9 @@
 //! Optimisers from spec strings (docs/cli.md): `adam(lr=1e-3, betas=(0.9,0.999))`.
 
 use crate::error::Result;
+use crate::platform::Float;
 use crate::*;
 use gradus_spec::{Args, Spec, SpecError, Value};
-use gradus_tensor::Float;
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
@@ -49,7 +49,9 @@ pub const NAMES: [&str; 33] = [
 pub enum Method<T: Float> {
     /// SGD … ASGD, and the methods from Optax.
     FirstOrder(Box<dyn UpdateRule<T>>),
-    /// `newton(lr, damping, cg_max_iter, cg_tol)`.
+    /// `newton(lr, damping, cg_max_iter, cg_tol)` (with the `tensor`
+    /// feature: it solves with dense matrices).
+    #[cfg(feature = "tensor")]
     Newton(Newton),
     /// `lbfgs(lr, max_iter, max_eval, tolerance_grad, tolerance_change, history_size, line_search_fn=strong_wolfe)`.
     Lbfgs(Lbfgs<T>),
@@ -60,6 +62,7 @@ pub enum Method<T: Float> {
 /// ```
 /// use gradus_optim::{Method, parse_method};
 /// assert!(matches!(parse_method::<f64>("lbfgs(line_search_fn=strong_wolfe, history_size=10)").unwrap(), Method::Lbfgs(_)));
+/// # #[cfg(feature = "tensor")]
 /// assert!(matches!(parse_method::<f64>("newton(damping=0.1)").unwrap(), Method::Newton(_)));
 /// assert!(matches!(parse_method::<f64>("adam").unwrap(), Method::FirstOrder(_)));
 /// ```
@@ -69,6 +72,11 @@ pub enum Method<T: Float> {
 pub fn parse_method<T: Float>(text: &str) -> Result<Method<T>> {
     let spec = text.parse::<Spec>()?;
     match spec.name.as_str() {
+        #[cfg(not(feature = "tensor"))]
+        "newton" => Err(spec
+            .error("newton solves with dense matrices: build gradus-optim with its `tensor` feature (on by default)")
+            .into()),
+        #[cfg(feature = "tensor")]
         "newton" => {
             let mut a = spec.args(&["lr", "damping", "cg_max_iter", "cg_tol"])?;
             let d = NewtonConfig::default();

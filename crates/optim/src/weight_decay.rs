@@ -1,7 +1,7 @@
 //! How weight decay enters the Adam family's update: through the gradient
 //! (L2) or on the parameter directly (decoupled, AdamW).
 
-use gradus_tensor::Float;
+use crate::platform::Float;
 
 /// Weight decay λ of [`Adam`](crate::Adam), [`Nadam`](crate::Nadam) and
 /// [`Radam`](crate::Radam). In spec strings, PyTorch's keys:

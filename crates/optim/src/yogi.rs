@@ -3,8 +3,8 @@
 //! step, as Optax's `yogi`.
 
 use crate::error::{Result, check_beta, check_common};
+use crate::platform::{Float, filled_vec};
 use crate::rule::{OptaxMoments, State, UpdateRule, fused, jnp_sign};
-use gradus_tensor::{Float, filled_vec};
 
 /// The hyper-parameters of [`Yogi`]: Optax's defaults, PyTorch's key
 /// names (`betas` for `b1`, `b2`). Optax has no default rate.
