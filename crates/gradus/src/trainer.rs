@@ -411,15 +411,17 @@ impl<T: Float> Trainer<T> {
     }
 
     pub(crate) fn apply_schedule(&mut self) {
-        if self.swalr_step().is_some() {
-            return;
-        }
         let at = |every: Every| if every == Every::Batch { self.steps } else { self.epochs };
         if let Some((s, every, bases)) = &self.momentum_schedule {
             let t = at(*every);
             for (g, &m0) in self.optim.groups_mut().iter_mut().zip(bases) {
                 g.rule.set_momentum(s.lr(m0, t));
             }
+        }
+        // From SWA's start SWALR sets the rate (and a cyclic schedule's
+        // momentum stays where it was).
+        if self.swalr_step().is_some() {
+            return;
         }
         let Some(Driven::Steps(s, every)) = &self.schedule else { return };
         let t = at(*every);
@@ -708,7 +710,8 @@ impl<T: Float> Trainer<T> {
             crate::averaging::restore_trained(model, held);
         }
         let (train_eval, test_eval) = (train_eval.map_err(in_epoch)?, test_eval.map_err(in_epoch)?);
-        let (ema_test, swa_test) = self.evaluate_average(model, loss, loaders).map_err(in_epoch)?;
+        let (ema_test, swa_test) =
+            self.evaluate_average(model, loss, loaders, (test_eval.loss, test_eval.accuracy)).map_err(in_epoch)?;
         // From SWA's start, SWALR sets the rate instead of the schedule.
         let swalr = self.swalr_step().is_some();
         match &mut self.schedule {

@@ -124,8 +124,8 @@ impl<T: Float> Trainer<T> {
     }
 
     /// The average's test loss and accuracy after an epoch, as (EMA, SWA):
-    /// an EMA's is the model's before its first update (which it starts
-    /// from); SWA's is NaN before its start, and batch norm's statistics
+    /// an EMA's is the model's (`model_test`) before its first update
+    /// (which it starts from); SWA's is NaN before its start, and batch norm's statistics
     /// are recomputed for it first (kept with the average for the
     /// checkpoint). The model is put back as it was.
     pub(crate) fn evaluate_average(
@@ -133,6 +133,7 @@ impl<T: Float> Trainer<T> {
         model: &dyn Module<T>,
         loss: &dyn Loss<T>,
         loaders: &Loaders<'_>,
+        model_test: LossAccuracy,
     ) -> Result<(Option<LossAccuracy>, Option<LossAccuracy>), GradusError> {
         let replicas = self.replicas.as_ref().map(|(r, _)| &**r);
         let epochs = self.epochs as u64;
@@ -140,11 +141,7 @@ impl<T: Float> Trainer<T> {
         let swa = matches!(e.average, Average::Swa { .. });
         if e.n_averaged == 0 {
             let nan = (f64::NAN, f64::NAN);
-            if swa {
-                return Ok((None, Some(nan)));
-            }
-            let eval = run_evaluation(model, loss, loaders.test, None, replicas)?;
-            return Ok((Some((eval.loss, eval.accuracy)), None));
+            return Ok(if swa { (None, Some(nan)) } else { (Some(model_test), None) });
         }
         // The model's own buffers (batch norm's counts too) come back after.
         let eval = crate::averaging::keeping_buffers(model, || {
