@@ -1,12 +1,13 @@
-//! `gradus curvature`: the Hessian of a trained network's loss — its
-//! largest eigenvalues, trace and spectral density.
+//! `gradus curvature`: the Hessian (or the generalised Gauss–Newton
+//! matrix) of a trained network's loss — its largest eigenvalues, trace
+//! and spectral density.
 
 use crate::lab::{AtCheckpoint, Dtype, Loaded, load};
 use crate::output::{json_number, list};
 use crate::{Failure, usage};
 use gradus::autodiff::LanczosOptions;
 use gradus::data::DataLoader;
-use gradus::hessian::LossHessian;
+use gradus::hessian::{Curvature, LossHessian};
 use gradus::loss::CrossEntropy;
 use gradus::tensor::Float;
 use std::path::PathBuf;
@@ -18,6 +19,10 @@ use std::time::Instant;
 pub struct CurvatureArgs {
     #[command(flatten)]
     pub at: AtCheckpoint,
+    /// The matrix: the Hessian, or the generalised Gauss–Newton matrix
+    /// Jᵀ·H_L·J (the Fisher information for cross-entropy).
+    #[arg(long, default_value = "hessian", value_parser = clap::builder::PossibleValuesParser::new(Curvature::NAMES))]
+    pub operator: String,
     /// How many of the largest eigenvalues (Lanczos).
     #[arg(long, default_value_t = 5)]
     pub top: usize,
@@ -79,9 +84,15 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
     let start = Instant::now();
     let model = loaded.model::<T>(&args.at.checkpoint)?;
     let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
-    // Every step of the work is a Hessian-vector product: the bar counts them.
-    let bar = crate::progress::Progress::new(0, "curvature", "Hessian products");
-    let h = LossHessian::new(&model, &CrossEntropy::default(), &loader)?.with_progress(|n| bar.set(n));
+    // Every step of the work is a matrix-vector product: the bar counts them.
+    let bar = crate::progress::Progress::new(0, "curvature", "curvature products");
+    let loss = CrossEntropy::default();
+    let kind = Curvature::parse(&args.operator).expect("clap checked the name");
+    let h = match kind {
+        Curvature::Hessian => LossHessian::new(&model, &loss, &loader)?,
+        Curvature::Ggn => LossHessian::ggn(&model, &loss, &loader)?,
+    }
+    .with_progress(|n| bar.set(n));
     let dim = h.dimension();
     if args.top > dim {
         return Err(usage(format!(
@@ -145,7 +156,8 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
     let text = match args.format {
         crate::TextFormat::Json => {
             let mut j = format!(
-                "{{\"parameters\": {}, \"examples\": {}, \"loss\": {}, \"eigenvalues\": {}, \"residuals\": {}, \"converged\": {}, \"max_stable_lr\": {}",
+                "{{\"operator\": \"{}\", \"parameters\": {}, \"examples\": {}, \"loss\": {}, \"eigenvalues\": {}, \"residuals\": {}, \"converged\": {}, \"max_stable_lr\": {}",
+                args.operator,
                 h.dimension(),
                 loaded.subset.len(),
                 json_number(h.value()),
@@ -164,7 +176,8 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
         }
         crate::TextFormat::Text => {
             let mut s = format!(
-                "parameters: {}\nexamples: {} (the first of the training set)\nloss: {}\neigenvalues: {}\nmax stable lr (2/λ₁): {}\n",
+                "operator: {}\nparameters: {}\nexamples: {} (the first of the training set)\nloss: {}\neigenvalues: {}\nmax stable lr (2/λ₁): {}\n",
+                args.operator,
                 h.dimension(),
                 loaded.subset.len(),
                 h.value(),

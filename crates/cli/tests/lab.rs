@@ -471,3 +471,15 @@ fn landscape_draws_lines_and_planes_through_the_checkpoint() {
     assert!(code == 2 && err.contains("a line runs between two checkpoints of one model"), "{code}: {err}");
     assert!(!err.contains("--model"), "{err}");
 }
+
+#[test]
+fn curvature_of_the_gauss_newton_matrix_is_positive_semi_definite() {
+    let (code, out, err) =
+        curvature(&["--subset", "100", "--top", "3", "--dtype", "f64", "--operator", "ggn", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"operator\": \"ggn\""), "{out}");
+    let top = array(&out, "eigenvalues");
+    assert!(top.len() == 3 && top.iter().all(|&l| l > 0.0), "Jᵀ·H_L·J with a convex loss: {top:?}");
+    let (code, _, err) = curvature(&["--operator", "fisherr"]);
+    assert!(code == 2 && err.contains("hessian") && err.contains("ggn"), "{err}");
+}

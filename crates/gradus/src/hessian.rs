@@ -19,16 +19,57 @@ use rand_distr::{Distribution, StandardNormal};
 use std::cell::Cell;
 use std::collections::BTreeSet;
 
+/// Which curvature matrix of the loss an operator multiplies by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Curvature {
+    /// The Hessian ∇²L, by double backward.
+    Hessian,
+    /// The generalised Gauss–Newton matrix Jᵀ·H_L·J (J the Jacobian of the
+    /// model's outputs in its parameters, H_L the Hessian of the loss in
+    /// the outputs): the Hessian without the term of the model's own
+    /// curvature, positive semi-definite for a convex loss. For cross-
+    /// entropy on softmax outputs it is the Fisher information.
+    Ggn,
+}
+
+impl Curvature {
+    /// The names `gradus curvature --operator` takes.
+    pub const NAMES: [&'static str; 2] = ["hessian", "ggn"];
+
+    /// The curvature named `name` (one of [`Curvature::NAMES`]).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "hessian" => Some(Curvature::Hessian),
+            "ggn" => Some(Curvature::Ggn),
+            _ => None,
+        }
+    }
+}
+
 /// One batch's recorded loss and first derivatives, kept for every product.
 struct Recorded<T: Float> {
     /// Each parameter as a leaf on the batch's tape (the tape lives as long
     /// as they do).
     leaves: Vec<Var<T>>,
     /// The gradient of the batch's share of the loss, recorded
-    /// (`create_graph`) so it can be differentiated again.
+    /// (`create_graph`) so it can be differentiated again (the Hessian's),
+    /// or as values (the Gauss–Newton matrix's).
     gradient: Vec<Var<T>>,
     /// The batch's share of the loss.
     value: f64,
+    /// What the Gauss–Newton products need.
+    ggn: Option<GgnParts<T>>,
+}
+
+/// The model's outputs on a batch and Jᵀ·u recorded as a function of a
+/// probe leaf u (its shape), so that J·v = ∂⟨Jᵀu, v⟩/∂u by one more
+/// backward pass, without forward-mode differentiation.
+struct GgnParts<T: Float> {
+    outputs: Var<T>,
+    probe: Var<T>,
+    pulled: Vec<Option<Var<T>>>,
+    targets: gradus_tensor::BatchTargets<T>,
+    share: f64,
 }
 
 /// The Hessian of `loss(model(x), y)` averaged over a loader's examples,
@@ -57,6 +98,9 @@ struct Recorded<T: Float> {
 /// assert!(top.values[0] > 0.0 && h.products() == top.products);
 /// ```
 pub struct LossHessian<'m, T: Float> {
+    kind: Curvature,
+    /// The loss, for the Gauss–Newton matrix's H_L.
+    loss: Option<&'m dyn Loss<T>>,
     params: Vec<(String, &'m Param<T>)>,
     batches: Vec<Recorded<T>>,
     products: Cell<usize>,
@@ -72,6 +116,48 @@ impl<'m, T: Float> LossHessian<'m, T> {
     /// Data or loss errors, a non-finite loss, or a model with no trainable
     /// parameter.
     pub fn new(model: &'m dyn Module<T>, loss: &dyn Loss<T>, loader: &DataLoader) -> Result<Self, GradusError> {
+        Self::build(model, loss, loader, Curvature::Hessian).map(|mut h| {
+            h.loss = None;
+            h
+        })
+    }
+
+    /// The generalised Gauss–Newton matrix Jᵀ·H_L·J of the same function
+    /// ([`Curvature::Ggn`]): a product costs two backward passes through
+    /// the network and one through the loss per batch.
+    ///
+    /// ```
+    /// use gradus::hessian::LossHessian;
+    /// use gradus::prelude::*;
+    /// use gradus::data::{Features, InMemory, Targets};
+    /// use std::sync::Arc;
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let model = Mlp::new(&[2, 3, 2]).build::<f64, _>(&mut rng);
+    /// let data = InMemory::new(Features::F64(vec![0.5, -1.0, 1.0, 2.0]), vec![2], Targets::Classes(vec![0, 1])).unwrap();
+    /// let loss = CrossEntropy::default();
+    /// let g = LossHessian::ggn(&model, &loss, &DataLoader::new(Arc::new(data), 2)).unwrap();
+    /// let v: Vec<f64> = (0..g.dimension()).map(|i| (i as f64).sin()).collect();
+    /// let gv = g.apply(&v).unwrap();
+    /// // Positive semi-definite: vᵀGv ≥ 0.
+    /// assert!(v.iter().zip(&gv).map(|(a, b)| a * b).sum::<f64>() >= 0.0);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`LossHessian::new`].
+    pub fn ggn(model: &'m dyn Module<T>, loss: &'m dyn Loss<T>, loader: &DataLoader) -> Result<Self, GradusError> {
+        Self::build(model, loss, loader, Curvature::Ggn).map(|mut h| {
+            h.loss = Some(loss);
+            h
+        })
+    }
+
+    /// The operator of `kind`.
+    fn build(
+        model: &'m dyn Module<T>,
+        loss: &dyn Loss<T>,
+        loader: &DataLoader,
+        kind: Curvature,
+    ) -> Result<Self, GradusError> {
         let mut seen = BTreeSet::new();
         let params: Vec<_> =
             model.named_parameters().into_iter().filter(|(_, p)| !p.is_frozen() && seen.insert(p.id().0)).collect();
@@ -80,11 +166,16 @@ impl<'m, T: Float> LossHessian<'m, T> {
         }
         let mode = model.training();
         model.eval();
-        let recorded = Self::record(model, &params, loss, loader);
+        let recorded = Self::record(model, &params, loss, loader, kind);
         if let Some(mode) = mode {
             model.set_training(mode);
         }
-        Ok(LossHessian { params, batches: recorded?, products: Cell::new(0), progress: None })
+        Ok(LossHessian { kind, loss: None, params, batches: recorded?, products: Cell::new(0), progress: None })
+    }
+
+    /// Which matrix this is.
+    pub fn kind(&self) -> Curvature {
+        self.kind
     }
 
     fn record(
@@ -92,6 +183,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
         params: &[(String, &Param<T>)],
         loss: &dyn Loss<T>,
         loader: &DataLoader,
+        kind: Curvature,
     ) -> Result<Vec<Recorded<T>>, GradusError> {
         let batches: Vec<_> = loader.epoch::<T>(0).collect::<Result<_, _>>()?;
         let total: usize = batches.iter().map(|b| b.features.shape()[0]).sum();
@@ -104,7 +196,8 @@ impl<'m, T: Float> LossHessian<'m, T> {
             let tape = Tape::new();
             let leaves: Vec<_> = params.iter().map(|(_, p)| p.var(&tape)).collect();
             let y = batch.targets;
-            let value = loss.loss(&model.forward(&tape, &Var::constant(batch.features)), &y)?;
+            let outputs = model.forward(&tape, &Var::constant(batch.features));
+            let value = loss.loss(&outputs, &y)?;
             let value = value.mul_scalar(T::of(share));
             let v = value.value().item().as_f64();
             if !v.is_finite() {
@@ -115,14 +208,24 @@ impl<'m, T: Float> LossHessian<'m, T> {
                     first_op: None,
                 });
             }
-            let opts = GradOptions { create_graph: true, allow_unused: true, ..Default::default() };
+            let hessian = kind == Curvature::Hessian;
+            let opts = GradOptions { create_graph: hessian, retain_graph: true, allow_unused: true };
             let refs: Vec<&Var<T>> = leaves.iter().collect();
             let gradient = grad(&[&value], None, &refs, opts)?
                 .into_iter()
                 .zip(&leaves)
                 .map(|(g, l)| g.unwrap_or_else(|| Var::constant(Tensor::zeros(l.shape()))))
                 .collect();
-            out.push(Recorded { leaves, gradient, value: v });
+            let ggn = if hessian {
+                None
+            } else {
+                let probe = tape.leaf(Tensor::zeros(outputs.shape()));
+                let paired = outputs.mul(&probe).sum(.., false);
+                let opts = GradOptions { create_graph: true, allow_unused: true, ..Default::default() };
+                let pulled = grad(&[&paired], None, &refs, opts)?;
+                Some(GgnParts { outputs, probe, pulled, targets: y, share })
+            };
+            out.push(Recorded { leaves, gradient, value: v, ggn });
         }
         Ok(out)
     }
@@ -191,6 +294,10 @@ impl<'m, T: Float> LossHessian<'m, T> {
         }
         let mut hv = vec![0.0f64; n];
         for b in &self.batches {
+            if let Some(parts) = &b.ggn {
+                self.ggn_product(b, parts, &pieces, &mut hv)?;
+                continue;
+            }
             let mut gv: Option<Var<T>> = None;
             for (g, piece) in b.gradient.iter().zip(&pieces) {
                 if !g.requires_grad() {
@@ -218,6 +325,60 @@ impl<'m, T: Float> LossHessian<'m, T> {
             progress(self.products.get());
         }
         Ok(hv.into_iter().map(T::of).collect())
+    }
+
+    /// One batch's Jᵀ·H_L·J·v added to `out`: J·v from the recorded Jᵀu
+    /// (a backward pass to the probe), H_L on a tape of the loss alone, and
+    /// Jᵀ back through the network.
+    fn ggn_product(
+        &self,
+        b: &Recorded<T>,
+        parts: &GgnParts<T>,
+        pieces: &[Tensor<T>],
+        out: &mut [f64],
+    ) -> Result<(), GradusError> {
+        let shape = parts.outputs.shape().to_vec();
+        let mut paired: Option<Var<T>> = None;
+        for (p, piece) in parts.pulled.iter().zip(pieces) {
+            let Some(p) = p.as_ref().filter(|p| p.requires_grad()) else { continue };
+            let term = p.mul(&Var::constant(piece.clone())).sum(.., false);
+            paired = Some(match paired {
+                Some(s) => s.add(&term),
+                None => term,
+            });
+        }
+        let retain = GradOptions { retain_graph: true, allow_unused: true, ..Default::default() };
+        let jv = match paired {
+            Some(s) => grad(&[&s], None, &[&parts.probe], retain)?.remove(0),
+            None => None,
+        };
+        let Some(jv) = jv else { return Ok(()) };
+        // H_L·(Jv): the loss's Hessian in the outputs, on its own tape.
+        let loss = self.loss.expect("a Gauss–Newton operator keeps its loss");
+        let small = Tape::new();
+        let z = small.leaf(parts.outputs.value().clone());
+        let l = loss.loss(&z, &parts.targets)?.mul_scalar(T::of(parts.share));
+        let opts = GradOptions { create_graph: true, allow_unused: true, ..Default::default() };
+        let Some(gz) = grad(&[&l], None, &[&z], opts)?.remove(0) else { return Ok(()) };
+        if !gz.requires_grad() {
+            return Ok(()); // a loss linear in the outputs has no curvature
+        }
+        let dot = gz.mul(&Var::constant(jv.value().clone())).sum(.., false);
+        let once = GradOptions { allow_unused: true, ..Default::default() };
+        let Some(hz) = grad(&[&dot], None, &[&z], once)?.remove(0) else { return Ok(()) };
+        let hz = hz.value().contiguous();
+        debug_assert_eq!(hz.shape(), &shape[..]);
+        // Jᵀ·(H_L J v) back through the network.
+        let refs: Vec<&Var<T>> = b.leaves.iter().collect();
+        let mut at = 0;
+        for (g, leaf) in grad(&[&parts.outputs], Some(&[hz]), &refs, retain)?.into_iter().zip(&b.leaves) {
+            let k = leaf.value().numel();
+            if let Some(g) = g {
+                out[at..at + k].iter_mut().zip(g.value().contiguous().to_vec()).for_each(|(s, x)| *s += x.as_f64());
+            }
+            at += k;
+        }
+        Ok(())
     }
 
     /// A unit Gaussian vector of the operator's dimension from `seed`.
