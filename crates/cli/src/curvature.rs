@@ -19,8 +19,9 @@ use std::time::Instant;
 pub struct CurvatureArgs {
     #[command(flatten)]
     pub at: AtCheckpoint,
-    /// The matrix: the Hessian, or the generalised Gauss–Newton matrix
-    /// Jᵀ·H_L·J (the Fisher information for cross-entropy).
+    /// The matrix: the Hessian, the generalised Gauss–Newton matrix
+    /// Jᵀ·H_L·J, the Monte-Carlo Fisher (labels drawn from the model,
+    /// seeded) or the empirical Fisher (the data's labels).
     #[arg(long, default_value = "hessian", value_parser = clap::builder::PossibleValuesParser::new(Curvature::NAMES))]
     pub operator: String,
     /// How many of the largest eigenvalues (Lanczos).
@@ -90,7 +91,9 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
     let kind = Curvature::parse(&args.operator).expect("clap checked the name");
     let h = match kind {
         Curvature::Hessian => LossHessian::new(&model, &loss, &loader)?,
-        Curvature::Ggn => LossHessian::ggn(&model, &loss, &loader)?,
+        // The labels drawn from the model, from the seed's own stream.
+        Curvature::Fisher => LossHessian::fisher(&model, &loss, &loader, args.seed.wrapping_add(3))?,
+        other => LossHessian::of_kind(&model, &loss, &loader, other)?,
     }
     .with_progress(|n| bar.set(n));
     let dim = h.dimension();

@@ -480,6 +480,12 @@ fn curvature_of_the_gauss_newton_matrix_is_positive_semi_definite() {
     assert!(out.contains("\"operator\": \"ggn\""), "{out}");
     let top = array(&out, "eigenvalues");
     assert!(top.len() == 3 && top.iter().all(|&l| l > 0.0), "Jᵀ·H_L·J with a convex loss: {top:?}");
+    for operator in ["fisher", "empirical-fisher"] {
+        let (code, out, err) =
+            curvature(&["--subset", "100", "--top", "2", "--dtype", "f64", "--operator", operator, "--format", "json"]);
+        assert_eq!(code, 0, "{operator}: {err}");
+        assert!(array(&out, "eigenvalues").iter().all(|&l| l > 0.0), "{operator}: a sum of outer products: {out}");
+    }
     let (code, _, err) = curvature(&["--operator", "fisherr"]);
-    assert!(code == 2 && err.contains("hessian") && err.contains("ggn"), "{err}");
+    assert!(code == 2 && err.contains("hessian") && err.contains("empirical-fisher"), "{err}");
 }

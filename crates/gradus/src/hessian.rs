@@ -1,6 +1,8 @@
 //! The Hessian of a network's loss as an operator: the mean loss of a model
 //! in evaluation mode over a fixed set of examples, as a function of every
-//! trainable parameter, with Hessian-vector products by double backward.
+//! trainable parameter, with Hessian-vector products by double backward;
+//! and the generalised Gauss–Newton matrix and the Fishers of the same
+//! function ([`Curvature`]), with products by backward passes only.
 //! Lanczos, Hutchinson and stochastic Lanczos quadrature
 //! (gradus-autodiff's `spectrum`) run on it.
 
@@ -30,17 +32,29 @@ pub enum Curvature {
     /// curvature, positive semi-definite for a convex loss. For cross-
     /// entropy on softmax outputs it is the Fisher information.
     Ggn,
+    /// The Monte-Carlo Fisher (1/N)·Σₙ gₙgₙᵀ, gₙ the gradient of example
+    /// n's loss at a label drawn from the model's own prediction (once,
+    /// seeded, so the operator is one fixed matrix): an unbiased estimate
+    /// of the Fisher information, the GGN for cross-entropy. Classification
+    /// outputs only.
+    Fisher,
+    /// The empirical Fisher (1/N)·Σₙ gₙgₙᵀ at the data's own labels: the
+    /// second moment of the per-example gradients (Kunstner et al. 2019 on
+    /// why it is not the Fisher).
+    EmpiricalFisher,
 }
 
 impl Curvature {
     /// The names `gradus curvature --operator` takes.
-    pub const NAMES: [&'static str; 2] = ["hessian", "ggn"];
+    pub const NAMES: [&'static str; 4] = ["hessian", "ggn", "fisher", "empirical-fisher"];
 
     /// The curvature named `name` (one of [`Curvature::NAMES`]).
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "hessian" => Some(Curvature::Hessian),
             "ggn" => Some(Curvature::Ggn),
+            "fisher" => Some(Curvature::Fisher),
+            "empirical-fisher" => Some(Curvature::EmpiricalFisher),
             _ => None,
         }
     }
@@ -116,10 +130,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
     /// Data or loss errors, a non-finite loss, or a model with no trainable
     /// parameter.
     pub fn new(model: &'m dyn Module<T>, loss: &dyn Loss<T>, loader: &DataLoader) -> Result<Self, GradusError> {
-        Self::build(model, loss, loader, Curvature::Hessian).map(|mut h| {
-            h.loss = None;
-            h
-        })
+        Self::build(model, loss, loader, Curvature::Hessian, 0)
     }
 
     /// The generalised Gauss–Newton matrix Jᵀ·H_L·J of the same function
@@ -145,10 +156,49 @@ impl<'m, T: Float> LossHessian<'m, T> {
     /// # Errors
     /// As [`LossHessian::new`].
     pub fn ggn(model: &'m dyn Module<T>, loss: &'m dyn Loss<T>, loader: &DataLoader) -> Result<Self, GradusError> {
-        Self::build(model, loss, loader, Curvature::Ggn).map(|mut h| {
-            h.loss = Some(loss);
-            h
-        })
+        Self::of_kind(model, loss, loader, Curvature::Ggn)
+    }
+
+    /// The operator of any [`Curvature`]: the Hessian, the Gauss–Newton
+    /// matrix, or a Fisher (the Monte-Carlo one's labels drawn from seed
+    /// 0; [`LossHessian::fisher`] takes a seed).
+    ///
+    /// # Errors
+    /// As [`LossHessian::new`]; for the Monte-Carlo Fisher, a loss that
+    /// does not take class labels.
+    pub fn of_kind(
+        model: &'m dyn Module<T>,
+        loss: &'m dyn Loss<T>,
+        loader: &DataLoader,
+        kind: Curvature,
+    ) -> Result<Self, GradusError> {
+        Self::sampled(model, loss, loader, kind, 0)
+    }
+
+    /// The Monte-Carlo Fisher with labels drawn from `seed`
+    /// ([`Curvature::Fisher`]).
+    ///
+    /// # Errors
+    /// As [`LossHessian::of_kind`].
+    pub fn fisher(
+        model: &'m dyn Module<T>,
+        loss: &'m dyn Loss<T>,
+        loader: &DataLoader,
+        seed: u64,
+    ) -> Result<Self, GradusError> {
+        Self::sampled(model, loss, loader, Curvature::Fisher, seed)
+    }
+
+    fn sampled(
+        model: &'m dyn Module<T>,
+        loss: &'m dyn Loss<T>,
+        loader: &DataLoader,
+        kind: Curvature,
+        seed: u64,
+    ) -> Result<Self, GradusError> {
+        let mut h = Self::build(model, loss, loader, kind, seed)?;
+        h.loss = Some(loss);
+        Ok(h)
     }
 
     /// The operator of `kind`.
@@ -157,6 +207,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
         loss: &dyn Loss<T>,
         loader: &DataLoader,
         kind: Curvature,
+        seed: u64,
     ) -> Result<Self, GradusError> {
         let mut seen = BTreeSet::new();
         let params: Vec<_> =
@@ -166,7 +217,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
         }
         let mode = model.training();
         model.eval();
-        let recorded = Self::record(model, &params, loss, loader, kind);
+        let recorded = Self::record(model, &params, loss, loader, kind, seed);
         if let Some(mode) = mode {
             model.set_training(mode);
         }
@@ -184,6 +235,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
         loss: &dyn Loss<T>,
         loader: &DataLoader,
         kind: Curvature,
+        seed: u64,
     ) -> Result<Vec<Recorded<T>>, GradusError> {
         let batches: Vec<_> = loader.epoch::<T>(0).collect::<Result<_, _>>()?;
         let total: usize = batches.iter().map(|b| b.features.shape()[0]).sum();
@@ -191,6 +243,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
             return Err(GradusError::Config("the loader holds no example".into()));
         }
         let mut out = Vec::with_capacity(batches.len());
+        let mut rng = StdRng::seed_from_u64(seed);
         for batch in batches {
             let share = batch.features.shape()[0] as f64 / total as f64;
             let tape = Tape::new();
@@ -223,7 +276,8 @@ impl<'m, T: Float> LossHessian<'m, T> {
                 let paired = outputs.mul(&probe).sum(.., false);
                 let opts = GradOptions { create_graph: true, allow_unused: true, ..Default::default() };
                 let pulled = grad(&[&paired], None, &refs, opts)?;
-                Some(GgnParts { outputs, probe, pulled, targets: y, share })
+                let targets = if kind == Curvature::Fisher { sample_labels(outputs.value(), &mut rng) } else { y };
+                Some(GgnParts { outputs, probe, pulled, targets, share })
             };
             out.push(Recorded { leaves, gradient, value: v, ggn });
         }
@@ -353,20 +407,7 @@ impl<'m, T: Float> LossHessian<'m, T> {
             None => None,
         };
         let Some(jv) = jv else { return Ok(()) };
-        // H_L·(Jv): the loss's Hessian in the outputs, on its own tape.
-        let loss = self.loss.expect("a Gauss–Newton operator keeps its loss");
-        let small = Tape::new();
-        let z = small.leaf(parts.outputs.value().clone());
-        let l = loss.loss(&z, &parts.targets)?.mul_scalar(T::of(parts.share));
-        let opts = GradOptions { create_graph: true, allow_unused: true, ..Default::default() };
-        let Some(gz) = grad(&[&l], None, &[&z], opts)?.remove(0) else { return Ok(()) };
-        if !gz.requires_grad() {
-            return Ok(()); // a loss linear in the outputs has no curvature
-        }
-        let dot = gz.mul(&Var::constant(jv.value().clone())).sum(.., false);
-        let once = GradOptions { allow_unused: true, ..Default::default() };
-        let Some(hz) = grad(&[&dot], None, &[&z], once)?.remove(0) else { return Ok(()) };
-        let hz = hz.value().contiguous();
+        let Some(hz) = self.output_curvature(parts, jv.value())? else { return Ok(()) };
         debug_assert_eq!(hz.shape(), &shape[..]);
         // Jᵀ·(H_L J v) back through the network.
         let refs: Vec<&Var<T>> = b.leaves.iter().collect();
@@ -379,6 +420,44 @@ impl<'m, T: Float> LossHessian<'m, T> {
             at += k;
         }
         Ok(())
+    }
+
+    /// The matrix in the outputs times J·v: the loss's Hessian there (the
+    /// Gauss–Newton matrix), or each row's outer product of its loss
+    /// gradient (the Fishers: the data's labels or the drawn ones), on a
+    /// tape of the loss alone; `None` where it is zero.
+    fn output_curvature(&self, parts: &GgnParts<T>, jv: &Tensor<T>) -> Result<Option<Tensor<T>>, GradusError> {
+        let loss = self.loss.expect("a Gauss–Newton or Fisher operator keeps its loss");
+        let small = Tape::new();
+        let z = small.leaf(parts.outputs.value().clone());
+        let l = loss.loss(&z, &parts.targets)?.mul_scalar(T::of(parts.share));
+        let hessian = self.kind == Curvature::Ggn;
+        let opts = GradOptions { create_graph: hessian, allow_unused: true, ..Default::default() };
+        let Some(gz) = grad(&[&l], None, &[&z], opts)?.remove(0) else { return Ok(None) };
+        if hessian {
+            if !gz.requires_grad() {
+                return Ok(None); // a loss linear in the outputs has no curvature
+            }
+            let dot = gz.mul(&Var::constant(jv.clone())).sum(.., false);
+            let once = GradOptions { allow_unused: true, ..Default::default() };
+            return Ok(grad(&[&dot], None, &[&z], once)?.remove(0).map(|h| h.value().contiguous()));
+        }
+        // The batch's loss is share·(mean over its rows of each row's
+        // loss ℓᵣ), so its gradient in row r is share/rows·∇ℓᵣ, and
+        // (1/R)·∇ℓᵣ∇ℓᵣᵀ over all R = rows/share rows of the data is
+        // rows/share times its outer product.
+        let g = gz.value().contiguous().to_vec();
+        let width = *jv.shape().last().unwrap_or(&1);
+        let rows = g.len() / width.max(1);
+        let scale = T::of(rows as f64 / parts.share);
+        let jv = jv.contiguous().to_vec();
+        let mut out = vec![T::zero(); g.len()];
+        for r in 0..rows {
+            let (gr, vr) = (&g[r * width..(r + 1) * width], &jv[r * width..(r + 1) * width]);
+            let s = gr.iter().zip(vr).fold(T::zero(), |s, (&a, &b)| s + a * b) * scale;
+            out[r * width..(r + 1) * width].iter_mut().zip(gr).for_each(|(o, &a)| *o = a * s);
+        }
+        Ok(Some(Tensor::from_vec(out, parts.outputs.shape()).expect("the outputs' shape")))
     }
 
     /// A unit Gaussian vector of the operator's dimension from `seed`.
@@ -512,4 +591,30 @@ pub fn hutchinson_diagonal<T: Float>(
 pub fn unit_gaussian<T: Float>(n: usize, seed: u64) -> Vec<T> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..n).map(|_| T::of(StandardNormal.sample(&mut rng))).collect()
+}
+
+/// Labels drawn from the softmax of each row of `logits` (the last axis
+/// the classes), as class targets of the rows' shape.
+fn sample_labels<T: Float>(logits: &Tensor<T>, rng: &mut StdRng) -> gradus_tensor::BatchTargets<T> {
+    use rand::Rng;
+    let shape = logits.shape().to_vec();
+    let width = *shape.last().unwrap_or(&1);
+    let values = logits.contiguous().to_vec();
+    let labels: Vec<usize> = values
+        .chunks(width.max(1))
+        .map(|row| {
+            let top = row.iter().fold(f64::NEG_INFINITY, |m, v| m.max(v.as_f64()));
+            let weights: Vec<f64> = row.iter().map(|v| (v.as_f64() - top).exp()).collect();
+            let mut u = rng.random::<f64>() * weights.iter().sum::<f64>();
+            for (k, w) in weights.iter().enumerate() {
+                if u < *w {
+                    return k;
+                }
+                u -= w;
+            }
+            width - 1
+        })
+        .collect();
+    let rows = &shape[..shape.len().saturating_sub(1)];
+    gradus_tensor::BatchTargets::Classes(Tensor::from_vec(labels, rows).expect("one label per row"))
 }

@@ -1,9 +1,11 @@
-//! The generalised Gauss–Newton operator against matrices built
-//! independently: the dense Jᵀ·H_L·J from per-example Jacobians (each
-//! output's gradient by its own backward pass) and softmax cross-entropy's
-//! Hessian in the logits, diag(p) − ppᵀ, on a network with a convolution
-//! and batch norm; and the Hessian itself for a linear model with squared
-//! error, where the two are the same matrix.
+//! The curvature operators against matrices built independently: the
+//! Gauss–Newton matrix as the dense Jᵀ·H_L·J from per-example Jacobians
+//! (each output's gradient by its own backward pass) and softmax
+//! cross-entropy's Hessian in the logits, diag(p) − ppᵀ, on a network with
+//! a convolution and batch norm, and as the Hessian itself for a linear
+//! model with squared error; the empirical Fisher as (1/N)·Σ gₙgₙᵀ from
+//! each example's gradient alone; the Monte-Carlo Fisher, on average over
+//! its drawn labels, as the Gauss–Newton matrix (cross-entropy's Fisher).
 
 use gradus::autodiff::{GradOptions, Tape, Var, grad};
 use gradus::data::{Features, InMemory, Targets};
@@ -36,8 +38,10 @@ fn the_gauss_newton_matrix_is_the_hessian_of_a_linear_model_with_squared_error()
     }
 }
 
-#[test]
-fn the_gauss_newton_products_equal_the_dense_matrix_from_per_example_jacobians() {
+/// The small network with a convolution and batch norm (its running
+/// statistics moved off their start, so evaluation mode's affine map is
+/// not the identity), five 4×4 images and their labels.
+fn conv_net() -> (gradus::nn::Sequential<f64>, Vec<f64>, Vec<usize>) {
     let spec = "seq(conv2d(1, 2, 3), batchnorm2d(2), tanh, flatten, linear(8, 3))";
     let model = gradus::models::ModelSpec::parse(spec).unwrap().build::<f64>(2);
     // Batch norm's running statistics away from their start, so that
@@ -49,9 +53,19 @@ fn the_gauss_newton_products_equal_the_dense_matrix_from_per_example_jacobians()
             b.set(Tensor::from_vec(vec![1.7, 0.6], &[2]).unwrap());
         }
     }
-    let n = 5;
-    let x: Vec<f64> = (0..n * 16).map(|i| (((i * 7919) % 97) as f64 / 48.0) - 1.0).collect();
-    let labels: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let x: Vec<f64> = (0..5 * 16).map(|i| (((i * 7919) % 97) as f64 / 48.0) - 1.0).collect();
+    (model, x, (0..5).map(|i| i % 3).collect())
+}
+
+fn loader_of(x: &[f64], labels: &[usize]) -> DataLoader {
+    let data = InMemory::new(Features::F64(x.to_vec()), vec![1, 4, 4], Targets::Classes(labels.to_vec())).unwrap();
+    DataLoader::new(Arc::new(data), labels.len())
+}
+
+#[test]
+fn the_gauss_newton_products_equal_the_dense_matrix_from_per_example_jacobians() {
+    let (model, x, labels) = conv_net();
+    let n = labels.len();
     let data = InMemory::new(Features::F64(x.clone()), vec![1, 4, 4], Targets::Classes(labels)).unwrap();
     let loader = DataLoader::new(Arc::new(data), n);
     let loss = CrossEntropy::default();
@@ -108,4 +122,49 @@ fn the_gauss_newton_products_equal_the_dense_matrix_from_per_example_jacobians()
         }
     }
     assert_eq!(dim, 2 * 9 + 2 + 2 + 2 + 8 * 3 + 3);
+}
+
+#[test]
+fn the_empirical_fisher_is_the_second_moment_of_the_per_example_gradients() {
+    let (model, x, labels) = conv_net();
+    let loss = CrossEntropy::default();
+    let op = LossHessian::of_kind(&model, &loss, &loader_of(&x, &labels), Curvature::EmpiricalFisher).unwrap();
+    let dim = op.dimension();
+    // Each example's gradient alone: its own one-example batch.
+    let n = labels.len();
+    let mut dense = vec![vec![0.0; dim]; dim];
+    for e in 0..n {
+        let one = LossHessian::new(&model, &loss, &loader_of(&x[e * 16..(e + 1) * 16], &labels[e..=e])).unwrap();
+        let g = one.gradient();
+        for i in 0..dim {
+            for j in 0..dim {
+                dense[i][j] += g[i] * g[j] / n as f64;
+            }
+        }
+    }
+    let scale = dense.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (i, want) in dense.iter().enumerate() {
+        for (j, (a, b)) in column(&op, i).iter().zip(want).enumerate() {
+            assert!((a - b).abs() <= 1e-10 * scale, "F[{j}][{i}]: operator {a}, dense {b}");
+        }
+    }
+}
+
+#[test]
+fn the_monte_carlo_fisher_averages_to_the_gauss_newton_matrix() {
+    let (model, x, labels) = conv_net();
+    let (loss, loader) = (CrossEntropy::default(), loader_of(&x, &labels));
+    let ggn = LossHessian::ggn(&model, &loss, &loader).unwrap();
+    let v: Vec<f64> = (0..ggn.dimension()).map(|i| ((i * 13 % 7) as f64 - 3.0) / 3.0).collect();
+    let want = ggn.apply(&v).unwrap();
+    let draws = 3000;
+    let mut mean = vec![0.0; v.len()];
+    for seed in 0..draws {
+        let f = LossHessian::fisher(&model, &loss, &loader, seed).unwrap();
+        mean.iter_mut().zip(f.apply(&v).unwrap()).for_each(|(m, x)| *m += x / draws as f64);
+    }
+    let scale = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    for (i, (a, b)) in mean.iter().zip(&want).enumerate() {
+        assert!((a - b).abs() <= 0.05 * scale, "[{i}]: mean of Monte-Carlo Fisher products {a}, Gauss–Newton {b}");
+    }
 }
