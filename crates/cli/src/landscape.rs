@@ -16,6 +16,16 @@ pub enum Mode {
     Plane,
 }
 
+/// How `gradus landscape` chooses the directions of a line or plane
+/// around the checkpoint.
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum Directions {
+    /// Filter-normalised Gaussian directions (Li et al. 2018).
+    Random,
+    /// The Hessian's top eigenvectors, unit length (PyHessian).
+    Eigen,
+}
+
 /// `gradus landscape`'s options.
 #[derive(clap::Args)]
 pub struct LandscapeArgs {
@@ -37,7 +47,12 @@ pub struct LandscapeArgs {
     /// Points along each axis.
     #[arg(long, default_value_t = 51)]
     pub points: usize,
-    /// Seed of the random directions.
+    /// The directions around the checkpoint: filter-normalised random
+    /// ones, or the Hessian's top eigenvectors (the first for a line, the
+    /// first two for a plane).
+    #[arg(long, value_enum, default_value = "random")]
+    pub directions: Directions,
+    /// Seed of the random directions (or of Lanczos's start).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output format.
@@ -95,6 +110,11 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     if args.to.is_some() && args.from_init {
         return Err(usage("--to and --from-init each give the line's other end; give one"));
     }
+    if args.directions == Directions::Eigen && between {
+        return Err(usage(
+            "--directions eigen moves away from the checkpoint; --to and --from-init give a line between two points",
+        ));
+    }
     if args.mode == Mode::Plane && between {
         return Err(usage("--mode plane spans two random directions; --to and --from-init give a line (--mode line)"));
     }
@@ -131,6 +151,16 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    // The Hessian's top eigenvectors, before the points (which move the model).
+    let mut eigen = match args.directions {
+        Directions::Eigen => {
+            let count = if args.mode == Mode::Plane { 2 } else { 1 };
+            let (d, values) = gradus::landscape::eigen_directions(&model, &loss, &loader, count, args.seed)?;
+            crate::note(&format!("landscape: along the Hessian's top eigenvectors, eigenvalues {values:?}"));
+            Some((d, values))
+        }
+        Directions::Random => None,
+    };
     let points = if matches!((&other, args.mode), (None, Mode::Plane)) { axis.len() * axis.len() } else { axis.len() };
     let bar = crate::progress::Progress::new(points, "landscape", "points");
     let land = gradus::landscape::Landscape::new(&model, &loss, &loader).with_progress(|| bar.tick());
@@ -148,7 +178,10 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
             )
         }
         (None, Mode::Line) => {
-            let d = gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed);
+            let d = match eigen.as_mut() {
+                Some((d, _)) => d.remove(0),
+                None => gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed),
+            };
             let evals = land.line(&d, &axis)?;
             (
                 axis.iter().zip(&evals).map(|(a, e)| vec![*a, e.loss, e.accuracy]).collect(),
@@ -156,8 +189,13 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
             )
         }
         (None, Mode::Plane) => {
-            let d1 = gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed);
-            let d2 = gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed.wrapping_add(1));
+            let (d1, d2) = match eigen.as_mut() {
+                Some((d, _)) => (d.remove(0), d.remove(0)),
+                None => (
+                    gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed),
+                    gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed.wrapping_add(1)),
+                ),
+            };
             let grid = land.plane((&d1, &d2), &axis, &axis)?;
             let mut rows = Vec::new();
             for (b, row) in axis.iter().zip(&grid) {
@@ -186,6 +224,14 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     crate::say(&text)?;
     if let Some(p) = &args.plot {
         let subset = loaded.subset.len();
+        // Short enough for the figure's width.
+        let eigen_title = |values: &[f64]| match values {
+            [one] => format!("loss on {subset} examples along the Hessian's top eigenvector (λ = {one:.4})"),
+            [one, two, ..] => {
+                format!("loss on {subset} examples, the Hessian's top two eigenvectors (λ = {one:.4}, {two:.4})")
+            }
+            [] => String::new(),
+        };
         match (&other, args.mode) {
             (Some(_), _) => {
                 let (a, b) = if args.from_init {
@@ -198,15 +244,21 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
                 gradus::plot::landscape_line(p, &title, &line)?;
             }
             (None, Mode::Line) => {
-                let title = format!("loss on {subset} training examples along a filter-normalised direction");
+                let title = match &eigen {
+                    Some((_, values)) => eigen_title(values),
+                    None => format!("loss on {subset} training examples along a filter-normalised direction"),
+                };
                 let line: Vec<(f64, f64, f64)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
                 gradus::plot::landscape_line(p, &title, &line)?;
             }
             (None, Mode::Plane) => {
                 let grid: Vec<Vec<f64>> = rows.chunks(axis.len()).map(|c| c.iter().map(|r| r[2]).collect()).collect();
-                let title = format!(
-                    "loss on {subset} training examples, two filter-normalised directions (× marks the checkpoint)"
-                );
+                let title = match &eigen {
+                    Some((_, values)) => eigen_title(values),
+                    None => format!(
+                        "loss on {subset} training examples, two filter-normalised directions (× marks the checkpoint)"
+                    ),
+                };
                 gradus::plot::landscape_plane(p, &title, &axis, &axis, &grid)?;
             }
         }

@@ -489,3 +489,29 @@ fn curvature_of_the_gauss_newton_matrix_is_positive_semi_definite() {
     let (code, _, err) = curvature(&["--operator", "fisherr"]);
     assert!(code == 2 && err.contains("hessian") && err.contains("empirical-fisher"), "{err}");
 }
+
+#[test]
+fn the_landscape_along_the_top_eigenvector_curves_as_its_eigenvalue() {
+    let (ck, data) = (trained(), fake_mnist());
+    let (c, d) = (ck.to_str().unwrap(), data.to_str().unwrap());
+    let (code, out, err) = curvature(&["--subset", "100", "--top", "1", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let top = array(&out, "eigenvalues")[0];
+    let base = ["landscape", "--checkpoint", c, "--data-dir", d, "--subset", "100", "--directions", "eigen"];
+    let h = 0.02;
+    let range = format!("--range=-{h}:{h}");
+    let (code, csv, err) = gradus(&[&base[..], &["--points", "3", &range]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("top eigenvectors, eigenvalues"), "{err}");
+    let loss: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    // The second difference along the unit eigenvector is its eigenvalue.
+    let curvature = (loss[0] + loss[2] - 2.0 * loss[1]) / (h * h);
+    assert!((curvature - top).abs() <= 0.05 * top, "second difference {curvature}, top eigenvalue {top}");
+    let plot = scratch("lab-eigen-plane").join("plane.svg");
+    let (code, _, err) =
+        gradus(&[&base[..], &["--mode", "plane", "--points", "5", "--plot", plot.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("top two eigenvectors"));
+    let (code, _, err) = gradus(&[&base[..], &["--from-init"]].concat());
+    assert!(code == 2 && err.contains("--directions eigen"), "{err}");
+}

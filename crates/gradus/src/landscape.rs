@@ -2,7 +2,8 @@
 //! points of parameter space (Goodfellow et al. 2015, "Qualitatively
 //! characterizing neural network optimization problems"), and along one or
 //! two filter-normalised random directions (Li et al. 2018, "Visualizing
-//! the loss landscape of neural nets").
+//! the loss landscape of neural nets"), or along the Hessian's top
+//! eigenvectors (Yao et al. 2020, PyHessian).
 
 use crate::GradusError;
 use crate::evaluation::{Evaluation, evaluate};
@@ -112,6 +113,60 @@ pub fn filter_normalised_direction<T: Float>(model: &dyn Module<T>, at: &State<T
         })
         .collect();
     State { params, buffers: at.buffers.iter().map(|b| Tensor::zeros(b.shape())).collect() }
+}
+
+/// The `count` eigenvectors of the loss's Hessian with the largest
+/// eigenvalues (at the model's parameters, over `loader`, in evaluation
+/// mode: [`LossHessian`](crate::hessian::LossHessian)), as unit directions
+/// of parameter space, with their eigenvalues: along the first, the loss
+/// curves most. Lanczos from a Gaussian start drawn from `seed`, to 10⁻³
+/// of the largest eigenvalue in f32 and 10⁻⁷ in f64; buffers and frozen
+/// parameters do not move, and a shared parameter moves once.
+///
+/// # Errors
+/// As [`LossHessian::new`](crate::hessian::LossHessian::new), or fewer
+/// than `count` eigenvalues converging in 200 products.
+pub fn eigen_directions<T: Float>(
+    model: &dyn Module<T>,
+    loss: &dyn Loss<T>,
+    loader: &DataLoader,
+    count: usize,
+    seed: u64,
+) -> Result<(Vec<State<T>>, Vec<f64>), GradusError> {
+    let h = crate::hessian::LossHessian::new(model, loss, loader)?;
+    let tol = if std::mem::size_of::<T>() == 8 { 1e-7 } else { 1e-3 };
+    let ritz = h.top_eigenvalues(&gradus_autodiff::LanczosOptions { top: count, max_steps: 200, tol }, seed)?;
+    if ritz.converged_count < count {
+        return Err(GradusError::Config(format!(
+            "only {} of the Hessian's top {count} eigenvectors converged in 200 products",
+            ritz.converged_count
+        )));
+    }
+    // The operator's vector is every trainable parameter once, in order.
+    let mut offsets = std::collections::HashMap::new();
+    let mut at = 0;
+    for (_, p) in model.named_parameters() {
+        if !p.is_frozen() && !offsets.contains_key(&p.id().0) {
+            offsets.insert(p.id().0, at);
+            at += p.numel();
+        }
+    }
+    let origin = State::of(model);
+    let states = ritz.vectors[..count]
+        .iter()
+        .map(|v| State {
+            params: model
+                .named_parameters()
+                .iter()
+                .map(|(_, p)| match offsets.get(&p.id().0) {
+                    Some(&o) => Tensor::from_vec(v[o..o + p.numel()].to_vec(), &p.shape()).expect("the shape"),
+                    None => Tensor::zeros(&p.shape()),
+                })
+                .collect(),
+            buffers: origin.buffers.iter().map(|b| Tensor::zeros(b.shape())).collect(),
+        })
+        .collect();
+    Ok((states, ritz.values[..count].to_vec()))
 }
 
 /// The loss (and accuracy) of a model at points of its parameter space
