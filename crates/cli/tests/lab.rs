@@ -515,3 +515,108 @@ fn the_landscape_along_the_top_eigenvector_curves_as_its_eigenvalue() {
     let (code, _, err) = gradus(&[&base[..], &["--from-init"]].concat());
     assert!(code == 2 && err.contains("--directions eigen"), "{err}");
 }
+
+/// The Gauss–Newton matrix of a trained CNN (convolution, batch norm in
+/// evaluation mode, ReLU, max pooling) written with `torch.func`: J·v by
+/// `jvp`, softmax cross-entropy's Hessian in the logits by its formula
+/// (diag(p) − ppᵀ)/N, Jᵀ by `vjp`; its top three eigenvalues by ARPACK.
+const TORCH_GGN: &str = r#"
+import json, struct, sys
+import numpy as np, torch
+from torch.func import functional_call, jvp, vjp
+from scipy.sparse.linalg import LinearOperator, eigsh
+ckpt, data, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+raw = open(ckpt, "rb").read()
+h = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + h])
+state = {}
+for name, info in header.items():
+    if name == "__metadata__" or not name.startswith("model.") or info["dtype"] != "F32":
+        continue
+    a, b = info["data_offsets"]
+    t = torch.frombuffer(bytearray(raw[8 + h + a:8 + h + b]), dtype=torch.float32).reshape(info["shape"])
+    state[name[len("model."):]] = t.double()
+net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                          torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(784, 10)).double()
+net.load_state_dict(state, strict=True)
+net.eval()
+images = open(f"{data}/train-images-idx3-ubyte", "rb").read()
+x = torch.tensor(list(images[16:16 + n * 784]), dtype=torch.float64).reshape(n, 1, 28, 28) / 255
+names = [k for k, _ in net.named_parameters()]
+params = tuple(p.detach() for _, p in net.named_parameters())
+def f(*ps):
+    return functional_call(net, dict(zip(names, ps)), (x,))
+z = f(*params)
+p = torch.softmax(z, dim=1)
+_, pull = vjp(f, *params)
+def ggn(v):
+    v = torch.from_numpy(np.asarray(v, dtype=np.float64).ravel())
+    pieces, at = [], 0
+    for q in params:
+        pieces.append(v[at:at + q.numel()].reshape(q.shape)); at += q.numel()
+    _, jv = jvp(f, params, tuple(pieces))
+    hjv = (p * jv - p * (p * jv).sum(dim=1, keepdim=True)) / n
+    return torch.cat([t.reshape(-1) for t in pull(hjv)]).numpy()
+dim = sum(q.numel() for q in params)
+values = eigsh(LinearOperator((dim, dim), matvec=ggn, dtype=np.float64), k=3, which="LA", tol=1e-13,
+               return_eigenvectors=False)
+print(" ".join(repr(float(v)) for v in sorted(values, reverse=True)))
+"#;
+
+#[test]
+fn the_gauss_newton_spectrum_of_a_trained_cnn_equals_torch_funcs() {
+    let Some(python) = common::python_with("torch, scipy") else {
+        eprintln!("skipped: no Python with torch and scipy (set GRADUS_TORCH_PYTHON)");
+        return;
+    };
+    let (out, data) = (scratch("lab-ggn-cnn"), fake_mnist());
+    let model = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, maxpool2d(2), flatten, linear(784, 10))";
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        model,
+        "--optimizer",
+        "adam(lr=0.01)",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ck = out.join("checkpoint.safetensors");
+    let (code, json, err) = gradus(&[
+        "curvature",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--subset",
+        "60",
+        "--operator",
+        "ggn",
+        "--top",
+        "3",
+        "--dtype",
+        "f64",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ours = array(&json, "eigenvalues");
+    let script = scratch("lab-torch-ggn").join("ggn.py");
+    std::fs::write(&script, TORCH_GGN).unwrap();
+    let o = Command::new(&python)
+        .args([script.to_str().unwrap(), ck.to_str().unwrap(), data.to_str().unwrap(), "60"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: Vec<f64> = String::from_utf8_lossy(&o.stdout).split_whitespace().map(|s| s.parse().unwrap()).collect();
+    assert_eq!(ours.len(), 3, "{json}");
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert!((a - b).abs() <= 1e-6 * b.abs(), "gradus {ours:?} vs torch.func and ARPACK {theirs:?}");
+    }
+}
