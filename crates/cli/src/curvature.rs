@@ -86,9 +86,15 @@ fn curvature_in<T: Float>(args: &CurvatureArgs, loaded: &Loaded) -> Result<(), F
     let model = loaded.model::<T>(&args.at.checkpoint)?;
     let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
     // Every step of the work is a matrix-vector product: the bar counts them.
-    let bar = crate::progress::Progress::new(0, "curvature", "curvature products");
-    let loss = CrossEntropy::default();
     let kind = Curvature::parse(&args.operator).expect("clap checked the name");
+    let unit = match kind {
+        Curvature::Hessian => "Hessian products",
+        Curvature::Ggn => "Gauss–Newton products",
+        Curvature::Fisher => "Fisher products",
+        Curvature::EmpiricalFisher => "empirical Fisher products",
+    };
+    let bar = crate::progress::Progress::new(0, "curvature", unit);
+    let loss = CrossEntropy::default();
     let h = match kind {
         Curvature::Hessian => LossHessian::new(&model, &loss, &loader)?,
         // The labels drawn from the model, from the seed's own stream.

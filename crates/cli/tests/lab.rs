@@ -107,11 +107,10 @@ fn curvature_reports_the_top_of_the_spectrum_the_trace_and_the_density() {
 
 /// The same loss written in PyTorch from the checkpoint and the IDX files,
 /// its top three eigenvalues from SciPy's ARPACK (implicitly restarted
-/// Lanczos) on double-backward products in f64.
+/// Lanczos, [`TOP_THREE`]) on double-backward products in f64.
 const TORCH: &str = r#"
 import gzip, json, struct, sys
 import numpy as np, torch
-from scipy.sparse.linalg import LinearOperator, eigsh
 ckpt, data, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 raw = open(ckpt, "rb").read()
 h = struct.unpack("<Q", raw[:8])[0]
@@ -136,10 +135,31 @@ def hvp(v):
     hv = torch.autograd.grad(grads, params, grad_outputs=pieces, retain_graph=True)
     return torch.cat([t.reshape(-1) for t in hv]).numpy()
 dim = sum(p.numel() for p in params)
-values = eigsh(LinearOperator((dim, dim), matvec=hvp, dtype=np.float64), k=3, which="LA", tol=1e-13,
+matvec = hvp
+"#;
+
+/// The end of both PyTorch scripts: the top three eigenvalues of `matvec`
+/// on vectors of `dim` values, by ARPACK, descending.
+const TOP_THREE: &str = r#"
+from scipy.sparse.linalg import LinearOperator, eigsh
+values = eigsh(LinearOperator((dim, dim), matvec=matvec, dtype=np.float64), k=3, which="LA", tol=1e-13,
                return_eigenvectors=False)
 print(" ".join(repr(float(v)) for v in sorted(values, reverse=True)))
 "#;
+
+/// The top three eigenvalues `script` (with [`TOP_THREE`] after it)
+/// prints for checkpoint `ck` and the first `n` examples of the fake data.
+fn torch_top_three(python: &str, name: &str, script: &str, ck: &std::path::Path, n: &str) -> Vec<f64> {
+    let path = scratch(name).join("script.py");
+    std::fs::write(&path, format!("{script}{TOP_THREE}")).unwrap();
+    let data = fake_mnist();
+    let o = Command::new(python)
+        .args([path.to_str().unwrap(), ck.to_str().unwrap(), data.to_str().unwrap(), n])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).split_whitespace().map(|s| s.parse().unwrap()).collect()
+}
 
 #[test]
 fn curvature_in_f64_equals_an_independent_lanczos_in_pytorch() {
@@ -150,15 +170,7 @@ fn curvature_in_f64_equals_an_independent_lanczos_in_pytorch() {
     let (code, out, err) = curvature(&["--subset", "150", "--top", "3", "--dtype", "f64", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     let ours = array(&out, "eigenvalues");
-    let script = scratch("lab-torch").join("lanczos.py");
-    std::fs::write(&script, TORCH).unwrap();
-    let data = fake_mnist();
-    let o = Command::new(&python)
-        .args([script.to_str().unwrap(), trained().to_str().unwrap(), data.to_str().unwrap(), "150"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let theirs: Vec<f64> = String::from_utf8_lossy(&o.stdout).split_whitespace().map(|s| s.parse().unwrap()).collect();
+    let theirs = torch_top_three(&python, "lab-torch", TORCH, &trained(), "150");
     for (a, b) in ours.iter().zip(&theirs) {
         assert!((a - b).abs() <= 1e-6 * b.abs(), "gradus {ours:?} vs ARPACK {theirs:?}");
     }
@@ -519,12 +531,12 @@ fn the_landscape_along_the_top_eigenvector_curves_as_its_eigenvalue() {
 /// The Gauss–Newton matrix of a trained CNN (convolution, batch norm in
 /// evaluation mode, ReLU, max pooling) written with `torch.func`: J·v by
 /// `jvp`, softmax cross-entropy's Hessian in the logits by its formula
-/// (diag(p) − ppᵀ)/N, Jᵀ by `vjp`; its top three eigenvalues by ARPACK.
+/// (diag(p) − ppᵀ)/N, Jᵀ by `vjp`; its top three eigenvalues by ARPACK
+/// ([`TOP_THREE`]).
 const TORCH_GGN: &str = r#"
 import json, struct, sys
 import numpy as np, torch
 from torch.func import functional_call, jvp, vjp
-from scipy.sparse.linalg import LinearOperator, eigsh
 ckpt, data, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 raw = open(ckpt, "rb").read()
 h = struct.unpack("<Q", raw[:8])[0]
@@ -558,9 +570,7 @@ def ggn(v):
     hjv = (p * jv - p * (p * jv).sum(dim=1, keepdim=True)) / n
     return torch.cat([t.reshape(-1) for t in pull(hjv)]).numpy()
 dim = sum(q.numel() for q in params)
-values = eigsh(LinearOperator((dim, dim), matvec=ggn, dtype=np.float64), k=3, which="LA", tol=1e-13,
-               return_eigenvectors=False)
-print(" ".join(repr(float(v)) for v in sorted(values, reverse=True)))
+matvec = ggn
 "#;
 
 #[test]
@@ -607,14 +617,7 @@ fn the_gauss_newton_spectrum_of_a_trained_cnn_equals_torch_funcs() {
     ]);
     assert_eq!(code, 0, "{err}");
     let ours = array(&json, "eigenvalues");
-    let script = scratch("lab-torch-ggn").join("ggn.py");
-    std::fs::write(&script, TORCH_GGN).unwrap();
-    let o = Command::new(&python)
-        .args([script.to_str().unwrap(), ck.to_str().unwrap(), data.to_str().unwrap(), "60"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let theirs: Vec<f64> = String::from_utf8_lossy(&o.stdout).split_whitespace().map(|s| s.parse().unwrap()).collect();
+    let theirs = torch_top_three(&python, "lab-torch-ggn", TORCH_GGN, &ck, "60");
     assert_eq!(ours.len(), 3, "{json}");
     for (a, b) in ours.iter().zip(&theirs) {
         assert!((a - b).abs() <= 1e-6 * b.abs(), "gradus {ours:?} vs torch.func and ARPACK {theirs:?}");
