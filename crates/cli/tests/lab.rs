@@ -27,31 +27,33 @@ fn number(json: &str, key: &str) -> f64 {
 
 const MLP: &str = "mlp(784, 8, 10, act=tanh)";
 
+/// A checkpoint of `model` after one epoch of `optimizer` on the fake data
+/// set (batches of 20), trained into `name`.
+fn train_once(name: &str, model: &str, optimizer: &str) -> PathBuf {
+    let (out, data) = (scratch(name), fake_mnist());
+    let (code, _, err) = gradus(&[
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        model,
+        "--optimizer",
+        optimizer,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    out.join("checkpoint.safetensors")
+}
+
 /// A checkpoint of `MLP` after one epoch on the fake data set.
 fn trained() -> PathBuf {
     static RUN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    RUN.get_or_init(|| {
-        let out = scratch("lab-run");
-        let data = fake_mnist();
-        let (code, _, err) = gradus(&[
-            "train",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--model",
-            MLP,
-            "--optimizer",
-            "sgd(lr=0.1)",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "20",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{err}");
-        out.join("checkpoint.safetensors")
-    })
-    .clone()
+    RUN.get_or_init(|| train_once("lab-run", MLP, "sgd(lr=0.1)")).clone()
 }
 
 fn curvature(extra: &[&str]) -> (i32, String, String) {
@@ -579,25 +581,9 @@ fn the_gauss_newton_spectrum_of_a_trained_cnn_equals_torch_funcs() {
         eprintln!("skipped: no Python with torch and scipy (set GRADUS_TORCH_PYTHON)");
         return;
     };
-    let (out, data) = (scratch("lab-ggn-cnn"), fake_mnist());
+    let data = fake_mnist();
     let model = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, maxpool2d(2), flatten, linear(784, 10))";
-    let (code, _, err) = gradus(&[
-        "train",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--model",
-        model,
-        "--optimizer",
-        "adam(lr=0.01)",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "20",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let ck = out.join("checkpoint.safetensors");
+    let ck = train_once("lab-ggn-cnn", model, "adam(lr=0.01)");
     let (code, json, err) = gradus(&[
         "curvature",
         "--checkpoint",
