@@ -41,6 +41,7 @@ mod ops;
 pub mod report;
 mod spectrum;
 mod tape;
+mod taps;
 mod var;
 
 pub use backward::{GradOptions, Gradients, grad};
@@ -55,4 +56,5 @@ pub use spectrum::{
     rademacher,
 };
 pub use tape::{InputGrads, Tape, anomaly_mode, is_recording, no_grad, set_anomaly_mode};
+pub use taps::{Tap, TapKind};
 pub use var::{Var, VarId};

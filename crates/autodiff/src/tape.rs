@@ -66,6 +66,8 @@ pub(crate) struct TapeInner<T: Float> {
     /// Leaves made by [`Tape::keyed_leaf`]: (key, node). A network has tens
     /// of parameters, so a linear scan beats hashing.
     pub(crate) keyed: RefCell<Vec<(u64, usize)>>,
+    /// The tapped ops, once [`Tape::start_taps`] is called.
+    pub(crate) taps: RefCell<Option<Vec<crate::taps::TapRecord<T>>>>,
 }
 
 /// Nodes reserved by a new tape: a small graph records without regrowing.
@@ -121,6 +123,7 @@ impl<T: Float> Tape<T> {
             nodes: RefCell::new(fresh_nodes()),
             anomaly: RefCell::new(None),
             keyed: RefCell::new(Vec::new()),
+            taps: RefCell::new(None),
         }))
     }
 

@@ -219,6 +219,7 @@ impl RunArgs {
                 BatchStats::Local => gradus::BatchStats::Local,
             },
             sharpness_every: 0,
+            noise_scale_every: 0,
             flush_denormal: self.flush_denormal,
             rules,
             ema: self.ema,
@@ -250,6 +251,10 @@ enum Command {
         /// subset) every N steps into sharpness.csv and sharpness.svg.
         #[arg(long)]
         sharpness_every: Option<usize>,
+        /// Measure the gradient noise scale (per-example gradients of the
+        /// step's batch) every N steps into metrics.csv.
+        #[arg(long)]
+        noise_scale_every: Option<usize>,
     },
     /// Train the same model from the same initial weights with each
     /// optimiser; print them ranked by test accuracy.
@@ -514,23 +519,29 @@ fn main() -> ExitCode {
         Command::Landscape(args) => landscape::landscape(&args),
         Command::Summary(args) => summary::summary(&args),
         Command::Sample(args) => sample::sample(&args),
-        Command::Train { run, optimizer, resume, sharpness_every } => {
+        Command::Train { run, optimizer, resume, sharpness_every, noise_scale_every } => {
+            let single = |flag: &str, why: &str| {
+                // Said once, by rank 0; the others stop with its code.
+                if ranks.leads() {
+                    Err(usage(format!("{flag}: {why}; run without mpirun to measure it")))
+                } else {
+                    Err(Failure::Peer(2))
+                }
+            };
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))
             } else if sharpness_every == Some(0) {
                 Err(usage("--sharpness-every must be positive (leave it out to measure no sharpness)"))
+            } else if noise_scale_every == Some(0) {
+                Err(usage("--noise-scale-every must be positive (leave it out to measure no noise scale)"))
             } else if sharpness_every.is_some() && ranks.size > 1 {
-                // Said once, by rank 0; the others stop with its code.
-                if ranks.leads() {
-                    Err(usage(
-                        "--sharpness-every: sharpness is measured by one process on the whole monitoring subset; run without mpirun to measure it",
-                    ))
-                } else {
-                    Err(Failure::Peer(2))
-                }
+                single("--sharpness-every", "sharpness is measured by one process on the whole monitoring subset")
+            } else if noise_scale_every.is_some() && ranks.size > 1 {
+                single("--noise-scale-every", "the noise scale is measured from one process's per-example gradients")
             } else {
                 run.run().and_then(|mut r| {
                     r.sharpness_every = sharpness_every.unwrap_or(0);
+                    r.noise_scale_every = noise_scale_every.unwrap_or(0);
                     train::train(&r, &optimizer, resume, &ranks)
                 })
             }

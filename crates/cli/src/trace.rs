@@ -63,6 +63,12 @@ pub(crate) fn trace(
     let mut shadow_label = None;
     let mut advance: Box<Step<'_>> = match method {
         Method::FirstOrder(opt) => {
+            if opt.curvature_request().is_some_and(|r| r.kind == gradus::optim::CurvatureKind::Kronecker) {
+                return Err(usage(format!(
+                    "{}: its Kronecker factors come from the inputs and output gradients of linear and convolution layers, and a test function has none; train a network with it (`gradus train`)",
+                    opt.name()
+                )));
+            }
             let sam = opt.sharpness_aware();
             let slow = opt.slots(&[p.len()]).iter().position(|s| *s == "slow");
             shadow_label = Some(if sam.is_some() {
@@ -79,14 +85,14 @@ pub(crate) fn trace(
                     driver.set_lr(lr);
                 }
                 let (_, mut g) = value_and_gradient(func.f, p)?;
-                if driver.hessian_diagonal_every().is_some_and(|k| t.is_multiple_of(k)) {
+                if driver.curvature_request().is_some_and(|r| t.is_multiple_of(r.every)) {
                     // Hutchinson's u ⊙ (Hu) from the function's Hessian.
                     let h = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?.hessian.to_vec();
                     let u: Vec<f64> = gradus::hessian::unit_gaussian(p.len(), gradus::PROBE_SEED ^ t as u64);
                     let n = p.len();
                     let estimate: Vec<f64> =
                         (0..n).map(|i| u[i] * (0..n).map(|j| h[i * n + j] * u[j]).sum::<f64>()).collect();
-                    driver.observe_hessian_diagonal(0, &[n], p, &estimate)?;
+                    driver.observe_curvature(0, &[n], p, gradus::optim::Estimate::HessianDiagonal(&estimate))?;
                 }
                 let mut segment = None;
                 if let Some(sam) = sam {

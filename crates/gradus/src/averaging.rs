@@ -235,3 +235,27 @@ pub(crate) fn keeping_buffers<T: Float, R>(model: &dyn Module<T>, f: impl FnOnce
     }
     out
 }
+
+/// [`keeping_buffers`], and the counters too (dropout's mask count): for a
+/// measurement that must leave training exactly as it would have gone
+/// without it (the gradient noise scale).
+pub(crate) fn unobserved<T: Float, R>(model: &dyn Module<T>, f: impl FnOnce() -> R) -> R {
+    let mut counters = Vec::new();
+    Visitor::new(&mut |_, slot| {
+        if let Slot::Counter(c) = slot {
+            counters.push(c.get());
+        }
+    })
+    .module(model);
+    let out = keeping_buffers(model, f);
+    let mut saved = counters.into_iter();
+    Visitor::new(&mut |_, slot| {
+        if let Slot::Counter(c) = slot
+            && let Some(v) = saved.next()
+        {
+            c.set(v);
+        }
+    })
+    .module(model);
+    out
+}

@@ -595,7 +595,7 @@ pub fn unit_gaussian<T: Float>(n: usize, seed: u64) -> Vec<T> {
 
 /// Labels drawn from the softmax of each row of `logits` (the last axis
 /// the classes), as class targets of the rows' shape.
-fn sample_labels<T: Float>(logits: &Tensor<T>, rng: &mut StdRng) -> gradus_tensor::BatchTargets<T> {
+pub(crate) fn sample_labels<T: Float>(logits: &Tensor<T>, rng: &mut StdRng) -> gradus_tensor::BatchTargets<T> {
     use rand::Rng;
     let shape = logits.shape().to_vec();
     let width = *shape.last().unwrap_or(&1);

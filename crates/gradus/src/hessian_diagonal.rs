@@ -8,6 +8,7 @@ use crate::trainer::Trainer;
 use gradus_autodiff::Var;
 use gradus_loss::Loss;
 use gradus_nn::{Module, Param};
+use gradus_optim::{CurvatureKind, Estimate};
 use gradus_tensor::{BatchTargets, Float};
 use std::collections::BTreeSet;
 
@@ -31,9 +32,12 @@ impl<T: Float> Trainer<T> {
         y: &BatchTargets<T>,
         params: &[(String, &Param<T>)],
     ) -> Result<(), GradusError> {
-        let Some(k) = self.optim.hessian_diagonal_every() else { return Ok(()) };
-        if !self.steps.is_multiple_of(k) {
+        let Some(request) = self.optim.curvature_request() else { return Ok(()) };
+        if !self.steps.is_multiple_of(request.every) {
             return Ok(());
+        }
+        if request.kind == CurvatureKind::Kronecker {
+            return self.observe_kronecker(model, loss, x, y, params);
         }
         let estimate = hutchinson_diagonal(model, loss, x, y, params, PROBE_SEED ^ self.steps as u64)?;
         let mut seen = BTreeSet::new();
@@ -41,7 +45,7 @@ impl<T: Float> Trainer<T> {
             if seen.insert(p.id().0) {
                 let value = p.value().contiguous();
                 let value = value.as_slice().expect("made contiguous");
-                self.optim.observe_hessian_diagonal(p.id().0, &p.shape(), value, &e)?;
+                self.optim.observe_curvature(p.id().0, &p.shape(), value, Estimate::HessianDiagonal(&e))?;
             }
         }
         Ok(())

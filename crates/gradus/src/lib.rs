@@ -19,13 +19,17 @@ mod gradients;
 pub mod hessian;
 mod hessian_diagonal;
 pub use hessian_diagonal::PROBE_SEED;
+pub mod kronecker;
 pub mod landscape;
 pub mod lr_find;
 mod metrics;
 pub mod models;
 mod momentum_schedule;
+mod noise_scale;
+pub use noise_scale::NoiseColumns;
 #[cfg(feature = "mpi")]
 pub mod mpi;
+pub mod per_example;
 pub mod plot;
 mod replicas;
 mod replicated;

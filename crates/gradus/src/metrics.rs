@@ -32,6 +32,10 @@ pub struct EpochMetrics {
     /// The epoch's last sharpness measurement when the trainer measures it
     /// ([`Trainer::with_sharpness`](crate::Trainer::with_sharpness); NaN if none fell in this epoch).
     pub sharpness: Option<f64>,
+    /// The epoch's gradient-noise columns when the trainer measures them
+    /// ([`Trainer::with_noise_scale`](crate::Trainer::with_noise_scale)):
+    /// `noise_scale`, `grad_variance`, `example_grad_norm`.
+    pub noise: Option<crate::NoiseColumns>,
     /// Whether the examples are bytes of text, so the losses (nats per
     /// byte) are also given in bits per byte: the `train_bpb` and
     /// `test_bpb` columns, loss / ln 2.
@@ -57,7 +61,8 @@ pub struct EpochMetrics {
 
 impl EpochMetrics {
     /// The CSV header: docs/cli.md's columns, `test_top5_accuracy`,
-    /// `sharpness` when measured, `train_bpb` and `test_bpb` for text,
+    /// `sharpness` when measured, `noise_scale`, `grad_variance` and
+    /// `example_grad_norm` when measured, `train_bpb` and `test_bpb` for text,
     /// `skipped` when steps may be skipped, `ema_test_loss` and
     /// `ema_test_accuracy` with an EMA, `swa_test_loss` and
     /// `swa_test_accuracy` with SWA, then `grad_norm:<parameter>` per
@@ -68,6 +73,9 @@ impl EpochMetrics {
             String::from("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds,test_top5_accuracy");
         if self.sharpness.is_some() {
             h.push_str(",sharpness");
+        }
+        if self.noise.is_some() {
+            crate::NoiseColumns::NAMES.iter().for_each(|n| h.push_str(&format!(",{n}")));
         }
         if self.bits_per_byte {
             h.push_str(",train_bpb,test_bpb");
@@ -99,10 +107,13 @@ impl EpochMetrics {
     /// # use gradus::EpochMetrics;
     /// let m = EpochMetrics { epoch: 2, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
     ///     test_top5_accuracy: 0.99, lr: 0.01, seconds: 1.5, grad_norms: vec![("0.weight".into(), 0.25)],
-    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, bits_per_byte: false, skipped: None, ema_test: None, swa_test: None, step_losses: vec![] };
+    ///     dead_units: vec![("1".into(), 0.125)], saturated: vec![], sharpness: None, noise: None, bits_per_byte: false, skipped: None, ema_test: None, swa_test: None, step_losses: vec![] };
     /// assert_eq!(EpochMetrics::from_csv(&m.csv_header(), &m.csv_row()).unwrap(), m);
     /// let sharp = EpochMetrics { sharpness: Some(21.5), ..m.clone() };
     /// assert_eq!(EpochMetrics::from_csv(&sharp.csv_header(), &sharp.csv_row()).unwrap(), sharp);
+    /// let noisy = EpochMetrics { noise: Some(gradus::NoiseColumns { noise_scale: 412.5, grad_variance: 0.25, example_grad_norm: 3.5 }), ..m.clone() };
+    /// assert!(noisy.csv_header().contains(",noise_scale,grad_variance,example_grad_norm"));
+    /// assert_eq!(EpochMetrics::from_csv(&noisy.csv_header(), &noisy.csv_row()).unwrap(), noisy);
     /// let text = EpochMetrics { bits_per_byte: true, ..m.clone() };
     /// assert!(text.csv_header().contains(",train_bpb,test_bpb"));
     /// assert_eq!(EpochMetrics::from_csv(&text.csv_header(), &text.csv_row()).unwrap(), text);
@@ -149,6 +160,17 @@ impl EpochMetrics {
             dead_units: prefixed("dead")?,
             saturated: prefixed("saturated")?,
             sharpness: names.contains(&"sharpness").then(|| column("sharpness")).transpose()?,
+            noise: names
+                .contains(&"noise_scale")
+                .then(|| {
+                    let [noise_scale, grad_variance, example_grad_norm] = crate::NoiseColumns::NAMES;
+                    Ok::<_, String>(crate::NoiseColumns {
+                        noise_scale: column(noise_scale)?,
+                        grad_variance: column(grad_variance)?,
+                        example_grad_norm: column(example_grad_norm)?,
+                    })
+                })
+                .transpose()?,
             bits_per_byte: names.contains(&"train_bpb"),
             skipped: names.contains(&"skipped").then(|| column("skipped").map(|n| n as usize)).transpose()?,
             ema_test: names
@@ -188,6 +210,9 @@ impl EpochMetrics {
         );
         if let Some(s) = self.sharpness {
             r.push_str(&format!(",{s}"));
+        }
+        for v in self.noise.iter().flat_map(|n| n.values()) {
+            r.push_str(&format!(",{v}"));
         }
         if self.bits_per_byte {
             r.push_str(&format!(",{},{}", self.train_bpb(), self.test_bpb()));

@@ -45,7 +45,7 @@ pub const SHARPNESS_HEADER: &str = "step,epoch,lr,sharpness";
 /// // … train an epoch, then:
 /// # let m = EpochMetrics { epoch: 1, train_loss: 0.5, train_accuracy: 0.8, test_loss: 0.6, test_accuracy: 0.75,
 /// #     test_top5_accuracy: 1.0, lr: 0.1, seconds: 1.0, grad_norms: vec![], dead_units: vec![], saturated: vec![],
-/// #     sharpness: None, bits_per_byte: false, skipped: None, ema_test: None, swa_test: None, step_losses: vec![] };
+/// #     sharpness: None, noise: None, bits_per_byte: false, skipped: None, ema_test: None, swa_test: None, step_losses: vec![] };
 /// run.push(m);
 /// run.save(&trainer, &model)?;
 /// drop(run);

@@ -121,6 +121,8 @@ pub struct Trainer<T: Float> {
     pub(crate) communication: std::time::Duration,
     /// Sharpness measured every N steps, if asked for.
     sharpness: Option<crate::sharpness::Tracker<T>>,
+    /// Gradient noise measured every N steps, if asked for.
+    pub(crate) noise: Option<crate::noise_scale::NoiseTracker>,
     /// The losses also in bits per byte (a text model).
     bits_per_byte: bool,
     /// What is done to the gradients before the optimiser sees them.
@@ -147,6 +149,7 @@ impl<T: Float> Trainer<T> {
             replicas: None,
             communication: std::time::Duration::ZERO,
             sharpness: None,
+            noise: None,
             bits_per_byte: false,
             rules: GradientRules::default(),
             skipped_in_a_row: 0,
@@ -455,6 +458,7 @@ impl<T: Float> Trainer<T> {
         norms: Option<&mut [f64]>,
     ) -> Result<f64, GradusError> {
         self.check_schedule_range(Every::Batch)?;
+        self.observe_noise(model, loss, x, y)?;
         let params = model.named_parameters();
         let (epoch, step) = (Some(self.epochs + 1), Some(self.steps + 1));
         let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
@@ -634,16 +638,27 @@ impl<T: Float> Trainer<T> {
                 "sharpness is measured by one process on the whole monitoring subset; it is not available in data-parallel runs".into(),
             ));
         }
+        if self.noise.is_some() && self.replicas.is_some() {
+            return Err(GradusError::Config(
+                "the gradient noise scale is measured on one process's batch; it is not available in data-parallel runs".into(),
+            ));
+        }
         if matches!(self.average(), Some(crate::Average::Swa { .. })) && self.replicas.is_some() {
             return Err(GradusError::Config(
                 "SWA recomputes batch norm's statistics on one process; it is not available in data-parallel runs"
                     .into(),
             ));
         }
-        if self.optim.hessian_diagonal_every().is_some() && self.replicas.is_some() {
-            return Err(GradusError::Config(
-                "sophia estimates the Hessian's diagonal on one process's batch; it is not available in data-parallel runs".into(),
-            ));
+        if let Some(r) = self.optim.curvature_request()
+            && self.replicas.is_some()
+        {
+            let what = match r.kind {
+                gradus_optim::CurvatureKind::HessianDiagonal => "sophia estimates the Hessian's diagonal",
+                gradus_optim::CurvatureKind::Kronecker => "kfac estimates its Kronecker factors",
+            };
+            return Err(GradusError::Config(format!(
+                "{what} on one process's batch; it is not available in data-parallel runs"
+            )));
         }
         if self.sharpness_aware().is_some() && self.replicas.is_some() {
             return Err(GradusError::Config(
@@ -656,6 +671,7 @@ impl<T: Float> Trainer<T> {
             ));
         }
         self.skipped_in_epoch = 0;
+        self.take_noise();
         let total = train.len(self.epochs as u64);
         for batch in train.epoch::<T>(self.epochs as u64) {
             let value = if self.replicas.is_some() {
@@ -738,6 +754,7 @@ impl<T: Float> Trainer<T> {
             // NaN when sharpness is measured but no measurement fell in
             // this epoch, so every row has the column.
             sharpness: self.sharpness.as_ref().map(|_| epoch_sharpness.unwrap_or(f64::NAN)),
+            noise: self.take_noise(),
             bits_per_byte: self.bits_per_byte,
             skipped: self.rules.skip_nonfinite.map(|_| self.skipped_in_epoch),
             ema_test,

@@ -56,7 +56,7 @@ fn on_a_quadratic_sophia_contracts_every_coordinate_alike() {
     let mut want = theta.clone();
     for _ in 0..20 {
         let g: Vec<f64> = theta.iter().zip(&d).map(|(t, d)| d * t).collect();
-        opt.observe_hessian_diagonal(0, &[2], &theta, &d).unwrap();
+        opt.observe_curvature(0, &[2], &theta, gradus::optim::Estimate::HessianDiagonal(&d)).unwrap();
         opt.update(0, &mut theta, &g).unwrap();
         let h: Vec<f64> = opt.state(0).unwrap().slots[1].clone();
         want = want.iter().zip(&d).zip(&h).map(|((w, d), h)| w - 0.1 * (d * w / h).clamp(-1.0, 1.0)).collect();

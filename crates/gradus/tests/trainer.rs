@@ -122,6 +122,7 @@ fn metrics(epoch: usize, train_loss: f64, test_loss: f64, accuracy: f64) -> grad
         dead_units: vec![],
         saturated: vec![],
         sharpness: None,
+        noise: None,
         bits_per_byte: false,
         skipped: None,
         ema_test: None,

@@ -25,7 +25,9 @@
 //!   them.
 //! - [`Sophia`]: momentum over an estimate of the Hessian's diagonal that
 //!   the caller supplies every k steps
-//!   ([`UpdateRule::hessian_diagonal_every`]).
+//!   ([`UpdateRule::curvature_request`]); `Kfac` (with the `tensor`
+//!   feature): each layer's gradient preconditioned by the inverses of
+//!   Kronecker factors of its curvature block, which the caller measures.
 //! - Second order, closure form: `Newton` (with the `tensor` feature) and damped Newton from a
 //!   Hessian (Cholesky/LU, damping when not positive definite) or from
 //!   Hessian-vector products (conjugate gradient), and [`Lbfgs`] with the
@@ -47,7 +49,10 @@ mod ademamix;
 mod adopt;
 mod asgd;
 mod clip;
+mod curvature;
 mod error;
+#[cfg(feature = "tensor")]
+mod kfac;
 mod lamb;
 mod lars;
 mod lbfgs;
@@ -86,7 +91,10 @@ pub use ademamix::{Ademamix, AdemamixConfig};
 pub use adopt::{Adopt, AdoptConfig};
 pub use asgd::{Asgd, AsgdConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
+pub use curvature::{CurvatureKind, CurvatureRequest, Estimate, kronecker_sides};
 pub use error::{OptimError, Result};
+#[cfg(feature = "tensor")]
+pub use kfac::{Kfac, KfacConfig};
 pub use lamb::{Lamb, LambConfig};
 pub use lars::{Lars, LarsConfig};
 pub use lbfgs::{Lbfgs, LbfgsConfig};

@@ -77,14 +77,14 @@ impl<T: Float> UpdateRule<T> for Lookahead<T> {
         self.inner.sharpness_aware()
     }
 
-    fn hessian_diagonal_every(&self) -> Option<usize> {
-        self.inner.hessian_diagonal_every()
+    fn curvature_request(&self) -> Option<crate::CurvatureRequest> {
+        self.inner.curvature_request()
     }
 
-    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
+    fn observe_curvature(&self, state: &mut State<T>, estimate: crate::Estimate<'_, T>) {
         // The inner method's slots are all but `slow`.
         let slow = state.slots.pop().expect("lookahead's slow weights are the last slot");
-        self.inner.observe_hessian_diagonal(state, estimate);
+        self.inner.observe_curvature(state, estimate);
         state.slots.push(slow);
     }
 

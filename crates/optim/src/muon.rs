@@ -111,8 +111,8 @@ impl<T: Float> Muon<T> {
         check_common("muon", c.lr, c.weight_decay, c.eps)?;
         check(c.momentum >= 0.0, "muon", "momentum", || format!("must be >= 0, got {}", c.momentum))?;
         check(c.ns_steps < 100, "muon", "ns_steps", || format!("must be below 100, got {}", c.ns_steps))?;
-        check(fallback.hessian_diagonal_every().is_none(), "muon", "fallback", || {
-            format!("must not need the Hessian's diagonal; {} does", fallback.name())
+        check(fallback.curvature_request().is_none(), "muon", "fallback", || {
+            format!("must not need curvature estimates; {} does", fallback.name())
         })?;
         check(fallback.sharpness_aware().is_none(), "muon", "fallback", || {
             "must not be sam: put sam around muon instead".to_string()

@@ -138,32 +138,40 @@ impl<T: Float> Optimizer<T> {
         group.rule.eval_params(param, state)
     }
 
-    /// Every how many steps a group's method wants an estimate of the
-    /// Hessian's diagonal (the first group that does: Sophia).
-    pub fn hessian_diagonal_every(&self) -> Option<usize> {
-        self.groups.iter().find_map(|g| g.rule.hessian_diagonal_every())
+    /// The curvature a group's method wants measured, and how often (the
+    /// first group that wants any: Sophia, K-FAC).
+    pub fn curvature_request(&self) -> Option<crate::CurvatureRequest> {
+        self.groups.iter().find_map(|g| g.rule.curvature_request())
     }
 
-    /// Gives parameter `key` (of shape `shape`, at `param`) an estimate of
-    /// its Hessian's diagonal, for the step that follows
-    /// ([`UpdateRule::observe_hessian_diagonal`]; nothing for methods that
-    /// use none). Makes the state if the parameter has none yet.
+    /// Gives parameter `key` (of shape `shape`, at `param`) a curvature
+    /// estimate for the step that follows ([`UpdateRule::observe_curvature`];
+    /// nothing for methods that use none). Makes the state if the parameter
+    /// has none yet.
     ///
     /// # Errors
-    /// An unknown parameter, lengths that do not match the shape, or a
-    /// shape other than its state's.
-    pub fn observe_hessian_diagonal(&mut self, key: u64, shape: &[usize], param: &[T], estimate: &[T]) -> Result<()> {
-        if estimate.len() != param.len() {
-            return Err(OptimError::Length {
-                key,
-                what: "Hessian diagonal",
-                got: estimate.len(),
-                expected: param.len(),
-            });
+    /// An unknown parameter, an estimate whose lengths do not fit the
+    /// shape (a diagonal of one value per element; Kronecker factors of
+    /// rest² and out² values, [`kronecker_sides`](crate::kronecker_sides)),
+    /// or a shape other than its state's.
+    pub fn observe_curvature(
+        &mut self,
+        key: u64,
+        shape: &[usize],
+        param: &[T],
+        estimate: crate::Estimate<'_, T>,
+    ) -> Result<()> {
+        let (out, rest) = crate::kronecker_sides(shape);
+        let (what, got, expected) = match estimate {
+            crate::Estimate::HessianDiagonal(d) => ("Hessian diagonal", d.len(), param.len()),
+            crate::Estimate::Kronecker { a, g } => ("Kronecker factors", a.len() + g.len(), rest * rest + out * out),
+        };
+        if got != expected || (matches!(estimate, crate::Estimate::Kronecker { a, .. } if a.len() != rest * rest)) {
+            return Err(OptimError::Length { key, what, got, expected });
         }
-        let g = self.prepare(key, shape, param.len(), estimate.len())?;
+        let g = self.prepare(key, shape, param.len(), param.len())?;
         let state = self.states.get_mut(&key).expect("prepare made the state");
-        self.groups[g].rule.observe_hessian_diagonal(state, estimate);
+        self.groups[g].rule.observe_curvature(state, estimate);
         Ok(())
     }
 

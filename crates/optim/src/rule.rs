@@ -144,17 +144,17 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
         None
     }
 
-    /// Every how many steps the method wants an estimate of the Hessian's
-    /// diagonal ([`UpdateRule::observe_hessian_diagonal`] before the step
-    /// at step counts 0, k, 2k, …), if it uses one (Sophia).
-    fn hessian_diagonal_every(&self) -> Option<usize> {
+    /// The curvature the method wants measured, and every how many steps
+    /// ([`UpdateRule::observe_curvature`] before the steps at step counts
+    /// 0, k, 2k, …), if it uses any (Sophia: the Hessian's diagonal;
+    /// K-FAC: Kronecker factors).
+    fn curvature_request(&self) -> Option<crate::CurvatureRequest> {
         None
     }
 
-    /// Takes an estimate of the Hessian's diagonal at the parameter (one
-    /// value per element) into the state, before the step it belongs to.
-    /// By default nothing: the method does not use one.
-    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
+    /// Takes a curvature estimate at the parameter into the state, before
+    /// the step it belongs to. By default nothing: the method uses none.
+    fn observe_curvature(&self, state: &mut State<T>, estimate: crate::Estimate<'_, T>) {
         let _ = (state, estimate);
     }
 
@@ -224,12 +224,12 @@ impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
         (**self).sharpness_aware()
     }
 
-    fn hessian_diagonal_every(&self) -> Option<usize> {
-        (**self).hessian_diagonal_every()
+    fn curvature_request(&self) -> Option<crate::CurvatureRequest> {
+        (**self).curvature_request()
     }
 
-    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
-        (**self).observe_hessian_diagonal(state, estimate);
+    fn observe_curvature(&self, state: &mut State<T>, estimate: crate::Estimate<'_, T>) {
+        (**self).observe_curvature(state, estimate);
     }
 
     fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {

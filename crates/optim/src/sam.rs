@@ -122,12 +122,12 @@ impl<T: Float> UpdateRule<T> for Sam<T> {
         Some(self.perturbation)
     }
 
-    fn hessian_diagonal_every(&self) -> Option<usize> {
-        self.inner.hessian_diagonal_every()
+    fn curvature_request(&self) -> Option<crate::CurvatureRequest> {
+        self.inner.curvature_request()
     }
 
-    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
-        self.inner.observe_hessian_diagonal(state, estimate);
+    fn observe_curvature(&self, state: &mut State<T>, estimate: crate::Estimate<'_, T>) {
+        self.inner.observe_curvature(state, estimate);
     }
 
     fn momentum(&self) -> Option<f64> {

@@ -39,18 +39,18 @@ pub const SOPHIA_EPS: f64 = 1e-12;
 /// update. Where h is small or negative the step is ±η, signSGD's;
 /// where curvature is large, Newton's step m/h scaled by 1/ρ. The estimate
 /// comes from whoever computes gradients
-/// ([`UpdateRule::hessian_diagonal_every`],
-/// [`UpdateRule::observe_hessian_diagonal`]): the trainer by a
+/// ([`UpdateRule::curvature_request`],
+/// [`UpdateRule::observe_curvature`]): the trainer by a
 /// Hessian-vector product on the batch, `gradus trace` from the function's
 /// Hessian. State: `exp_avg` (m) and `hessian` (h).
 ///
 /// ```
-/// use gradus_optim::{Optimizer, Sophia, SophiaConfig};
+/// use gradus_optim::{Estimate, Optimizer, Sophia, SophiaConfig};
 /// let cfg = SophiaConfig { lr: 0.1, weight_decay: 0.0, betas: (0.0, 0.0), rho: 1.0, k: 1 };
 /// let mut opt = Optimizer::<f64>::new(Sophia::new(cfg).unwrap());
 /// let mut theta = vec![1.0, 1.0];
 /// // f = 2θ₀² + 0.05θ₁²: gradient (4, 0.1), diagonal (4, 0.1).
-/// opt.observe_hessian_diagonal(0, &[2], &theta, &[4.0, 0.1]).unwrap();
+/// opt.observe_curvature(0, &[2], &theta, Estimate::HessianDiagonal(&[4.0, 0.1])).unwrap();
 /// opt.update(0, &mut theta, &[4.0, 0.1]).unwrap();
 /// assert!((theta[0] - 0.9).abs() < 1e-15 && (theta[1] - 0.9).abs() < 1e-15); // m/h = 1 each, clipped at 1
 /// ```
@@ -102,11 +102,12 @@ impl<T: Float> UpdateRule<T> for Sophia {
         });
     }
 
-    fn hessian_diagonal_every(&self) -> Option<usize> {
-        Some(self.c.k)
+    fn curvature_request(&self) -> Option<crate::CurvatureRequest> {
+        Some(crate::CurvatureRequest { kind: crate::CurvatureKind::HessianDiagonal, every: self.c.k })
     }
 
-    fn observe_hessian_diagonal(&self, state: &mut State<T>, estimate: &[T]) {
+    fn observe_curvature(&self, state: &mut State<T>, estimate: crate::Estimate<'_, T>) {
+        let crate::Estimate::HessianDiagonal(estimate) = estimate else { return };
         let (b2, one_b2) = (T::of(self.c.betas.1), T::of(1.0 - self.c.betas.1));
         let [_, h] = state.slots_mut::<2>();
         h.iter_mut().zip(estimate).for_each(|(h, &e)| *h = b2 * *h + one_b2 * e);

@@ -7,7 +7,7 @@ use gradus_spec::{Args, Spec, SpecError, Value};
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 33] = [
+pub const NAMES: [&str; 34] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -39,6 +39,7 @@ pub const NAMES: [&str; 33] = [
     "lookahead",
     "sam",
     "sophia",
+    "kfac",
     "newton",
     "lbfgs",
 ];
@@ -428,6 +429,24 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 rho: a.f64_or("rho", d.rho)?,
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
                 k: a.usize_or("k", d.k)?,
+            })?)
+        }
+        #[cfg(not(feature = "tensor"))]
+        "kfac" => {
+            return Err(spec
+                .error("kfac inverts its Kronecker factors with dense matrices: build gradus-optim with its `tensor` feature (on by default)")
+                .into());
+        }
+        #[cfg(feature = "tensor")]
+        "kfac" => {
+            let mut a = spec.args(&["lr", "damping", "momentum", "update_freq", "ema"])?;
+            let d = crate::KfacConfig::default();
+            Box::new(crate::Kfac::new(crate::KfacConfig {
+                lr: a.f64("lr")?,
+                damping: a.f64_or("damping", d.damping)?,
+                momentum: a.f64_or("momentum", d.momentum)?,
+                update_freq: a.usize_or("update_freq", d.update_freq)?,
+                ema: a.f64_or("ema", d.ema)?,
             })?)
         }
         "sam" => {

@@ -163,7 +163,7 @@ fn errors_name_what_is_wrong() {
     );
     assert_eq!(err("sophia(k=0)"), "sophia: `k` must be at least 1, got 0");
     assert_eq!(err("sophia(rho=-1)"), "sophia: `rho` must be >= 0, got -1");
-    assert_eq!(err("muon(fallback=sophia)"), "muon: `fallback` must not need the Hessian's diagonal; sophia does");
+    assert_eq!(err("muon(fallback=sophia)"), "muon: `fallback` must not need curvature estimates; sophia does");
     assert!(err("schedule_free_adamw(warmup_steps=2.5)").contains("`warmup_steps` must be a non-negative integer"));
     assert!(err("adopt(lr=0.1, use_clipping=1)").ends_with("`use_clipping` must be true or false, got a number `1`"));
     assert!(parse::<f64>("adamm").unwrap_err().to_string().contains("unknown optimiser `adamm`; accepted: sgd,"));

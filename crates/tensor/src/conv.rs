@@ -437,7 +437,95 @@ impl<T: Float> Tensor<T> {
     /// [`conv2d_weight_grad`](Self::conv2d_weight_grad), returning an error
     /// when the shapes do not fit.
     pub fn try_conv2d_weight_grad(&self, grad: &Self, geom: ConvGeometry, kernel: [usize; 2]) -> Result<Self> {
-        let op = "conv2d_weight_grad";
+        self.weight_grad(grad, geom, kernel, false)
+    }
+
+    /// Each image's term of [`conv2d_weight_grad`](Self::conv2d_weight_grad)
+    /// apart: `[N, C_out, C_in/groups, kH, kW]`, whose sum over the first
+    /// axis is the weight gradient (per-example gradients of a
+    /// convolution: one product of an image's gradient with its unfolded
+    /// patches, images side by side on the pool).
+    ///
+    /// ```
+    /// use gradus_tensor::{ConvGeometry, Tensor};
+    /// let x = Tensor::from_vec((0..8).map(f64::from).collect(), &[2, 1, 2, 2]).unwrap();
+    /// let g = Tensor::from_vec(vec![1.0, -1.0], &[2, 1, 1, 1]).unwrap();
+    /// let geom = ConvGeometry::new([1, 1], [0, 0], [1, 1], 1);
+    /// let each = x.try_conv2d_weight_grad_per_example(&g, geom, [2, 2]).unwrap();
+    /// assert_eq!(each.to_vec(), vec![0.0, 1.0, 2.0, 3.0, -4.0, -5.0, -6.0, -7.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_conv2d_weight_grad`](Self::try_conv2d_weight_grad).
+    pub fn try_conv2d_weight_grad_per_example(
+        &self,
+        grad: &Self,
+        geom: ConvGeometry,
+        kernel: [usize; 2],
+    ) -> Result<Self> {
+        self.weight_grad(grad, geom, kernel, true)
+    }
+
+    /// Σ over images and output positions of each unfolded input patch's
+    /// outer product with itself, `[k, k]` for k = C_in·kH·kW in the
+    /// weight's order (channel, row, column): the input-side Kronecker
+    /// factor of a convolution's curvature (Grosse & Martens 2016), before
+    /// dividing by the batch. One group only.
+    ///
+    /// ```
+    /// use gradus_tensor::{ConvGeometry, Tensor};
+    /// // One 1 × 2 image and a 1 × 1 kernel: the patches are 1 and 2.
+    /// let x = Tensor::from_vec(vec![1.0f64, 2.0], &[1, 1, 1, 2]).unwrap();
+    /// let gram = x.try_conv2d_patch_gram(ConvGeometry::new([1, 1], [0, 0], [1, 1], 1), [1, 1]).unwrap();
+    /// assert_eq!(gram.to_vec(), vec![5.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// Shapes that do not fit, or more than one group.
+    pub fn try_conv2d_patch_gram(&self, geom: ConvGeometry, kernel: [usize; 2]) -> Result<Self> {
+        let op = "conv2d_patch_gram";
+        let xs = self.shape();
+        if geom.groups != 1 || xs.len() != 4 {
+            return Err(TensorError::InvalidArgument {
+                op,
+                reason: format!("needs an input [N, C, H, W] and one group, got {xs:?} and groups={}", geom.groups),
+            });
+        }
+        let plan = Plan::new(op, xs, &[1, xs[1], kernel[0], kernel[1]], geom)?;
+        let x = self.contiguous();
+        let xsl = x.as_slice().expect("contiguous");
+        let (k, p) = (plan.k(), plan.p());
+        let accumulate = |range: std::ops::Range<usize>, gram: &mut [T]| {
+            let mut col = alloc::<T>(k * p);
+            for n in range {
+                plan.im2col(&xsl[n * plan.in_image()..(n + 1) * plan.in_image()], &mut col);
+                let c = mat(&col, k, p);
+                let dst = MatMut::from_row_major_slice_mut(gram, k, k);
+                faer_matmul(dst, Accum::Add, c, c.transpose(), T::one(), Par::Seq);
+            }
+        };
+        let parts = rayon::current_num_threads().min(plan.n).max(1);
+        let per = plan.n.div_ceil(parts);
+        let partials: Vec<_> = (0..parts)
+            .into_par_iter()
+            .map(|t| {
+                let mut part = alloc::<T>(k * k);
+                part.fill(T::zero());
+                accumulate(t * per..((t + 1) * per).min(plan.n), &mut part);
+                part
+            })
+            .collect();
+        after_faer(Par::rayon(0));
+        let mut gram = alloc::<T>(k * k);
+        gram.fill(T::zero());
+        for part in &partials {
+            gram.iter_mut().zip(part.iter()).for_each(|(d, s)| *d += *s);
+        }
+        Ok(Tensor::from_parts(gram, &[k, k]))
+    }
+
+    fn weight_grad(&self, grad: &Self, geom: ConvGeometry, kernel: [usize; 2], per_example: bool) -> Result<Self> {
+        let op = if per_example { "conv2d_weight_grad_per_example" } else { "conv2d_weight_grad" };
         let (xs, gs) = (self.shape(), grad.shape());
         let bad = |reason: String| TensorError::ShapeMismatch { op, lhs: xs.to_vec(), rhs: gs.to_vec(), reason };
         if xs.len() != 4 || gs.len() != 4 || xs[0] != gs[0] || geom.groups == 0 || xs[1] % geom.groups != 0 {
@@ -476,6 +564,14 @@ impl<T: Float> Tensor<T> {
                 }
             }
         };
+        if per_example {
+            let mut each = alloc::<T>(plan.n * wlen);
+            each.fill(T::zero());
+            each.par_chunks_mut(wlen.max(1)).enumerate().for_each(|(n, dw)| accumulate(n..n + 1, dw, Par::Seq));
+            after_faer(Par::rayon(0));
+            let shape: Vec<usize> = [plan.n].into_iter().chain(wshape).collect();
+            return Ok(Tensor::from_parts(each, &shape));
+        }
         let mut dw = alloc::<T>(wlen);
         dw.fill(T::zero());
         if plan.batch_parallel() {

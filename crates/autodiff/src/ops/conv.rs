@@ -277,7 +277,8 @@ impl<T: Float> Var<T> {
             mode => (self.pad(&[(pads[0][0], pads[0][1]), (pads[1][0], pads[1][1])], mode, T::zero()), [[0; 2]; 2]),
         };
         let geom = ConvGeometry { stride: opts.stride, padding: pads, dilation: opts.dilation, groups: opts.groups };
-        conv(&x, weight, bias, geom)
+        let kind = crate::TapKind::Conv2d { geometry: geom, kernel };
+        crate::taps::tap(kind, &x, weight, bias, conv(&x, weight, bias, geom))
     }
 
     /// The 1-D convolution of `self` `[N, C_in, L]` with `weight`

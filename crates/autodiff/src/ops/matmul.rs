@@ -82,7 +82,7 @@ impl<T: Float> Var<T> {
             None => &[self, weight],
         };
         let macs = self.shape()[0] * weight.shape()[0] * weight.shape()[1];
-        record("linear", y, inputs, move |v, _, g| {
+        let y = record("linear", y, inputs, move |v, _, g| {
             // ∂L/∂x is skipped for a constant input (the first layer's data).
             let (need_x, need_w) = (v[0].requires_grad(), v[1].requires_grad());
             let mut grads: InputGrads<T> = if need_x && need_w && macs >= JOIN_MIN_MACS && !is_recording() {
@@ -100,6 +100,7 @@ impl<T: Float> Var<T> {
                 grads.push(v[2].requires_grad().then(|| g.sum(0, false)));
             }
             grads
-        })
+        });
+        crate::taps::tap(crate::TapKind::Linear, self, weight, bias, y)
     }
 }

@@ -1,0 +1,117 @@
+//! `gradus train` with the second-order measurements and optimisers: the
+//! gradient noise scale in metrics.csv (a measurement that leaves the run
+//! as it was), and bad input.
+
+mod common;
+
+use common::{fake_mnist, gradus, scratch};
+use std::path::Path;
+
+const DROPOUT_MLP: &str = "seq(flatten, linear(784, 16), relu, dropout(0.3), linear(16, 10))";
+
+fn train(out: &Path, epochs: &str, optimizer: &str, extra: &[&str]) -> (i32, String, String) {
+    let data = fake_mnist();
+    let mut args = vec![
+        "train",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--model",
+        DROPOUT_MLP,
+        "--optimizer",
+        optimizer,
+        "--batch-size",
+        "40",
+        "--epochs",
+        epochs,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    gradus(&args)
+}
+
+/// metrics.csv as (header, rows of values).
+fn metrics(out: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    (header, lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect())
+}
+
+#[test]
+fn train_writes_the_noise_scale_and_measuring_changes_nothing() {
+    let plain = scratch("second-noise-plain");
+    assert_eq!(train(&plain, "2", "sgd(lr=0.1)", &[]).0, 0);
+    let noisy = scratch("second-noise");
+    let (code, _, err) = train(&noisy, "2", "sgd(lr=0.1)", &["--noise-scale-every", "2"]);
+    assert_eq!(code, 0, "{err}");
+    let ((h0, r0), (h1, r1)) = (metrics(&plain), metrics(&noisy));
+    let col =
+        |h: &[String], name: &str| h.iter().position(|c| c == name).unwrap_or_else(|| panic!("no {name} in {h:?}"));
+    // Every column of the plain run, bit for bit but the wall time: the
+    // measurement restores batch statistics and dropout's mask count.
+    for name in h0.iter().filter(|n| *n != "seconds") {
+        for (a, b) in r0.iter().zip(&r1) {
+            assert_eq!(a[col(&h0, name)].to_bits(), b[col(&h1, name)].to_bits(), "{name}");
+        }
+    }
+    for row in &r1 {
+        let (variance, norm) = (row[col(&h1, "grad_variance")], row[col(&h1, "example_grad_norm")]);
+        assert!(variance > 0.0 && norm > 0.0 && row[col(&h1, "noise_scale")].is_finite(), "{row:?}");
+    }
+    // A resume must ask for the same measurement.
+    let (code, _, err) = train(&noisy, "3", "sgd(lr=0.1)", &["--resume"]);
+    assert!(code == 2 && err.contains("--noise-scale-every 2"), "{code}: {err}");
+    let (code, _, err) = train(&scratch("second-noise-zero"), "1", "sgd(lr=0.1)", &["--noise-scale-every", "0"]);
+    assert!(code == 2 && err.contains("must be positive"), "{code}: {err}");
+}
+
+#[test]
+fn kfac_trains_a_cnn_and_resumes_bit_for_bit() {
+    let data = fake_mnist();
+    let cnn = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, maxpool2d(4), flatten, linear(196, 10))";
+    let run = |out: &Path, epochs: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--data-dir", data.to_str().unwrap(), "--model", cnn, "--batch-size", "40"];
+        args.extend([
+            "--optimizer",
+            "kfac(lr=0.05, update_freq=2)",
+            "--epochs",
+            epochs,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        args.extend(extra);
+        gradus(&args)
+    };
+    let whole = scratch("second-kfac-whole");
+    let (code, _, err) = run(&whole, "2", &[]);
+    assert_eq!(code, 0, "{err}");
+    let parts = scratch("second-kfac-parts");
+    assert_eq!(run(&parts, "1", &[]).0, 0);
+    let (code, _, err) = run(&parts, "2", &["--resume"]);
+    assert_eq!(code, 0, "{err}");
+    let ((h, a), (_, b)) = (metrics(&whole), metrics(&parts));
+    let test_loss = h.iter().position(|c| c == "test_loss").unwrap();
+    assert!(a.iter().all(|r| r[test_loss].is_finite()), "{a:?}");
+    assert_eq!(a[1][test_loss].to_bits(), b[1][test_loss].to_bits(), "the resumed run's last test loss");
+    // The factors and their inverses are in the checkpoint.
+    let ck = std::fs::read(whole.join("checkpoint.safetensors")).unwrap();
+    assert!(ck.windows(b"a_inverse".len()).any(|w| w == b"a_inverse"));
+}
+
+#[test]
+fn kfac_refuses_bad_keys_and_test_functions() {
+    let out = scratch("second-kfac-bad");
+    for (spec, says) in [
+        ("kfac", "lr"),
+        ("kfac(lr=0.1, ema=1.5)", "ema"),
+        ("kfac(lr=0.1, damping=0)", "damping"),
+        ("kfac(lr=0.1, update_freq=0)", "update_freq"),
+    ] {
+        let (code, _, err) = train(&out, "1", spec, &[]);
+        assert!(code == 2 && err.contains(says), "{spec}: {code}: {err}");
+    }
+    let (code, _, err) =
+        gradus(&["trace", "--function", "rosenbrock", "--start=-1,1", "--optimizer", "kfac(lr=0.1)", "--steps", "3"]);
+    assert!(code == 2 && err.contains("linear and convolution layers"), "{code}: {err}");
+}
