@@ -85,6 +85,15 @@ pub(crate) fn trace(
                     driver.set_lr(lr);
                 }
                 let (_, mut g) = value_and_gradient(func.f, p)?;
+                if driver.curvature_request().is_some_and(|r| r.kind.solves()) {
+                    // Hessian-free on the function: products with its Hessian
+                    // (the Gauss–Newton matrix of a function is the Hessian).
+                    let h = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?.hessian.to_vec();
+                    let mut oracle = FunctionOracle { f: func.f, hessian: h };
+                    let n = p.len();
+                    driver.step_solving([(0, &[n][..], &mut p[..], Some(&g[..]))], &mut oracle)?;
+                    return Ok(None);
+                }
                 if driver.curvature_request().is_some_and(|r| t.is_multiple_of(r.every)) {
                     // Hutchinson's u ⊙ (Hu) from the function's Hessian.
                     let h = curvature(func.f, &Tensor::from_slice(p, &[p.len()])?)?.hessian.to_vec();
@@ -177,4 +186,26 @@ pub(crate) fn trace(
         output::plot_trace(&path, func, &kept, optimizer, shadow)?;
     }
     diverged.map_or(Ok(()), Err)
+}
+
+/// A test function as a Hessian-free method's oracle: products with its
+/// Hessian at the step's start, and its value elsewhere.
+struct FunctionOracle {
+    f: fn(&gradus::autodiff::Var<f64>) -> gradus::autodiff::Var<f64>,
+    hessian: Vec<f64>,
+}
+
+impl gradus::optim::CurvatureOracle<f64> for FunctionOracle {
+    fn product(&mut self, v: &[f64]) -> Result<Vec<f64>, String> {
+        let n = v.len();
+        Ok((0..n).map(|i| (0..n).map(|j| self.hessian[i * n + j] * v[j]).sum()).collect())
+    }
+
+    fn loss_at(&mut self, theta: &[f64]) -> Result<f64, String> {
+        match value_and_gradient(self.f, theta) {
+            Ok((v, _)) => Ok(v),
+            Err(Failure::Usage(m) | Failure::Run(m) | Failure::Diverged(m)) => Err(m),
+            Err(_) => Err("the function could not be evaluated".into()),
+        }
+    }
 }

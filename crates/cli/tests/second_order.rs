@@ -115,3 +115,43 @@ fn kfac_refuses_bad_keys_and_test_functions() {
         gradus(&["trace", "--function", "rosenbrock", "--start=-1,1", "--optimizer", "kfac(lr=0.1)", "--steps", "3"]);
     assert!(code == 2 && err.contains("linear and convolution layers"), "{code}: {err}");
 }
+
+#[test]
+fn hessian_free_trains_resumes_bit_for_bit_and_traces() {
+    let mlp = |out: &Path, epochs: &str, extra: &[&str]| {
+        let data = fake_mnist();
+        let mut args = vec!["train", "--data-dir", data.to_str().unwrap(), "--model", "mlp(784, 16, 10, act=tanh)"];
+        args.extend(["--optimizer", "hessian_free(damping=0.1, cg_steps=10)", "--batch-size", "50"]);
+        args.extend(["--epochs", epochs, "--out", out.to_str().unwrap()]);
+        args.extend(extra);
+        gradus(&args)
+    };
+    let whole = scratch("second-hf-whole");
+    let (code, _, err) = mlp(&whole, "2", &[]);
+    assert_eq!(code, 0, "{err}");
+    let parts = scratch("second-hf-parts");
+    assert_eq!(mlp(&parts, "1", &[]).0, 0);
+    let (code, _, err) = mlp(&parts, "2", &["--resume"]);
+    assert_eq!(code, 0, "{err}");
+    let ((h, a), (_, b)) = (metrics(&whole), metrics(&parts));
+    let test_loss = h.iter().position(|c| c == "test_loss").unwrap();
+    assert!(a[1][test_loss] < a[0][test_loss], "{a:?}");
+    assert_eq!(a[1][test_loss].to_bits(), b[1][test_loss].to_bits(), "the resumed run's last test loss");
+    // It has no weight decay for --no-decay to turn off.
+    let (code, _, err) = mlp(&scratch("second-hf-groups"), "1", &["--no-decay", "bias"]);
+    assert!(code == 2 && err.contains("no weight decay"), "{code}: {err}");
+    // On a test function its products are the function's Hessian.
+    let (code, csv, err) = gradus(&[
+        "trace",
+        "--function",
+        "rosenbrock",
+        "--start=-1.2,1",
+        "--optimizer",
+        "hessian_free(damping=0.1)",
+        "--steps",
+        "30",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let last: Vec<f64> = csv.lines().last().unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    assert!(last[3] < 1e-6, "Rosenbrock after 30 Hessian-free steps: {last:?}");
+}

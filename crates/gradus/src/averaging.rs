@@ -240,22 +240,43 @@ pub(crate) fn keeping_buffers<T: Float, R>(model: &dyn Module<T>, f: impl FnOnce
 /// measurement that must leave training exactly as it would have gone
 /// without it (the gradient noise scale).
 pub(crate) fn unobserved<T: Float, R>(model: &dyn Module<T>, f: impl FnOnce() -> R) -> R {
-    let mut counters = Vec::new();
+    let now = counters(model);
+    at_counters(model, &now, f)
+}
+
+/// [`keeping_buffers`] with the counters set to `saved` while `f` runs
+/// and put back afterwards: a forward pass that draws the dropout masks an
+/// earlier pass drew (`hessian_free`'s evaluations of the batch the step's
+/// gradient came from).
+pub(crate) fn at_counters<T: Float, R>(model: &dyn Module<T>, saved: &[u64], f: impl FnOnce() -> R) -> R {
+    let now = counters(model);
+    set_counters(model, saved);
+    let out = keeping_buffers(model, f);
+    set_counters(model, &now);
+    out
+}
+
+/// The model's counters (dropout's seeds and mask counts), in visiting order.
+pub(crate) fn counters<T: Float>(model: &dyn Module<T>) -> Vec<u64> {
+    let mut out = Vec::new();
     Visitor::new(&mut |_, slot| {
         if let Slot::Counter(c) = slot {
-            counters.push(c.get());
+            out.push(c.get());
         }
     })
     .module(model);
-    let out = keeping_buffers(model, f);
-    let mut saved = counters.into_iter();
+    out
+}
+
+/// Sets the model's counters from [`counters`]' list.
+fn set_counters<T: Float>(model: &dyn Module<T>, values: &[u64]) {
+    let mut values = values.iter();
     Visitor::new(&mut |_, slot| {
         if let Slot::Counter(c) = slot
-            && let Some(v) = saved.next()
+            && let Some(&v) = values.next()
         {
             c.set(v);
         }
     })
     .module(model);
-    out
 }

@@ -14,7 +14,7 @@ use gradus_autodiff::{
 use gradus_data::DataLoader;
 use gradus_loss::Loss;
 use gradus_nn::{Module, Param};
-use gradus_tensor::{Float, Tensor};
+use gradus_tensor::{BatchTargets, Float, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -201,6 +201,38 @@ impl<'m, T: Float> LossHessian<'m, T> {
         Ok(h)
     }
 
+    /// The operator of `kind` (the Hessian, or a Gauss–Newton matrix:
+    /// the Monte-Carlo Fisher's labels drawn from seed 0) of the loss on
+    /// one batch, in the model's current mode (training mode for a method
+    /// that solves with it while training, such as `hessian_free`; the
+    /// batch's buffers, such as batch norm's statistics, move as a forward
+    /// pass in that mode moves them).
+    ///
+    /// # Errors
+    /// As [`LossHessian::of_kind`].
+    pub fn on_batch(
+        model: &'m dyn Module<T>,
+        loss: &'m dyn Loss<T>,
+        x: &Tensor<T>,
+        y: &BatchTargets<T>,
+        kind: Curvature,
+    ) -> Result<Self, GradusError> {
+        let params = Self::trainable(model)?;
+        let recorded = Self::record(model, &params, loss, vec![(x.clone(), y.clone())], kind, 0)?;
+        Ok(LossHessian { kind, loss: Some(loss), params, batches: recorded, products: Cell::new(0), progress: None })
+    }
+
+    /// The model's trainable parameters, each once.
+    fn trainable(model: &'m dyn Module<T>) -> Result<Vec<(String, &'m Param<T>)>, GradusError> {
+        let mut seen = BTreeSet::new();
+        let params: Vec<_> =
+            model.named_parameters().into_iter().filter(|(_, p)| !p.is_frozen() && seen.insert(p.id().0)).collect();
+        if params.is_empty() {
+            return Err(GradusError::Config("the model has no trainable parameter".into()));
+        }
+        Ok(params)
+    }
+
     /// The operator of `kind`.
     fn build(
         model: &'m dyn Module<T>,
@@ -209,15 +241,12 @@ impl<'m, T: Float> LossHessian<'m, T> {
         kind: Curvature,
         seed: u64,
     ) -> Result<Self, GradusError> {
-        let mut seen = BTreeSet::new();
-        let params: Vec<_> =
-            model.named_parameters().into_iter().filter(|(_, p)| !p.is_frozen() && seen.insert(p.id().0)).collect();
-        if params.is_empty() {
-            return Err(GradusError::Config("the model has no trainable parameter".into()));
-        }
+        let params = Self::trainable(model)?;
+        let batches: Vec<_> =
+            loader.epoch::<T>(0).map(|b| b.map(|b| (b.features, b.targets))).collect::<Result<_, _>>()?;
         let mode = model.training();
         model.eval();
-        let recorded = Self::record(model, &params, loss, loader, kind, seed);
+        let recorded = Self::record(model, &params, loss, batches, kind, seed);
         if let Some(mode) = mode {
             model.set_training(mode);
         }
@@ -233,23 +262,21 @@ impl<'m, T: Float> LossHessian<'m, T> {
         model: &dyn Module<T>,
         params: &[(String, &Param<T>)],
         loss: &dyn Loss<T>,
-        loader: &DataLoader,
+        batches: Vec<(Tensor<T>, BatchTargets<T>)>,
         kind: Curvature,
         seed: u64,
     ) -> Result<Vec<Recorded<T>>, GradusError> {
-        let batches: Vec<_> = loader.epoch::<T>(0).collect::<Result<_, _>>()?;
-        let total: usize = batches.iter().map(|b| b.features.shape()[0]).sum();
+        let total: usize = batches.iter().map(|b| b.0.shape()[0]).sum();
         if total == 0 {
             return Err(GradusError::Config("the loader holds no example".into()));
         }
         let mut out = Vec::with_capacity(batches.len());
         let mut rng = StdRng::seed_from_u64(seed);
-        for batch in batches {
-            let share = batch.features.shape()[0] as f64 / total as f64;
+        for (features, y) in batches {
+            let share = features.shape()[0] as f64 / total as f64;
             let tape = Tape::new();
             let leaves: Vec<_> = params.iter().map(|(_, p)| p.var(&tape)).collect();
-            let y = batch.targets;
-            let outputs = model.forward(&tape, &Var::constant(batch.features));
+            let outputs = model.forward(&tape, &Var::constant(features));
             let value = loss.loss(&outputs, &y)?;
             let value = value.mul_scalar(T::of(share));
             let v = value.value().item().as_f64();

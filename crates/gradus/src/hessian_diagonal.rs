@@ -32,7 +32,7 @@ impl<T: Float> Trainer<T> {
         y: &BatchTargets<T>,
         params: &[(String, &Param<T>)],
     ) -> Result<(), GradusError> {
-        let Some(request) = self.optim.curvature_request() else { return Ok(()) };
+        let Some(request) = self.optim.curvature_request().filter(|r| !r.kind.solves()) else { return Ok(()) };
         if !self.steps.is_multiple_of(request.every) {
             return Ok(());
         }

@@ -38,6 +38,7 @@ pub mod run;
 pub mod sample;
 mod sharpness;
 mod sharpness_aware;
+mod solving;
 mod trainer;
 mod weight_averaging;
 

@@ -136,7 +136,7 @@ impl<T: Float> Trainer<T> {
             }
         }
         let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
-        if self.update(&params, grads, Some(norms), &diverged)?
+        if self.update(&params, grads, Some(norms), &diverged, None)?
             && let Some(ema) = &mut self.ema
         {
             ema.update(model);

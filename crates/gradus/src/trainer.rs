@@ -462,6 +462,10 @@ impl<T: Float> Trainer<T> {
         let params = model.named_parameters();
         let (epoch, step) = (Some(self.epochs + 1), Some(self.steps + 1));
         let diverged = |what: String, first_op: Option<String>| GradusError::Diverged { epoch, step, what, first_op };
+        // What a solving method's evaluations must draw: the masks of the
+        // gradient pass below.
+        let solving = self.optim.curvature_request().map(|r| r.kind).filter(|k| k.solves());
+        let start = solving.map(|_| crate::averaging::counters(model));
         let mut outcome = batch_gradients(model, loss, x, y, &params, self.rules.accumulate)?;
         if let (Ok((value, grads)), Some(perturbation)) = (&outcome, self.sharpness_aware()) {
             // SAM: the step's gradient is the one at θ + e; the loss is θ's.
@@ -483,7 +487,15 @@ impl<T: Float> Trainer<T> {
         }
         match outcome {
             Ok((value, grads)) => {
-                if self.update(&params, grads, norms, &diverged)?
+                let mut oracle = match (solving, start) {
+                    (Some(kind), Some(start)) => {
+                        let stepped = crate::solving::stepped(&params, &grads);
+                        Some(crate::solving::BatchOracle::new(model, loss, (x.value(), y), kind, start, &stepped)?)
+                    }
+                    _ => None,
+                };
+                let oracle = oracle.as_mut().map(|o| o as &mut dyn gradus_optim::CurvatureOracle<T>);
+                if self.update(&params, grads, norms, &diverged, oracle)?
                     && let Some(ema) = self.ema.as_mut().filter(|e| matches!(e.average, crate::Average::Ema(_)))
                 {
                     ema.update(model);
@@ -511,6 +523,7 @@ impl<T: Float> Trainer<T> {
         grads: Vec<Option<Gradient<T>>>,
         mut norms: Option<&mut [f64]>,
         diverged: &dyn Fn(String, Option<String>) -> GradusError,
+        oracle: Option<&mut dyn gradus_optim::CurvatureOracle<T>>,
     ) -> Result<bool, GradusError> {
         // The tape is gone, so each parameter's storage is its own again and
         // the update below writes in place instead of copying it. A
@@ -559,6 +572,12 @@ impl<T: Float> Trainer<T> {
             }
         }
         self.skipped_in_a_row = 0;
+        if let Some(oracle) = oracle {
+            crate::solving::step(&mut self.optim, params, kept, oracle)?;
+            self.steps += 1;
+            self.apply_schedule();
+            return Ok(true);
+        }
         let mut updates: Vec<_> = kept
             .into_iter()
             .map(|(k, g, _)| {
@@ -655,6 +674,7 @@ impl<T: Float> Trainer<T> {
             let what = match r.kind {
                 gradus_optim::CurvatureKind::HessianDiagonal => "sophia estimates the Hessian's diagonal",
                 gradus_optim::CurvatureKind::Kronecker => "kfac estimates its Kronecker factors",
+                _ => "hessian_free solves with the curvature",
             };
             return Err(GradusError::Config(format!(
                 "{what} on one process's batch; it is not available in data-parallel runs"

@@ -13,6 +13,40 @@ pub enum CurvatureKind {
     /// ([`Estimate::Kronecker`]), for the parameters of linear and
     /// convolution layers; other parameters get none.
     Kronecker,
+    /// Products with the Gauss–Newton matrix on the batch, and the loss at
+    /// other points, asked for inside the step through a
+    /// [`CurvatureOracle`] ([`UpdateRule::update_solving`](crate::UpdateRule::update_solving)).
+    Ggn,
+    /// Products with the Hessian on the batch, as [`CurvatureKind::Ggn`].
+    Hessian,
+}
+
+impl CurvatureKind {
+    /// Whether the method takes its step through a [`CurvatureOracle`]
+    /// (products inside the step) rather than an estimate handed in
+    /// before it.
+    pub fn solves(self) -> bool {
+        matches!(self, CurvatureKind::Ggn | CurvatureKind::Hessian)
+    }
+}
+
+/// What a method that solves with the curvature inside its step
+/// (Hessian-free) asks of the caller, over all the parameters it steps,
+/// flattened in their order.
+pub trait CurvatureOracle<T> {
+    /// B·v for the batch's curvature matrix B (the Gauss–Newton matrix or
+    /// the Hessian, as requested) at the current parameters.
+    ///
+    /// # Errors
+    /// What failed, as a message.
+    fn product(&mut self, v: &[T]) -> Result<Vec<T>, String>;
+
+    /// The batch's loss with the parameters at `theta`; the model is left
+    /// as it was.
+    ///
+    /// # Errors
+    /// What failed, as a message.
+    fn loss_at(&mut self, theta: &[T]) -> Result<f64, String>;
 }
 
 /// A method's request: this kind of estimate before the steps whose step
@@ -63,6 +97,12 @@ impl<T> Estimate<'_, T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Whether `rule` takes its steps through a [`CurvatureOracle`] (a
+/// wrapper cannot step it on its own).
+pub(crate) fn solves<T: crate::platform::Float>(rule: &dyn crate::UpdateRule<T>) -> bool {
+    rule.curvature_request().is_some_and(|r| r.kind.solves())
 }
 
 /// A parameter of `shape` as the matrix K-FAC reads it: (out, rest), the

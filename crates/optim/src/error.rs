@@ -43,6 +43,10 @@ pub enum OptimError {
         /// The state's shape.
         expected: Vec<usize>,
     },
+    /// A method that solves with the curvature asked to step without it, or
+    /// an oracle that failed during such a step.
+    #[error("{0}")]
+    Solve(String),
     /// A saved state that does not fit this optimiser.
     #[error("optimiser state does not fit: {0}")]
     State(String),

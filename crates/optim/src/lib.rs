@@ -51,6 +51,7 @@ mod asgd;
 mod clip;
 mod curvature;
 mod error;
+mod hessian_free;
 #[cfg(feature = "tensor")]
 mod kfac;
 mod lamb;
@@ -91,8 +92,9 @@ pub use ademamix::{Ademamix, AdemamixConfig};
 pub use adopt::{Adopt, AdoptConfig};
 pub use asgd::{Asgd, AsgdConfig};
 pub use clip::{clip_grad_norm, clip_grad_value};
-pub use curvature::{CurvatureKind, CurvatureRequest, Estimate, kronecker_sides};
+pub use curvature::{CurvatureKind, CurvatureOracle, CurvatureRequest, Estimate, kronecker_sides};
 pub use error::{OptimError, Result};
+pub use hessian_free::{HessianFree, HessianFreeConfig};
 #[cfg(feature = "tensor")]
 pub use kfac::{Kfac, KfacConfig};
 pub use lamb::{Lamb, LambConfig};

@@ -38,6 +38,9 @@ impl<T: Float> Lookahead<T> {
     pub fn new(inner: Box<dyn UpdateRule<T>>, k: usize, alpha: f64) -> Result<Self> {
         check(k >= 1, "lookahead", "k", || format!("must be at least 1, got {k}"))?;
         check((0.0..=1.0).contains(&alpha), "lookahead", "alpha", || format!("must be in [0, 1], got {alpha}"))?;
+        check(!crate::curvature::solves(&*inner), "lookahead", "optimizer", || {
+            format!("must step on its own; {} solves with the batch's curvature inside its step", inner.name())
+        })?;
         Ok(Self { inner, k, alpha })
     }
 }

@@ -237,6 +237,11 @@ impl<T: Float> Optimizer<T> {
     where
         T: 'a,
     {
+        if let Some(name) = self.solving() {
+            return Err(OptimError::Solve(format!(
+                "{name} solves with the batch's curvature: step it with Optimizer::step_solving and a CurvatureOracle"
+            )));
+        }
         let mut report = StepReport::default();
         let mut work = Vec::new();
         let mut failed = None;
@@ -256,6 +261,62 @@ impl<T: Float> Optimizer<T> {
         report.updated = work.len();
         self.run(work);
         failed.map_or(Ok(report), Err)
+    }
+
+    /// The name of a group's method that solves with the curvature inside
+    /// its step, if one does.
+    fn solving(&self) -> Option<&'static str> {
+        self.groups.iter().find(|g| g.rule.curvature_request().is_some_and(|r| r.kind.solves())).map(|g| g.rule.name())
+    }
+
+    /// One step of a method that solves with the batch's curvature
+    /// (`hessian_free`): every parameter with a gradient, in the order
+    /// given, stepped together through [`UpdateRule::update_solving`] with
+    /// `oracle` (whose vectors are those parameters flattened in that
+    /// order). One parameter group only.
+    ///
+    /// # Errors
+    /// As [`Optimizer::step`]; more than one group or a key given twice;
+    /// [`OptimError::Solve`] when the oracle fails.
+    pub fn step_solving<'a>(
+        &mut self,
+        params: impl IntoIterator<Item = (u64, &'a [usize], &'a mut [T], Option<&'a [T]>)>,
+        oracle: &mut dyn crate::CurvatureOracle<T>,
+    ) -> Result<StepReport>
+    where
+        T: 'a,
+    {
+        if self.groups.len() != 1 {
+            return Err(OptimError::Solve(format!(
+                "{} steps all parameters together: it takes one parameter group, not {}",
+                self.groups[0].rule.name(),
+                self.groups.len()
+            )));
+        }
+        let mut report = StepReport::default();
+        let mut work = Vec::new();
+        for (key, shape, param, grad) in params {
+            let Some(grad) = grad else {
+                report.without_gradient.push(key);
+                continue;
+            };
+            self.prepare(key, shape, param.len(), grad.len())?;
+            work.push((key, param, grad));
+        }
+        let keys: BTreeSet<u64> = work.iter().map(|w| w.0).collect();
+        if keys.len() != work.len() {
+            return Err(OptimError::Solve("a parameter was given twice to one solving step".into()));
+        }
+        report.updated = work.len();
+        let mut by_key: BTreeMap<u64, &mut State<T>> =
+            self.states.iter_mut().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s)).collect();
+        let mut members: Vec<Member<'_, T>> = work
+            .into_iter()
+            .map(|(key, param, grad)| Member { param, grad, state: by_key.remove(&key).expect("prepared") })
+            .collect();
+        let group = &self.groups[0];
+        group.rule.update_solving(group.lr, &mut members, oracle).map_err(OptimError::Solve)?;
+        Ok(report)
     }
 
     /// Runs prepared updates: side by side when that pays and the keys are

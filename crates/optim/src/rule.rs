@@ -144,6 +144,26 @@ pub trait UpdateRule<T: Float>: Send + Sync + fmt::Debug {
         None
     }
 
+    /// One step of every member with the batch's curvature at hand, for a
+    /// method whose [`curvature_request`](UpdateRule::curvature_request)
+    /// [`solves`](crate::CurvatureKind::solves) (Hessian-free): the driver
+    /// calls this instead of [`update`](UpdateRule::update) for them, with
+    /// every parameter of the model as one group. By default the group's
+    /// ordinary step.
+    ///
+    /// # Errors
+    /// What the oracle could not do, as a message.
+    fn update_solving(
+        &self,
+        lr: f64,
+        members: &mut [Member<'_, T>],
+        oracle: &mut dyn crate::CurvatureOracle<T>,
+    ) -> std::result::Result<(), String> {
+        let _ = oracle;
+        self.update_group(lr, members);
+        Ok(())
+    }
+
     /// The curvature the method wants measured, and every how many steps
     /// ([`UpdateRule::observe_curvature`] before the steps at step counts
     /// 0, k, 2k, …), if it uses any (Sophia: the Hessian's diagonal;
@@ -226,6 +246,15 @@ impl<T: Float> UpdateRule<T> for Box<dyn UpdateRule<T>> {
 
     fn curvature_request(&self) -> Option<crate::CurvatureRequest> {
         (**self).curvature_request()
+    }
+
+    fn update_solving(
+        &self,
+        lr: f64,
+        members: &mut [Member<'_, T>],
+        oracle: &mut dyn crate::CurvatureOracle<T>,
+    ) -> std::result::Result<(), String> {
+        (**self).update_solving(lr, members, oracle)
     }
 
     fn observe_curvature(&self, state: &mut State<T>, estimate: crate::Estimate<'_, T>) {

@@ -77,6 +77,9 @@ impl<T: Float> Sam<T> {
     pub fn new(inner: Box<dyn UpdateRule<T>>, rho: f64, adaptive: bool) -> Result<Self> {
         check(rho >= 0.0 && rho.is_finite(), "sam", "rho", || format!("must be >= 0 and finite, got {rho}"))?;
         check(inner.sharpness_aware().is_none(), "sam", "optimizer", || "must not be sam itself".to_string())?;
+        check(!crate::curvature::solves(&*inner), "sam", "optimizer", || {
+            format!("must step on its own; {} solves with the batch's curvature inside its step", inner.name())
+        })?;
         Ok(Self { inner, perturbation: Perturbation { rho, adaptive } })
     }
 }

@@ -7,7 +7,7 @@ use gradus_spec::{Args, Spec, SpecError, Value};
 
 /// The optimiser names [`parse_method`] accepts ([`parse`]: all but the
 /// closure methods `newton` and `lbfgs`).
-pub const NAMES: [&str; 34] = [
+pub const NAMES: [&str; 35] = [
     "sgd",
     "momentum",
     "adagrad",
@@ -40,6 +40,7 @@ pub const NAMES: [&str; 34] = [
     "sam",
     "sophia",
     "kfac",
+    "hessian_free",
     "newton",
     "lbfgs",
 ];
@@ -429,6 +430,20 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 rho: a.f64_or("rho", d.rho)?,
                 weight_decay: a.f64_or("weight_decay", d.weight_decay)?,
                 k: a.usize_or("k", d.k)?,
+            })?)
+        }
+        "hessian_free" => {
+            let mut a = spec.args(&["lr", "damping", "cg_steps", "curvature"])?;
+            let d = HessianFreeConfig::default();
+            let curvature = match a.word_or("curvature", &["ggn", "hessian"], "ggn")? {
+                "hessian" => CurvatureKind::Hessian,
+                _ => CurvatureKind::Ggn,
+            };
+            Box::new(HessianFree::new(HessianFreeConfig {
+                lr: a.f64_or("lr", d.lr)?,
+                damping: a.f64_or("damping", d.damping)?,
+                cg_steps: a.usize_or("cg_steps", d.cg_steps)?,
+                curvature,
             })?)
         }
         #[cfg(not(feature = "tensor"))]
