@@ -24,6 +24,9 @@ pub enum Directions {
     Random,
     /// The Hessian's top eigenvectors, unit length (PyHessian).
     Eigen,
+    /// The first principal components of a run's trajectory about the
+    /// checkpoint, unit length (Li et al. 2018); needs --run.
+    Pca,
 }
 
 /// `gradus landscape`'s options.
@@ -41,9 +44,14 @@ pub struct LandscapeArgs {
     /// A line, or a plane of two filter-normalised random directions.
     #[arg(long, value_enum, default_value = "line")]
     pub mode: Mode,
-    /// The range of α (and β), `lo:hi` (`--range=-1:1`).
-    #[arg(long, default_value = "-1:1", allow_hyphen_values = true)]
-    pub range: String,
+    /// The range of α (and β), `lo:hi` (`--range=-1:1`) [default: -1:1, or
+    /// with --directions pca the trajectory's extent and a fifth more].
+    #[arg(long, allow_hyphen_values = true)]
+    pub range: Option<String>,
+    /// The run directory whose trajectory.safetensors (`gradus train
+    /// --trajectory-every N`) gives --directions pca.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
     /// Points along each axis.
     #[arg(long, default_value_t = 51)]
     pub points: usize,
@@ -88,8 +96,19 @@ fn parse_range(text: &str) -> Result<(f64, f64), Failure> {
 pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     let mut inputs = vec![args.at.checkpoint.as_path()];
     inputs.extend(args.to.as_deref());
+    let trajectory_file = args.run.as_ref().map(|d| d.join(gradus::trajectory::TRAJECTORY_FILE));
+    inputs.extend(trajectory_file.as_deref());
     crate::outputs::fresh("--plot", args.plot.as_deref(), &inputs, args.overwrite)?;
-    let (lo, hi) = parse_range(&args.range)?;
+    let pca = args.directions == Directions::Pca;
+    if pca != args.run.is_some() {
+        return Err(usage(if pca {
+            "--directions pca needs --run DIR, the run whose trajectory.safetensors to analyse"
+        } else {
+            "--run gives the trajectory of --directions pca; give that, or leave --run out"
+        }));
+    }
+    let given_range = args.range.as_deref().map(parse_range).transpose()?;
+    let (mut lo, mut hi) = given_range.unwrap_or((-1.0, 1.0));
     if !(2..=MAX_POINTS).contains(&args.points) {
         return Err(usage(format!("--points {}: give 2 to {MAX_POINTS}", args.points)));
     }
@@ -110,9 +129,9 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     if args.to.is_some() && args.from_init {
         return Err(usage("--to and --from-init each give the line's other end; give one"));
     }
-    if args.directions == Directions::Eigen && between {
+    if args.directions != Directions::Random && between {
         return Err(usage(
-            "--directions eigen moves away from the checkpoint; --to and --from-init give a line between two points",
+            "--directions eigen and pca move away from the checkpoint; --to and --from-init give a line between two points",
         ));
     }
     if args.mode == Mode::Plane && between {
@@ -122,6 +141,35 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
     let model = loaded.model::<f32>(&args.at.checkpoint)?;
     let loader = DataLoader::new(Arc::clone(&loaded.subset), 500);
     let loss = CrossEntropy::default();
+    // The trajectory's principal directions, and where its snapshots lie.
+    let mut principal = match &trajectory_file {
+        Some(file) => {
+            if !file.exists() {
+                return Err(usage(format!(
+                    "--run: {} is missing; train with --trajectory-every N to keep one",
+                    file.display()
+                )));
+            }
+            let dimension = gradus::nn::Module::named_parameters(&model).iter().map(|(_, p)| p.numel()).sum();
+            let points =
+                gradus::trajectory::load_trajectory::<f32>(file, dimension).map_err(|e| usage(e.to_string()))?;
+            let end = gradus::landscape::State::of(&model);
+            let (dirs, explained, coords) =
+                gradus::trajectory::principal_directions(&end, &points).map_err(|e| usage(e.to_string()))?;
+            crate::note(&format!(
+                "landscape: {} snapshots; the first two principal directions explain {:.1}% and {:.1}% of their spread",
+                points.len(),
+                100.0 * explained[0],
+                100.0 * explained[1]
+            ));
+            if given_range.is_none() {
+                let extent = coords.iter().flat_map(|(a, b)| [a.abs(), b.abs()]).fold(0.0f64, f64::max);
+                (lo, hi) = (-1.2 * extent.max(1e-6), 1.2 * extent.max(1e-6));
+            }
+            Some((vec![dirs.0, dirs.1], explained, coords))
+        }
+        None => None,
+    };
     // lo·(1 − t) + hi·t: finite for every finite end (hi − lo need not be).
     let axis: Vec<f64> = (0..args.points)
         .map(|i| {
@@ -159,7 +207,7 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
             crate::note(&format!("landscape: along the Hessian's top eigenvectors, eigenvalues {values:?}"));
             Some((d, values))
         }
-        Directions::Random => None,
+        Directions::Random | Directions::Pca => None,
     };
     let points = if matches!((&other, args.mode), (None, Mode::Plane)) { axis.len() * axis.len() } else { axis.len() };
     let bar = crate::progress::Progress::new(points, "landscape", "points");
@@ -178,9 +226,9 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
             )
         }
         (None, Mode::Line) => {
-            let d = match eigen.as_mut() {
-                Some((d, _)) => d.remove(0),
-                None => gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed),
+            let d = match (eigen.as_mut(), principal.as_mut()) {
+                (Some((d, _)), _) | (None, Some((d, _, _))) => d.remove(0),
+                (None, None) => gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed),
             };
             let evals = land.line(&d, &axis)?;
             (
@@ -189,9 +237,9 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
             )
         }
         (None, Mode::Plane) => {
-            let (d1, d2) = match eigen.as_mut() {
-                Some((d, _)) => (d.remove(0), d.remove(0)),
-                None => (
+            let (d1, d2) = match (eigen.as_mut(), principal.as_mut()) {
+                (Some((d, _)), _) | (None, Some((d, _, _))) => (d.remove(0), d.remove(0)),
+                (None, None) => (
                     gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed),
                     gradus::landscape::filter_normalised_direction(&model, land.origin(), args.seed.wrapping_add(1)),
                 ),
@@ -244,22 +292,32 @@ pub fn landscape(args: &LandscapeArgs) -> Result<(), Failure> {
                 gradus::plot::landscape_line(p, &title, &line)?;
             }
             (None, Mode::Line) => {
-                let title = match &eigen {
-                    Some((_, values)) => eigen_title(values),
-                    None => format!("loss on {subset} training examples along a filter-normalised direction"),
+                let title = match (&eigen, &principal) {
+                    (Some((_, values)), _) => eigen_title(values),
+                    (None, Some((_, e, _))) => format!(
+                        "loss on {subset} examples along the run's first principal direction ({:.1}% of its spread)",
+                        100.0 * e[0]
+                    ),
+                    (None, None) => format!("loss on {subset} training examples along a filter-normalised direction"),
                 };
                 let line: Vec<(f64, f64, f64)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
                 gradus::plot::landscape_line(p, &title, &line)?;
             }
             (None, Mode::Plane) => {
                 let grid: Vec<Vec<f64>> = rows.chunks(axis.len()).map(|c| c.iter().map(|r| r[2]).collect()).collect();
-                let title = match &eigen {
-                    Some((_, values)) => eigen_title(values),
-                    None => format!(
+                let title = match (&eigen, &principal) {
+                    (Some((_, values)), _) => eigen_title(values),
+                    (None, Some((_, e, _))) => format!(
+                        "loss on {subset} examples, the run's path on its principal directions ({:.1}%, {:.1}%)",
+                        100.0 * e[0],
+                        100.0 * e[1]
+                    ),
+                    (None, None) => format!(
                         "loss on {subset} training examples, two filter-normalised directions (× marks the checkpoint)"
                     ),
                 };
-                gradus::plot::landscape_plane(p, &title, &axis, &axis, &grid)?;
+                let path = principal.as_ref().map_or(&[][..], |(_, _, c)| &c[..]);
+                gradus::plot::landscape_plane(p, &title, (&axis, &axis), &grid, path)?;
             }
         }
     }

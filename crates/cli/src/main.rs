@@ -220,6 +220,7 @@ impl RunArgs {
             },
             sharpness_every: 0,
             noise_scale_every: 0,
+            trajectory_every: 0,
             flush_denormal: self.flush_denormal,
             rules,
             ema: self.ema,
@@ -255,6 +256,10 @@ enum Command {
         /// step's batch) every N steps into metrics.csv.
         #[arg(long)]
         noise_scale_every: Option<usize>,
+        /// Keep the parameters at the start and every N steps in
+        /// trajectory.safetensors (for `gradus landscape --directions pca`).
+        #[arg(long)]
+        trajectory_every: Option<usize>,
     },
     /// Train the same model from the same initial weights with each
     /// optimiser; print them ranked by test accuracy.
@@ -519,7 +524,7 @@ fn main() -> ExitCode {
         Command::Landscape(args) => landscape::landscape(&args),
         Command::Summary(args) => summary::summary(&args),
         Command::Sample(args) => sample::sample(&args),
-        Command::Train { run, optimizer, resume, sharpness_every, noise_scale_every } => {
+        Command::Train { run, optimizer, resume, sharpness_every, noise_scale_every, trajectory_every } => {
             let single = |flag: &str, why: &str| {
                 // Said once, by rank 0; the others stop with its code.
                 if ranks.leads() {
@@ -534,6 +539,8 @@ fn main() -> ExitCode {
                 Err(usage("--sharpness-every must be positive (leave it out to measure no sharpness)"))
             } else if noise_scale_every == Some(0) {
                 Err(usage("--noise-scale-every must be positive (leave it out to measure no noise scale)"))
+            } else if trajectory_every == Some(0) {
+                Err(usage("--trajectory-every must be positive (leave it out to keep no trajectory)"))
             } else if sharpness_every.is_some() && ranks.size > 1 {
                 single("--sharpness-every", "sharpness is measured by one process on the whole monitoring subset")
             } else if noise_scale_every.is_some() && ranks.size > 1 {
@@ -542,6 +549,7 @@ fn main() -> ExitCode {
                 run.run().and_then(|mut r| {
                     r.sharpness_every = sharpness_every.unwrap_or(0);
                     r.noise_scale_every = noise_scale_every.unwrap_or(0);
+                    r.trajectory_every = trajectory_every.unwrap_or(0);
                     train::train(&r, &optimizer, resume, &ranks)
                 })
             }

@@ -33,6 +33,8 @@ pub struct Run {
     pub sharpness_every: usize,
     /// Measure the gradient noise scale every this many steps (0: never).
     pub noise_scale_every: usize,
+    /// Keep the parameters every this many steps (0: never).
+    pub trajectory_every: usize,
     /// Subnormal floats flushed to zero (`--flush-denormal`).
     pub flush_denormal: bool,
     /// `--clip-grad-norm`, `--clip-grad-agc`, `--skip-nonfinite`, `--accumulate`.
@@ -404,6 +406,9 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
     }
     if run.sharpness_every > 0 {
         t = t.with_sharpness(run.sharpness_every).record("sharpness_every", &run.sharpness_every.to_string());
+    }
+    if run.trajectory_every > 0 {
+        t = t.with_trajectory(run.trajectory_every).record("trajectory_every", &run.trajectory_every.to_string());
     }
     if run.noise_scale_every > 0 {
         t = t.with_noise_scale(run.noise_scale_every).record("noise_scale_every", &run.noise_scale_every.to_string());

@@ -155,3 +155,48 @@ fn hessian_free_trains_resumes_bit_for_bit_and_traces() {
     let last: Vec<f64> = csv.lines().last().unwrap().split(',').map(|v| v.parse().unwrap()).collect();
     assert!(last[3] < 1e-6, "Rosenbrock after 30 Hessian-free steps: {last:?}");
 }
+
+#[test]
+fn a_trajectory_is_kept_resumed_and_drawn_on_its_principal_directions() {
+    let run = |out: &Path, epochs: &str, extra: &[&str]| {
+        let mut args = vec!["--trajectory-every", "2"];
+        args.extend(extra);
+        train(out, epochs, "sgd(lr=0.1, momentum=0.9)", &args)
+    };
+    let whole = scratch("second-path-whole");
+    let (code, _, err) = run(&whole, "2", &[]);
+    assert_eq!(code, 0, "{err}");
+    let parts = scratch("second-path-parts");
+    assert_eq!(run(&parts, "1", &[]).0, 0);
+    let (code, _, err) = run(&parts, "2", &["--resume"]);
+    assert_eq!(code, 0, "{err}");
+    let file = gradus::trajectory::TRAJECTORY_FILE;
+    // 200 examples in batches of 40: 10 steps; the start and every second.
+    let kept = gradus::trajectory::load_trajectory::<f32>(&whole.join(file), 784 * 16 + 16 + 16 * 10 + 10).unwrap();
+    assert_eq!(kept.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![0, 2, 4, 6, 8, 10]);
+    assert_eq!(std::fs::read(whole.join(file)).unwrap(), std::fs::read(parts.join(file)).unwrap());
+
+    let data = fake_mnist();
+    let ck = whole.join("checkpoint.safetensors");
+    let plot = whole.join("pca.svg");
+    let base =
+        ["landscape", "--checkpoint", ck.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--subset", "100"];
+    let mut args = base.to_vec();
+    args.extend(["--directions", "pca", "--run", whole.to_str().unwrap(), "--mode", "plane", "--points", "5"]);
+    args.extend(["--plot", plot.to_str().unwrap()]);
+    let (code, csv, err) = gradus(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("6 snapshots; the first two principal directions explain"), "{err}");
+    assert_eq!(csv.lines().count(), 1 + 25);
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+    for (extra, says) in [
+        (vec!["--directions", "pca"], "needs --run"),
+        (vec!["--run", whole.to_str().unwrap()], "--run gives the trajectory"),
+        (vec!["--directions", "pca", "--run", data.to_str().unwrap()], "is missing"),
+    ] {
+        let mut a = base.to_vec();
+        a.extend(&extra);
+        let (code, _, err) = gradus(&a);
+        assert!(code == 2 && err.contains(says), "{extra:?}: {code}: {err}");
+    }
+}

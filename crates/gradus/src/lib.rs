@@ -40,6 +40,7 @@ mod sharpness;
 mod sharpness_aware;
 mod solving;
 mod trainer;
+pub mod trajectory;
 mod weight_averaging;
 
 pub use averaging::Average;

@@ -144,3 +144,34 @@ impl<T: Float> Trainer<T> {
         Ok(global_loss)
     }
 }
+
+impl<T: Float> Trainer<T> {
+    /// In a data-parallel run, the first of the features that need one
+    /// process's view of a batch or of the model, as the error that names it.
+    pub(crate) fn refuse_in_replicas(&self) -> Result<(), GradusError> {
+        if self.replicas.is_none() {
+            return Ok(());
+        }
+        let curvature = self.optim.curvature_request().map(|r| match r.kind {
+            gradus_optim::CurvatureKind::HessianDiagonal => {
+                "sophia estimates the Hessian's diagonal on one process's batch"
+            }
+            gradus_optim::CurvatureKind::Kronecker => "kfac estimates its Kronecker factors on one process's batch",
+            _ => "hessian_free solves with the curvature of one process's batch",
+        });
+        let why = [
+            self.sharpness.is_some().then_some("sharpness is measured by one process on the whole monitoring subset"),
+            self.noise.is_some().then_some("the gradient noise scale is measured on one process's batch"),
+            matches!(self.average(), Some(crate::Average::Swa { .. }))
+                .then_some("SWA recomputes batch norm's statistics on one process"),
+            curvature,
+            self.sharpness_aware().is_some().then_some("sam evaluates each batch twice on one process"),
+            (self.rules.accumulate > 1)
+                .then_some("gradient accumulation splits one process's batch (the processes already split each batch)"),
+        ];
+        match why.into_iter().flatten().next() {
+            Some(why) => Err(GradusError::Config(format!("{why}; it is not available in data-parallel runs"))),
+            None => Ok(()),
+        }
+    }
+}

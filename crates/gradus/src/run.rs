@@ -10,8 +10,9 @@
 //!   refusal changes nothing;
 //! - a resume reads the checkpoint (refused when its recorded
 //!   configuration differs, see [`Trainer::record`]), then metrics.csv and
-//!   sharpness.csv up to the checkpoint's epoch, refusing files that are
-//!   not this run's, so the run goes on as if never stopped;
+//!   sharpness.csv and trajectory.safetensors up to the checkpoint's
+//!   epoch, refusing files that are not this run's, so the run goes on as
+//!   if never stopped;
 //! - every file is replaced atomically: a run stopped at any instant
 //!   leaves the last complete epoch.
 
@@ -22,8 +23,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The files a run writes into its directory.
-pub const RUN_FILES: [&str; 5] =
-    ["metrics.csv", "checkpoint.safetensors", "learning_curve.svg", "sharpness.csv", "sharpness.svg"];
+pub const RUN_FILES: [&str; 6] = [
+    "metrics.csv",
+    "checkpoint.safetensors",
+    "learning_curve.svg",
+    "sharpness.csv",
+    "sharpness.svg",
+    crate::trajectory::TRAJECTORY_FILE,
+];
 
 /// The first line of sharpness.csv.
 pub const SHARPNESS_HEADER: &str = "step,epoch,lr,sharpness";
@@ -184,6 +191,17 @@ impl RunDir {
             Some(_) => sharpness_history(&self.dir.join("sharpness.csv"), trainer.counters().0)?,
             None => Vec::new(),
         };
+        if trainer.trajectory_every().is_some() {
+            let file = self.dir.join(crate::trajectory::TRAJECTORY_FILE);
+            if !file.exists() {
+                return Err(GradusError::Config(format!(
+                    "{} is missing: the run keeps its trajectory there (--trajectory-every)",
+                    file.display()
+                )));
+            }
+            let dimension = model.named_parameters().iter().map(|(_, p)| p.numel()).sum();
+            trainer.restore_trajectory(crate::trajectory::load_trajectory(&file, dimension)?);
+        }
         (self.rows, self.metrics, self.sharpness_before) = (rows, metrics, sharpness);
         Ok(ck)
     }
@@ -204,7 +222,8 @@ impl RunDir {
 
     /// Writes metrics.csv, sharpness.csv and sharpness.svg (when the
     /// trainer measures sharpness; the CSV even before the first
-    /// measurement, so a resume finds it), then the checkpoint: after a
+    /// measurement, so a resume finds it), trajectory.safetensors (when it
+    /// keeps one), then the checkpoint: after a
     /// crash at any point the checkpoint is never ahead of the CSVs.
     ///
     /// # Errors
@@ -224,6 +243,12 @@ impl RunDir {
                 let title = format!("{}: sharpness on the monitoring subset", self.label);
                 crate::plot::sharpness(&self.dir.join("sharpness.svg"), &title, &[(self.label.clone(), all)])?;
             }
+        }
+        if trainer.trajectory_every().is_some() {
+            crate::trajectory::save_trajectory(
+                &self.dir.join(crate::trajectory::TRAJECTORY_FILE),
+                trainer.trajectory(),
+            )?;
         }
         trainer.save(model, &self.checkpoint())
     }

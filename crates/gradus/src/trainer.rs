@@ -120,7 +120,9 @@ pub struct Trainer<T: Float> {
     /// Time spent in gradient communication.
     pub(crate) communication: std::time::Duration,
     /// Sharpness measured every N steps, if asked for.
-    sharpness: Option<crate::sharpness::Tracker<T>>,
+    pub(crate) sharpness: Option<crate::sharpness::Tracker<T>>,
+    /// The parameters kept every N steps, if asked for.
+    pub(crate) trajectory: Option<crate::trajectory::Recorder<T>>,
     /// Gradient noise measured every N steps, if asked for.
     pub(crate) noise: Option<crate::noise_scale::NoiseTracker>,
     /// The losses also in bits per byte (a text model).
@@ -150,6 +152,7 @@ impl<T: Float> Trainer<T> {
             communication: std::time::Duration::ZERO,
             sharpness: None,
             noise: None,
+            trajectory: None,
             bits_per_byte: false,
             rules: GradientRules::default(),
             skipped_in_a_row: 0,
@@ -439,7 +442,7 @@ impl<T: Float> Trainer<T> {
 
     /// The perturbation of a sharpness-aware optimiser (`sam(…)`), if the
     /// optimiser is one.
-    fn sharpness_aware(&self) -> Option<gradus_optim::Perturbation> {
+    pub(crate) fn sharpness_aware(&self) -> Option<gradus_optim::Perturbation> {
         self.optim.groups().iter().find_map(|g| g.rule.sharpness_aware())
     }
 
@@ -652,46 +655,10 @@ impl<T: Float> Trainer<T> {
         let mut batches = 0usize;
         let mut step_losses = Vec::with_capacity(train.len(self.epochs as u64));
         let mut epoch_sharpness = None;
-        if self.sharpness.is_some() && self.replicas.is_some() {
-            return Err(GradusError::Config(
-                "sharpness is measured by one process on the whole monitoring subset; it is not available in data-parallel runs".into(),
-            ));
-        }
-        if self.noise.is_some() && self.replicas.is_some() {
-            return Err(GradusError::Config(
-                "the gradient noise scale is measured on one process's batch; it is not available in data-parallel runs".into(),
-            ));
-        }
-        if matches!(self.average(), Some(crate::Average::Swa { .. })) && self.replicas.is_some() {
-            return Err(GradusError::Config(
-                "SWA recomputes batch norm's statistics on one process; it is not available in data-parallel runs"
-                    .into(),
-            ));
-        }
-        if let Some(r) = self.optim.curvature_request()
-            && self.replicas.is_some()
-        {
-            let what = match r.kind {
-                gradus_optim::CurvatureKind::HessianDiagonal => "sophia estimates the Hessian's diagonal",
-                gradus_optim::CurvatureKind::Kronecker => "kfac estimates its Kronecker factors",
-                _ => "hessian_free solves with the curvature",
-            };
-            return Err(GradusError::Config(format!(
-                "{what} on one process's batch; it is not available in data-parallel runs"
-            )));
-        }
-        if self.sharpness_aware().is_some() && self.replicas.is_some() {
-            return Err(GradusError::Config(
-                "sam evaluates each batch twice on one process; it is not available in data-parallel runs".into(),
-            ));
-        }
-        if self.rules.accumulate > 1 && self.replicas.is_some() {
-            return Err(GradusError::Config(
-                "gradient accumulation splits one process's batch; it is not available in data-parallel runs (the processes already split each batch)".into(),
-            ));
-        }
+        self.refuse_in_replicas()?;
         self.skipped_in_epoch = 0;
         self.take_noise();
+        self.record_trajectory(model);
         let total = train.len(self.epochs as u64);
         for batch in train.epoch::<T>(self.epochs as u64) {
             let value = if self.replicas.is_some() {
@@ -702,6 +669,7 @@ impl<T: Float> Trainer<T> {
             };
             batches += 1;
             step_losses.push(value);
+            self.record_trajectory(model);
             if let Some(tracker) = &mut self.sharpness
                 && self.steps.is_multiple_of(tracker.every)
             {

@@ -153,7 +153,9 @@ pub fn landscape_line(path: &Path, title: &str, rows: &[(f64, f64, f64)]) -> Res
 
 /// The loss over a plane θ + α·d₁ + β·d₂ as filled contours with isolines
 /// (log-spaced levels when the loss spans more than a decade), the trained
-/// point marked. `loss[j][i]` is the loss at (`alphas[i]`, `betas[j]`).
+/// point marked, and a run's `trajectory` on the plane drawn over it (its
+/// start circled; empty for none). `loss[j][i]` is the loss at
+/// (`alphas[i]`, `betas[j]`).
 ///
 /// # Errors
 /// [`GradusError::Plot`] if the file cannot be written, or the grid is not
@@ -161,9 +163,9 @@ pub fn landscape_line(path: &Path, title: &str, rows: &[(f64, f64, f64)]) -> Res
 pub fn landscape_plane(
     path: &Path,
     title: &str,
-    alphas: &[f64],
-    betas: &[f64],
+    (alphas, betas): (&[f64], &[f64]),
     loss: &[Vec<f64>],
+    trajectory: &[(f64, f64)],
 ) -> Result<(), GradusError> {
     if loss.len() != betas.len() || loss.iter().any(|r| r.len() != alphas.len()) || alphas.len() < 2 || betas.len() < 2
     {
@@ -187,6 +189,15 @@ pub fn landscape_plane(
             .draw()
             .map_err(|e| err(path, e))?;
         super::contours::draw(&mut chart, path, alphas, betas, loss, &levels)?;
+        if !trajectory.is_empty() {
+            // The run's path, its start circled.
+            let red = RGBColor(200, 30, 30);
+            chart
+                .draw_series(LineSeries::new(trajectory.iter().copied(), red.stroke_width(2)))
+                .map_err(|e| err(path, e))?;
+            chart.draw_series(trajectory.iter().map(|&p| Circle::new(p, 2, red.filled()))).map_err(|e| err(path, e))?;
+            chart.draw_series([Circle::new(trajectory[0], 6, red.stroke_width(2))]).map_err(|e| err(path, e))?;
+        }
         chart.draw_series([Cross::new((0.0, 0.0), 7, BLACK.stroke_width(2))]).map_err(|e| err(path, e))?;
         Ok(())
     })
