@@ -219,6 +219,7 @@ impl RunArgs {
                 BatchStats::Local => gradus::BatchStats::Local,
             },
             sharpness_every: 0,
+            sharpness_ggn: false,
             noise_scale_every: 0,
             trajectory_every: 0,
             flush_denormal: self.flush_denormal,
@@ -252,6 +253,10 @@ enum Command {
         /// subset) every N steps into sharpness.csv and sharpness.svg.
         #[arg(long)]
         sharpness_every: Option<usize>,
+        /// With --sharpness-every: the Gauss–Newton matrix's top eigenvalue
+        /// too (a ggn_sharpness column, rings in sharpness.svg).
+        #[arg(long)]
+        sharpness_ggn: bool,
         /// Measure the gradient noise scale (per-example gradients of the
         /// step's batch) every N steps into metrics.csv.
         #[arg(long)]
@@ -524,7 +529,15 @@ fn main() -> ExitCode {
         Command::Landscape(args) => landscape::landscape(&args),
         Command::Summary(args) => summary::summary(&args),
         Command::Sample(args) => sample::sample(&args),
-        Command::Train { run, optimizer, resume, sharpness_every, noise_scale_every, trajectory_every } => {
+        Command::Train {
+            run,
+            optimizer,
+            resume,
+            sharpness_every,
+            sharpness_ggn,
+            noise_scale_every,
+            trajectory_every,
+        } => {
             let single = |flag: &str, why: &str| {
                 // Said once, by rank 0; the others stop with its code.
                 if ranks.leads() {
@@ -535,6 +548,8 @@ fn main() -> ExitCode {
             };
             if resume && run.overwrite {
                 Err(usage("--resume continues the run in --out and --overwrite replaces it; give one"))
+            } else if sharpness_ggn && sharpness_every.is_none() {
+                Err(usage("--sharpness-ggn measures with --sharpness-every N; give that too"))
             } else if sharpness_every == Some(0) {
                 Err(usage("--sharpness-every must be positive (leave it out to measure no sharpness)"))
             } else if noise_scale_every == Some(0) {
@@ -548,6 +563,7 @@ fn main() -> ExitCode {
             } else {
                 run.run().and_then(|mut r| {
                     r.sharpness_every = sharpness_every.unwrap_or(0);
+                    r.sharpness_ggn = sharpness_ggn;
                     r.noise_scale_every = noise_scale_every.unwrap_or(0);
                     r.trajectory_every = trajectory_every.unwrap_or(0);
                     train::train(&r, &optimizer, resume, &ranks)

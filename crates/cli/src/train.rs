@@ -31,6 +31,8 @@ pub struct Run {
     pub batch_stats: gradus::BatchStats,
     /// Measure sharpness every this many steps (0: never).
     pub sharpness_every: usize,
+    /// The Gauss–Newton matrix's sharpness too.
+    pub sharpness_ggn: bool,
     /// Measure the gradient noise scale every this many steps (0: never).
     pub noise_scale_every: usize,
     /// Keep the parameters every this many steps (0: never).
@@ -406,6 +408,9 @@ fn configured(mut t: Trainer<f32>, run: &Run, optimizer: &str, ranks: &Ranks) ->
     }
     if run.sharpness_every > 0 {
         t = t.with_sharpness(run.sharpness_every).record("sharpness_every", &run.sharpness_every.to_string());
+        if run.sharpness_ggn {
+            t = t.with_ggn_sharpness().record("sharpness_ggn", "true");
+        }
     }
     if run.trajectory_every > 0 {
         t = t.with_trajectory(run.trajectory_every).record("trajectory_every", &run.trajectory_every.to_string());

@@ -5,29 +5,51 @@
 mod common;
 
 use common::{fake_mnist, gradus, scratch};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const DROPOUT_MLP: &str = "seq(flatten, linear(784, 16), relu, dropout(0.3), linear(16, 10))";
 
 fn train(out: &Path, epochs: &str, optimizer: &str, extra: &[&str]) -> (i32, String, String) {
+    train_model(out, DROPOUT_MLP, optimizer, "40", epochs, extra)
+}
+
+/// `gradus train` on the fake data set.
+fn train_model(
+    out: &Path,
+    model: &str,
+    optimizer: &str,
+    batch: &str,
+    epochs: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
     let data = fake_mnist();
-    let mut args = vec![
-        "train",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--model",
-        DROPOUT_MLP,
-        "--optimizer",
-        optimizer,
-        "--batch-size",
-        "40",
-        "--epochs",
-        epochs,
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let mut args = vec!["train", "--data-dir", data.to_str().unwrap(), "--model", model, "--optimizer", optimizer];
+    args.extend(["--batch-size", batch, "--epochs", epochs, "--out", out.to_str().unwrap()]);
     args.extend(extra);
     gradus(&args)
+}
+
+/// A run of two epochs, and the same run stopped after one and resumed:
+/// their directories, after checking that both end on the same test loss
+/// bit for bit (`extra` on every call).
+fn whole_and_resumed(
+    name: &str,
+    run: impl Fn(&Path, &str, &[&str]) -> (i32, String, String),
+    extra: &[&str],
+) -> (PathBuf, PathBuf) {
+    let whole = scratch(&format!("{name}-whole"));
+    let (code, _, err) = run(&whole, "2", extra);
+    assert_eq!(code, 0, "{err}");
+    let parts = scratch(&format!("{name}-parts"));
+    assert_eq!(run(&parts, "1", extra).0, 0);
+    let resumed = [extra, &["--resume"]].concat();
+    let (code, _, err) = run(&parts, "2", &resumed);
+    assert_eq!(code, 0, "{err}");
+    let ((h, a), (_, b)) = (metrics(&whole), metrics(&parts));
+    let test_loss = h.iter().position(|c| c == "test_loss").unwrap();
+    assert!(a.iter().all(|r| r[test_loss].is_finite()), "{a:?}");
+    assert_eq!(a[1][test_loss].to_bits(), b[1][test_loss].to_bits(), "the resumed run's last test loss");
+    (whole, parts)
 }
 
 /// metrics.csv as (header, rows of values).
@@ -68,32 +90,11 @@ fn train_writes_the_noise_scale_and_measuring_changes_nothing() {
 
 #[test]
 fn kfac_trains_a_cnn_and_resumes_bit_for_bit() {
-    let data = fake_mnist();
     let cnn = "seq(conv2d(1, 4, 3, padding=1), batchnorm2d(4), relu, maxpool2d(4), flatten, linear(196, 10))";
     let run = |out: &Path, epochs: &str, extra: &[&str]| {
-        let mut args = vec!["train", "--data-dir", data.to_str().unwrap(), "--model", cnn, "--batch-size", "40"];
-        args.extend([
-            "--optimizer",
-            "kfac(lr=0.05, update_freq=2)",
-            "--epochs",
-            epochs,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        args.extend(extra);
-        gradus(&args)
+        train_model(out, cnn, "kfac(lr=0.05, update_freq=2)", "40", epochs, extra)
     };
-    let whole = scratch("second-kfac-whole");
-    let (code, _, err) = run(&whole, "2", &[]);
-    assert_eq!(code, 0, "{err}");
-    let parts = scratch("second-kfac-parts");
-    assert_eq!(run(&parts, "1", &[]).0, 0);
-    let (code, _, err) = run(&parts, "2", &["--resume"]);
-    assert_eq!(code, 0, "{err}");
-    let ((h, a), (_, b)) = (metrics(&whole), metrics(&parts));
-    let test_loss = h.iter().position(|c| c == "test_loss").unwrap();
-    assert!(a.iter().all(|r| r[test_loss].is_finite()), "{a:?}");
-    assert_eq!(a[1][test_loss].to_bits(), b[1][test_loss].to_bits(), "the resumed run's last test loss");
+    let (whole, _) = whole_and_resumed("second-kfac", run, &[]);
     // The factors and their inverses are in the checkpoint.
     let ck = std::fs::read(whole.join("checkpoint.safetensors")).unwrap();
     assert!(ck.windows(b"a_inverse".len()).any(|w| w == b"a_inverse"));
@@ -119,24 +120,13 @@ fn kfac_refuses_bad_keys_and_test_functions() {
 #[test]
 fn hessian_free_trains_resumes_bit_for_bit_and_traces() {
     let mlp = |out: &Path, epochs: &str, extra: &[&str]| {
-        let data = fake_mnist();
-        let mut args = vec!["train", "--data-dir", data.to_str().unwrap(), "--model", "mlp(784, 16, 10, act=tanh)"];
-        args.extend(["--optimizer", "hessian_free(damping=0.1, cg_steps=10)", "--batch-size", "50"]);
-        args.extend(["--epochs", epochs, "--out", out.to_str().unwrap()]);
-        args.extend(extra);
-        gradus(&args)
+        let hf = "hessian_free(damping=0.1, cg_steps=10)";
+        train_model(out, "mlp(784, 16, 10, act=tanh)", hf, "50", epochs, extra)
     };
-    let whole = scratch("second-hf-whole");
-    let (code, _, err) = mlp(&whole, "2", &[]);
-    assert_eq!(code, 0, "{err}");
-    let parts = scratch("second-hf-parts");
-    assert_eq!(mlp(&parts, "1", &[]).0, 0);
-    let (code, _, err) = mlp(&parts, "2", &["--resume"]);
-    assert_eq!(code, 0, "{err}");
-    let ((h, a), (_, b)) = (metrics(&whole), metrics(&parts));
+    let (whole, _) = whole_and_resumed("second-hf", mlp, &[]);
+    let (h, a) = metrics(&whole);
     let test_loss = h.iter().position(|c| c == "test_loss").unwrap();
     assert!(a[1][test_loss] < a[0][test_loss], "{a:?}");
-    assert_eq!(a[1][test_loss].to_bits(), b[1][test_loss].to_bits(), "the resumed run's last test loss");
     // It has no weight decay for --no-decay to turn off.
     let (code, _, err) = mlp(&scratch("second-hf-groups"), "1", &["--no-decay", "bias"]);
     assert!(code == 2 && err.contains("no weight decay"), "{code}: {err}");
@@ -163,13 +153,7 @@ fn a_trajectory_is_kept_resumed_and_drawn_on_its_principal_directions() {
         args.extend(extra);
         train(out, epochs, "sgd(lr=0.1, momentum=0.9)", &args)
     };
-    let whole = scratch("second-path-whole");
-    let (code, _, err) = run(&whole, "2", &[]);
-    assert_eq!(code, 0, "{err}");
-    let parts = scratch("second-path-parts");
-    assert_eq!(run(&parts, "1", &[]).0, 0);
-    let (code, _, err) = run(&parts, "2", &["--resume"]);
-    assert_eq!(code, 0, "{err}");
+    let (whole, parts) = whole_and_resumed("second-path", run, &[]);
     let file = gradus::trajectory::TRAJECTORY_FILE;
     // 200 examples in batches of 40: 10 steps; the start and every second.
     let kept = gradus::trajectory::load_trajectory::<f32>(&whole.join(file), 784 * 16 + 16 + 16 * 10 + 10).unwrap();
@@ -199,4 +183,26 @@ fn a_trajectory_is_kept_resumed_and_drawn_on_its_principal_directions() {
         let (code, _, err) = gradus(&a);
         assert!(code == 2 && err.contains(says), "{extra:?}: {code}: {err}");
     }
+}
+
+#[test]
+fn sharpness_of_the_gauss_newton_matrix_is_measured_beside_the_hessian_s_and_resumed() {
+    let run = |out: &Path, epochs: &str, extra: &[&str]| {
+        let mut args = vec!["--sharpness-every", "2"];
+        args.extend(extra);
+        train(out, epochs, "sgd(lr=0.1)", &args)
+    };
+    let (whole, parts) = whole_and_resumed("second-ggn", run, &["--sharpness-ggn"]);
+    let text = std::fs::read_to_string(whole.join("sharpness.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("step,epoch,lr,sharpness,ggn_sharpness"));
+    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    assert_eq!(rows.len(), 5);
+    // The Gauss–Newton matrix of cross-entropy is positive semi-definite.
+    assert!(rows.iter().all(|r| r[4] > 0.0 && r[3].is_finite()), "{rows:?}");
+    assert_eq!(std::fs::read_to_string(parts.join("sharpness.csv")).unwrap(), text);
+    let (code, _, err) = run(&parts, "3", &["--resume"]);
+    assert!(code == 2 && err.contains("--sharpness-ggn"), "{code}: {err}");
+    let (code, _, err) = train(&scratch("second-ggn-alone"), "1", "sgd(lr=0.1)", &["--sharpness-ggn"]);
+    assert!(code == 2 && err.contains("--sharpness-every"), "{code}: {err}");
 }

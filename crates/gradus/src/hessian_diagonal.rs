@@ -43,11 +43,18 @@ impl<T: Float> Trainer<T> {
         let mut seen = BTreeSet::new();
         for ((_, p), e) in params.iter().zip(estimate) {
             if seen.insert(p.id().0) {
-                let value = p.value().contiguous();
-                let value = value.as_slice().expect("made contiguous");
-                self.optim.observe_curvature(p.id().0, &p.shape(), value, Estimate::HessianDiagonal(&e))?;
+                self.hand_over(p, Estimate::HessianDiagonal(&e))?;
             }
         }
+        Ok(())
+    }
+
+    /// Gives the optimiser parameter `p`'s curvature estimate, at its
+    /// current values.
+    pub(crate) fn hand_over(&mut self, p: &Param<T>, estimate: Estimate<'_, T>) -> Result<(), GradusError> {
+        let value = p.value().contiguous();
+        let value = value.as_slice().expect("made contiguous");
+        self.optim.observe_curvature(p.id().0, &p.shape(), value, estimate)?;
         Ok(())
     }
 }

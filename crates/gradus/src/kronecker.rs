@@ -253,11 +253,9 @@ impl<T: Float> Trainer<T> {
         let factors = crate::averaging::unobserved(model, || kronecker_factors(model, loss, x, y, expectation))?;
         for f in factors {
             let Some((_, p)) = params.iter().find(|(n, _)| *n == f.name) else { continue };
-            let value = p.value().contiguous();
             let (a, g) = (f.a.contiguous(), f.g.contiguous());
             let (a, g) = (a.as_slice().expect("contiguous"), g.as_slice().expect("contiguous"));
-            let value = value.as_slice().expect("made contiguous");
-            self.optim.observe_curvature(p.id().0, &p.shape(), value, Estimate::Kronecker { a, g })?;
+            self.hand_over(p, Estimate::Kronecker { a, g })?;
         }
         Ok(())
     }

@@ -84,6 +84,12 @@ impl<T: Float> Trainer<T> {
             // elsewhere and differs in its last digits.
             ck.insert("trainer.sharpness_start", &Tensor::from_vec(start.to_vec(), &[start.len()]).expect("a vector"));
         }
+        if let Some(start) = self.sharpness.as_ref().and_then(|t| t.ggn.as_ref()).and_then(|s| s.as_ref()) {
+            ck.insert(
+                "trainer.ggn_sharpness_start",
+                &Tensor::from_vec(start.clone(), &[start.len()]).expect("a vector"),
+            );
+        }
         if let Some(Driven::Plateau(p)) = self.schedule_ref() {
             let s = p.state();
             let bits =
@@ -208,19 +214,24 @@ impl<T: Float> Trainer<T> {
             0
         };
         let plateau = if ck.contains("trainer.plateau") { Some(counters("trainer.plateau", 5)?) } else { None };
-        let sharpness_start = if ck.contains("trainer.sharpness_start") {
-            let v = ck.get::<T>("trainer.sharpness_start")?;
-            if !v.isfinite().all() {
-                return Err(corrupt("`trainer.sharpness_start` holds NaN or Inf".into()));
+        let start = |name: &str| -> Result<Option<Vec<T>>, GradusError> {
+            if !ck.contains(name) {
+                return Ok(None);
             }
-            Some(v.to_vec())
-        } else {
-            None
+            let v = ck.get::<T>(name)?;
+            if !v.isfinite().all() {
+                return Err(corrupt(format!("`{name}` holds NaN or Inf")));
+            }
+            Ok(Some(v.to_vec()))
         };
+        let (sharpness_start, ggn_start) = (start("trainer.sharpness_start")?, start("trainer.ggn_sharpness_start")?);
         self.import_run(&state, steps, epochs)?;
         self.skipped_in_a_row = skipped;
         if let (Some(v), Some(tracker)) = (sharpness_start, self.sharpness_tracker()) {
             tracker.set_start(v);
+        }
+        if let (Some(v), Some(Some(slot))) = (ggn_start, self.sharpness_tracker().map(|t| t.ggn.as_mut())) {
+            *slot = Some(v);
         }
         if let (Some(bits), Some(Driven::Plateau(p))) = (plateau, self.schedule_mut()) {
             let s = PlateauState {

@@ -35,6 +35,10 @@ pub const RUN_FILES: [&str; 6] = [
 /// The first line of sharpness.csv.
 pub const SHARPNESS_HEADER: &str = "step,epoch,lr,sharpness";
 
+/// The first line of sharpness.csv when the Gauss–Newton matrix's top
+/// eigenvalue is measured too.
+pub const SHARPNESS_GGN_HEADER: &str = "step,epoch,lr,sharpness,ggn_sharpness";
+
 /// A training run's directory: `checkpoint.safetensors`, `metrics.csv`,
 /// `learning_curve.svg`, and `sharpness.csv` / `sharpness.svg` when the
 /// trainer measures sharpness.
@@ -188,7 +192,9 @@ impl RunDir {
         })?;
         let (rows, metrics) = history(&self.dir.join("metrics.csv"), trainer.epochs())?;
         let sharpness = match trainer.sharpness_every() {
-            Some(_) => sharpness_history(&self.dir.join("sharpness.csv"), trainer.counters().0)?,
+            Some(_) => {
+                sharpness_history(&self.dir.join("sharpness.csv"), trainer.counters().0, trainer.ggn_sharpness())?
+            }
             None => Vec::new(),
         };
         if trainer.trajectory_every().is_some() {
@@ -234,7 +240,8 @@ impl RunDir {
         write(&self.dir.join("metrics.csv"), &(self.rows.join("\n") + "\n"))?;
         if trainer.sharpness_every().is_some() {
             let all: Vec<SharpnessPoint> = self.sharpness_before.iter().chain(trainer.sharpness()).copied().collect();
-            let mut text = format!("{SHARPNESS_HEADER}\n");
+            let header = if trainer.ggn_sharpness() { SHARPNESS_GGN_HEADER } else { SHARPNESS_HEADER };
+            let mut text = format!("{header}\n");
             for p in &all {
                 text += &(p.csv_row() + "\n");
             }
@@ -394,17 +401,18 @@ fn history(csv: &Path, epochs: usize) -> Result<History, GradusError> {
 
 /// The sharpness measured up to step `steps` (the checkpoint's), from
 /// sharpness.csv.
-fn sharpness_history(path: &Path, steps: usize) -> Result<Vec<SharpnessPoint>, GradusError> {
+fn sharpness_history(path: &Path, steps: usize, ggn: bool) -> Result<Vec<SharpnessPoint>, GradusError> {
     let text = std::fs::read_to_string(path).map_err(|e| GradusError::Config(format!("{}: {e}", path.display())))?;
-    if text.lines().next() != Some(SHARPNESS_HEADER) {
+    let header = if ggn { SHARPNESS_GGN_HEADER } else { SHARPNESS_HEADER };
+    if text.lines().next() != Some(header) {
         return Err(GradusError::Config(format!(
-            "{} does not start with the header {SHARPNESS_HEADER}; it is not this run's sharpness",
+            "{} does not start with the header {header}; it is not this run's sharpness",
             path.display()
         )));
     }
     let mut points = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
-        let p = SharpnessPoint::from_csv(line)
+        let p = SharpnessPoint::from_csv(line, ggn)
             .map_err(|e| GradusError::Config(format!("{}:{}: {e}", path.display(), i + 1)))?;
         if p.step <= steps {
             points.push(p);

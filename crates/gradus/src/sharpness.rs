@@ -23,25 +23,39 @@ pub struct SharpnessPoint {
     pub lr: f64,
     /// λ_max of the loss's Hessian on the monitoring subset.
     pub sharpness: f64,
+    /// λ_max of its Gauss–Newton matrix, when measured too
+    /// ([`Trainer::with_ggn_sharpness`](crate::Trainer::with_ggn_sharpness)).
+    pub ggn: Option<f64>,
     /// Hessian-vector products the measurement took.
     pub products: usize,
 }
 
 impl SharpnessPoint {
-    /// The row of sharpness.csv: `step,epoch,lr,sharpness`.
+    /// The row of sharpness.csv: `step,epoch,lr,sharpness`, and
+    /// `,ggn_sharpness` when the Gauss–Newton matrix's is measured too.
     pub fn csv_row(&self) -> String {
-        format!("{},{},{},{}", self.step, self.epoch, self.lr, self.sharpness)
+        let ggn = self.ggn.map_or(String::new(), |g| format!(",{g}"));
+        format!("{},{},{},{}{ggn}", self.step, self.epoch, self.lr, self.sharpness)
     }
 
-    /// Parses [`csv_row`](Self::csv_row)'s format (the products are not
-    /// kept there and read as 0).
+    /// Parses [`csv_row`](Self::csv_row)'s format, with the Gauss–Newton
+    /// column when `ggn` (the products are not kept there and read as 0).
+    ///
+    /// ```
+    /// use gradus::SharpnessPoint;
+    /// let p = SharpnessPoint { step: 10, epoch: 1, lr: 0.1, sharpness: 19.5, ggn: Some(18.25), products: 0 };
+    /// assert_eq!(SharpnessPoint::from_csv(&p.csv_row(), true).unwrap(), p);
+    /// assert!(SharpnessPoint::from_csv("10,1,0.1,19.5", true).unwrap_err().contains("has 5"));
+    /// ```
     ///
     /// # Errors
     /// A message naming the field that is missing or not a number.
-    pub fn from_csv(row: &str) -> Result<Self, String> {
+    pub fn from_csv(row: &str, ggn: bool) -> Result<Self, String> {
         let f: Vec<&str> = row.split(',').collect();
-        if f.len() != 4 {
-            return Err(format!("`{row}`: {} fields; step,epoch,lr,sharpness has 4", f.len()));
+        let header = if ggn { crate::run::SHARPNESS_GGN_HEADER } else { crate::run::SHARPNESS_HEADER };
+        let want = header.split(',').count();
+        if f.len() != want {
+            return Err(format!("`{row}`: {} fields; {header} has {want}", f.len()));
         }
         let int = |i: usize, name: &str| f[i].parse::<usize>().map_err(|_| format!("{name} `{}` is not a count", f[i]));
         let num = |i: usize, name: &str| f[i].parse::<f64>().map_err(|_| format!("{name} `{}` is not a number", f[i]));
@@ -50,6 +64,7 @@ impl SharpnessPoint {
             epoch: int(1, "epoch")?,
             lr: num(2, "lr")?,
             sharpness: num(3, "sharpness")?,
+            ggn: if ggn { Some(num(4, "ggn_sharpness")?) } else { None },
             products: 0,
         })
     }
@@ -62,6 +77,9 @@ pub(crate) struct Tracker<T> {
     pub(crate) every: usize,
     /// The last top eigenvector, the next measurement's start.
     last: Option<Vec<T>>,
+    /// The Gauss–Newton matrix's too, when it is measured: its last top
+    /// eigenvector.
+    pub(crate) ggn: Option<Option<Vec<T>>>,
     pub(crate) points: Vec<SharpnessPoint>,
 }
 
@@ -72,7 +90,7 @@ const OPTIONS: LanczosOptions = LanczosOptions { top: 1, max_steps: 30, tol: 1e-
 
 impl<T: Float> Tracker<T> {
     pub(crate) fn new(every: usize) -> Self {
-        Tracker { every, last: None, points: Vec::new() }
+        Tracker { every, last: None, ggn: None, points: Vec::new() }
     }
 
     /// The next measurement's start (the last top eigenvector), which a
@@ -100,9 +118,48 @@ impl<T: Float> Tracker<T> {
             _ => h.random_direction(step as u64),
         };
         let ritz = h.top_eigenvalues_from(&start, &OPTIONS)?;
-        let point = SharpnessPoint { step, epoch, lr, sharpness: ritz.values[0], products: ritz.products };
+        let mut point =
+            SharpnessPoint { step, epoch, lr, sharpness: ritz.values[0], ggn: None, products: ritz.products };
         self.last = ritz.vectors.into_iter().next();
+        if let Some(last) = self.ggn.as_mut() {
+            let g = LossHessian::ggn(model, loss, monitor)?;
+            let start = match last.take() {
+                Some(v) if v.len() == g.dimension() => v,
+                _ => g.random_direction(step as u64),
+            };
+            let ritz = g.top_eigenvalues_from(&start, &OPTIONS)?;
+            point.ggn = Some(ritz.values[0]);
+            point.products += ritz.products;
+            *last = ritz.vectors.into_iter().next();
+        }
         self.points.push(point);
         Ok(point)
+    }
+}
+
+impl<T: gradus_tensor::Float> crate::Trainer<T> {
+    /// With [`Trainer::with_sharpness`](crate::Trainer::with_sharpness),
+    /// measures the Gauss–Newton matrix's top eigenvalue too at each
+    /// measurement ([`SharpnessPoint::ggn`]): the curvature gradient
+    /// descent sees without the network's own second derivatives. Nothing
+    /// without sharpness.
+    ///
+    /// ```
+    /// use gradus::Trainer;
+    /// use gradus::optim::Optimizer;
+    /// let sgd = || Optimizer::boxed(gradus::optim::parse("sgd(lr=0.1)").unwrap());
+    /// assert!(Trainer::<f32>::new(sgd()).with_sharpness(50).with_ggn_sharpness().ggn_sharpness());
+    /// assert!(!Trainer::<f32>::new(sgd()).with_ggn_sharpness().ggn_sharpness());
+    /// ```
+    pub fn with_ggn_sharpness(mut self) -> Self {
+        if let Some(t) = self.sharpness.as_mut() {
+            t.ggn = Some(None);
+        }
+        self
+    }
+
+    /// Whether sharpness is measured for the Gauss–Newton matrix too.
+    pub fn ggn_sharpness(&self) -> bool {
+        self.sharpness.as_ref().is_some_and(|t| t.ggn.is_some())
     }
 }

@@ -10,7 +10,7 @@
 use crate::curvature::{CurvatureKind, CurvatureRequest, Estimate, kronecker_sides};
 use crate::error::{Result, check};
 use crate::platform::Float;
-use crate::rule::{State, UpdateRule};
+use crate::rule::{Member, State, UpdateRule};
 use gradus_tensor::Tensor;
 
 /// The hyper-parameters of [`Kfac`].
@@ -30,11 +30,16 @@ pub struct KfacConfig {
     /// The factors' running-average decay: F ← ema·F + (1 − ema)·F̂ (the
     /// first estimate is taken whole).
     pub ema: f64,
+    /// KL clipping: the preconditioned directions are scaled by
+    /// ν = min(1, √(kl_clip / (lr²·Σ d·g))) over the layers K-FAC
+    /// preconditions, so one step's predicted change of the model's
+    /// output distribution stays small (0: off).
+    pub kl_clip: f64,
 }
 
 impl Default for KfacConfig {
     fn default() -> Self {
-        Self { lr: 0.01, damping: 1e-3, momentum: 0.9, update_freq: 10, ema: 0.95 }
+        Self { lr: 0.01, damping: 1e-3, momentum: 0.9, update_freq: 10, ema: 0.95, kl_clip: 1e-3 }
     }
 }
 
@@ -45,13 +50,15 @@ impl Default for KfacConfig {
 /// model's own predictions); its bias has G with A the number of positions
 /// (1 for a plain linear layer). The step's direction is
 /// (G + (√λ/π)I)⁻¹·∇W·(A + π√λ·I)⁻¹, inverted every `update_freq` steps
-/// from running averages of the factors, followed by SGD with momentum.
+/// from running averages of the factors, scaled down together when their
+/// step would move the model's predictions too far (KL clipping, as the
+/// common PyTorch implementations), followed by SGD with momentum.
 /// State: `momentum_buffer`, `a_factor`, `g_factor`, `a_inverse`,
 /// `g_inverse`, and the scalar `factor_updates`.
 ///
 /// ```
 /// use gradus_optim::{Estimate, Kfac, KfacConfig, Optimizer};
-/// let cfg = KfacConfig { lr: 1.0, damping: 1e-24, momentum: 0.0, update_freq: 1, ema: 0.95 };
+/// let cfg = KfacConfig { lr: 1.0, damping: 1e-24, momentum: 0.0, update_freq: 1, ema: 0.95, kl_clip: 0.0 };
 /// let mut opt = Optimizer::<f64>::new(Kfac::new(cfg).unwrap());
 /// // A 1 × 2 weight with A = diag(4, 1) and G = 2: the step is ∇W·A⁻¹/2.
 /// let mut w = vec![1.0, 1.0];
@@ -79,6 +86,9 @@ impl Kfac {
         check(c.momentum >= 0.0, "kfac", "momentum", || format!("must be >= 0, got {}", c.momentum))?;
         check((0.0..1.0).contains(&c.ema), "kfac", "ema", || format!("must be in [0, 1), got {}", c.ema))?;
         check(c.update_freq >= 1, "kfac", "update_freq", || format!("must be at least 1, got {}", c.update_freq))?;
+        check(c.kl_clip >= 0.0 && c.kl_clip.is_finite(), "kfac", "kl_clip", || {
+            format!("must be >= 0 (0 turns it off), got {}", c.kl_clip)
+        })?;
         Ok(Self { c })
     }
 }
@@ -147,24 +157,54 @@ impl<T: Float> UpdateRule<T> for Kfac {
     }
 
     fn update(&self, lr: f64, param: &mut [T], grad: &[T], state: &mut State<T>) {
-        let (out, rest) = kronecker_sides(&state.shape);
-        let first = state.step == 0;
-        state.step += 1;
-        let direction = if state.scalars[0] > 0.0 {
-            let [_, _, _, ia, ig] = state.slots_mut::<5>();
-            let g = Tensor::from_slice(grad, &[out, rest]).expect("the parameter's matrix");
-            let ia = Tensor::from_slice(ia, &[rest, rest]).expect("rest × rest");
-            let ig = Tensor::from_slice(ig, &[out, out]).expect("out × out");
-            ig.matmul(&g).matmul(&ia).to_vec()
-        } else {
-            grad.to_vec()
-        };
-        let (mu, lr) = (T::of(self.c.momentum), T::of(lr));
-        let [buf, ..] = state.slots_mut::<5>();
-        for ((p, b), d) in param.iter_mut().zip(buf.iter_mut()).zip(direction) {
-            // PyTorch's SGD buffer: the first step takes the direction whole.
-            *b = if first { d } else { mu * *b + d };
-            *p -= lr * *b;
+        self.update_group(lr, &mut [Member { param, grad, state }]);
+    }
+
+    /// KL clipping scales every preconditioned direction by one factor, so
+    /// the group steps together.
+    fn couples(&self) -> bool {
+        true
+    }
+
+    fn update_group(&self, lr: f64, members: &mut [Member<'_, T>]) {
+        // Each member's direction, and whether K-FAC preconditioned it.
+        let directions: Vec<(Vec<T>, bool)> = members
+            .iter_mut()
+            .map(|m| {
+                let (out, rest) = kronecker_sides(&m.state.shape);
+                if m.state.scalars[0] == 0.0 {
+                    return (m.grad.to_vec(), false);
+                }
+                let [_, _, _, ia, ig] = m.state.slots_mut::<5>();
+                let g = Tensor::from_slice(m.grad, &[out, rest]).expect("the parameter's matrix");
+                let ia = Tensor::from_slice(ia, &[rest, rest]).expect("rest × rest");
+                let ig = Tensor::from_slice(ig, &[out, out]).expect("out × out");
+                (ig.matmul(&g).matmul(&ia).to_vec(), true)
+            })
+            .collect();
+        // KL clipping: the preconditioned step's quadratic model of the KL
+        // divergence, lr²·Σ d·g, held at kl_clip.
+        let vg: f64 = members
+            .iter()
+            .zip(&directions)
+            .filter(|(_, (_, pre))| *pre)
+            .map(|(m, (d, _))| d.iter().zip(m.grad).map(|(d, g)| d.as_f64() * g.as_f64()).sum::<f64>())
+            .sum::<f64>()
+            * lr
+            * lr;
+        let nu = if self.c.kl_clip > 0.0 && vg > 0.0 { (self.c.kl_clip / vg).sqrt().min(1.0) } else { 1.0 };
+        let (mu, lr_t, nu) = (T::of(self.c.momentum), T::of(lr), T::of(nu));
+        for (m, (d, pre)) in members.iter_mut().zip(directions) {
+            let first = m.state.step == 0;
+            m.state.step += 1;
+            let scale = if pre { nu } else { T::one() };
+            let [buf, ..] = m.state.slots_mut::<5>();
+            for ((p, b), d) in m.param.iter_mut().zip(buf.iter_mut()).zip(d) {
+                // PyTorch's SGD buffer: the first step takes the direction whole.
+                let d = scale * d;
+                *b = if first { d } else { mu * *b + d };
+                *p -= lr_t * *b;
+            }
         }
     }
 

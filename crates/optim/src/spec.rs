@@ -454,7 +454,7 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
         }
         #[cfg(feature = "tensor")]
         "kfac" => {
-            let mut a = spec.args(&["lr", "damping", "momentum", "update_freq", "ema"])?;
+            let mut a = spec.args(&["lr", "damping", "momentum", "update_freq", "ema", "kl_clip"])?;
             let d = crate::KfacConfig::default();
             Box::new(crate::Kfac::new(crate::KfacConfig {
                 lr: a.f64("lr")?,
@@ -462,6 +462,7 @@ pub fn from_spec<T: Float>(spec: &Spec) -> Result<Box<dyn UpdateRule<T>>> {
                 momentum: a.f64_or("momentum", d.momentum)?,
                 update_freq: a.usize_or("update_freq", d.update_freq)?,
                 ema: a.f64_or("ema", d.ema)?,
+                kl_clip: a.f64_or("kl_clip", d.kl_clip)?,
             })?)
         }
         "sam" => {

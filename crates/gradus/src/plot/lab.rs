@@ -56,11 +56,14 @@ pub fn spectrum(path: &Path, grid: &[f64], density: &[f64], top: &[f64]) -> Resu
 /// # Errors
 /// [`GradusError::Plot`] if the file cannot be written.
 pub fn sharpness(path: &Path, title: &str, runs: &[(String, Vec<SharpnessPoint>)]) -> Result<(), GradusError> {
-    type Rows = Vec<(f64, f64, f64)>;
-    let runs: Vec<(String, Rows)> =
-        runs.iter().map(|(n, r)| (n.clone(), r.iter().map(|p| (p.step as f64, p.sharpness, p.lr)).collect())).collect();
+    type Rows = Vec<(f64, f64, f64, Option<f64>)>;
+    let runs: Vec<(String, Rows)> = runs
+        .iter()
+        .map(|(n, r)| (n.clone(), r.iter().map(|p| (p.step as f64, p.sharpness, p.lr, p.ggn)).collect()))
+        .collect();
     let steps = runs.iter().flat_map(|(_, r)| r.iter().map(|p| p.0)).fold(1.0f64, f64::max);
-    let values = runs.iter().flat_map(|(_, r)| r.iter().flat_map(|p| [p.1, 2.0 / p.2]));
+    let ggn = runs.iter().any(|(_, r)| r.iter().any(|p| p.3.is_some()));
+    let values = runs.iter().flat_map(|(_, r)| r.iter().flat_map(|p| [p.1, 2.0 / p.2, p.3.unwrap_or(p.1)]));
     let ((lo, hi), _) = range(values.chain([0.0]));
     svg(path, (820, 460), |root| {
         let mut chart = ChartBuilder::on(root)
@@ -74,7 +77,11 @@ pub fn sharpness(path: &Path, title: &str, runs: &[(String, Vec<SharpnessPoint>)
             .configure_mesh()
             .x_desc("step")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc("sharpness λ_max (solid), 2/η (dashed)")
+            .y_desc(if ggn {
+                "λ_max: Hessian (line), Gauss–Newton (rings); 2/η (dashed)"
+            } else {
+                "sharpness λ_max (solid), 2/η (dashed)"
+            })
             .y_label_formatter(&tick)
             .draw()
             .map_err(|e| err(path, e))?;
@@ -86,6 +93,10 @@ pub fn sharpness(path: &Path, title: &str, runs: &[(String, Vec<SharpnessPoint>)
                 .map_err(|e| err(path, e))?
                 .label(name.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+            // The Gauss–Newton matrix's as rings on each measurement: where
+            // it equals the Hessian's, they sit on its line.
+            let rings = rows.iter().filter_map(|p| p.3.map(|g| (p.0, g))).filter(|p| drawable(p.1));
+            chart.draw_series(rings.map(|p| Circle::new(p, 3, c.stroke_width(1)))).map_err(|e| err(path, e))?;
             let limit: Vec<(f64, f64)> = rows.iter().map(|p| (p.0, 2.0 / p.2)).filter(|p| drawable(p.1)).collect();
             let dashes = limit.windows(2).flat_map(|w| {
                 let (a, b) = (w[0], w[1]);
