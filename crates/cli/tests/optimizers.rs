@@ -11,29 +11,16 @@ use std::path::Path;
 /// The first-order methods (what `gradus train` takes), each with the rate
 /// it needs where it has no default (and lookahead and sam around Adam).
 fn first_order() -> Vec<String> {
-    let needs_rate = [
-        "momentum",
-        "lion",
-        "signum",
-        "yogi",
-        "adabelief",
-        "lamb",
-        "lars",
-        "adan",
-        "novograd",
-        "adopt",
-        "ademamix",
-        "kfac",
-    ];
-    // Schedule-free SGD's default rate, 1, is far too large for the MLP.
-    let needs_rate = [&needs_rate[..], &["schedule_free_sgd"]].concat();
+    // A method without a default rate does not parse without one;
+    // schedule-free SGD's default, 1, is far too large for the MLP.
+    let needs_rate = |n: &str| n == "schedule_free_sgd" || gradus::optim::parse::<f32>(n).is_err();
     gradus::optim::NAMES
         .iter()
         .filter(|n| !["newton", "lbfgs"].contains(n))
         .map(|n| match *n {
             "lookahead" => "lookahead(adam(lr=0.01), k=3)".to_string(),
             "sam" => "sam(adam(lr=0.01), rho=0.05)".to_string(),
-            n if needs_rate.contains(&n) => format!("{n}(lr=0.01)"),
+            n if needs_rate(n) => format!("{n}(lr=0.01)"),
             n => n.to_string(),
         })
         .collect()
